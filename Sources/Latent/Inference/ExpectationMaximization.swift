@@ -1,0 +1,103 @@
+/// A model that expectation-maximisation can fit: one E-step plus M-step at a time.
+///
+/// Gaussian mixtures, factor analysis and hidden Markov models all conform and share one driver,
+/// ``ExpectationMaximization/run(_:on:count:options:progress:)``.
+public protocol ExpectationMaximizable {
+    /// What the model is fitted to.
+    associatedtype TrainingData
+
+    /// Runs one E-step with the current parameters and replaces them by the M-step's.
+    ///
+    /// - Returns: the total log-likelihood of the data under the parameters *before* the update.
+    mutating func expectationMaximizationStep(on data: TrainingData) throws -> Double
+
+    /// The total log-likelihood of the data under the current parameters.
+    func totalLogLikelihood(of data: TrainingData) throws -> Double
+}
+
+/// Stopping rules for EM.
+public struct EMOptions: Sendable, Equatable {
+    /// Upper bound on M-steps.
+    public var maxIterations: Int
+    /// EM stops when the mean log-likelihood per observation improves by less than this.
+    public var tolerance: Double
+
+    public init(maxIterations: Int = 100, tolerance: Double = 1e-3) {
+        self.maxIterations = maxIterations
+        self.tolerance = tolerance
+    }
+}
+
+/// What happened during one EM run.
+public struct EMTrace: Sendable, Equatable {
+    /// Total log-likelihood of the initial parameters and after each accepted M-step.
+    public var history: [Double]
+    /// Number of M-steps kept (a fit that continues an earlier run adds that run's count).
+    public var iterations: Int
+    /// Whether the tolerance was met before `maxIterations`.
+    public var converged: Bool
+    /// Set when an M-step lowered the likelihood by more than rounding and was undone.
+    public var stoppedOnDecrease: Bool
+
+    /// Total log-likelihood of the returned parameters.
+    public var logLikelihood: Double { history.last ?? -.infinity }
+}
+
+/// The EM driver, written once for every model.
+public enum ExpectationMaximization {
+    /// Runs EM on `model` in place until the mean log-likelihood changes by less than the tolerance.
+    ///
+    /// The likelihood never decreases: an M-step that lowers it by more than rounding error
+    /// (possible when regularisation or fixed parameters make the M-step inexact) is undone and EM
+    /// stops there. The returned parameters are those whose likelihood is last in the history.
+    ///
+    /// - Parameters:
+    ///   - count: the number of observations, to turn totals into means per observation.
+    ///   - progress: called after each iteration with the iteration number and the mean log-likelihood.
+    public static func run<Model: ExpectationMaximizable>(
+        _ model: inout Model, on data: Model.TrainingData, count: Int, options: EMOptions = EMOptions(),
+        progress: ((Int, Double) -> Void)? = nil
+    ) throws -> EMTrace {
+        let n = Double(max(1, count))
+        var history: [Double] = []
+        var converged = false
+        var decreased = false
+        var accepted = model   // the parameters whose likelihood is history.last
+        for _ in 0..<max(0, options.maxIterations) {
+            let before = model
+            let logLikelihood = try model.expectationMaximizationStep(on: data)  // likelihood of `before`
+            guard logLikelihood.isFinite else {
+                throw ModelError.fitFailed("the log-likelihood became \(logLikelihood)")
+            }
+            if let last = history.last, logLikelihood < last - slack(last) {
+                model = accepted
+                decreased = true
+                break
+            }
+            history.append(logLikelihood)
+            accepted = before
+            progress?(history.count - 1, logLikelihood / n)
+            if history.count >= 2, (logLikelihood - history[history.count - 2]) / n < options.tolerance {
+                converged = true
+                break
+            }
+        }
+        if !decreased {
+            // `model` is one M-step ahead of the last recorded likelihood: score it and keep it if it
+            // is no worse.
+            let final = try model.totalLogLikelihood(of: data)
+            if let last = history.last, !(final >= last - slack(last)) {
+                model = accepted
+            } else {
+                history.append(final)
+                progress?(history.count - 1, final / n)
+                if history.count >= 2, (final - history[history.count - 2]) / n < options.tolerance { converged = true }
+            }
+        }
+        return EMTrace(history: history, iterations: max(0, history.count - 1), converged: converged,
+                       stoppedOnDecrease: decreased)
+    }
+
+    /// Rounding slack for comparing total log-likelihoods.
+    static func slack(_ value: Double) -> Double { 1e-9 * max(1, abs(value)) }
+}

@@ -1,0 +1,164 @@
+import Foundation
+
+/// The data of a mixture fit with what stays constant across EM iterations.
+public struct MixtureTrainingData: Sendable {
+    let data: Matrix<Double>
+    /// Column means: the kernel works on `x − shift`.
+    let shift: [Double]
+    /// `Σᵢ (xᵢ − shift)(xᵢ − shift)ᵀ`, needed by tied covariances.
+    let gram: Matrix<Double>?
+    let regularization: Double
+    let threads: Int
+    let work: ChunkedWork
+
+    init(_ data: Matrix<Double>, covarianceType: CovarianceType, regularization: Double, threads: Int) {
+        self.data = data
+        let n = data.rows, d = data.columns
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<n { for j in 0..<d { mean[j] += data[i, j] } }
+        shift = mean.map { $0 / Double(max(1, n)) }
+        if covarianceType == .tied {
+            var centered = data
+            for i in 0..<n { for j in 0..<d { centered[i, j] -= shift[j] } }
+            gram = centered.gram
+        } else {
+            gram = nil
+        }
+        self.regularization = regularization
+        self.threads = threads
+        work = ChunkedWork(count: n, minimumChunk: 1024)
+    }
+}
+
+extension GaussianMixture: ExpectationMaximizable {
+    public mutating func expectationMaximizationStep(on data: MixtureTrainingData) throws -> Double {
+        let kernel = MixtureKernel(self, shift: data.shift)
+        let stats = Self.statistics(kernel, data)
+        self = try Self.maximization(stats, components: kernel.k, type: kernel.type, data: data,
+                                     referenceMeans: kernel.centeredMeans)
+        return stats[kernel.statisticsCount - 1]
+    }
+
+    public func totalLogLikelihood(of data: MixtureTrainingData) throws -> Double {
+        totalLogLikelihood(of: data.data, threads: data.threads)
+    }
+
+    /// One E-step pass over all rows: per-chunk statistics reduced in chunk order (deterministic
+    /// whatever the thread count).
+    static func statistics(_ kernel: MixtureKernel, _ data: MixtureTrainingData) -> [Double] {
+        let size = kernel.statisticsCount
+        let chunks = data.work.ranges.count
+        var partial = [Double](repeating: 0, count: size * chunks)
+        data.data.withUnsafeBufferPointer { xp in
+            partial.withUnsafeMutableBufferPointer { pp in
+                let base = pp.baseAddress!
+                data.work.run(threads: data.threads) { chunk, range in
+                    kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: nil,
+                                    responsibilities: nil, statistics: base + chunk * size)
+                }
+            }
+        }
+        var total = [Double](repeating: 0, count: size)
+        for c in 0..<chunks { for i in 0..<size { total[i] += partial[c * size + i] } }
+        return total
+    }
+
+    /// The M-step from statistics taken about `referenceMeans` (centred coordinates, `K × D`).
+    static func maximization(_ stats: [Double], components k: Int, type: CovarianceType, data: MixtureTrainingData,
+                             referenceMeans: [Double]) throws -> GaussianMixture {
+        let d = data.data.columns, kd = k * d
+        let reg = data.regularization
+        let tiny = 10 * Double.ulpOfOne
+        let counts = (0..<k).map { stats[$0] + tiny }
+        let total = counts.reduce(0, +)
+        var centeredMeans = [Double](repeating: 0, count: kd)
+        for c in 0..<k {
+            for j in 0..<d {
+                let s = stats[k + c * d + j] / counts[c]
+                centeredMeans[c * d + j] = type == .tied ? s : referenceMeans[c * d + j] + s
+            }
+        }
+        let second = k + kd
+        let covariances: MixtureCovariances
+        switch type {
+        case .full:
+            var ms: [Matrix<Double>] = []
+            for c in 0..<k {
+                var m = Matrix<Double>(rows: d, columns: d)
+                for a in 0..<d {
+                    let da = stats[k + c * d + a] / counts[c]
+                    for b in a..<d {
+                        let db = stats[k + c * d + b] / counts[c]
+                        m[a, b] = stats[second + c * d * d + a * d + b] / counts[c] - da * db
+                    }
+                    m[a, a] += reg
+                }
+                m.symmetrizeFromUpper()
+                ms.append(m)
+            }
+            covariances = .full(ms)
+        case .tied:
+            var m = data.gram!
+            for c in 0..<k {
+                for a in 0..<d { for b in 0..<d { m[a, b] -= counts[c] * centeredMeans[c * d + a] * centeredMeans[c * d + b] } }
+            }
+            let n = Double(data.data.rows)
+            for a in 0..<d { for b in 0..<d { m[a, b] /= n }; m[a, a] += reg }
+            covariances = .tied(m)
+        case .diag, .spherical:
+            var v = Matrix<Double>(rows: k, columns: d)
+            for c in 0..<k {
+                for j in 0..<d {
+                    let dj = stats[k + c * d + j] / counts[c]
+                    v[c, j] = max(0, stats[second + c * d + j] / counts[c] - dj * dj) + reg
+                }
+            }
+            if type == .diag {
+                covariances = .diag(v)
+            } else {
+                covariances = .spherical((0..<k).map { c in v.row(c).reduce(0, +) / Double(d) })
+            }
+        }
+        var means = Matrix<Double>(rows: k, columns: d, storage: centeredMeans)
+        for c in 0..<k { for j in 0..<d { means[c, j] += data.shift[j] } }
+        return try GaussianMixture(weights: counts.map { $0 / total }, means: means, covariances: covariances)
+    }
+
+    /// Parameters from given responsibilities (`N × K`): the M-step that starts EM.
+    static func fromResponsibilities(_ r: Matrix<Double>, type: CovarianceType, data: MixtureTrainingData) throws -> GaussianMixture {
+        let n = data.data.rows, d = data.data.columns, k = r.columns
+        // Statistics about the shift (reference means 0), in the kernel's layout.
+        let secondCount: Int
+        switch type {
+        case .full: secondCount = k * d * d
+        case .tied: secondCount = 0
+        case .diag, .spherical: secondCount = k * d
+        }
+        var stats = [Double](repeating: 0, count: k + k * d + secondCount + 1)
+        var xc = data.data
+        for i in 0..<n { for j in 0..<d { xc[i, j] -= data.shift[j] } }
+        for i in 0..<n {
+            for c in 0..<k {
+                let w = r[i, c]
+                stats[c] += w
+                for j in 0..<d { stats[k + c * d + j] += w * xc[i, j] }
+                if type == .diag || type == .spherical {
+                    for j in 0..<d { stats[k + k * d + c * d + j] += w * xc[i, j] * xc[i, j] }
+                }
+            }
+        }
+        if type == .full {
+            var weighted = Matrix<Double>(rows: n, columns: d)
+            for c in 0..<k {
+                for i in 0..<n {
+                    let root = r[i, c].squareRoot()
+                    for j in 0..<d { weighted[i, j] = root * xc[i, j] }
+                }
+                let g = weighted.gram
+                for t in 0..<(d * d) { stats[k + k * d + c * d * d + t] = g.storage[t] }
+            }
+        }
+        return try maximization(stats, components: k, type: type, data: data,
+                                referenceMeans: [Double](repeating: 0, count: k * d))
+    }
+}

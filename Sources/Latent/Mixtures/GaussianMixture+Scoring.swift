@@ -1,0 +1,88 @@
+import Foundation
+
+extension GaussianMixture {
+    /// Runs the kernel over all rows of `x`, split across `threads` cores.
+    func evaluate(_ x: Matrix<Double>, threads: Int, logLikelihoods: Bool, responsibilities: Bool)
+        -> (logLikelihoods: [Double], responsibilities: Matrix<Double>?)
+    {
+        precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
+        let n = x.rows
+        let shift = (0..<dimension).map { j in (0..<componentCount).reduce(0) { $0 + weights[$1] * means[$1, j] } }
+        let kernel = MixtureKernel(self, shift: shift)
+        var ll = [Double](repeating: 0, count: n)
+        var resp = responsibilities ? Matrix<Double>(rows: n, columns: componentCount) : nil
+        let work = ChunkedWork(count: n, minimumChunk: 1024)
+        x.withUnsafeBufferPointer { xp in
+            ll.withUnsafeMutableBufferPointer { llp in
+                let llBase = llp.baseAddress!
+                if resp != nil {
+                    resp!.withUnsafeMutableBufferPointer { rp in
+                        let rBase = rp.baseAddress!
+                        work.run(threads: threads) { _, range in
+                            kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: llBase,
+                                            responsibilities: rBase, statistics: nil)
+                        }
+                    }
+                } else {
+                    work.run(threads: threads) { _, range in
+                        kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: llBase,
+                                        responsibilities: nil, statistics: nil)
+                    }
+                }
+            }
+        }
+        return (ll, resp)
+    }
+
+    /// `log p(xᵢ)` for each row of `x`, in nats. Finite even for points thousands of standard
+    /// deviations away: the E-step works in log space throughout.
+    /// - Precondition: `x` has ``dimension`` columns and no missing values.
+    public func logLikelihoods(of x: Matrix<Double>, threads: Int = availableCores) -> [Double] {
+        evaluate(x, threads: threads, logLikelihoods: true, responsibilities: false).logLikelihoods
+    }
+
+    /// `Σᵢ log p(xᵢ)`, the total log-likelihood in nats.
+    public func totalLogLikelihood(of x: Matrix<Double>, threads: Int = availableCores) -> Double {
+        logLikelihoods(of: x, threads: threads).reduce(0, +)
+    }
+
+    /// The mean log-likelihood per row (scikit-learn's `score`), in nats.
+    public func meanLogLikelihood(of x: Matrix<Double>, threads: Int = availableCores) -> Double {
+        totalLogLikelihood(of: x, threads: threads) / Double(max(1, x.rows))
+    }
+
+    /// The posterior `p(z = k | xᵢ)`, an `N × K` matrix whose rows sum to 1.
+    public func responsibilities(for x: Matrix<Double>, threads: Int = availableCores) -> Matrix<Double> {
+        evaluate(x, threads: threads, logLikelihoods: true, responsibilities: true).responsibilities!
+    }
+
+    /// The most probable component of each row.
+    public func predict(_ x: Matrix<Double>, threads: Int = availableCores) -> [Int] {
+        let r = responsibilities(for: x, threads: threads)
+        return (0..<r.rows).map { i in
+            var best = 0
+            for c in 1..<max(1, r.columns) where r[i, c] > r[i, best] { best = c }
+            return best
+        }
+    }
+
+    /// Bayesian information criterion `−2 log L + p log N` (lower is better).
+    public func bic(for x: Matrix<Double>, threads: Int = availableCores) -> Double {
+        Self.bic(logLikelihood: totalLogLikelihood(of: x, threads: threads), parameters: parameterCount, count: x.rows)
+    }
+
+    /// Akaike information criterion `−2 log L + 2p` (lower is better).
+    public func aic(for x: Matrix<Double>, threads: Int = availableCores) -> Double {
+        Self.aic(logLikelihood: totalLogLikelihood(of: x, threads: threads), parameters: parameterCount)
+    }
+
+    /// BIC from a total log-likelihood.
+    public static func bic(logLikelihood: Double, parameters: Int, count: Int) -> Double {
+        -2 * logLikelihood + Double(parameters) * log(Double(count))
+    }
+
+    /// AIC from a total log-likelihood.
+    public static func aic(logLikelihood: Double, parameters: Int) -> Double {
+        -2 * logLikelihood + 2 * Double(parameters)
+    }
+}

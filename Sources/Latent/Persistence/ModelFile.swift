@@ -1,0 +1,167 @@
+import Foundation
+
+/// Any model Latent can save.
+public enum LatentModel: Equatable, Sendable {
+    case gaussianMixture(GaussianMixture)
+
+    /// The short name used on the command line and in files (`gmm`, …).
+    public var kind: String {
+        switch self {
+        case .gaussianMixture: return "gmm"
+        }
+    }
+
+    /// Number of free parameters.
+    public var parameterCount: Int {
+        switch self {
+        case .gaussianMixture(let m): return m.parameterCount
+        }
+    }
+
+    /// Number of data columns the model describes.
+    public var dimension: Int {
+        switch self {
+        case .gaussianMixture(let m): return m.dimension
+        }
+    }
+}
+
+/// A summary of how a saved model was fitted. It holds no timings or timestamps, so the same data,
+/// settings and seed give a byte-identical file.
+public struct TrainingSummary: Codable, Equatable, Sendable {
+    public var logLikelihood: Double
+    public var count: Int
+    public var iterations: Int
+    public var converged: Bool
+    public var seed: UInt64
+    public var settings: [String: String]
+
+    public init(logLikelihood: Double, count: Int, iterations: Int, converged: Bool, seed: UInt64, settings: [String: String] = [:]) {
+        self.logLikelihood = logLikelihood
+        self.count = count
+        self.iterations = iterations
+        self.converged = converged
+        self.seed = seed
+        self.settings = settings
+    }
+}
+
+/// A model with the names of the columns it was fitted on and how it was fitted, as stored on disk.
+///
+/// Files are versioned JSON (`"format": "latent-model", "version": 1`), written atomically.
+/// Reading rejects corrupt files, files of another format and files from a newer version, with a
+/// message that names the file.
+public struct ModelFile: Equatable, Sendable {
+    /// The current file-format version.
+    public static let version = 1
+
+    public var model: LatentModel
+    public var columns: [String]
+    public var training: TrainingSummary?
+
+    public init(model: LatentModel, columns: [String], training: TrainingSummary? = nil) {
+        precondition(columns.count == model.dimension, "One column name per model dimension")
+        self.model = model
+        self.columns = columns
+        self.training = training
+    }
+
+    /// The file's bytes: pretty-printed JSON with sorted keys.
+    public func encoded() throws -> Data {
+        let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,
+                                columns: columns, training: training, gaussianMixture: gaussianMixtureParameters)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var data = try encoder.encode(envelope)
+        data.append(0x0A)
+        return data
+    }
+
+    /// Writes the file atomically: a failed write leaves any existing file untouched.
+    public func write(to path: String) throws {
+        try AtomicFile.write(try encoded(), to: path)
+    }
+
+    /// Reads a model file.
+    /// - Throws: ``DataError`` naming `path` for a missing, corrupt, foreign or newer-version file.
+    public static func read(path: String) throws -> ModelFile {
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw DataError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        return try decode(data, source: path)
+    }
+
+    /// Decodes a model file's bytes; `source` names it in errors.
+    public static func decode(_ data: Data, source: String) throws -> ModelFile {
+        func corrupt(_ why: String) -> DataError {
+            .corrupt(path: source, reason: "not a valid Latent model file (\(why)); refit the model or restore the file")
+        }
+        guard !data.isEmpty else { throw corrupt("the file is empty") }
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: data) } catch {
+            throw corrupt("not JSON with format, version and model keys")
+        }
+        guard header.format == Envelope.formatName else { throw corrupt("format is '\(header.format)'") }
+        guard header.version <= version else {
+            throw DataError.unsupportedFormat(path: source, reason: "model file version \(header.version) was written by a newer Latent; this build reads version \(version) and older. Upgrade Latent")
+        }
+        guard header.version >= 1 else { throw corrupt("version \(header.version)") }
+        let envelope: Envelope
+        do { envelope = try JSONDecoder().decode(Envelope.self, from: data) } catch let error as DecodingError {
+            throw corrupt(describe(error))
+        }
+        let model: LatentModel
+        do {
+            switch envelope.model {
+            case "gmm":
+                guard let p = envelope.gaussianMixture else { throw corrupt("no gaussianMixture parameters") }
+                model = .gaussianMixture(try p.makeModel())
+            default:
+                throw DataError.unsupportedFormat(path: source, reason: "model kind '\(envelope.model)' is unknown to this build of Latent")
+            }
+        } catch let error as ModelError {
+            throw corrupt(error.description)
+        }
+        guard envelope.columns.count == model.dimension else {
+            throw corrupt("\(envelope.columns.count) column names for a \(model.dimension)-dimensional model")
+        }
+        return ModelFile(model: model, columns: envelope.columns, training: envelope.training)
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context): return "missing '\(key.stringValue)' at \(path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "bad value at \(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        let p = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        return p.isEmpty ? "the top level" : p
+    }
+
+    private var gaussianMixtureParameters: GaussianMixtureParameters? {
+        if case .gaussianMixture(let m) = model { return GaussianMixtureParameters(m) }
+        return nil
+    }
+
+    private struct Header: Decodable {
+        var format: String
+        var version: Int
+        var model: String
+    }
+
+    private struct Envelope: Codable {
+        static let formatName = "latent-model"
+        var format: String
+        var version: Int
+        var model: String
+        var columns: [String]
+        var training: TrainingSummary?
+        var gaussianMixture: GaussianMixtureParameters?
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `latent fit <model>`.
+struct FitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fit",
+        abstract: "Fit a model to data and save it.",
+        subcommands: [FitGMMCommand.self]
+    )
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Latent
+
+/// `latent fit gmm`: a Gaussian mixture by EM.
+struct FitGMMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gmm",
+        abstract: "Fit a Gaussian mixture by expectation-maximisation.",
+        discussion: """
+        Each of --restarts starts runs --short-runs short EM runs from independent initialisations and \
+        continues the best to convergence (em-EM); the start with the highest likelihood wins.
+        """
+    )
+
+    @OptionGroup var dataOptions: DataOptions
+    @Option(name: .long, help: "Number of mixture components K.")
+    var components: Int
+    @Option(name: .long, help: "Covariance structure: full, tied, diag or spherical.")
+    var covariance: CovarianceType = .full
+    @Option(name: .customLong("init"), help: "Initialisation of each EM run: kmeans, kmeans++, random-from-data or random.")
+    var initialization: MixtureInitialization = .randomFromData
+    @Option(name: .long, help: "Independent starts; the best likelihood wins.")
+    var restarts: Int = 1
+    @Option(name: .long, help: "Short EM runs per start (1: plain EM from a single initialisation).")
+    var shortRuns: Int = 10
+    @Option(name: .long, help: "EM iterations of each short run.")
+    var shortRunIterations: Int = 10
+    @Option(name: .long, help: "Added to every covariance diagonal (in squared data units).")
+    var regularization: Double = 1e-6
+    @Option(name: .long, help: "A .npy or .csv file of K starting means (one row each): EM starts there, once.")
+    var initialMeans: String?
+    @Option(name: .long, help: "A model file to continue from (warm start).")
+    var warmStart: String?
+    @OptionGroup var fit: FitOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard components >= 1 else { throw ValidationError("--components must be at least 1") }
+        guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
+        guard shortRuns >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
+        guard regularization >= 0, regularization.isFinite else { throw ValidationError("--regularization must be a non-negative number") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        let table = try dataOptions.load(quiet: output.quiet)
+        try table.requireComplete()
+        var options = MixtureFitOptions()
+        options.covarianceType = covariance
+        options.initialization = initialization
+        options.restarts = restarts
+        options.shortRuns = shortRuns
+        options.shortRunIterations = shortRunIterations
+        options.regularization = regularization
+        options.em = EMOptions(maxIterations: fit.maxIterations, tolerance: fit.tolerance)
+        options.seed = fit.seed
+        options.threads = fit.threads
+        if let initialMeans {
+            let means = try DataLoader.load(path: initialMeans).table.values
+            guard means.rows == components, means.columns == table.values.columns else {
+                throw ValidationError("--initial-means \(initialMeans) holds a \(means.rows) × \(means.columns) matrix; expected \(components) × \(table.values.columns)")
+            }
+            options.initialMeans = means
+        }
+        if let warmStart {
+            guard case .gaussianMixture(let m) = try ModelFile.read(path: warmStart).model else {
+                throw ValidationError("--warm-start \(warmStart) is not a Gaussian mixture")
+            }
+            options.warmStart = m
+        }
+        if !output.quiet { options.log = { Console.note($0) } }
+
+        let ((model, report), seconds) = try Console.timed {
+            try GaussianMixture.fit(table.values, components: components, options: options)
+        }
+        for w in report.warnings { Console.warn(w) }
+        let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
+                        "shortRuns": String(shortRuns), "regularization": "\(regularization)",
+                        "tolerance": "\(fit.tolerance)", "maxIterations": String(fit.maxIterations)]
+        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count,
+                                       iterations: report.trace.iterations, converged: report.trace.converged,
+                                       seed: fit.seed, settings: settings)
+        try ModelFile(model: .gaussianMixture(model), columns: table.columnNames, training: training).write(to: fit.output)
+
+        var o = likelihoodSummary(model: "gmm", logLikelihood: report.logLikelihood, count: table.count,
+                                  parameters: model.parameterCount, iterations: report.trace.iterations,
+                                  converged: report.trace.converged, seconds: seconds)
+        o["components"] = .integer(components)
+        o["covariance"] = .string(covariance.rawValue)
+        o["output"] = .string(fit.output)
+        o["warnings"] = .strings(report.warnings)
+        if output.json {
+            Console.print(o.render() + "\n")
+        } else {
+            Console.print(MixtureReport.text(model, columns: table.columnNames, summary: o))
+        }
+    }
+}

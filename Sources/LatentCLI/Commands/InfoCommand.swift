@@ -1,0 +1,43 @@
+import ArgumentParser
+import Latent
+
+/// `latent info`: what a model file holds.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe a model file.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let file = try modelOptions.load()
+        var o: JSONObject
+        if let t = file.training {
+            o = likelihoodSummary(model: file.model.kind, logLikelihood: t.logLikelihood, count: t.count,
+                                  parameters: file.model.parameterCount, iterations: t.iterations,
+                                  converged: t.converged, seconds: .nan)
+            o["seed"] = .integer(Int(truncatingIfNeeded: t.seed))
+        } else {
+            o = JSONObject()
+            o["model"] = .string(file.model.kind)
+            o["parameters"] = .integer(file.model.parameterCount)
+        }
+        o["dimension"] = .integer(file.model.dimension)
+        o["columns"] = .strings(file.columns)
+        switch file.model {
+        case .gaussianMixture(let m):
+            o["components"] = .integer(m.componentCount)
+            o["covariance"] = .string(m.covarianceType.rawValue)
+            o["weights"] = .numbers(m.weights)
+            o["means"] = .array(m.means.rowArrays.map { .numbers($0) })
+            if output.json {
+                Console.print(o.render() + "\n")
+            } else {
+                var text = "\(modelOptions.model): Latent model file, version \(ModelFile.version)\n"
+                if let t = file.training {
+                    text += "fitted on \(t.count) rows: log-likelihood \(Console.number(t.logLikelihood)), \(t.iterations) EM iterations, \(t.converged ? "converged" : "not converged"), seed \(t.seed)\n"
+                }
+                Console.print(text + MixtureReport.text(m, columns: file.columns, summary: o))
+            }
+        }
+    }
+}

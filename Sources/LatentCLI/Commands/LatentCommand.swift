@@ -1,0 +1,19 @@
+import ArgumentParser
+import Latent
+
+/// The `latent` command: fit latent-variable models, then score, cluster, sample and inspect them.
+public struct LatentCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "latent",
+        abstract: "Latent-variable models: Gaussian mixtures by EM, with scoring, clustering and sampling.",
+        discussion: """
+        Data files are CSV with a header row (empty, NA or NaN mark a missing value), NumPy .npy, or \
+        MNIST IDX. With --json a command prints one JSON object on standard output; progress and \
+        warnings go to standard error.
+        """,
+        subcommands: [FitCommand.self, ScoreCommand.self, PredictCommand.self, SampleCommand.self,
+                      InfoCommand.self, SelectCommand.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Latent
+
+/// `latent predict`: the most probable component of each row, or all posterior probabilities.
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Cluster labels (0-based component of highest posterior probability), or p(z|x) with --probabilities."
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var dataOptions: DataOptions
+    @Flag(name: .long, help: "Print the responsibilities p(z = k | x), one column per component.")
+    var probabilities = false
+    @Option(name: .long, help: "Cores to use (default: all).")
+    var threads: Int = availableCores
+
+    func run() throws {
+        BLAS.setThreads(1)
+        let file = try modelOptions.load()
+        let table = try dataOptions.load()
+        let x = try prepare(table, for: file)
+        switch file.model {
+        case .gaussianMixture(let m):
+            if probabilities {
+                let r = m.responsibilities(for: x, threads: threads)
+                Console.print(CSV.render(header: (0..<m.componentCount).map { "p\($0)" }, rows: r))
+            } else {
+                let labels = m.predict(x, threads: threads)
+                Console.print(CSV.render(header: ["component"], rows: Matrix(rows: labels.count, columns: 1, storage: labels.map(Double.init))))
+            }
+        }
+    }
+}

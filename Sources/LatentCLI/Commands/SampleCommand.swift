@@ -1,0 +1,35 @@
+import ArgumentParser
+import Latent
+
+/// `latent sample`: draw new points from a model.
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Draw points from a model: CSV of the model's columns and the component each came from."
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(name: .long, help: "Number of points.")
+    var count: Int
+    @Option(name: .long, help: "Seed; the same seed gives the same points.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard count >= 0 else { throw ValidationError("--count must be non-negative") }
+    }
+
+    func run() throws {
+        let file = try modelOptions.load()
+        var rng = Xoshiro256StarStar(seed: seed)
+        switch file.model {
+        case .gaussianMixture(let m):
+            let (points, components) = m.sample(count: count, using: &rng)
+            var rows = Matrix<Double>(rows: count, columns: m.dimension + 1)
+            for i in 0..<count {
+                for j in 0..<m.dimension { rows[i, j] = points[i, j] }
+                rows[i, m.dimension] = Double(components[i])
+            }
+            Console.print(CSV.render(header: file.columns + ["component"], rows: rows))
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Latent
+
+/// `latent select gmm`: a BIC/AIC table over numbers of components and covariance types.
+struct SelectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "select",
+        abstract: "Choose a model by BIC: fit every combination of components and covariance types.",
+        subcommands: [SelectGMMCommand.self]
+    )
+}
+
+struct SelectGMMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gmm",
+        abstract: "Fit Gaussian mixtures for a range of K and covariance types; print BIC and AIC; keep the lowest BIC."
+    )
+
+    @OptionGroup var dataOptions: DataOptions
+    @Option(name: .long, help: "Numbers of components: a range like 1-6 or a list like 1,2,4.")
+    var components: String = "1-6"
+    @Option(name: .long, help: "Covariance types, comma-separated, or 'all'.")
+    var covariance: String = "all"
+    @Option(name: .long, help: "Independent starts per fit.")
+    var restarts: Int = 1
+    @Option(name: .long, help: "Added to every covariance diagonal.")
+    var regularization: Double = 1e-6
+    @Option(name: .long, help: "Seed of every random choice.")
+    var seed: UInt64 = 0
+    @Option(name: .long, help: "Cores to use (default: all).")
+    var threads: Int = availableCores
+    @Option(name: .long, help: "Write the model with the lowest BIC here.")
+    var output: String?
+    @OptionGroup var outputOptions: OutputOptions
+
+    func parsedComponents() throws -> [Int] {
+        var out: [Int] = []
+        for part in components.split(separator: ",") {
+            let bounds = part.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            if bounds.count == 1 { out.append(bounds[0]) } else if bounds.count == 2, bounds[0] <= bounds[1] {
+                out.append(contentsOf: bounds[0]...bounds[1])
+            } else { throw ValidationError("--components '\(components)': use a range like 1-6 or a list like 1,2,4") }
+        }
+        guard !out.isEmpty, out.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--components must name numbers ≥ 1") }
+        return out
+    }
+
+    func parsedTypes() throws -> [CovarianceType] {
+        if covariance == "all" { return CovarianceType.allCases }
+        return try covariance.split(separator: ",").map {
+            guard let t = CovarianceType(rawValue: String($0)) else {
+                throw ValidationError("--covariance '\($0)': use full, tied, diag, spherical or all")
+            }
+            return t
+        }
+    }
+
+    func validate() throws {
+        _ = try parsedComponents()
+        _ = try parsedTypes()
+        if let output { try Console.checkWritable(output) }
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        let table = try dataOptions.load(quiet: outputOptions.quiet)
+        try table.requireComplete()
+        let ks = try parsedComponents(), types = try parsedTypes()
+        var rows: [JSONValue] = []
+        var best: (bic: Double, model: GaussianMixture, report: MixtureFitReport)?
+        var text = "BIC (lower is better; −2 log L + p log N)\n" + MixtureReport.pad("K", 4)
+        for t in types { text += MixtureReport.pad(t.rawValue, 14) }
+        text += "\n"
+        var grid: [Int: [CovarianceType: Double]] = [:]
+        let start = DispatchTime.now().uptimeNanoseconds
+        for k in ks {
+            for t in types {
+                var options = MixtureFitOptions()
+                options.covarianceType = t
+                options.restarts = restarts
+                options.regularization = regularization
+                options.seed = seed
+                options.threads = threads
+                do {
+                    let (model, report) = try GaussianMixture.fit(table.values, components: k, options: options)
+                    let bic = GaussianMixture.bic(logLikelihood: report.logLikelihood, parameters: model.parameterCount, count: table.count)
+                    let aic = GaussianMixture.aic(logLikelihood: report.logLikelihood, parameters: model.parameterCount)
+                    grid[k, default: [:]][t] = bic
+                    var o = JSONObject()
+                    o["components"] = .integer(k)
+                    o["covariance"] = .string(t.rawValue)
+                    o["logLikelihood"] = .number(report.logLikelihood)
+                    o["meanLogLikelihood"] = .number(report.meanLogLikelihood)
+                    o["parameters"] = .integer(model.parameterCount)
+                    o["bic"] = .number(bic)
+                    o["aic"] = .number(aic)
+                    o["warnings"] = .strings(report.warnings)
+                    rows.append(.object(o))
+                    if best == nil || bic < best!.bic { best = (bic, model, report) }
+                    if !outputOptions.quiet { Console.note("K=\(k) \(t.rawValue): BIC \(Console.number(bic))") }
+                } catch {
+                    if !outputOptions.quiet { Console.warn("K=\(k) \(t.rawValue): \(error)") }
+                }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard let best else { throw ModelError.fitFailed("no combination could be fitted") }
+        for k in ks {
+            text += MixtureReport.pad("\(k)", 4)
+            for t in types {
+                let v = grid[k]?[t]
+                let mark = v == best.bic ? " *" : ""
+                text += MixtureReport.pad(v.map { String(format: "%.2f", $0) + mark } ?? "failed", 14)
+            }
+            text += "\n"
+        }
+        if let output {
+            let training = TrainingSummary(logLikelihood: best.report.logLikelihood, count: table.count,
+                                           iterations: best.report.trace.iterations, converged: best.report.trace.converged,
+                                           seed: seed, settings: ["selectedBy": "bic"])
+            try ModelFile(model: .gaussianMixture(best.model), columns: table.columnNames, training: training).write(to: output)
+        }
+        if outputOptions.json {
+            var o = likelihoodSummary(model: "gmm", logLikelihood: best.report.logLikelihood, count: table.count,
+                                      parameters: best.model.parameterCount, iterations: best.report.trace.iterations,
+                                      converged: best.report.trace.converged, seconds: seconds)
+            o["components"] = .integer(best.model.componentCount)
+            o["covariance"] = .string(best.model.covarianceType.rawValue)
+            o["table"] = .array(rows)
+            Console.print(o.render() + "\n")
+        } else {
+            text += "\nlowest BIC: K=\(best.model.componentCount), \(best.model.covarianceType.rawValue) covariance\n"
+            text += MixtureReport.table(best.model, columns: table.columnNames)
+            Console.print(text)
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Latent
+
+/// Standard output and error, and small helpers shared by the commands.
+enum Console {
+    /// Writes a line to standard error.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    /// Writes a warning to standard error.
+    static func warn(_ message: String) { note("warning: \(message)") }
+
+    /// Writes text to standard output.
+    static func print(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// Fails early, before any work, if `path` cannot be written.
+    static func checkWritable(_ path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("cannot write \(path): the directory \(directory) does not exist")
+        }
+        guard FileManager.default.isWritableFile(atPath: directory) else {
+            throw ValidationError("cannot write \(path): the directory \(directory) is not writable")
+        }
+    }
+
+    /// Seconds elapsed while running `body`.
+    static func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value = try body()
+        return (value, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// A number with `digits` significant digits.
+    static func number(_ v: Double, _ digits: Int = 6) -> String { String(format: "%.\(digits)g", v) }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Latent
+
+/// `--data` and `--columns`.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Data file: .csv with a header row, .npy, or IDX.")
+    var data: String
+
+    @Option(name: .long, help: "Comma-separated column names to use (default: every numeric column).")
+    var columns: String?
+
+    var columnList: [String]? {
+        columns.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
+
+    /// Loads the data, reporting skipped label columns on standard error.
+    func load(quiet: Bool = false) throws -> DataTable {
+        let (table, skipped) = try DataLoader.load(path: data, columns: columnList)
+        if !skipped.isEmpty && !quiet {
+            Console.note("\(data): skipping non-numeric column(s) \(skipped.joined(separator: ", "))")
+        }
+        return table
+    }
+}
+
+/// `--json` and `--quiet`.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one JSON object on standard output.")
+    var json = false
+
+    @Flag(name: .long, help: "No progress on standard error.")
+    var quiet = false
+}
+
+/// Settings every fitting command shares.
+struct FitOptions: ParsableArguments {
+    @Option(name: .long, help: "Seed of every random choice; the same seed gives the same model.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Upper bound on EM iterations.")
+    var maxIterations: Int = 100
+
+    @Option(name: .long, help: "EM stops when the mean log-likelihood per row improves by less than this.")
+    var tolerance: Double = 1e-3
+
+    @Option(name: .long, help: "Cores to use (default: all).")
+    var threads: Int = availableCores
+
+    @Option(name: .long, help: "Where to write the fitted model (JSON).")
+    var output: String
+
+    func validate() throws {
+        guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1") }
+        guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a non-negative number") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try Console.checkWritable(output)
+    }
+}
+
+/// `--model`.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "A model file written by `latent fit`.")
+    var model: String
+
+    func load() throws -> ModelFile { try ModelFile.read(path: model) }
+}
+
+extension CovarianceType: ExpressibleByArgument {}
+extension MixtureInitialization: ExpressibleByArgument {}

@@ -1,0 +1,124 @@
+import CLapack
+
+/// Whether a BLAS operand is used as stored or transposed.
+public enum Transpose: Sendable {
+    case none, transpose
+    @usableFromInline var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+}
+
+/// A floating-point type that BLAS supports: `Double` (d-routines) and `Float` (s-routines).
+///
+/// All routines take row-major operands and leading dimensions, as CBLAS does.
+public protocol BLASScalar: BinaryFloatingPoint, Sendable where Self.RawSignificand: FixedWidthInteger {
+    /// `C ← α·op(A)·op(B) + β·C` with `op(A)` of size `m × k` and `op(B)` of size `k × n`.
+    static func gemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Self,
+                     a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// Upper triangle of `C ← α·Aᵀ·A + β·C` where `A` is `k × n` (row-major), `C` is `n × n`.
+    static func syrkTransposed(n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                               beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+extension Double: BLASScalar {
+    @inlinable
+    public static func gemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Double,
+                            a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_dgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inlinable
+    public static func syrkTransposed(n: Int, k: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                                      beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        guard n > 0 else { return }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(lda), beta, c, Int32(ldc))
+    }
+}
+
+extension Float: BLASScalar {
+    @inlinable
+    public static func gemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inlinable
+    public static func syrkTransposed(n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard n > 0 else { return }
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), alpha, a, Int32(lda), beta, c, Int32(ldc))
+    }
+}
+
+/// Process-wide BLAS settings.
+public enum BLAS {
+    /// Pins the BLAS library to `count` threads. Latent splits rows across cores itself and keeps
+    /// BLAS single-threaded: measured on the target machine, two OpenBLAS threads slow down the
+    /// tall-skinny products that EM uses.
+    public static func setThreads(_ count: Int) {
+        latent_blas_set_threads(Int32(max(1, count)))
+    }
+}
+
+extension Matrix {
+    /// The product `op(self) · op(other)`.
+    public func multiplied(by other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false) -> Matrix {
+        let m = transposeSelf ? columns : rows
+        let k = transposeSelf ? rows : columns
+        let k2 = transposeOther ? other.columns : other.rows
+        let n = transposeOther ? other.rows : other.columns
+        precondition(k == k2, "Inner dimensions differ: \(k) vs \(k2)")
+        var out = Matrix(rows: m, columns: n)
+        guard k > 0 else { return out }
+        storage.withUnsafeBufferPointer { a in
+            other.storage.withUnsafeBufferPointer { b in
+                out.storage.withUnsafeMutableBufferPointer { c in
+                    Scalar.gemm(transposeSelf ? .transpose : .none, transposeOther ? .transpose : .none,
+                                m: m, n: n, k: k, alpha: 1, a: a.baseAddress!, lda: columns,
+                                b: b.baseAddress!, ldb: other.columns, beta: 0, c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The Gram matrix `selfᵀ · self` (symmetric, both triangles filled).
+    public var gram: Matrix {
+        var out = Matrix(rows: columns, columns: columns)
+        guard rows > 0 else { return out }
+        storage.withUnsafeBufferPointer { a in
+            out.storage.withUnsafeMutableBufferPointer { c in
+                Scalar.syrkTransposed(n: columns, k: rows, alpha: 1, a: a.baseAddress!, lda: columns,
+                                      beta: 0, c: c.baseAddress!, ldc: columns)
+            }
+        }
+        out.symmetrizeFromUpper()
+        return out
+    }
+
+    /// Copies the upper triangle onto the lower one.
+    public mutating func symmetrizeFromUpper() {
+        precondition(rows == columns, "symmetrizeFromUpper needs a square matrix")
+        let n = rows
+        for i in 0..<n { for j in 0..<i { storage[i * n + j] = storage[j * n + i] } }
+    }
+
+    public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
+        precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "Shapes differ")
+        return Matrix(rows: lhs.rows, columns: lhs.columns, storage: zip(lhs.storage, rhs.storage).map { $0 + $1 })
+    }
+
+    public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
+        precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "Shapes differ")
+        return Matrix(rows: lhs.rows, columns: lhs.columns, storage: zip(lhs.storage, rhs.storage).map { $0 - $1 })
+    }
+
+    public static func * (lhs: Scalar, rhs: Matrix) -> Matrix {
+        Matrix(rows: rhs.rows, columns: rhs.columns, storage: rhs.storage.map { lhs * $0 })
+    }
+}

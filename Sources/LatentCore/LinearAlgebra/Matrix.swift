@@ -1,0 +1,133 @@
+/// A dense matrix in contiguous row-major storage.
+///
+/// `Matrix` is a value type with copy-on-write storage (a Swift array). Element `(i, j)` lives at
+/// `storage[i * columns + j]`. Hot loops should work on ``withUnsafeBufferPointer(_:)`` rather than
+/// the subscript.
+public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
+    /// Number of rows.
+    public let rows: Int
+    /// Number of columns.
+    public let columns: Int
+    /// The elements, row after row.
+    public var storage: [Scalar]
+
+    /// A `rows × columns` matrix filled with `value`.
+    @inlinable
+    public init(rows: Int, columns: Int, repeating value: Scalar = 0) {
+        precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative")
+        self.rows = rows
+        self.columns = columns
+        self.storage = [Scalar](repeating: value, count: rows * columns)
+    }
+
+    /// A matrix that takes ownership of row-major `storage`.
+    @inlinable
+    public init(rows: Int, columns: Int, storage: [Scalar]) {
+        precondition(storage.count == rows * columns, "Storage holds \(storage.count) elements, expected \(rows) × \(columns)")
+        self.rows = rows
+        self.columns = columns
+        self.storage = storage
+    }
+
+    /// A matrix from an array of equally long rows.
+    public init(_ rowArrays: [[Scalar]]) {
+        let columns = rowArrays.first?.count ?? 0
+        precondition(rowArrays.allSatisfy { $0.count == columns }, "All rows must have the same length")
+        self.init(rows: rowArrays.count, columns: columns, storage: rowArrays.flatMap { $0 })
+    }
+
+    /// The `n × n` identity matrix.
+    public static func identity(_ n: Int) -> Matrix {
+        var m = Matrix(rows: n, columns: n)
+        for i in 0..<n { m.storage[i * n + i] = 1 }
+        return m
+    }
+
+    /// A square matrix with `diagonal` on its diagonal.
+    public static func diagonal(_ diagonal: [Scalar]) -> Matrix {
+        let n = diagonal.count
+        var m = Matrix(rows: n, columns: n)
+        for i in 0..<n { m.storage[i * n + i] = diagonal[i] }
+        return m
+    }
+
+    /// Element at row `i`, column `j`.
+    @inlinable
+    public subscript(i: Int, j: Int) -> Scalar {
+        get { storage[i &* columns &+ j] }
+        set { storage[i &* columns &+ j] = newValue }
+    }
+
+    /// A copy of row `i`.
+    public func row(_ i: Int) -> [Scalar] {
+        Array(storage[(i * columns)..<((i + 1) * columns)])
+    }
+
+    /// A copy of column `j`.
+    public func column(_ j: Int) -> [Scalar] {
+        (0..<rows).map { storage[$0 * columns + j] }
+    }
+
+    /// The rows as nested arrays (for serialisation and printing).
+    public var rowArrays: [[Scalar]] { (0..<rows).map(row) }
+
+    /// The transpose.
+    public var transposed: Matrix {
+        var t = Matrix(rows: columns, columns: rows)
+        for i in 0..<rows {
+            for j in 0..<columns { t.storage[j * rows + i] = storage[i * columns + j] }
+        }
+        return t
+    }
+
+    /// The diagonal of a square matrix.
+    public var diagonal: [Scalar] {
+        (0..<Swift.min(rows, columns)).map { storage[$0 * columns + $0] }
+    }
+
+    /// The rows whose indices are given, in that order.
+    public func selectingRows<C: Collection>(_ indices: C) -> Matrix where C.Element == Int {
+        var out = Matrix(rows: indices.count, columns: columns)
+        for (r, i) in indices.enumerated() {
+            for j in 0..<columns { out.storage[r * columns + j] = storage[i * columns + j] }
+        }
+        return out
+    }
+
+    /// The columns whose indices are given, in that order.
+    public func selectingColumns(_ indices: [Int]) -> Matrix {
+        var out = Matrix(rows: rows, columns: indices.count)
+        for i in 0..<rows {
+            for (c, j) in indices.enumerated() { out.storage[i * indices.count + c] = storage[i * columns + j] }
+        }
+        return out
+    }
+
+    /// Calls `body` with a pointer to the row-major elements.
+    @inlinable
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer(body)
+    }
+
+    /// Calls `body` with a mutable pointer to the row-major elements.
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<R>(_ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        try storage.withUnsafeMutableBufferPointer(body)
+    }
+}
+
+extension Matrix: CustomStringConvertible {
+    public var description: String {
+        rowArrays.map { $0.map { "\($0)" }.joined(separator: "\t") }.joined(separator: "\n")
+    }
+}
+
+extension Matrix where Scalar == Double {
+    /// Converts to single precision.
+    public var float: Matrix<Float> { Matrix<Float>(rows: rows, columns: columns, storage: storage.map(Float.init)) }
+}
+
+extension Matrix where Scalar == Float {
+    /// Converts to double precision.
+    public var double: Matrix<Double> { Matrix<Double>(rows: rows, columns: columns, storage: storage.map(Double.init)) }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Splits work over a fixed number of chunks and runs them on up to `threads` cores.
+///
+/// The partition depends only on the problem size, never on the thread count, and per-chunk results
+/// are reduced in chunk order, so a computation gives bit-identical results with 1 or 32 threads.
+public struct ChunkedWork: Sendable {
+    /// Half-open row ranges, in order.
+    public let ranges: [Range<Int>]
+
+    /// Partitions `0..<count` into at most `maxChunks` contiguous ranges of at least `minimumChunk` items.
+    public init(count: Int, minimumChunk: Int = 2048, maxChunks: Int = 32) {
+        let chunks = max(1, min(maxChunks, count / max(1, minimumChunk)))
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(chunks)
+        for c in 0..<chunks {
+            let lo = count * c / chunks, hi = count * (c + 1) / chunks
+            ranges.append(lo..<hi)
+        }
+        self.ranges = ranges
+    }
+
+    /// Runs `body(chunkIndex, range)` for every chunk, on `threads` workers.
+    public func run(threads: Int, _ body: (Int, Range<Int>) -> Void) {
+        let workers = max(1, min(threads, ranges.count))
+        if workers == 1 {
+            for (i, r) in ranges.enumerated() { body(i, r) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w
+            while i < ranges.count {
+                body(i, ranges[i])
+                i += workers
+            }
+        }
+    }
+}
+
+/// The number of cores this process may use.
+public var availableCores: Int { ProcessInfo.processInfo.activeProcessorCount }

@@ -1,0 +1,3 @@
+import LatentCLI
+
+LatentCommand.main()
