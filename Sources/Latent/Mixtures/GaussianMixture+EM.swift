@@ -7,11 +7,16 @@ public struct MixtureTrainingData: Sendable {
     let shift: [Double]
     /// `Σᵢ (xᵢ − shift)(xᵢ − shift)ᵀ`, needed by tied covariances.
     let gram: Matrix<Double>?
-    let regularization: Double
+    /// Added to the variance of each column in every M-step: the absolute regularisation plus the
+    /// relative one times the column's variance.
+    let floors: [Double]
+    /// Each column's sample variance.
+    let columnVariances: [Double]
     let threads: Int
     let work: ChunkedWork
 
-    init(_ data: Matrix<Double>, covarianceType: CovarianceType, regularization: Double, threads: Int) {
+    init(_ data: Matrix<Double>, covarianceType: CovarianceType, regularization: Double,
+         relativeRegularization: Double = 0, threads: Int) {
         self.data = data
         let n = data.rows, d = data.columns
         var mean = [Double](repeating: 0, count: d)
@@ -24,7 +29,10 @@ public struct MixtureTrainingData: Sendable {
         } else {
             gram = nil
         }
-        self.regularization = regularization
+        var variance = [Double](repeating: 0, count: d)
+        for i in 0..<n { for j in 0..<d { let t = data[i, j] - shift[j]; variance[j] += t * t } }
+        columnVariances = variance.map { $0 / Double(max(1, n - 1)) }
+        floors = columnVariances.map { regularization + relativeRegularization * $0 }
         self.threads = threads
         work = ChunkedWork(count: n, minimumChunk: 1024)
     }
@@ -67,7 +75,7 @@ extension GaussianMixture: ExpectationMaximizable {
     static func maximization(_ stats: [Double], components k: Int, type: CovarianceType, data: MixtureTrainingData,
                              referenceMeans: [Double]) throws -> GaussianMixture {
         let d = data.data.columns, kd = k * d
-        let reg = data.regularization
+        let floors = data.floors
         let tiny = 10 * Double.ulpOfOne
         let counts = (0..<k).map { stats[$0] + tiny }
         let total = counts.reduce(0, +)
@@ -91,7 +99,7 @@ extension GaussianMixture: ExpectationMaximizable {
                         let db = stats[k + c * d + b] / counts[c]
                         m[a, b] = stats[second + c * d * d + a * d + b] / counts[c] - da * db
                     }
-                    m[a, a] += reg
+                    m[a, a] += floors[a]
                 }
                 m.symmetrizeFromUpper()
                 ms.append(m)
@@ -103,14 +111,14 @@ extension GaussianMixture: ExpectationMaximizable {
                 for a in 0..<d { for b in 0..<d { m[a, b] -= counts[c] * centeredMeans[c * d + a] * centeredMeans[c * d + b] } }
             }
             let n = Double(data.data.rows)
-            for a in 0..<d { for b in 0..<d { m[a, b] /= n }; m[a, a] += reg }
+            for a in 0..<d { for b in 0..<d { m[a, b] /= n }; m[a, a] += floors[a] }
             covariances = .tied(m)
         case .diag, .spherical:
             var v = Matrix<Double>(rows: k, columns: d)
             for c in 0..<k {
                 for j in 0..<d {
                     let dj = stats[k + c * d + j] / counts[c]
-                    v[c, j] = max(0, stats[second + c * d + j] / counts[c] - dj * dj) + reg
+                    v[c, j] = max(0, stats[second + c * d + j] / counts[c] - dj * dj) + floors[j]
                 }
             }
             if type == .diag {

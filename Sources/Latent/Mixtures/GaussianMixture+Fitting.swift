@@ -14,7 +14,9 @@ extension GaussianMixture {
     {
         try validate(x, components: components, options: options)
         let data = MixtureTrainingData(x, covarianceType: options.covarianceType,
-                                       regularization: options.regularization, threads: max(1, options.threads))
+                                       regularization: options.regularization,
+                                       relativeRegularization: options.relativeRegularization,
+                                       threads: max(1, options.threads))
         let log = options.log
 
         if let warm = options.warmStart ?? options.initialMeans.map({ try? startFromMeans($0, data: data, type: options.covarianceType) }) ?? nil {
@@ -25,8 +27,9 @@ extension GaussianMixture {
             let trace = try ExpectationMaximization.run(&model, on: data, count: x.rows, options: options.em) { i, mean in
                 log?("iteration \(i): mean log-likelihood \(formatted(mean))")
             }
+            let collapsed = model.collapsedComponents(data: data)
             let report = MixtureFitReport(trace: trace, startLogLikelihoods: [trace.logLikelihood], count: x.rows,
-                                          warnings: model.collapseWarnings(data: data))
+                                          warnings: collapsed.map(\.warning), collapsedComponents: collapsed.map(\.component))
             return (model, report)
         } else if options.initialMeans != nil {
             throw ModelError.invalidSetting("the initial means must be a \(components) × \(x.columns) matrix whose assignment gives positive-definite covariances")
@@ -54,9 +57,11 @@ extension GaussianMixture {
             }
         }
         guard let best else { throw ModelError.fitFailed(failures.last ?? "no start succeeded") }
-        var warnings = best.model.collapseWarnings(data: data)
+        let collapsed = best.model.collapsedComponents(data: data)
+        var warnings = collapsed.map(\.warning)
         if !failures.isEmpty { warnings.append("\(failures.count) of \(finals.count) starts failed; the last said: \(failures.last!)") }
-        return (best.model, MixtureFitReport(trace: best.trace, startLogLikelihoods: finals, count: x.rows, warnings: warnings))
+        return (best.model, MixtureFitReport(trace: best.trace, startLogLikelihoods: finals, count: x.rows, warnings: warnings,
+                                             collapsedComponents: collapsed.map(\.component)))
     }
 
     static func validate(_ x: Matrix<Double>, components: Int, options: MixtureFitOptions) throws {
@@ -68,7 +73,8 @@ extension GaussianMixture {
         if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
             throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.storage[i]); Gaussian mixture fitting needs finite values")
         }
-        guard options.regularization >= 0, options.regularization.isFinite else {
+        guard options.regularization >= 0, options.regularization.isFinite,
+              options.relativeRegularization >= 0, options.relativeRegularization.isFinite else {
             throw ModelError.invalidSetting("the regularisation must be a non-negative number")
         }
         guard options.em.tolerance >= 0 else { throw ModelError.invalidSetting("the tolerance must be non-negative") }
@@ -137,17 +143,14 @@ extension GaussianMixture {
 
     /// Warnings for components that collapsed onto repeated values: a variance at the regularisation
     /// floor makes the likelihood grow without bound and the fit meaningless.
-    func collapseWarnings(data: MixtureTrainingData) -> [String] {
-        let n = data.data.rows, d = dimension
-        var variance = [Double](repeating: 0, count: d)
-        for i in 0..<n { for j in 0..<d { let t = data.data[i, j] - data.shift[j]; variance[j] += t * t } }
-        variance = variance.map { $0 / Double(max(1, n - 1)) }
-        var warnings: [String] = []
-        let floor = max(10 * data.regularization, 1e-12)
+    func collapsedComponents(data: MixtureTrainingData) -> [(component: Int, warning: String)] {
+        let d = dimension
+        var warnings: [(component: Int, warning: String)] = []
         for c in 0..<componentCount {
             let cov = covariances.matrix(component: c, dimension: d)
-            for j in 0..<d where cov[j, j] <= floor && variance[j] > floor * 100 {
-                warnings.append("component \(c) has collapsed onto repeated values in column \(j) (variance \(formatted(cov[j, j])), the regularisation floor): its likelihood is spurious. Raise --regularization relative to the data's scale (e.g. \(formatted(1e-3 * variance[j])), 1e-3 × that column's variance) or use fewer components.")
+            // What the component's own points contribute above the floor is nil next to the data's spread.
+            for j in 0..<d where cov[j, j] - data.floors[j] <= 1e-6 * data.columnVariances[j] && data.columnVariances[j] > 0 {
+                warnings.append((c, "component \(c) has collapsed onto repeated values in column \(j) (variance \(formatted(cov[j, j])), the regularisation floor): its likelihood is spurious. Set a floor relative to the data's scale (--relative-regularization 1e-3 adds 1e-3 × each column's variance) or use fewer components."))
                 break
             }
         }

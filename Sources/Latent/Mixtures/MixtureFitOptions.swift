@@ -31,6 +31,9 @@ public struct MixtureFitOptions: Sendable {
     public var em = EMOptions()
     /// Added to the diagonal of every covariance estimate, keeping it positive definite.
     public var regularization: Double = 1e-6
+    /// Also added to each column's variance, times that column's sample variance: a floor that
+    /// follows the data's scale (e.g. 1e-3), against components collapsing onto repeated values.
+    public var relativeRegularization: Double = 0
     /// Seed of every random choice.
     public var seed: UInt64 = 0
     /// Cores to use.
@@ -56,6 +59,9 @@ public struct MixtureFitReport: Sendable {
     public var count: Int
     /// Warnings for the user: collapsed components, failed starts.
     public var warnings: [String]
+    /// Components whose variance sits at the regularisation floor in some column: they have
+    /// collapsed onto repeated values and their likelihood is spurious.
+    public var collapsedComponents: [Int]
 
     /// Total log-likelihood of the returned model.
     public var logLikelihood: Double { trace.logLikelihood }

@@ -28,6 +28,8 @@ struct FitGMMCommand: ParsableCommand {
     var shortRunIterations: Int = 10
     @Option(name: .long, help: "Added to every covariance diagonal (in squared data units).")
     var regularization: Double = 1e-6
+    @Option(name: .long, help: "Also added to each column's variance, times that column's sample variance (e.g. 1e-3).")
+    var relativeRegularization: Double = 0
     @Option(name: .long, help: "A .npy or .csv file of K starting means (one row each): EM starts there, once.")
     var initialMeans: String?
     @Option(name: .long, help: "A model file to continue from (warm start).")
@@ -39,7 +41,9 @@ struct FitGMMCommand: ParsableCommand {
         guard components >= 1 else { throw ValidationError("--components must be at least 1") }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
         guard shortRuns >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
-        guard regularization >= 0, regularization.isFinite else { throw ValidationError("--regularization must be a non-negative number") }
+        guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
+            throw ValidationError("--regularization and --relative-regularization must be non-negative numbers")
+        }
     }
 
     func run() throws {
@@ -53,6 +57,7 @@ struct FitGMMCommand: ParsableCommand {
         options.shortRuns = shortRuns
         options.shortRunIterations = shortRunIterations
         options.regularization = regularization
+        options.relativeRegularization = relativeRegularization
         options.em = EMOptions(maxIterations: fit.maxIterations, tolerance: fit.tolerance)
         options.seed = fit.seed
         options.threads = fit.threads
@@ -77,6 +82,7 @@ struct FitGMMCommand: ParsableCommand {
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
                         "shortRuns": String(shortRuns), "regularization": "\(regularization)",
+                        "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(fit.tolerance)", "maxIterations": String(fit.maxIterations)]
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count,
                                        iterations: report.trace.iterations, converged: report.trace.converged,

@@ -26,6 +26,8 @@ struct SelectGMMCommand: ParsableCommand {
     var restarts: Int = 1
     @Option(name: .long, help: "Added to every covariance diagonal.")
     var regularization: Double = 1e-6
+    @Option(name: .long, help: "Also added to each column's variance, times that column's sample variance (e.g. 1e-3).")
+    var relativeRegularization: Double = 0
     @Option(name: .long, help: "Seed of every random choice.")
     var seed: UInt64 = 0
     @Option(name: .long, help: "Cores to use (default: all).")
@@ -73,6 +75,7 @@ struct SelectGMMCommand: ParsableCommand {
         for t in types { text += MixtureReport.pad(t.rawValue, 14) }
         text += "\n"
         var grid: [Int: [CovarianceType: Double]] = [:]
+        var collapsed = Set<String>()
         let start = DispatchTime.now().uptimeNanoseconds
         for k in ks {
             for t in types {
@@ -80,6 +83,7 @@ struct SelectGMMCommand: ParsableCommand {
                 options.covarianceType = t
                 options.restarts = restarts
                 options.regularization = regularization
+                options.relativeRegularization = relativeRegularization
                 options.seed = seed
                 options.threads = threads
                 do {
@@ -97,7 +101,12 @@ struct SelectGMMCommand: ParsableCommand {
                     o["aic"] = .number(aic)
                     o["warnings"] = .strings(report.warnings)
                     rows.append(.object(o))
-                    if best == nil || bic < best!.bic { best = (bic, model, report) }
+                    o["collapsed"] = .bool(!report.collapsedComponents.isEmpty)
+                    if report.collapsedComponents.isEmpty {
+                        if best == nil || bic < best!.bic { best = (bic, model, report) }
+                    } else {
+                        collapsed.insert("\(k)-\(t.rawValue)")
+                    }
                     if !outputOptions.quiet { Console.note("K=\(k) \(t.rawValue): BIC \(Console.number(bic))") }
                 } catch {
                     if !outputOptions.quiet { Console.warn("K=\(k) \(t.rawValue): \(error)") }
@@ -105,12 +114,12 @@ struct SelectGMMCommand: ParsableCommand {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        guard let best else { throw ModelError.fitFailed("no combination could be fitted") }
+        guard let best else { throw ModelError.fitFailed("no combination could be fitted without a collapsed component") }
         for k in ks {
             text += MixtureReport.pad("\(k)", 4)
             for t in types {
                 let v = grid[k]?[t]
-                let mark = v == best.bic ? " *" : ""
+                let mark = v == best.bic ? " *" : (collapsed.contains("\(k)-\(t.rawValue)") ? " †" : "")
                 text += MixtureReport.pad(v.map { String(format: "%.2f", $0) + mark } ?? "failed", 14)
             }
             text += "\n"
@@ -130,6 +139,9 @@ struct SelectGMMCommand: ParsableCommand {
             o["table"] = .array(rows)
             Console.print(o.render() + "\n")
         } else {
+            if !collapsed.isEmpty {
+                text += "† a component collapsed onto repeated values (variance at the --regularization floor): the likelihood is spurious, so the fit is not eligible. Set --relative-regularization (e.g. 1e-3) to fit it with a floor that follows the data's scale.\n"
+            }
             text += "\nlowest BIC: K=\(best.model.componentCount), \(best.model.covarianceType.rawValue) covariance\n"
             text += MixtureReport.table(best.model, columns: table.columnNames)
             Console.print(text)

@@ -26,7 +26,8 @@ public enum CSV {
     public static func parse(_ text: String, source: String, columns: [String]? = nil) throws -> (table: DataTable, skipped: [String]) {
         var lines: [(number: Int, text: Substring)] = []
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift, so split on both forms of line end.
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1
             var line = raw
             if line.hasSuffix("\r") { line = line.dropLast() }

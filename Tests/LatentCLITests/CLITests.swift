@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct CLITests {
+    let dir = TestData.temporaryDirectory()
+    var faithful: String { TestData.path("faithful.csv") }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func fitPrintsTheContractKeysAndWritesAReproducibleModel() throws {
+        let out1 = dir.appendingPathComponent("a.json").path, out2 = dir.appendingPathComponent("b.json").path
+        let args = ["fit", "gmm", "--data", faithful, "--components", "2", "--covariance", "full", "--seed", "7", "--json"]
+        let r1 = try CommandRunner.run(args + ["--output", out1])
+        #expect(r1.status == 0, "\(r1.standardError)")
+        let o = try json(r1.standardOutput)
+        for key in ["model", "meanLogLikelihood", "logLikelihood", "n", "parameters", "bic", "aic", "iterations",
+                    "converged", "seconds", "components", "covariance"] {
+            #expect(o[key] != nil, "missing key \(key)")
+        }
+        #expect(o["model"] as? String == "gmm" && o["n"] as? Int == 272 && o["parameters"] as? Int == 11)
+        #expect(abs((o["meanLogLikelihood"] as? Double ?? 0) - (-4.1554)) < 1e-3)
+        #expect(!r1.standardError.isEmpty)  // progress goes to stderr
+        let r2 = try CommandRunner.run(args + ["--output", out2, "--threads", "1", "--quiet"])
+        #expect(r2.status == 0 && r2.standardError.isEmpty)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out1)) == Data(contentsOf: URL(fileURLWithPath: out2)))
+
+        let score = try json(CommandRunner.run(["score", "--model", out1, "--data", faithful, "--json"]).standardOutput)
+        #expect(abs((score["logLikelihood"] as? Double ?? 0) - (o["logLikelihood"] as? Double ?? 1)) < 1e-6)
+        let perRow = try CommandRunner.run(["score", "--model", out1, "--data", faithful]).standardOutput
+        #expect(perRow.split(separator: "\n").count == 273)
+        let labels = try CommandRunner.run(["predict", "--model", out1, "--data", faithful]).standardOutput.split(separator: "\n")
+        #expect(labels.first == "component" && labels.count == 273 && Set(labels.dropFirst()) == ["0", "1"])
+        let probs = try CommandRunner.run(["predict", "--model", out1, "--data", faithful, "--probabilities"]).standardOutput
+        #expect(probs.hasPrefix("p0,p1\n"))
+        let sample = try CommandRunner.run(["sample", "--model", out1, "--count", "5", "--seed", "3"]).standardOutput
+        #expect(sample.hasPrefix("eruptions,waiting,component\n") && sample.split(separator: "\n").count == 6)
+        #expect(sample == (try CommandRunner.run(["sample", "--model", out1, "--count", "5", "--seed", "3"]).standardOutput))
+        let info = try json(CommandRunner.run(["info", "--model", out1, "--json"]).standardOutput)
+        #expect(info["components"] as? Int == 2 && info["covariance"] as? String == "full")
+    }
+
+    @Test func badInputFailsClearlyAndLeavesExistingOutputAlone() throws {
+        let out = dir.appendingPathComponent("keep.json").path
+        try "precious".write(toFile: out, atomically: true, encoding: .utf8)
+        let ragged = dir.appendingPathComponent("ragged.csv").path
+        try "a,b\n1,2\n3\n".write(toFile: ragged, atomically: true, encoding: .utf8)
+        let text = dir.appendingPathComponent("text.csv").path
+        try "a,b\n1,2\n3,abc\n".write(toFile: text, atomically: true, encoding: .utf8)
+        let empty = dir.appendingPathComponent("empty.csv").path
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        let cases: [([String], [String])] = [
+            (["--data", ragged], ["ragged.csv", "row 3"]),
+            (["--data", text], ["text.csv", "row 3", "'b'", "abc"]),
+            (["--data", empty], ["empty.csv", "empty"]),
+            (["--data", TestData.path("airquality.csv")], ["airquality.csv", "row 6", "'ozone'", "missing"]),
+            (["--data", faithful, "--columns", "eruptions,nope"], ["nope", "eruptions, waiting"]),
+            (["--data", faithful, "--components", "300"], ["272", "300"]),
+        ]
+        for (extra, fragments) in cases {
+            var args = ["fit", "gmm", "--output", out] + extra
+            if !extra.contains("--components") { args += ["--components", "2"] }
+            let r = try CommandRunner.run(args)
+            #expect(r.status != 0)
+            for f in fragments { #expect(r.standardError.contains(f), "\(extra): \(r.standardError)") }
+            #expect(try String(contentsOfFile: out, encoding: .utf8) == "precious")
+        }
+        let corrupt = dir.appendingPathComponent("corrupt.json").path
+        try "{\"format\": \"latent-model\"".write(toFile: corrupt, atomically: true, encoding: .utf8)
+        let r = try CommandRunner.run(["score", "--model", corrupt, "--data", faithful])
+        #expect(r.status != 0 && r.standardError.contains("corrupt.json"))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import LatentCore
+import TestSupport
+
+@Suite struct DataIOTests {
+    @Test func csvReadsRealDataAndMarksMissingValues() throws {
+        let (air, skipped) = try CSV.read(path: TestData.path("airquality.csv"))
+        #expect(skipped.isEmpty)
+        #expect(air.columnNames == ["ozone", "solar_r", "wind", "temp"])
+        #expect(air.count == 153)
+        #expect(air.values.storage.filter(\.isNaN).count == 44)   // R documents 37 + 7 NAs
+        #expect(throws: DataError.missingValue(path: TestData.path("airquality.csv"), line: 6, column: "ozone")) {
+            try air.requireComplete()
+        }
+        let (iris, irisSkipped) = try CSV.read(path: TestData.path("iris.csv"))
+        #expect(irisSkipped == ["species"])
+        #expect(iris.values.columns == 4 && iris.values[0, 0] == 5.1)
+    }
+
+    @Test func csvErrorsNameFileRowAndColumn() {
+        #expect(throws: DataError.raggedRow(path: "t.csv", line: 3, found: 3, expected: 2)) {
+            try CSV.parse("a,b\n1,2\n3,4,5\n", source: "t.csv")
+        }
+        #expect(throws: DataError.nonNumeric(path: "t.csv", line: 3, column: "b", text: "x7")) {
+            try CSV.parse("a,b\n1,2\n3,x7\n", source: "t.csv")
+        }
+        #expect(throws: DataError.emptyFile(path: "t.csv")) { try CSV.parse("", source: "t.csv") }
+        #expect(throws: DataError.noDataRows(path: "t.csv")) { try CSV.parse("a,b\n", source: "t.csv") }
+        #expect(throws: DataError.unknownColumns(path: "t.csv", unknown: ["c"], available: ["a", "b"])) {
+            try CSV.parse("a,b\n1,2\n", source: "t.csv", columns: ["a", "c"])
+        }
+        #expect(throws: DataError.nonFinite(path: "t.csv", line: 2, column: "a", value: .infinity)) {
+            try CSV.parse("a,b\ninf,2\n", source: "t.csv")
+        }
+        #expect(throws: DataError.fileNotFound(path: "/nonexistent/x.csv")) { try CSV.read(path: "/nonexistent/x.csv") }
+        // Messages carry the location.
+        let message = DataError.nonNumeric(path: "t.csv", line: 3, column: "b", text: "x7").description
+        #expect(message.contains("t.csv") && message.contains("row 3") && message.contains("'b'"))
+    }
+
+    @Test func csvHandlesQuotesCRLFAndMissingMarkers() throws {
+        let (t, _) = try CSV.parse("\"a\",b,c\r\n1,NA,\r\n\"2.5\",nan,3\r\n", source: "q.csv")
+        #expect(t.columnNames == ["a", "b", "c"])
+        #expect(t.values[1, 0] == 2.5 && t.values[0, 1].isNaN && t.values[0, 2].isNaN && t.values[1, 2] == 3)
+        #expect(t.sourceRows == [2, 3])
+    }
+
+    @Test func npyRoundTripsAndDecodesOtherDtypes() throws {
+        let m = Matrix([[1.5, -2], [3, 4e-300], [5, 6]])
+        let back = try NumPy.decode(NumPy.encode(m), source: "m.npy")
+        #expect(back == m)
+        func file(_ descr: String, _ shape: String, fortran: Bool = false, payload: [UInt8]) -> Data {
+            let header = "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shape), }\n"
+            let n = header.utf8.count
+            return Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xff), UInt8(n >> 8)] + Array(header.utf8) + payload)
+        }
+        let f32 = [Float(1.25), 2, 3, 4].flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
+        #expect(try NumPy.decode(file("<f4", "(2, 2)", payload: f32), source: "f") == Matrix([[1.25, 2], [3, 4]]))
+        // Fortran order: the same bytes mean the transpose.
+        #expect(try NumPy.decode(file("<f4", "(2, 2)", fortran: true, payload: f32), source: "f") == Matrix([[1.25, 3], [2, 4]]))
+        let i64 = [Int64(-3), 7, 9].flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+        #expect(try NumPy.decode(file("<i8", "(3,)", payload: i64), source: "i") == Matrix([[-3.0], [7], [9]]))
+        #expect(throws: DataError.self) { try NumPy.decode(Data([1, 2, 3]), source: "bad.npy") }
+        #expect(throws: DataError.self) { try NumPy.decode(file("<f8", "(4, 4)", payload: [0, 0]), source: "short.npy") }
+        #expect(throws: DataError.self) { try NumPy.decode(file("<c16", "(1,)", payload: []), source: "c.npy") }
+    }
+
+    @Test func idxReadsMNIST() throws {
+        let images = try IDX.read(path: TestData.path("mnist5k-train-images.idx3-ubyte"))
+        #expect(images.rows == 4000 && images.columns == 784)
+        #expect(images.storage.allSatisfy { $0 >= 0 && $0 <= 255 })
+        let labels = try IDX.read(path: TestData.path("mnist5k-train-labels.idx1-ubyte"))
+        #expect(labels.rows == 4000 && labels.columns == 1 && Set(labels.storage) == Set((0...9).map(Double.init)))
+        #expect(throws: DataError.self) { try IDX.decode(Data([0, 0, 8, 3, 0, 0]), source: "bad.idx") }
+    }
+
+    @Test func atomicWriteReplacesWholeFile() throws {
+        let dir = TestData.temporaryDirectory()
+        let path = dir.appendingPathComponent("out.txt").path
+        try AtomicFile.write("first", to: path)
+        try AtomicFile.write("second", to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "second")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.txt"])
+        #expect(throws: DataError.self) { try AtomicFile.write("x", to: "/nonexistent-dir/out.txt") }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import LatentCore
+
+@Suite struct VectorMathTests {
+    @Test func simdExponentialMatchesLibm() {
+        var rng = Xoshiro256StarStar(seed: 9)
+        var xs = (0..<10_000).map { _ in rng.nextUniform() * 1400 - 700 }
+        xs += [0, -0.0, 1, -1, 709.7, -708.3, -744, -750, 710, -1e-300]
+        var ys = xs
+        VectorMath.expInPlace(&ys)
+        for (x, y) in zip(xs, ys) {
+            let reference = Foundation.exp(x)
+            if reference == 0 || reference.isInfinite || reference < Double.leastNormalMagnitude {
+                #expect(abs(y - reference) <= Double.leastNormalMagnitude || y == reference, "exp(\(x)) = \(y)")
+            } else {
+                #expect(abs(y - reference) / reference < 2e-15, "exp(\(x)): \(y) vs \(reference)")
+            }
+        }
+        var nan = [Double.nan, -.infinity]
+        VectorMath.expInPlace(&nan)
+        #expect(nan[0].isNaN && nan[1] == 0)
+    }
+
+    @Test func logSumExpRowsIsStableAndNormalises() {
+        var values: [Double] = [1000, 1000, -1000, -1e6, -1e6 - 1, -1e6 - 2, -.infinity, -.infinity, -.infinity]
+        var out = [Double](repeating: 0, count: 3)
+        values.withUnsafeMutableBufferPointer { v in
+            out.withUnsafeMutableBufferPointer { o in
+                VectorMath.logSumExpRows(v.baseAddress!, rows: 3, columns: 3, into: o.baseAddress!, normalize: true)
+            }
+        }
+        #expect(abs(out[0] - (1000 + log(2))) < 1e-12)
+        #expect(abs(out[1] - (-1e6 + log(1 + exp(-1) + exp(-2)))) < 1e-9)
+        #expect(out[2] == -.infinity)
+        #expect(abs(values[0] - 0.5) < 1e-15 && values[2] == 0)
+        #expect(abs(values[3...5].reduce(0, +) - 1) < 1e-15)
+        #expect(values[6...8].allSatisfy { abs($0 - 1.0 / 3) < 1e-15 })
+        #expect(abs(VectorMath.logSumExp([-1e4, -1e4]) - (-1e4 + log(2))) < 1e-9)
+    }
+
+    @Test func chunkedWorkIsIndependentOfThreadCount() {
+        let work = ChunkedWork(count: 100_000, minimumChunk: 1000)
+        #expect(work.ranges.first?.lowerBound == 0 && work.ranges.last?.upperBound == 100_000)
+        #expect(zip(work.ranges, work.ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        func sums(_ threads: Int) -> [Double] {
+            var partial = [Double](repeating: 0, count: work.ranges.count)
+            partial.withUnsafeMutableBufferPointer { p in
+                let base = p.baseAddress!
+                work.run(threads: threads) { c, r in for i in r { base[c] += 1 / Double(i + 1) } }
+            }
+            return partial
+        }
+        #expect(sums(1) == sums(2))
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Testing
+import Latent
+import TestSupport
+
+@Suite struct GaussianMixtureTests {
+    static let faithful = try! TestData.csv("faithful.csv").values
+    static let iris = try! TestData.csv("iris.csv", columns: ["sepal_length", "sepal_width", "petal_length", "petal_width"]).values
+
+    /// A known 3-component mixture in 2-D.
+    static func knownMixture() throws -> GaussianMixture {
+        try GaussianMixture(
+            weights: [0.5, 0.3, 0.2],
+            means: Matrix([[0.0, 0], [6, 1], [1, 7]]),
+            covariances: .full([Matrix([[1.0, 0.5], [0.5, 2]]), Matrix([[0.5, -0.2], [-0.2, 0.4]]), Matrix([[2.0, 0], [0, 0.3]])]))
+    }
+
+    @Test(arguments: CovarianceType.allCases)
+    func emNeverDecreasesTheLikelihood(_ type: CovarianceType) throws {
+        for (x, k) in [(Self.faithful, 3), (Self.iris, 4)] {
+            for seed in 0..<4 as Range<UInt64> {
+                var options = MixtureFitOptions()
+                options.covarianceType = type
+                options.shortRuns = 1
+                options.initialization = .random
+                options.seed = seed
+                options.em = EMOptions(maxIterations: 300, tolerance: 1e-10)
+                let (_, report) = try GaussianMixture.fit(x, components: k, options: options)
+                let h = report.trace.history
+                #expect(h.count >= 2)
+                for (a, b) in zip(h, h.dropFirst()) {
+                    #expect(b >= a - 1e-9 * abs(a), "\(type) seed \(seed): \(a) → \(b)")
+                }
+            }
+        }
+    }
+
+    @Test func bicPicksTheTrueNumberOfComponents() throws {
+        var rng = Xoshiro256StarStar(seed: 11)
+        let truth = try Self.knownMixture()
+        let x = truth.sample(count: 1500, using: &rng).points
+        var bics: [Double] = []
+        for k in 1...6 {
+            var options = MixtureFitOptions()
+            options.restarts = 2
+            options.seed = 3
+            let (model, report) = try GaussianMixture.fit(x, components: k, options: options)
+            bics.append(GaussianMixture.bic(logLikelihood: report.logLikelihood, parameters: model.parameterCount, count: x.rows))
+        }
+        #expect(bics.firstIndex(of: bics.min()!)! + 1 == 3, "BIC by K: \(bics)")
+    }
+
+    @Test func samplesReproduceTheParametersTheyCameFrom() throws {
+        let truth = try Self.knownMixture()
+        var rng = Xoshiro256StarStar(seed: 21)
+        let n = 200_000
+        let (points, components) = truth.sample(count: n, using: &rng)
+        for k in 0..<3 {
+            let rows = (0..<n).filter { components[$0] == k }
+            let share = Double(rows.count) / Double(n)
+            // Binomial standard error of a proportion.
+            #expect(abs(share - truth.weights[k]) < 5 * (truth.weights[k] * (1 - truth.weights[k]) / Double(n)).squareRoot())
+            let sub = points.selectingRows(rows)
+            let m = (0..<2).map { j in sub.column(j).reduce(0, +) / Double(rows.count) }
+            let cov = truth.covariances.matrix(component: k, dimension: 2)
+            for j in 0..<2 {
+                #expect(abs(m[j] - truth.means[k, j]) < 5 * (cov[j, j] / Double(rows.count)).squareRoot())
+            }
+            for a in 0..<2 { for b in 0..<2 {
+                let c = rows.reduce(0.0) { $0 + (points[$1, a] - m[a]) * (points[$1, b] - m[b]) } / Double(rows.count - 1)
+                #expect(abs(c - cov[a, b]) < 0.03 * (cov[a, a] * cov[b, b]).squareRoot(), "component \(k) cov[\(a),\(b)]")
+            } }
+        }
+    }
+
+    @Test(arguments: CovarianceType.allCases)
+    func responsibilitiesSumToOneAndFarPointsStayFinite(_ type: CovarianceType) throws {
+        var options = MixtureFitOptions()
+        options.covarianceType = type
+        let (model, _) = try GaussianMixture.fit(Self.faithful, components: 3, options: options)
+        let r = model.responsibilities(for: Self.faithful)
+        for i in 0..<r.rows { #expect(abs(r.row(i).reduce(0, +) - 1) < 1e-12) }
+        // 1e3 standard deviations of the data away in each column.
+        let far = Matrix([[3.5 + 1e3 * 1.14, 70.9 + 1e3 * 13.6], [3.5 - 1e3 * 1.14, 70.9]])
+        let ll = model.logLikelihoods(of: far)
+        #expect(ll.allSatisfy { $0.isFinite && $0 < -1e3 })
+        let rf = model.responsibilities(for: far)
+        for i in 0..<2 { #expect(abs(rf.row(i).reduce(0, +) - 1) < 1e-12) }
+    }
+
+    @Test func logLikelihoodMatchesDirectDensity() throws {
+        let m = try Self.knownMixture()
+        let x = Matrix([[0.3, -1.2], [5.0, 2.0], [100, -50]])
+        let ll = m.logLikelihoods(of: x)
+        for i in 0..<x.rows {
+            var terms: [Double] = []
+            for k in 0..<3 {
+                let cov = m.covariances.matrix(component: k, dimension: 2)
+                let det = cov[0, 0] * cov[1, 1] - cov[0, 1] * cov[1, 0]
+                let dx = x[i, 0] - m.means[k, 0], dy = x[i, 1] - m.means[k, 1]
+                let q = (cov[1, 1] * dx * dx - 2 * cov[0, 1] * dx * dy + cov[0, 0] * dy * dy) / det
+                terms.append(log(m.weights[k]) - log(2 * Double.pi) - 0.5 * log(det) - 0.5 * q)
+            }
+            #expect(abs(ll[i] - VectorMath.logSumExp(terms)) < 1e-9 * max(1, abs(ll[i])))
+        }
+    }
+
+    @Test func parameterCountsMatchScikitLearn() throws {
+        let x = Matrix(rows: 10, columns: 5, storage: (0..<50).map { sin(Double($0)) * Double($0 % 7) })
+        let expected: [CovarianceType: Int] = [.spherical: 13, .diag: 21, .tied: 26, .full: 41]
+        for (type, count) in expected {
+            var options = MixtureFitOptions()
+            options.covarianceType = type
+            options.regularization = 1e-3
+            options.shortRuns = 1
+            let (m, _) = try GaussianMixture.fit(x, components: 2, options: options)
+            #expect(m.parameterCount == count)
+        }
+    }
+
+    @Test func sameSeedGivesIdenticalModelsWhateverTheThreadCount() throws {
+        var rng = Xoshiro256StarStar(seed: 2)
+        let x = try Self.knownMixture().sample(count: 5000, using: &rng).points
+        var options = MixtureFitOptions()
+        options.seed = 99
+        options.restarts = 2
+        options.threads = 1
+        let a = try GaussianMixture.fit(x, components: 3, options: options).model
+        options.threads = 2
+        let b = try GaussianMixture.fit(x, components: 3, options: options).model
+        #expect(a == b)
+        let bytesA = try ModelFile(model: .gaussianMixture(a), columns: ["u", "v"]).encoded()
+        let bytesB = try ModelFile(model: .gaussianMixture(b), columns: ["u", "v"]).encoded()
+        #expect(bytesA == bytesB)
+        options.seed = 100
+        let c = try GaussianMixture.fit(x, components: 3, options: options).model
+        #expect(abs(c.totalLogLikelihood(of: x) - a.totalLogLikelihood(of: x)) < 1e-3 * Double(x.rows))
+    }
+
+    @Test func badInputsThrowClearErrors() throws {
+        #expect(throws: ModelError.tooFewPoints(points: 3, needed: 4, what: "a mixture of 4 components")) {
+            try GaussianMixture.fit(Matrix([[1.0], [2], [3]]), components: 4)
+        }
+        #expect(throws: ModelError.emptyData) { try GaussianMixture.fit(Matrix(rows: 0, columns: 2), components: 1) }
+        #expect(throws: ModelError.self) { try GaussianMixture.fit(Matrix([[1.0, .nan], [2, 3]]), components: 1) }
+        #expect(throws: ModelError.singularCovariance(component: 1, detail: "variance -1.0")) {
+            try GaussianMixture(weights: [0.5, 0.5], means: Matrix([[0.0], [1]]), covariances: .spherical([1, -1]))
+        }
+        // Constant data with no regularisation: a singular covariance, reported with its hint.
+        var options = MixtureFitOptions()
+        options.regularization = 0
+        do {
+            _ = try GaussianMixture.fit(Matrix([[1.0, 2], [1, 2], [1, 2]]), components: 1, options: options)
+            Issue.record("expected an error")
+        } catch let error as ModelError {
+            #expect(error.description.contains("regularisation"))
+        }
+    }
+
+    @Test func collapsedComponentsAreReported() throws {
+        // DESIGN.md: diagonal K = 5 on Old Faithful collapses onto repeated integer waiting times.
+        var options = MixtureFitOptions()
+        options.covarianceType = .diag
+        options.restarts = 3
+        options.seed = 1
+        let (_, report) = try GaussianMixture.fit(Self.faithful, components: 5, options: options)
+        #expect(!report.collapsedComponents.isEmpty)
+        #expect(report.meanLogLikelihood > -3.9)
+        #expect(report.warnings.contains { $0.contains("collapsed") && $0.contains("--relative-regularization") })
+        // A floor relative to the data's scale prevents it.
+        options.relativeRegularization = 1e-3
+        let (_, fixed) = try GaussianMixture.fit(Self.faithful, components: 5, options: options)
+        #expect(fixed.collapsedComponents.isEmpty)
+    }
+
+    @Test func warmStartAndInitialMeansContinueFromTheGivenPoint() throws {
+        var options = MixtureFitOptions()
+        options.em = EMOptions(maxIterations: 3, tolerance: 0)
+        options.shortRuns = 1
+        let (first, r1) = try GaussianMixture.fit(Self.faithful, components: 2, options: options)
+        options.warmStart = first
+        let (_, r2) = try GaussianMixture.fit(Self.faithful, components: 2, options: options)
+        #expect(abs(r2.trace.history[0] - r1.logLikelihood) < 1e-9 * abs(r1.logLikelihood))
+        #expect(r2.logLikelihood >= r1.logLikelihood)
+        var fromMeans = MixtureFitOptions()
+        fromMeans.initialMeans = Matrix([[2.0, 55], [4.3, 80]])
+        fromMeans.em = EMOptions(maxIterations: 500, tolerance: 1e-9)
+        let (m, r3) = try GaussianMixture.fit(Self.faithful, components: 2, options: fromMeans)
+        #expect(abs(r3.meanLogLikelihood - (-4.1554)) < 1e-4)
+        #expect(m.means[0, 1] < m.means[1, 1])
+    }
+
+    @Test func modelFilesRoundTripAndRejectCorruption() throws {
+        let dir = TestData.temporaryDirectory()
+        for type in CovarianceType.allCases {
+            var options = MixtureFitOptions()
+            options.covarianceType = type
+            let (m, r) = try GaussianMixture.fit(Self.faithful, components: 2, options: options)
+            let file = ModelFile(model: .gaussianMixture(m), columns: ["eruptions", "waiting"],
+                                 training: TrainingSummary(logLikelihood: r.logLikelihood, count: 272, iterations: 3, converged: true, seed: 0))
+            let path = dir.appendingPathComponent("\(type).json").path
+            try file.write(to: path)
+            let back = try ModelFile.read(path: path)
+            #expect(back.columns == file.columns && back.training == file.training)
+            guard case .gaussianMixture(let b) = back.model else { Issue.record("wrong kind"); continue }
+            #expect(abs(b.totalLogLikelihood(of: Self.faithful) - r.logLikelihood) < 1e-9 * abs(r.logLikelihood))
+        }
+        let good = try String(contentsOfFile: dir.appendingPathComponent("full.json").path, encoding: .utf8)
+        let cases: [(String, String)] = [
+            ("truncated", String(good.prefix(good.count / 2))),
+            ("future", good.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 99")),
+            ("foreign", good.replacingOccurrences(of: "latent-model", with: "other")),
+            ("negative", good.replacingOccurrences(of: "\"weights\" : [\n", with: "\"weights\" : [\n -5, ")),
+            ("empty", ""),
+        ]
+        for (name, text) in cases {
+            do {
+                _ = try ModelFile.decode(Data(text.utf8), source: "\(name).json")
+                Issue.record("\(name) was accepted")
+            } catch let error as DataError {
+                #expect(error.description.contains("\(name).json"))
+                if name == "future" { #expect(error.description.contains("newer")) }
+            }
+        }
+    }
+}
