@@ -80,10 +80,13 @@ extension GaussianMixture: ExpectationMaximizable {
         let counts = (0..<k).map { stats[$0] + tiny }
         let total = counts.reduce(0, +)
         var centeredMeans = [Double](repeating: 0, count: kd)
+        // New means (relative to the shift) and their offsets from the reference means about which
+        // the second moments were taken.
+        var offsets = [Double](repeating: 0, count: kd)
         for c in 0..<k {
             for j in 0..<d {
-                let s = stats[k + c * d + j] / counts[c]
-                centeredMeans[c * d + j] = type == .tied ? s : referenceMeans[c * d + j] + s
+                centeredMeans[c * d + j] = stats[k + c * d + j] / counts[c]
+                offsets[c * d + j] = centeredMeans[c * d + j] - referenceMeans[c * d + j]
             }
         }
         let second = k + kd
@@ -94,9 +97,9 @@ extension GaussianMixture: ExpectationMaximizable {
             for c in 0..<k {
                 var m = Matrix<Double>(rows: d, columns: d)
                 for a in 0..<d {
-                    let da = stats[k + c * d + a] / counts[c]
+                    let da = offsets[c * d + a]
                     for b in a..<d {
-                        let db = stats[k + c * d + b] / counts[c]
+                        let db = offsets[c * d + b]
                         m[a, b] = stats[second + c * d * d + a * d + b] / counts[c] - da * db
                     }
                     m[a, a] += floors[a]
@@ -117,7 +120,7 @@ extension GaussianMixture: ExpectationMaximizable {
             var v = Matrix<Double>(rows: k, columns: d)
             for c in 0..<k {
                 for j in 0..<d {
-                    let dj = stats[k + c * d + j] / counts[c]
+                    let dj = offsets[c * d + j]
                     v[c, j] = max(0, stats[second + c * d + j] / counts[c] - dj * dj) + floors[j]
                 }
             }

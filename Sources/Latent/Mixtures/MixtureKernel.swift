@@ -9,7 +9,7 @@ import Foundation
 /// `D × K·D` matrix of stacked precision factors; the second moments are accumulated with SYRK.
 ///
 /// Statistics layout (flat doubles): `n[K] | s[K·D] | second | logLikelihood` where, for component
-/// k, `s` is `Σᵢ rᵢₖ (xᵢ − μₖ)` (for `tied`, `Σᵢ rᵢₖ (xᵢ − shift)`) and `second` is the upper triangle of
+/// k, `s` is `Σᵢ rᵢₖ (xᵢ − shift)` and `second` is the upper triangle of
 /// `Σᵢ rᵢₖ (xᵢ − μₖ)(xᵢ − μₖ)ᵀ` (full, `K·D·D`), `Σᵢ rᵢₖ (xᵢ − μₖ)²` (diag and spherical, `K·D`), or
 /// nothing (tied: the M-step uses the constant Gram matrix of the data).
 struct MixtureKernel {
@@ -135,9 +135,7 @@ struct MixtureKernel {
                     for i in 0..<b {
                         let row = y + i &* kd
                         for c in 0..<k {
-                            let yc = row + c &* d, pc = projected.baseAddress! + c &* d
-                            var s = 0.0
-                            for j in 0..<d { let t = yc[j] - pc[j]; s += t * t }
+                            let s = VectorMath.squaredDistance(row + c &* d, projected.baseAddress! + c &* d, count: d)
                             lp[i &* k &+ c] = constants[c] - 0.5 * s
                         }
                     }
@@ -148,9 +146,7 @@ struct MixtureKernel {
                     for i in 0..<b {
                         let row = y + i &* d
                         for c in 0..<k {
-                            let pc = projected.baseAddress! + c &* d
-                            var s = 0.0
-                            for j in 0..<d { let t = row[j] - pc[j]; s += t * t }
+                            let s = VectorMath.squaredDistance(row, projected.baseAddress! + c &* d, count: d)
                             lp[i &* k &+ c] = constants[c] - 0.5 * s
                         }
                     }
@@ -158,9 +154,8 @@ struct MixtureKernel {
                     for i in 0..<b {
                         let row = xc + i &* d
                         for c in 0..<k {
-                            let mc = mu.baseAddress! + c &* d, ic = inverse.baseAddress! + c &* d
-                            var s = 0.0
-                            for j in 0..<d { let t = row[j] - mc[j]; s += t * t * ic[j] }
+                            let s = VectorMath.weightedSquaredDistance(row, mu.baseAddress! + c &* d,
+                                                                       inverse.baseAddress! + c &* d, count: d)
                             lp[i &* k &+ c] = constants[c] - 0.5 * s
                         }
                     }
@@ -168,9 +163,7 @@ struct MixtureKernel {
                     for i in 0..<b {
                         let row = xc + i &* d
                         for c in 0..<k {
-                            let mc = mu.baseAddress! + c &* d
-                            var s = 0.0
-                            for j in 0..<d { let t = row[j] - mc[j]; s += t * t }
+                            let s = VectorMath.squaredDistance(row, mu.baseAddress! + c &* d, count: d)
                             lp[i &* k &+ c] = constants[c] - 0.5 * s * inverse[c]
                         }
                     }
@@ -187,43 +180,29 @@ struct MixtureKernel {
                     for i in 0..<b { total += rowLL[i] }
                     stats[k &+ kd &+ secondMomentCount] += total
                     for i in 0..<b { for c in 0..<k { n[c] += lp[i &* k &+ c] } }
+                    // Σᵢ rᵢₖ (xᵢ − shift) for every component at once: Rᵀ·Xc.
+                    Double.gemm(.transpose, .none, m: k, n: d, k: b, alpha: 1, a: lp, lda: k, b: xc, ldb: d,
+                                beta: 1, c: s, ldc: d)
                     switch type {
                     case .full:
                         let w = wBuffer.baseAddress!
                         for c in 0..<k {
-                            let mc = mu.baseAddress! + c &* d, sc = s + c &* d
+                            let mc = mu.baseAddress! + c &* d
                             for i in 0..<b {
-                                let r = lp[i &* k &+ c], root = r.squareRoot()
-                                let row = xc + i &* d, wr = w + i &* d
-                                for j in 0..<d {
-                                    let diff = row[j] - mc[j]
-                                    wr[j] = root * diff
-                                    sc[j] += r * diff
-                                }
+                                VectorMath.scaledDifference(xc + i &* d, mc, scale: lp[i &* k &+ c].squareRoot(),
+                                                            into: w + i &* d, count: d)
                             }
                             Double.syrkTransposed(n: d, k: b, alpha: 1, a: w, lda: d, beta: 1,
                                                   c: second + c &* d &* d, ldc: d)
                         }
                     case .tied:
-                        for i in 0..<b {
-                            let row = xc + i &* d
-                            for c in 0..<k {
-                                let r = lp[i &* k &+ c], sc = s + c &* d
-                                for j in 0..<d { sc[j] += r * row[j] }
-                            }
-                        }
+                        break
                     case .diag, .spherical:
                         for i in 0..<b {
                             let row = xc + i &* d
                             for c in 0..<k {
-                                let r = lp[i &* k &+ c]
-                                let mc = mu.baseAddress! + c &* d, sc = s + c &* d, qc = second + c &* d
-                                for j in 0..<d {
-                                    let diff = row[j] - mc[j]
-                                    let rd = r * diff
-                                    sc[j] += rd
-                                    qc[j] += rd * diff
-                                }
+                                VectorMath.accumulateWeightedSquaredDifference(row, mu.baseAddress! + c &* d, weight: lp[i &* k &+ c],
+                                                                               into: second + c &* d, count: d)
                             }
                         }
                     }
