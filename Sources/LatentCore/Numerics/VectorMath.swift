@@ -35,10 +35,15 @@ public enum VectorMath {
         p = p * r + 0.5
         p = p * r + 1.0
         p = p * r + 1.0
-        // 2ⁿ, n ∈ [−1022, 1023]: the low bits of (n + 1023 + 2⁵²) hold n + 1023, and a logical left
+        // 2ⁿ, n ∈ [−1022, 1024]: the low bits of (n + 1023 + 2⁵²) hold n + 1023, and a logical left
         // shift by 52 moves them into the exponent field (no integer conversion, no arithmetic shift).
+        // n = 1024 happens for x just below the overflow threshold: use 2¹⁰²³ and double p.
+        var exponent = n
+        let top = n .> 1023
+        exponent.replace(with: 1023, where: top)
+        p.replace(with: p + p, where: top)
         let bias = SIMD8<Double>(repeating: 1023 + 4503599627370496.0)
-        let scale = unsafeBitCast(unsafeBitCast(n + bias, to: SIMD8<UInt64>.self) &<< 52, to: SIMD8<Double>.self)
+        let scale = unsafeBitCast(unsafeBitCast(exponent + bias, to: SIMD8<UInt64>.self) &<< 52, to: SIMD8<Double>.self)
         var result = p * scale
         result.replace(with: 0, where: x .< -708.39)
         result.replace(with: Double.infinity, where: x .> 709.78)
