@@ -35,5 +35,9 @@ test: deps
 	$(SWIFT) build $(BUILD_FLAGS) --build-tests
 	$(SWIFT) test $(BUILD_FLAGS) --skip-build
 
+# Side-by-side benchmarks against scikit-learn / hmmlearn / PyTorch; writes BENCHMARKS.md.
+bench: build
+	bench/run.sh
+
 clean:
 	rm -rf .build faithful-gmm.json
