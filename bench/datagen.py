@@ -1,0 +1,148 @@
+"""Synthetic workloads for the benchmarks, each generated once from a fixed seed.
+
+Every generator writes .npy files (float64, C order) that both Latent and the anchor read, so the two
+sides see the same bytes. A manifest beside the files records the parameters each file was made
+with; a file is regenerated only when its parameters change or it is missing.
+"""
+import hashlib
+import json
+import os
+import struct
+
+import numpy as np
+
+SEED = 20240601
+CHUNK = 100_000  # rows drawn per seeded chunk: the first n rows are the same whatever the total size
+
+
+def _random_covariance(rng, d):
+    a = rng.normal(size=(d, d))
+    scale = rng.uniform(0.5, 2.0)
+    return scale * (a @ a.T / d + 0.5 * np.eye(d))
+
+
+def gmm_truth(d, k, seed=SEED):
+    """K centres ~ N(0, 4^2 I), random full covariances, weights from a Dirichlet(5) draw."""
+    rng = np.random.default_rng([seed, 1])
+    centres = rng.normal(scale=4.0, size=(k, d))
+    covs = np.stack([_random_covariance(rng, d) for _ in range(k)])
+    weights = rng.dirichlet(np.full(k, 5.0))
+    return weights, centres, covs
+
+
+def write_gmm(path, n, d, k, seed=SEED):
+    """n rows of the mixture, drawn chunk by chunk (chunk i from seed [seed, 2, i]). Returns labels' first rows."""
+    weights, centres, covs = gmm_truth(d, k, seed)
+    chol = np.linalg.cholesky(covs)
+    out = np.lib.format.open_memmap(path + ".tmp", mode="w+", dtype=np.float64, shape=(n, d))
+    for start in range(0, n, CHUNK):
+        m = min(CHUNK, n - start)
+        rng = np.random.default_rng([seed, 2, start // CHUNK])
+        z = rng.choice(k, size=m, p=weights)
+        e = rng.normal(size=(m, d))
+        out[start:start + m] = centres[z] + np.einsum("nij,nj->ni", chol[z], e)
+    out.flush()
+    del out
+    os.replace(path + ".tmp", path)
+
+
+def gmm_initial_means(path, d, k, seed=SEED):
+    """One fresh draw from each true component (seed [seed, 5]): a start near, not at, the truth,
+    the same whatever the data size."""
+    _, centres, covs = gmm_truth(d, k, seed)
+    rng = np.random.default_rng([seed, 5])
+    chol = np.linalg.cholesky(covs)
+    np.save(path, np.ascontiguousarray(centres + np.einsum("kij,kj->ki", chol, rng.normal(size=(k, d)))))
+
+
+def write_fa(path, n, d, factors, seed=SEED):
+    """x = W z + mu + e, z ~ N(0, I_q), W ~ N(0, 1), noise variances ~ U(0.5, 2), mu ~ N(0, 1)."""
+    rng = np.random.default_rng([seed, 3])
+    w = rng.normal(size=(d, factors))
+    psi = rng.uniform(0.5, 2.0, size=d)
+    mu = rng.normal(size=d)
+    z = rng.normal(size=(n, factors))
+    x = z @ w.T + mu + rng.normal(size=(n, d)) * np.sqrt(psi)
+    np.save(path, np.ascontiguousarray(x))
+
+
+def write_hmm(path, means_path, t, d, k, seed=SEED):
+    """A sticky K-state Gaussian HMM (full covariances): 0.95 on the transition diagonal, means ~ N(0, 3^2 I).
+    The initial means are one observed row per true state (the first time the chain visits it)."""
+    rng = np.random.default_rng([seed, 4])
+    trans = np.full((k, k), 0.05 / (k - 1))
+    np.fill_diagonal(trans, 0.95)
+    means = rng.normal(scale=3.0, size=(k, d))
+    chol = np.linalg.cholesky(np.stack([_random_covariance(rng, d) for _ in range(k)]))
+    u = rng.uniform(size=t)
+    states = np.empty(t, dtype=np.int64)
+    cum = np.cumsum(trans, axis=1)
+    s = int(rng.integers(k))
+    for i in range(t):
+        states[i] = s
+        s = int(min(np.searchsorted(cum[s], u[i], side="right"), k - 1))
+    x = means[states] + np.einsum("nij,nj->ni", chol[states], rng.normal(size=(t, d)))
+    np.save(path, np.ascontiguousarray(x))
+    first = [int(np.argmax(states == c)) if np.any(states == c) else int(rng.integers(t)) for c in range(k)]
+    np.save(means_path, np.ascontiguousarray(x[first]))
+
+
+def read_idx_images(path):
+    """An IDX3 file (big-endian magic 0x00000803, three int32 sizes) as an (n, rows*cols) uint8 array."""
+    with open(path, "rb") as f:
+        magic, n, rows, cols = struct.unpack(">4i", f.read(16))
+        if magic != 0x0803:
+            raise ValueError(f"{path}: magic {magic:#x} is not an IDX3 uint8 file")
+        data = np.frombuffer(f.read(n * rows * cols), dtype=np.uint8)
+    return data.reshape(n, rows * cols), rows, cols
+
+
+def write_idx_prefix(source, path, count):
+    """The first `count` images of an IDX3 file, byte for byte, as a new IDX3 file."""
+    with open(source, "rb") as f:
+        magic, n, rows, cols = struct.unpack(">4i", f.read(16))
+        count = min(count, n)
+        body = f.read(count * rows * cols)
+    with open(path + ".tmp", "wb") as g:
+        g.write(struct.pack(">4i", magic, count, rows, cols))
+        g.write(body)
+    os.replace(path + ".tmp", path)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Store:
+    """Files in a work directory with a manifest of the parameters that made each."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        self.manifest_path = os.path.join(directory, "manifest.json")
+        try:
+            with open(self.manifest_path) as f:
+                self.manifest = json.load(f)
+        except (OSError, ValueError):
+            self.manifest = {}
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def ensure(self, names, spec, make):
+        """Make the files `names` with `make()` unless they exist and were made from the same spec."""
+        spec = json.loads(json.dumps(spec))
+        paths = [self.path(n) for n in names]
+        if all(os.path.exists(p) and self.manifest.get(n, {}).get("spec") == spec for n, p in zip(names, paths)):
+            return paths
+        make()
+        for n, p in zip(names, paths):
+            self.manifest[n] = {"spec": spec, "bytes": os.path.getsize(p), "sha256": sha256(p)}
+        with open(self.manifest_path + ".tmp", "w") as f:
+            json.dump(self.manifest, f, indent=1)
+        os.replace(self.manifest_path + ".tmp", self.manifest_path)
+        return paths

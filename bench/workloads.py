@@ -1,0 +1,142 @@
+"""The benchmark workloads, one small declarative entry each.
+
+An entry names its data set (see DATASETS), the Latent command line (a template: {data}, {means0},
+{threads}, {out}, {model} are filled in), how to tell whether Latent has the command yet, the anchor
+(its package and the spec passed to anchor.py), which time is compared, the thread counts and the
+target ratio anchor/Latent from the issue.
+
+metric:  "iteration"  seconds per EM iteration (fit time / iterations) on both sides
+         "fit"        whole fit time (per iteration shown too)
+         "epoch"      training seconds / epochs
+         "score"      scoring seconds
+"""
+import os
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+
+MNIST = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+                                      "mnist5k-train-images.idx3-ubyte"))
+
+# Sizes: the full run, or tiny ones for a smoke test of the harness (BENCH_QUICK=1).
+GMM_N = 5_000 if QUICK else 100_000
+FA_N = 2_000 if QUICK else 50_000
+HMM_T = 2_000 if QUICK else 100_000
+SCALE_NS = [1_000, 10_000] if QUICK else [10_000, 100_000, 1_000_000, 10_000_000]
+SCALE_ANCHOR_MAX = int(os.environ.get("BENCH_SCALE_ANCHOR_MAX", 10_000 if QUICK else 1_000_000))
+SCALE_MAX = int(os.environ.get("BENCH_SCALE_MAX", SCALE_NS[-1]))
+VAE_IMAGES = 500 if QUICK else 4_000
+VAE_EPOCHS = 1 if QUICK else 3
+IWAE_IMAGES = 100 if QUICK else 1_000
+IWAE_SAMPLES = 50 if QUICK else 500
+GMM_D, GMM_K = 16, 8
+
+# Data sets: generator name in datagen plus its parameters; files land in the work directory.
+DATASETS = {
+    "gmm": {"kind": "gmm", "n": GMM_N, "d": GMM_D, "k": GMM_K},
+    "fa": {"kind": "fa", "n": FA_N, "d": 64, "factors": 10},
+    "hmm": {"kind": "hmm", "t": HMM_T, "d": 4, "k": 4},
+    "mnist-train": {"kind": "idx-prefix", "source": MNIST, "count": VAE_IMAGES},
+    "mnist-score": {"kind": "idx-prefix", "source": MNIST, "count": IWAE_IMAGES},
+}
+for _n in SCALE_NS:
+    if _n <= SCALE_MAX:
+        DATASETS[f"gmm-n{_n}"] = {"kind": "gmm", "n": _n, "d": GMM_D, "k": GMM_K}
+
+GMM_TARGET = {1: 4.0, 2: 6.0}
+
+
+def _gmm(covariance, dataset="gmm", name=None, threads=(1, 2), target=GMM_TARGET, anchor=True, reps=None,
+         group=None):
+    return {
+        "name": name or f"gmm-{covariance}",
+        "group": group or f"gmm-{covariance}",
+        "title": f"GMM, {covariance} covariances, K = {GMM_K}, 20 EM iterations",
+        "dataset": dataset,
+        "latent": ["fit", "gmm", "--data", "{data}", "--components", str(GMM_K), "--covariance", covariance,
+                   "--initial-means", "{means0}", "--max-iterations", "20", "--tolerance", "0",
+                   "--threads", "{threads}", "--output", "{out}", "--json", "--quiet"],
+        "latentHelp": ["fit", "gmm"], "latentNeeds": ["--initial-means"],
+        "anchor": {"package": "sklearn", "label": "scikit-learn GaussianMixture",
+                   "spec": {"kind": "sklearn-gmm", "covariance": covariance, "iterations": 20}} if anchor else None,
+        "anchorSkip": None if anchor else "anchor skipped: memory/time",
+        "metric": "iteration", "threads": threads, "target": target, "reps": reps,
+    }
+
+
+WORKLOADS = [
+    _gmm("full"),
+    _gmm("diag"),
+]
+
+for _n in SCALE_NS:
+    if _n > SCALE_MAX:
+        continue
+    _w = _gmm("full", dataset=f"gmm-n{_n}", name=f"scale-n{_n:.0e}".replace("+0", "").replace("+", ""),
+              threads=(2,), target=None, anchor=_n <= SCALE_ANCHOR_MAX, reps=1 if _n >= 1_000_000 else None,
+              group="scale")
+    _w["title"] = f"GMM full, N = {_n:,}, D = {GMM_D}, K = {GMM_K} (scaling)"
+    _w["n"] = _n
+    WORKLOADS.append(_w)
+
+WORKLOADS += [
+    {
+        "name": "fa", "group": "fa",
+        "title": "Factor analysis, D = 64, 10 factors, 20 iterations (whole fit)",
+        "dataset": "fa",
+        "latent": ["fit", "fa", "--data", "{data}", "--factors", "10", "--max-iterations", "20", "--tolerance", "0",
+                   "--threads", "{threads}", "--output", "{out}", "--json", "--quiet"],
+        "latentHelp": ["fit", "fa"], "latentNeeds": ["--factors"],
+        "anchor": {"package": "sklearn", "label": "scikit-learn FactorAnalysis (svd_method='lapack')",
+                   "spec": {"kind": "sklearn-fa", "factors": 10, "iterations": 20, "svd_method": "lapack"}},
+        "metric": "fit", "threads": (1, 2), "target": {1: 5.0, 2: 5.0},
+    },
+    {
+        "name": "hmm", "group": "hmm",
+        "title": "Gaussian HMM, K = 4, D = 4, full covariances, 10 Baum-Welch iterations",
+        "dataset": "hmm",
+        "latent": ["fit", "hmm", "--data", "{data}", "--states", "4", "--emission", "gaussian", "--covariance", "full",
+                   "--initial-means", "{means0}", "--max-iterations", "10", "--tolerance", "0",
+                   "--threads", "{threads}", "--output", "{out}", "--json", "--quiet"],
+        "latentHelp": ["fit", "hmm"], "latentNeeds": ["--states", "--initial-means"],
+        "anchor": {"package": "hmmlearn", "label": "hmmlearn GaussianHMM",
+                   "spec": {"kind": "hmmlearn-hmm", "iterations": 10, "implementation": "scaling"}},
+        "metric": "iteration", "threads": (1, 2), "target": {1: 10.0, 2: 10.0},
+    },
+    {
+        "name": "vae", "group": "vae",
+        "title": f"Bernoulli VAE 784-400-20 on {VAE_IMAGES:,} MNIST images, Adam 1e-3, batch 100, {VAE_EPOCHS} epochs",
+        "dataset": "mnist-train",
+        "latent": ["fit", "vae", "--data", "{data}", "--binarize", "--latent", "20", "--hidden", "400",
+                   "--epochs", str(VAE_EPOCHS), "--batch-size", "100", "--learning-rate", "1e-3", "--seed", "0",
+                   "--threads", "{threads}", "--output", "{model}", "--json", "--quiet"],
+        "latentHelp": ["fit", "vae"], "latentNeeds": ["--binarize", "--latent"],
+        "anchor": {"package": "torch", "label": "PyTorch (hand-written VAE)",
+                   "spec": {"kind": "torch-vae", "hidden": 400, "latent": 20, "epochs": VAE_EPOCHS,
+                            "batch_size": 100, "learning_rate": 1e-3, "seed": 0}},
+        "metric": "epoch", "threads": (1, 2), "target": {1: 1.3, 2: 1.3},
+    },
+    {
+        "name": "iwae", "group": "iwae",
+        "title": f"IWAE-{IWAE_SAMPLES} log-likelihood of the first {IWAE_IMAGES:,} images under the trained VAE",
+        "dataset": "mnist-score",
+        "needsModelFrom": "vae",
+        "latent": ["score", "--model", "{model}", "--data", "{data}", "--estimator", "iwae",
+                   "--samples", str(IWAE_SAMPLES), "--threads", "{threads}", "--json"],
+        "latentOptional": ["--binarize", "--quiet"],
+        "latentHelp": ["score"], "latentNeeds": ["--estimator", "--samples"],
+        "anchor": {"package": "torch", "label": "PyTorch (hand-written IWAE estimator)",
+                   "spec": {"kind": "torch-iwae", "hidden": 400, "latent": 20, "samples": IWAE_SAMPLES,
+                            "seed": 0}},
+        "metric": "score", "threads": (1, 2), "target": {1: 2.5, 2: 2.5},
+    },
+]
+
+# The issue's targets, as written, for the report.
+TARGET_TEXT = {
+    "gmm-full": "GMM ≥4× scikit-learn at 1 thread, ≥6× at 2",
+    "gmm-diag": "GMM ≥4× scikit-learn at 1 thread, ≥6× at 2",
+    "fa": "FA whole fit ≥5×",
+    "hmm": "HMM ≥10×",
+    "vae": "VAE epoch ≥1.3×",
+    "iwae": "IWAE scoring ≥2.5×",
+}
