@@ -142,7 +142,7 @@ import TestSupport
             try GaussianMixture.fit(Matrix([[1.0], [2], [3]]), components: 4)
         }
         #expect(throws: ModelError.emptyData) { try GaussianMixture.fit(Matrix(rows: 0, columns: 2), components: 1) }
-        #expect(throws: ModelError.self) { try GaussianMixture.fit(Matrix([[1.0, .nan], [2, 3]]), components: 1) }
+        #expect(throws: ModelError.self) { try GaussianMixture.fit(Matrix([[1.0, .infinity], [2, 3]]), components: 1) }
         #expect(throws: ModelError.singularCovariance(component: 1, detail: "variance -1.0")) {
             try GaussianMixture(weights: [0.5, 0.5], means: Matrix([[0.0], [1]]), covariances: .spherical([1, -1]))
         }

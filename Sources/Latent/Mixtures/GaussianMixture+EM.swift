@@ -2,7 +2,12 @@ import Foundation
 
 /// The data of a mixture fit with what stays constant across EM iterations.
 public struct MixtureTrainingData: Sendable {
+    /// The data; NaN marks a missing value.
     let data: Matrix<Double>
+    /// Whether some value is missing (EM then integrates them out).
+    let hasMissing: Bool
+    /// The data with missing values replaced by column means, for the initialisations.
+    let initializationData: Matrix<Double>
     /// Column means: the kernel works on `x − shift`.
     let shift: [Double]
     /// `Σᵢ (xᵢ − shift)(xᵢ − shift)ᵀ`, needed by tied covariances.
@@ -19,10 +24,14 @@ public struct MixtureTrainingData: Sendable {
          relativeRegularization: Double = 0, threads: Int) {
         self.data = data
         let n = data.rows, d = data.columns
-        var mean = [Double](repeating: 0, count: d)
-        for i in 0..<n { for j in 0..<d { mean[j] += data[i, j] } }
-        shift = mean.map { $0 / Double(max(1, n)) }
-        if covarianceType == .tied {
+        shift = data.observedColumnMeans
+        hasMissing = data.missingCount > 0
+        var filled = data
+        if hasMissing {
+            for i in 0..<n { for j in 0..<d where filled[i, j].isNaN { filled[i, j] = shift[j] } }
+        }
+        initializationData = filled
+        if covarianceType == .tied && !hasMissing {
             var centered = data
             for i in 0..<n { for j in 0..<d { centered[i, j] -= shift[j] } }
             gram = centered.gram
@@ -30,7 +39,7 @@ public struct MixtureTrainingData: Sendable {
             gram = nil
         }
         var variance = [Double](repeating: 0, count: d)
-        for i in 0..<n { for j in 0..<d { let t = data[i, j] - shift[j]; variance[j] += t * t } }
+        for i in 0..<n { for j in 0..<d { let t = filled[i, j] - shift[j]; variance[j] += t * t } }
         columnVariances = variance.map { $0 / Double(max(1, n - 1)) }
         floors = columnVariances.map { regularization + relativeRegularization * $0 }
         self.threads = threads
@@ -40,6 +49,13 @@ public struct MixtureTrainingData: Sendable {
 
 extension GaussianMixture: ExpectationMaximizable {
     public mutating func expectationMaximizationStep(on data: MixtureTrainingData) throws -> Double {
+        if data.hasMissing {
+            let stats = evaluateWithMissing(data.data, shift: data.shift, statistics: true, imputation: false).statistics
+            var reference = means.storage
+            for c in 0..<componentCount { for j in 0..<dimension { reference[c * dimension + j] -= data.shift[j] } }
+            self = try Self.maximization(stats, components: componentCount, type: covarianceType, data: data, referenceMeans: reference)
+            return stats[stats.count - 1]
+        }
         let kernel = MixtureKernel(self, shift: data.shift)
         let stats = Self.statistics(kernel, data)
         self = try Self.maximization(stats, components: kernel.k, type: kernel.type, data: data,
@@ -48,7 +64,7 @@ extension GaussianMixture: ExpectationMaximizable {
     }
 
     public func totalLogLikelihood(of data: MixtureTrainingData) throws -> Double {
-        totalLogLikelihood(of: data.data, threads: data.threads)
+        totalLogLikelihood(of: data.data, threads: data.threads)   // handles missing values too
     }
 
     /// One E-step pass over all rows: per-chunk statistics reduced in chunk order (deterministic
@@ -108,6 +124,20 @@ extension GaussianMixture: ExpectationMaximizable {
                 ms.append(m)
             }
             covariances = .full(ms)
+        case .tied where data.hasMissing:
+            // Per-component second moments (about the reference means) were accumulated.
+            var m = Matrix<Double>(rows: d, columns: d)
+            for c in 0..<k {
+                for a in 0..<d {
+                    for b in a..<d {
+                        m[a, b] += stats[second + c * d * d + a * d + b] - counts[c] * offsets[c * d + a] * offsets[c * d + b]
+                    }
+                }
+            }
+            m.symmetrizeFromUpper()
+            let n = Double(data.data.rows)
+            for a in 0..<d { for b in 0..<d { m[a, b] /= n }; m[a, a] += floors[a] }
+            covariances = .tied(m)
         case .tied:
             var m = data.gram!
             for c in 0..<k {
@@ -137,16 +167,17 @@ extension GaussianMixture: ExpectationMaximizable {
 
     /// Parameters from given responsibilities (`N × K`): the M-step that starts EM.
     static func fromResponsibilities(_ r: Matrix<Double>, type: CovarianceType, data: MixtureTrainingData) throws -> GaussianMixture {
-        let n = data.data.rows, d = data.data.columns, k = r.columns
+        let x = data.initializationData
+        let n = x.rows, d = x.columns, k = r.columns
         // Statistics about the shift (reference means 0), in the kernel's layout.
         let secondCount: Int
         switch type {
         case .full: secondCount = k * d * d
-        case .tied: secondCount = 0
+        case .tied: secondCount = data.hasMissing ? k * d * d : 0   // the missing-data M-step sums per-component moments
         case .diag, .spherical: secondCount = k * d
         }
         var stats = [Double](repeating: 0, count: k + k * d + secondCount + 1)
-        var xc = data.data
+        var xc = x
         for i in 0..<n { for j in 0..<d { xc[i, j] -= data.shift[j] } }
         for i in 0..<n {
             for c in 0..<k {
@@ -158,7 +189,7 @@ extension GaussianMixture: ExpectationMaximizable {
                 }
             }
         }
-        if type == .full {
+        if secondCount == k * d * d {
             var weighted = Matrix<Double>(rows: n, columns: d)
             for c in 0..<k {
                 for i in 0..<n {

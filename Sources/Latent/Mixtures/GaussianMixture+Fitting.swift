@@ -70,8 +70,12 @@ extension GaussianMixture {
         guard x.rows >= components else {
             throw ModelError.tooFewPoints(points: x.rows, needed: components, what: "a mixture of \(components) components")
         }
-        if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.storage[i]); Gaussian mixture fitting needs finite values")
+        if let i = x.storage.firstIndex(where: { $0.isInfinite }) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.storage[i]); Gaussian mixture fitting needs finite values (NaN marks a missing one)")
+        }
+        let empty = (0..<x.rows).filter { i in (0..<x.columns).allSatisfy { x[i, $0].isNaN } }
+        if !empty.isEmpty {
+            throw ModelError.invalidSetting("row(s) \(empty.prefix(10).map { String($0 + 1) }.joined(separator: ", ")) have every value missing; drop them")
         }
         guard options.regularization >= 0, options.regularization.isFinite,
               options.relativeRegularization >= 0, options.relativeRegularization.isFinite else {
@@ -107,7 +111,7 @@ extension GaussianMixture {
     /// Starting parameters by the chosen method.
     static func initialize(data: MixtureTrainingData, components k: Int, type: CovarianceType,
                            method: MixtureInitialization, rng: inout Xoshiro256StarStar) throws -> GaussianMixture {
-        let x = data.data, n = x.rows
+        let x = data.initializationData, n = x.rows
         var r = Matrix<Double>(rows: n, columns: k)
         switch method {
         case .kmeans, .kmeansPlusPlus, .randomFromData:
@@ -135,7 +139,7 @@ extension GaussianMixture {
     /// Starting parameters from given means: hard assignment to the nearest mean, then one M-step.
     static func startFromMeans(_ means: Matrix<Double>, data: MixtureTrainingData, type: CovarianceType) throws -> GaussianMixture {
         precondition(means.columns == data.data.columns, "Initial means must have one column per data column")
-        let labels = KMeans.nearest(data.data, means)
+        let labels = KMeans.nearest(data.initializationData, means)
         var r = Matrix<Double>(rows: data.data.rows, columns: means.rows)
         for (i, l) in labels.enumerated() { r[i, l] = 1 }
         return try fromResponsibilities(r, type: type, data: data)

@@ -6,6 +6,10 @@ extension GaussianMixture {
         -> (logLikelihoods: [Double], responsibilities: Matrix<Double>?)
     {
         precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
+        if x.storage.contains(where: { $0.isNaN }) {
+            let result = evaluateWithMissing(x, shift: [Double](repeating: 0, count: dimension), statistics: false, imputation: false)
+            return (result.logLikelihoods, responsibilities ? result.responsibilities : nil)
+        }
         let n = x.rows
         let shift = (0..<dimension).map { j in (0..<componentCount).reduce(0) { $0 + weights[$1] * means[$1, j] } }
         let kernel = MixtureKernel(self, shift: shift)
@@ -35,8 +39,9 @@ extension GaussianMixture {
     }
 
     /// `log p(xᵢ)` for each row of `x`, in nats. Finite even for points thousands of standard
-    /// deviations away: the E-step works in log space throughout.
-    /// - Precondition: `x` has ``dimension`` columns and no missing values.
+    /// deviations away: the E-step works in log space throughout. A missing value (NaN) is
+    /// integrated out: the row is scored on its observed coordinates.
+    /// - Precondition: `x` has ``dimension`` columns.
     public func logLikelihoods(of x: Matrix<Double>, threads: Int = availableCores) -> [Double] {
         evaluate(x, threads: threads, logLikelihoods: true, responsibilities: false).logLikelihoods
     }

@@ -1,0 +1,742 @@
+"""Latent against its anchors, side by side: runs every workload in workloads.py and writes the report.
+
+Run through bench/run.sh (which prepares bench/.venv). Environment:
+  BENCH_REPS=R      repetitions per workload and thread count (default 3; 1 with BENCH_QUICK)
+  BENCH_QUICK=1     tiny sizes, a smoke test of the harness: results go to bench/work/quick/ only
+  BENCH_ONLY=a,b    only these workloads (by name or group: gmm-full, gmm-diag, scale, fa, hmm, vae, iwae);
+                    a partial run writes bench/work/results-partial.json and no BENCHMARKS.md
+  BENCH_LATENT=P    the Latent binary (default .build/release/latent)
+  BENCH_SCALE_MAX, BENCH_SCALE_ANCHOR_MAX   largest N of the scaling series, and for the anchor
+"""
+import datetime
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+sys.path.insert(0, BENCH)
+
+import datagen  # noqa: E402
+import workloads as W  # noqa: E402
+
+QUICK = W.QUICK
+REPS = int(os.environ.get("BENCH_REPS") or (1 if QUICK else 3))
+ONLY = [s.strip() for s in os.environ.get("BENCH_ONLY", "").split(",") if s.strip()]
+LATENT = os.environ.get("BENCH_LATENT") or os.path.join(ROOT, ".build", "release", "latent")
+WORK = os.path.join(BENCH, "work", "quick") if QUICK else os.path.join(BENCH, "work")
+PY = sys.executable
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", 1800))
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "BLIS_NUM_THREADS")
+SYSTEM_OPENBLAS = "/lib/x86_64-linux-gnu/libopenblas.so.0"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+def run_process(cmd, env=None, timeout=TIMEOUT):
+    """Run cmd as its own process; wall time, exit code, output, and its peak RSS (kB) from wait4."""
+    out_path = os.path.join(WORK, ".stdout")
+    err_path = os.path.join(WORK, ".stderr")
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                                 start_new_session=True)
+        except OSError as e:
+            return {"rc": 127, "stdout": "", "stderr": str(e), "wall": 0.0, "maxrssKB": None}
+        timed_out = False
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t0 > timeout:
+                os.killpg(p.pid, signal.SIGKILL)
+                timed_out = True
+            time.sleep(0.02)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+    with open(out_path, errors="replace") as f:
+        stdout = f.read()
+    with open(err_path, errors="replace") as f:
+        stderr = f.read()
+    if timed_out:
+        stderr += f"\n(timed out after {timeout:.0f} s)"
+    return {"rc": p.returncode, "stdout": stdout, "stderr": stderr, "wall": wall, "maxrssKB": usage.ru_maxrss}
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                pass
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def first_error(run):
+    lines = [ln.strip() for ln in (run["stderr"] or "").splitlines() if ln.strip()]
+    for ln in lines:
+        if "error" in ln.lower():
+            return ln[:200]
+    return (lines[-1] if lines else f"exit status {run['rc']}")[:200]
+
+
+def sha256(path):
+    try:
+        return datagen.sha256(path)[:16]
+    except OSError:
+        return None
+
+
+# ---------------------------------------------------------------- Latent side
+
+_help_cache = {}
+
+
+def wait_for_latent(limit=120):
+    """The binary may be relinked under us by a concurrent build: wait for it to be there."""
+    t0 = time.time()
+    while not (os.path.isfile(LATENT) and os.access(LATENT, os.X_OK)):
+        if time.time() - t0 > limit:
+            return False
+        time.sleep(2)
+    return True
+
+
+def latent_help(words):
+    key = tuple(words)
+    if key not in _help_cache:
+        wait_for_latent()
+        r = run_process([LATENT, *words, "--help"], timeout=60)
+        _help_cache[key] = r
+    return _help_cache[key]
+
+
+def latent_status(w):
+    """None when Latent has the workload's command; else why not. `latent fit <model> --help` exits 0
+    with the parent's help for an unknown model, so the usage line is checked too."""
+    if not wait_for_latent():
+        return f"Latent binary not found at {LATENT}"
+    r = latent_help(w["latentHelp"])
+    usage = "USAGE: latent " + " ".join(w["latentHelp"])
+    if r["rc"] != 0 or usage not in r["stdout"]:
+        return "Latent: not implemented yet"
+    missing = [flag for flag in w.get("latentNeeds", []) if flag not in r["stdout"]]
+    if missing:
+        return "Latent: not implemented yet (no " + ", ".join(missing) + ")"
+    return None
+
+
+def latent_command(w, paths, threads, model):
+    r = latent_help(w["latentHelp"])
+    values = {"data": paths.get("data", ""), "means0": paths.get("means0", ""), "threads": str(threads),
+              "out": os.path.join(WORK, "out-latent.json"), "model": model}
+    cmd = [LATENT] + [a.format(**values) for a in w["latent"]]
+    cmd += [flag for flag in w.get("latentOptional", []) if flag in r["stdout"] and flag not in cmd]
+    return cmd
+
+
+def run_latent(w, paths, threads, model):
+    cmd = latent_command(w, paths, threads, model)
+    for attempt in range(2):
+        wait_for_latent()
+        binary = sha256(LATENT)
+        r = run_process(cmd)
+        if r["rc"] == 0 or attempt == 1 or os.path.exists(LATENT) and sha256(LATENT) == binary:
+            break
+        log("  Latent changed during the run; retrying once")
+        time.sleep(5)
+    rec = {"side": "latent", "threads": threads, "wall": r["wall"], "maxrssKB": r["maxrssKB"],
+           "binary": binary, "command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd)}
+    j = last_json(r["stdout"]) if r["rc"] == 0 else None
+    if j is None:
+        rec["error"] = first_error(r) if r["rc"] != 0 else "no JSON on stdout"
+        return rec
+    rec.update(result_fields(w, j))
+    return rec
+
+
+# ---------------------------------------------------------------- anchor side
+
+def anchor_env(threads):
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env[var] = str(threads)
+    env["PYTHONHASHSEED"] = "0"
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
+
+
+def run_anchor(w, paths, threads, model):
+    spec = dict(w["anchor"]["spec"])
+    spec.update({"threads": threads, "data": paths.get("data"), "means0": paths.get("means0"), "model": model})
+    if spec["kind"] == "torch-iwae":
+        spec["images"] = W.IWAE_IMAGES
+    r = run_process([PY, os.path.join(BENCH, "anchor.py"), json.dumps(spec)], env=anchor_env(threads))
+    rec = {"side": "anchor", "threads": threads, "wall": r["wall"], "maxrssKB": r["maxrssKB"]}
+    j = last_json(r["stdout"]) if r["rc"] == 0 else None
+    if j is None:
+        rec["error"] = first_error(r)
+        return rec
+    rec.update(result_fields(w, j))
+    rec["version"] = j.get("version")
+    return rec
+
+
+def result_fields(w, j):
+    seconds = float(j["seconds"])
+    out = {"seconds": seconds, "meanLogLikelihood": j.get("meanLogLikelihood", j.get("elbo"))}
+    if w["metric"] in ("iteration", "fit"):
+        out["iterations"] = int(j.get("iterations") or 0)
+        out["perIteration"] = seconds / out["iterations"] if out["iterations"] else None
+        out["value"] = out["perIteration"] if w["metric"] == "iteration" else seconds
+    elif w["metric"] == "epoch":
+        out["epochs"] = int(j.get("epochs") or W.VAE_EPOCHS)
+        out["value"] = seconds / out["epochs"]
+        if "epochSeconds" in j:
+            out["epochSeconds"] = j["epochSeconds"]
+    else:
+        out["value"] = seconds
+    return out
+
+
+# ---------------------------------------------------------------- data
+
+def make_datasets(names):
+    store = datagen.Store(WORK)
+    paths, errors = {}, {}
+    for name in names:
+        spec = W.DATASETS[name]
+        kind = spec["kind"]
+        try:
+            if kind == "gmm":
+                fname = "gmm.npy" if name == "gmm" else f"{name}.npy"
+                log(f"data: {fname} ({spec['n']:,} x {spec['d']})")
+                data, = store.ensure([fname], {**spec, "seed": datagen.SEED, "chunk": datagen.CHUNK},
+                                     lambda: datagen.write_gmm(store.path(fname), spec["n"], spec["d"], spec["k"]))
+                means0, = store.ensure(["gmm-means0.npy"], {"d": spec["d"], "k": spec["k"], "seed": datagen.SEED},
+                                       lambda: datagen.gmm_initial_means(store.path("gmm-means0.npy"),
+                                                                         spec["d"], spec["k"]))
+                paths[name] = {"data": data, "means0": means0}
+            elif kind == "fa":
+                data, = store.ensure(["fa.npy"], {**spec, "seed": datagen.SEED},
+                                     lambda: datagen.write_fa(store.path("fa.npy"), spec["n"], spec["d"],
+                                                              spec["factors"]))
+                paths[name] = {"data": data}
+            elif kind == "hmm":
+                data, means0 = store.ensure(["hmm.npy", "hmm-means0.npy"], {**spec, "seed": datagen.SEED},
+                                            lambda: datagen.write_hmm(store.path("hmm.npy"),
+                                                                      store.path("hmm-means0.npy"),
+                                                                      spec["t"], spec["d"], spec["k"]))
+                paths[name] = {"data": data, "means0": means0}
+            elif kind == "idx-prefix":
+                src = spec["source"]
+                if not os.path.exists(src):
+                    raise FileNotFoundError(src)
+                fname = f"{name}.idx3-ubyte"
+                data, = store.ensure([fname], {**spec, "bytes": os.path.getsize(src)},
+                                     lambda: datagen.write_idx_prefix(src, store.path(fname), spec["count"]))
+                paths[name] = {"data": data}
+        except Exception as e:  # a missing input file: its workloads say so
+            errors[name] = f"data unavailable: {e}"
+    return paths, errors, store.manifest
+
+
+# ---------------------------------------------------------------- the run
+
+def installed():
+    try:
+        with open(os.path.join(BENCH, "work", "install-status.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        status = {}
+        for pkg in ("numpy", "sklearn", "hmmlearn", "torch", "threadpoolctl"):
+            r = subprocess.run([PY, "-c", f"import {pkg}"], capture_output=True)
+            status[pkg] = "ok" if r.returncode == 0 else "failed"
+        return status
+
+
+def selected():
+    if not ONLY:
+        return W.WORKLOADS
+    return [w for w in W.WORKLOADS if w["name"] in ONLY or w.get("group") in ONLY]
+
+
+def summarise(runs):
+    ok = [r for r in runs if "error" not in r]
+    s = {"runs": runs}
+    if not ok:
+        s["status"] = "failed: " + (runs[-1]["error"] if runs else "no run")
+        return s
+    s["median"] = statistics.median(r["value"] for r in ok)
+    s["min"] = min(r["value"] for r in ok)
+    s["max"] = max(r["value"] for r in ok)
+    if any(r.get("perIteration") for r in ok):
+        s["medianPerIteration"] = statistics.median(r["perIteration"] for r in ok if r.get("perIteration"))
+        s["medianSeconds"] = statistics.median(r["seconds"] for r in ok)
+        s["iterations"] = sorted({r["iterations"] for r in ok})
+    lls = [r["meanLogLikelihood"] for r in ok if r.get("meanLogLikelihood") is not None]
+    if lls:
+        s["meanLogLikelihood"] = statistics.median(lls)
+        s["llSpread"] = max(lls) - min(lls)
+    rss = [r["maxrssKB"] for r in ok if r.get("maxrssKB")]
+    s["peakRSSMB"] = max(rss) / 1024 if rss else None
+    if len(ok) < len(runs):
+        s["note"] = f"{len(runs) - len(ok)} of {len(runs)} runs failed: {[r['error'] for r in runs if 'error' in r][0]}"
+    return s
+
+
+def model_paths(w, threads):
+    models = os.path.join(WORK, "models")
+    os.makedirs(models, exist_ok=True)
+    src = w.get("needsModelFrom") or w["name"]
+    return os.path.join(models, f"latent-{src}-t{threads}.json"), os.path.join(models, f"anchor-{src}-t{threads}.pt")
+
+
+def ensure_models(w, paths_all, threads, latent_ok, anchor_ok):
+    """IWAE scores the model its side trained in the vae workload; train one (untimed) if absent."""
+    src = next(x for x in W.WORKLOADS if x["name"] == w["needsModelFrom"])
+    lat_model, anc_model = model_paths(w, threads)
+    paths = paths_all.get(src["dataset"])
+    if paths is None:
+        return "training data unavailable", "training data unavailable"
+    lat_err = anc_err = None
+    if latent_ok and not os.path.exists(lat_model):
+        if latent_status(src):
+            lat_err = "Latent: not implemented yet (no VAE training)"
+        else:
+            log(f"  training Latent's VAE for scoring (threads {threads}, untimed)")
+            r = run_latent(src, paths, threads, lat_model)
+            lat_err = r.get("error")
+    if anchor_ok and not os.path.exists(anc_model):
+        log(f"  training the anchor's VAE for scoring (threads {threads}, untimed)")
+        r = run_anchor(src, paths, threads, anc_model)
+        anc_err = r.get("error")
+    return lat_err, anc_err
+
+
+def run_workload(w, paths_all, data_errors, install):
+    res = {"name": w["name"], "group": w.get("group", w["name"]), "title": w["title"], "metric": w["metric"],
+           "dataset": w["dataset"], "rows": []}
+    if w.get("n"):
+        res["n"] = w["n"]
+    anchor = w.get("anchor")
+    anchor_label = anchor["label"] if anchor else None
+    res["anchor"] = anchor_label
+    lat_status = latent_status(w)
+    if anchor is None:
+        anc_status = w.get("anchorSkip") or "no anchor"
+    elif install.get(anchor["package"]) != "ok":
+        anc_status = "anchor not installable"
+    else:
+        anc_status = None
+    if w["dataset"] in data_errors:
+        lat_status = anc_status = data_errors[w["dataset"]]
+    paths = paths_all.get(w["dataset"], {})
+    reps = w.get("reps") or REPS
+    for threads in w["threads"]:
+        row = {"threads": threads, "reps": reps}
+        lat_runs, anc_runs = [], []
+        lat_row_status, anc_row_status = lat_status, anc_status
+        lat_model = anc_model = None
+        if w["metric"] in ("epoch", "score"):
+            lat_model, anc_model = model_paths(w, threads)
+        if w.get("needsModelFrom"):
+            e1, e2 = ensure_models(w, paths_all, threads, lat_row_status is None, anc_row_status is None)
+            lat_row_status = lat_row_status or (e1 and f"no model to score: {e1}")
+            anc_row_status = anc_row_status or (e2 and f"no model to score: {e2}")
+        for rep in range(reps):
+            if lat_row_status is None:
+                log(f"{w['name']} threads={threads} rep {rep + 1}/{reps}: Latent")
+                lat_runs.append(run_latent(w, paths, threads, lat_model))
+                if "error" in lat_runs[-1]:
+                    log(f"  Latent failed: {lat_runs[-1]['error']}")
+            if anc_row_status is None:
+                log(f"{w['name']} threads={threads} rep {rep + 1}/{reps}: {anchor_label}")
+                anc_runs.append(run_anchor(w, paths, threads, anc_model))
+                if "error" in anc_runs[-1]:
+                    log(f"  anchor failed: {anc_runs[-1]['error']}")
+        row["latent"] = summarise(lat_runs) if lat_row_status is None else {"status": lat_row_status}
+        row["anchor"] = summarise(anc_runs) if anc_row_status is None else {"status": anc_row_status}
+        if "median" in row["latent"] and "median" in row["anchor"]:
+            row["ratio"] = row["anchor"]["median"] / row["latent"]["median"]
+        target = (w.get("target") or {}).get(threads)
+        if target:
+            row["target"] = target
+            if "ratio" in row:
+                row["met"] = row["ratio"] >= target
+        res["rows"].append(row)
+    return res
+
+
+# ---------------------------------------------------------------- environment facts
+
+def sh(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        return (r.stdout or r.stderr).strip() if r.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def machine():
+    model, flags = None, set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model is None:
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    mem = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal"):
+                    mem = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    lscpu = sh(["lscpu"]) or ""
+    caches = {}
+    for line in lscpu.splitlines():
+        key = line.split(":", 1)[0].strip()
+        if key in ("L1d cache", "L2 cache", "L3 cache", "CPU max MHz", "Model name", "Thread(s) per core"):
+            caches[key] = line.split(":", 1)[1].strip()
+    return {"cpu": model, "cores": os.cpu_count(), "usableCores": len(os.sched_getaffinity(0)),
+            "memoryGiB": round(mem, 1) if mem else None, "simd": sorted(flags & {"avx2", "fma", "avx512f"}),
+            "lscpu": caches, "kernel": platform.release(), "os": sh(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"])}
+
+
+def versions():
+    v = {"python": platform.python_version()}
+    for dist in ("numpy", "scikit-learn", "hmmlearn", "torch", "threadpoolctl", "scipy"):
+        try:
+            v[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            v[dist] = "not installed"
+    swift = sh(["swift", "--version"])
+    v["swift"] = swift.splitlines()[0] if swift else "not found"
+    for pkg in ("libopenblas0-pthread", "libopenblas0-openmp", "libopenblas0-serial", "liblapacke"):
+        ver = sh(["dpkg-query", "-W", "-f", "${Version}", pkg])
+        if ver:
+            v[f"system {pkg}"] = ver
+    v["system OpenBLAS library"] = os.path.realpath(SYSTEM_OPENBLAS) if os.path.exists(SYSTEM_OPENBLAS) else None
+    commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "Sources", "Package.swift"])
+    v["latent commit"] = (commit or "?") + (" (+ uncommitted changes in Sources/)" if dirty else "")
+    if os.path.exists(LATENT):
+        v["latent binary"] = {"path": os.path.relpath(LATENT, ROOT), "sha256": sha256(LATENT),
+                              "built": datetime.datetime.fromtimestamp(os.path.getmtime(LATENT),
+                                                                       datetime.timezone.utc).isoformat(timespec="seconds")}
+    return v
+
+
+def blas_probe():
+    out = {}
+    for threads in (1, 2):
+        spec = {"kind": "blas-probe", "threads": threads, "system_openblas": SYSTEM_OPENBLAS, "repeats": 5}
+        r = run_process([PY, os.path.join(BENCH, "anchor.py"), json.dumps(spec)], env=anchor_env(threads))
+        out[threads] = last_json(r["stdout"]) if r["rc"] == 0 else {"error": first_error(r)}
+    return out
+
+
+def roofline(results, blas):
+    g = next((w for w in results if w["name"] == "gmm-full"), None)
+    if g is None:
+        return None
+    spec = W.DATASETS[g["dataset"]]
+    n, d, k = spec["n"], spec["d"], spec["k"]
+    flops = 2 * n * d * d * k + n * d * d * k + 2 * n * k * d
+    rows = []
+    for row in g["rows"]:
+        lat = row["latent"]
+        entry = {"threads": row["threads"]}
+        if "median" in lat:
+            entry["latentGflops"] = flops / lat["median"] / 1e9
+        if "median" in row["anchor"]:
+            entry["anchorGflops"] = flops / row["anchor"]["median"] / 1e9
+        b = blas.get(row["threads"]) or {}
+        entry["numpyDgemm"] = b.get("numpy")
+        entry["systemDgemm"] = b.get("system")
+        rows.append(entry)
+    return {"n": n, "d": d, "k": k, "flopsPerIteration": flops,
+            "formula": "2·N·D²·K (E-step GEMM) + N·D²·K (M-step SYRK) + 2·N·K·D (Rᵀ·X GEMM)", "rows": rows}
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_time(s):
+    if s is None:
+        return "—"
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s:.3g} s"
+
+
+def fmt_ll(x):
+    return "—" if x is None else f"{x:.6f}"
+
+
+def fmt_mb(x):
+    return "—" if x is None else f"{x:,.0f} MB"
+
+
+UNIT = {"iteration": "s / iteration", "fit": "whole fit", "epoch": "s / epoch", "score": "scoring"}
+
+
+def side_cell(s, key="median"):
+    return fmt_time(s[key]) if key in s else s.get("status", "—")
+
+
+def main_table(results):
+    head = ("| workload | threads | compared | Latent | anchor | anchor / Latent | target | Latent mean LL | "
+            "anchor mean LL | Latent peak RSS | anchor peak RSS |")
+    lines = [head, "|" + "---|" * 11]
+    for w in results:
+        for row in w["rows"]:
+            lat, anc = row["latent"], row["anchor"]
+            ratio = f"{row['ratio']:.2f}×" if "ratio" in row else "—"
+            if "target" in row:
+                target = f"≥{row['target']:g}×" + (" ✓" if row.get("met") else " ✗" if "met" in row else "")
+            else:
+                target = "—"
+            lines.append(f"| {w['name']} | {row['threads']} | {UNIT[w['metric']]} | {side_cell(lat)} | "
+                         f"{side_cell(anc)} | {ratio} | {target} | {fmt_ll(lat.get('meanLogLikelihood'))} | "
+                         f"{fmt_ll(anc.get('meanLogLikelihood'))} | {fmt_mb(lat.get('peakRSSMB'))} | "
+                         f"{fmt_mb(anc.get('peakRSSMB'))} |")
+    return "\n".join(lines)
+
+
+def per_iteration_table(results):
+    lines = ["| workload | threads | Latent s / iteration | anchor s / iteration | Latent whole fit | "
+             "anchor whole fit | iterations (Latent / anchor) |", "|" + "---|" * 7]
+    for w in results:
+        if w["metric"] not in ("iteration", "fit"):
+            continue
+        for row in w["rows"]:
+            lat, anc = row["latent"], row["anchor"]
+            its = f"{lat.get('iterations', '—')} / {anc.get('iterations', '—')}"
+            lines.append(f"| {w['name']} | {row['threads']} | {side_cell(lat, 'medianPerIteration')} | "
+                         f"{side_cell(anc, 'medianPerIteration')} | {side_cell(lat, 'medianSeconds')} | "
+                         f"{side_cell(anc, 'medianSeconds')} | {its} |")
+    return "\n".join(lines)
+
+
+def scale_table(results):
+    rows = [w for w in results if w.get("group") == "scale"]
+    if not rows:
+        return None
+    lines = ["| N | threads | Latent s / iteration | anchor s / iteration | anchor / Latent | Latent peak RSS | "
+             "anchor peak RSS | reps |", "|" + "---|" * 8]
+    for w in rows:
+        for row in w["rows"]:
+            lat, anc = row["latent"], row["anchor"]
+            ratio = f"{row['ratio']:.2f}×" if "ratio" in row else "—"
+            lines.append(f"| {w['n']:,} | {row['threads']} | {side_cell(lat)} | {side_cell(anc)} | {ratio} | "
+                         f"{fmt_mb(lat.get('peakRSSMB'))} | {fmt_mb(anc.get('peakRSSMB'))} | {row['reps']} |")
+    return "\n".join(lines)
+
+
+def roofline_text(rf, blas):
+    if not rf:
+        return None
+    lines = [f"FLOPs of one E+M step of gmm-full (N = {rf['n']:,}, D = {rf['d']}, K = {rf['k']}): "
+             f"{rf['formula']} = {rf['flopsPerIteration'] / 1e6:,.1f} MFLOP (the log-det, exp and "
+             "normalisation work is not counted).", "",
+             "| threads | Latent GFLOP/s | scikit-learn GFLOP/s | NumPy DGEMM 1024³ | NumPy DGEMM 100000×16·16×128 | "
+             "system OpenBLAS DGEMM 1024³ | system OpenBLAS DGEMM 100000×16·16×128 |", "|" + "---|" * 7]
+    sq, tall = "square 1024^3", "100000x16 . 16x128"
+
+    def g(x):
+        return "—" if x is None else f"{x:.1f}"
+
+    for e in rf["rows"]:
+        nd, sd = e.get("numpyDgemm") or {}, e.get("systemDgemm") or {}
+        lines.append(f"| {e['threads']} | {g(e.get('latentGflops'))} | {g(e.get('anchorGflops'))} | {g(nd.get(sq))} | "
+                     f"{g(nd.get(tall))} | {g(sd.get(sq))} | {g(sd.get(tall))} |")
+    b1 = blas.get(1) or {}
+    nb = b1.get("numpyBlas") or []
+    if nb:
+        i = nb[0]
+        lines += ["", f"NumPy's DGEMM is the OpenBLAS bundled in its pip wheel ({i.get('prefix')} {i.get('version')}, "
+                      f"core {i.get('architecture')}, {i.get('threading_layer')} threading, {i.get('filepath')})."]
+    if b1.get("systemPath"):
+        info = b1.get("systemInfo", {})
+        lines += [f"The system OpenBLAS is the library Latent links ({b1['systemPath']}; "
+                  f"{info.get('openblas_get_config', '?')}; core {info.get('openblas_get_corename', '?')}), "
+                  "called through ctypes `cblas_dgemm` (row-major, no transposes) in the same run."]
+    lines += ["Each DGEMM rate is the best of 5 timed calls after one warm-up, in a process pinned to that many "
+              "threads."]
+    return "\n".join(lines)
+
+
+def write_markdown(path, data):
+    m, v = data["machine"], data["versions"]
+    results = data["workloads"]
+    reps = data["reps"]
+    out = ["# Benchmarks", "",
+           f"Latent against its anchors (scikit-learn, hmmlearn, PyTorch) on one machine, produced by `{data['command']}` "
+           f"(bench/run.sh) on {data['date']}. Every figure below comes from that run; bench/results.json holds "
+           "each run's raw numbers.", "",
+           "## Machine", "",
+           f"- CPU: {m['cpu']} — {m['cores']} cores ({m['usableCores']} usable), SIMD: {', '.join(m['simd']) or 'none'}"
+           + (f"; L2 {m['lscpu'].get('L2 cache')}, L3 {m['lscpu'].get('L3 cache')}" if m.get("lscpu") else ""),
+           f"- Memory: {m['memoryGiB']} GiB",
+           f"- OS: {m.get('os')}, Linux {m['kernel']}", "",
+           "## Versions", ""]
+    for k, val in v.items():
+        if isinstance(val, dict):
+            val = ", ".join(f"{a} {b}" for a, b in val.items())
+        out.append(f"- {k}: {val}")
+    out += ["", "## Results", "",
+            f"Median over {reps} repetitions (each a separate process, Latent and anchor alternating A/B/A/B) unless "
+            "the row says otherwise. anchor / Latent > 1 means Latent is faster. Mean LL is the final mean "
+            "log-likelihood per sample on each side (for vae: the training ELBO, see notes), so that speed is "
+            "never bought with a worse fit. Peak RSS is the whole process's maximum resident set (wait4), "
+            "including the Python interpreter and imported libraries on the anchor side.", "",
+            main_table(results), "",
+            "Targets from the issue: " + "; ".join(dict.fromkeys(W.TARGET_TEXT.values())) + ".", "",
+            "### Per iteration and whole fit", "", per_iteration_table(results), ""]
+    st = scale_table(results)
+    if st:
+        out += ["### Scaling (GMM full, D = 16, K = 8, 20 iterations)", "",
+                f"The anchor runs only up to N = {W.SCALE_ANCHOR_MAX:,} (memory/time); larger N is Latent alone. "
+                "Sizes of 10⁶ and above are run once.", "", st, ""]
+    rf = roofline_text(data.get("roofline"), data.get("blas", {}))
+    if rf:
+        out += ["### Roofline of gmm-full", "", rf, ""]
+    out += ["## What is timed and how the two sides start", "", METHOD, ""]
+    out += ["## Data", "", "Generated once from fixed seeds by bench/datagen.py into bench/work/; both sides read "
+            "the same files.", ""]
+    for name, rec in sorted(data.get("data", {}).items()):
+        out.append(f"- {name}: {rec.get('bytes', 0):,} bytes, sha256 {rec.get('sha256', '')[:16]}…")
+    warn = data.get("warnings")
+    if warn:
+        out += ["", "## Warnings", ""] + [f"- {x}" for x in warn]
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(out) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+METHOD = """\
+- **Threads.** Each run is its own process. The anchor gets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
+  MKL_NUM_THREADS (and the other BLAS variables) = N, a threadpoolctl limit of N around the fit, and
+  `torch.set_num_threads(N)` (interop threads 1) for PyTorch. Latent gets `--threads N` (it pins
+  OpenBLAS to one thread itself and splits rows over N cores).
+- **Timing.** Latent: the `seconds` field of `--json` (the fit or scoring alone, data loading excluded).
+  scikit-learn / hmmlearn: `fit()` alone; PyTorch: the training epochs / the scoring loop alone.
+  Seconds per iteration = fit time / iterations reported by that side (`n_iter_`, `monitor_.iter`,
+  `iterations`). scikit-learn's `GaussianMixture.fit()` also computes one M-step from its own
+  initial responsibilities before applying the given start and a final E-step after the loop; both are
+  inside its fit time, as a user would see it.
+- **GMM start (gmm-full, gmm-diag, scale).** `--initial-means bench/work/gmm-means0.npy` on Latent; the
+  anchor reproduces Latent's start: every row to its nearest initial mean (Euclidean), then one M-step
+  from those hard assignments (weights = counts / N, means = cluster means, covariances = cluster
+  covariances dividing by the count + 1e-6·I; diag: per-dimension variances + 1e-6), passed as
+  `weights_init`, `means_init`, `precisions_init` to `GaussianMixture(max_iter=20, tol=0,
+  reg_covar=1e-6)`. Final LL: `gm.score(X)` against Latent's `meanLogLikelihood`.
+- **FA.** scikit-learn `FactorAnalysis(n_components=10, max_iter=20, tol=0, svd_method='lapack')`
+  (its own start: unit noise variances, SVD iterations). The compared time is the whole fit. Final
+  LL: `fa.score(X)`.
+- **HMM start.** Both sides start from: initial distribution uniform (1/4 each); transition matrix 0.7
+  on the diagonal and 0.1 everywhere else; means = the rows of bench/work/hmm-means0.npy; every
+  state's covariance = the covariance of the whole data set, dividing by T
+  (`np.cov(X, rowvar=False, bias=True)`). hmmlearn `GaussianHMM(n_components=4,
+  covariance_type='full', n_iter=10, tol=0, init_params='', params='stmc', covars_prior=0,
+  implementation='scaling')`: covars_prior=0 because hmmlearn's default 1e-2 is added to every
+  covariance entry in the M-step; the remaining priors are neutral, so both sides run plain
+  maximum-likelihood Baum-Welch. Final LL: total log-likelihood at the final parameters / T.
+- **VAE.** 784-400-20, ReLU hidden layers, the encoder outputs mean and log-variance, Bernoulli
+  decoder with logits, ELBO with closed-form KL, Adam 1e-3, batch 100, images binarised as
+  pixel/255 > 0.5, seed 0. The anchor is a hand-written PyTorch model (float32). Seconds per epoch =
+  training seconds / epochs. Its LL column is the average training ELBO of the last epoch (anchor)
+  and Latent's reported figure; the two models start from different random weights, so the IWAE row
+  is the quality comparison.
+- **IWAE.** 500 importance samples from q(z|x) for each of the first 1,000 images of the MNIST file,
+  log p(x) ≈ logsumexp(log p(x|z) + log p(z) − log q(z|x)) − log 500, averaged; each side scores the
+  model it trained in the vae workload (at the same thread count).
+- **Memory.** Peak RSS from `wait4` on each process."""
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    if not os.path.exists(LATENT):
+        log(f"warning: {LATENT} not found; waiting for it")
+    install = installed()
+    work = selected()
+    if not work:
+        log(f"BENCH_ONLY={','.join(ONLY)} matches no workload")
+        return 2
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    log(f"Latent benchmarks: {'QUICK smoke test, ' if QUICK else ''}{REPS} reps, workloads: "
+        f"{', '.join(w['name'] for w in work)}")
+    paths, data_errors, manifest = make_datasets(sorted({w["dataset"] for w in work}))
+    binaries = set()
+    results = []
+    for w in work:
+        res = run_workload(w, paths, data_errors, install)
+        for row in res["rows"]:
+            for r in row["latent"].get("runs", []):
+                binaries.add(r.get("binary"))
+        results.append(res)
+    blas = blas_probe() if install.get("numpy") == "ok" else {}
+    data = {"command": "make bench", "date": date, "quick": QUICK, "reps": REPS, "only": ONLY,
+            "machine": machine(), "versions": versions(), "install": install, "workloads": results,
+            "blas": blas, "roofline": roofline(results, blas),
+            "data": {k: {"bytes": v.get("bytes"), "sha256": v.get("sha256"), "spec": v.get("spec")}
+                     for k, v in manifest.items()}}
+    warnings = []
+    binaries.discard(None)
+    if len(binaries) > 1:
+        warnings.append(f"The Latent binary changed during the run ({len(binaries)} different builds were timed: "
+                        f"{', '.join(sorted(binaries))}); rerun `make bench` on a quiet tree for consistent figures.")
+    data["warnings"] = warnings
+    print("\n" + main_table(results) + "\n")
+    st = scale_table(results)
+    if st:
+        print(st + "\n")
+    rf = roofline_text(data["roofline"], blas)
+    if rf:
+        print(rf + "\n")
+    for x in warnings:
+        print("warning: " + x)
+    if QUICK:
+        target = os.path.join(WORK, "results.json")
+        log(f"quick smoke test: wrote {os.path.relpath(target, ROOT)} only (no BENCHMARKS.md)")
+    elif ONLY:
+        target = os.path.join(BENCH, "work", "results-partial.json")
+        log(f"partial run (BENCH_ONLY): wrote {os.path.relpath(target, ROOT)} only (no BENCHMARKS.md)")
+    else:
+        target = os.path.join(BENCH, "results.json")
+        write_markdown(os.path.join(ROOT, "BENCHMARKS.md"), data)
+        log("wrote BENCHMARKS.md and bench/results.json")
+    with open(target + ".tmp", "w") as f:
+        json.dump(data, f, indent=1, default=str)
+    os.replace(target + ".tmp", target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
