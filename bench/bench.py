@@ -139,7 +139,8 @@ def latent_status(w):
     usage = "USAGE: latent " + " ".join(w["latentHelp"])
     if r["rc"] != 0 or usage not in r["stdout"]:
         return "Latent: not implemented yet"
-    missing = [flag for flag in w.get("latentNeeds", []) if flag not in r["stdout"]]
+    flags = list(dict.fromkeys(w.get("latentNeeds", []) + [a for a in w["latent"] if a.startswith("--")]))
+    missing = [flag for flag in flags if flag not in r["stdout"]]
     if missing:
         return "Latent: not implemented yet (no " + ", ".join(missing) + ")"
     return None
@@ -526,7 +527,33 @@ def main_table(results):
                          f"{side_cell(anc)} | {ratio} | {target} | {fmt_ll(lat.get('meanLogLikelihood'))} | "
                          f"{fmt_ll(anc.get('meanLogLikelihood'))} | {fmt_mb(lat.get('peakRSSMB'))} | "
                          f"{fmt_mb(anc.get('peakRSSMB'))} |")
+    notes = [f"- {w['name']}, {row['threads']} thread{'s' if row['threads'] > 1 else ''}: {n}"
+             for w in results for row in w["rows"] for n in row_notes(w, row)]
+    if notes:
+        lines += ["", "Notes:"] + notes
     return "\n".join(lines)
+
+
+SAME_START = ("iteration",)  # workloads whose two sides start from the same parameters (GMM, HMM)
+
+
+def row_notes(w, row):
+    lat, anc = row["latent"], row["anchor"]
+    notes = []
+    li, ai = lat.get("iterations"), anc.get("iterations")
+    if li and ai and li != ai:
+        notes.append(f"Latent ran {'/'.join(map(str, li))} iterations, the anchor {'/'.join(map(str, ai))}; "
+                     "each side's time is divided by its own count")
+    ll, al = lat.get("meanLogLikelihood"), anc.get("meanLogLikelihood")
+    if w["metric"] in SAME_START and ll is not None and al is not None and abs(ll - al) > 1e-6 * max(1.0, abs(al)):
+        notes.append(f"final mean LL differs by {ll - al:+.3g} (Latent − anchor) from the same start")
+    for side, s in (("Latent", lat), ("anchor", anc)):
+        if s.get("llSpread"):
+            if s["llSpread"] > 1e-9 * max(1.0, abs(s.get("meanLogLikelihood") or 0)):
+                notes.append(f"{side}'s final LL varied by {s['llSpread']:.3g} across repetitions")
+        if s.get("note"):
+            notes.append(f"{side}: {s['note']}")
+    return notes
 
 
 def per_iteration_table(results):
@@ -537,7 +564,7 @@ def per_iteration_table(results):
             continue
         for row in w["rows"]:
             lat, anc = row["latent"], row["anchor"]
-            its = f"{lat.get('iterations', '—')} / {anc.get('iterations', '—')}"
+            its = " / ".join("/".join(map(str, x.get("iterations") or [])) or "—" for x in (lat, anc))
             lines.append(f"| {w['name']} | {row['threads']} | {side_cell(lat, 'medianPerIteration')} | "
                          f"{side_cell(anc, 'medianPerIteration')} | {side_cell(lat, 'medianSeconds')} | "
                          f"{side_cell(anc, 'medianSeconds')} | {its} |")
@@ -695,7 +722,9 @@ def main():
     paths, data_errors, manifest = make_datasets(sorted({w["dataset"] for w in work}))
     binaries = set()
     results = []
+    loads = {}
     for w in work:
+        loads[w["name"]] = os.getloadavg()[0]
         res = run_workload(w, paths, data_errors, install)
         for row in res["rows"]:
             for r in row["latent"].get("runs", []):
@@ -712,6 +741,13 @@ def main():
     if len(binaries) > 1:
         warnings.append(f"The Latent binary changed during the run ({len(binaries)} different builds were timed: "
                         f"{', '.join(sorted(binaries))}); rerun `make bench` on a quiet tree for consistent figures.")
+    busy = {k: v for k, v in loads.items() if v > 0.5}
+    if busy:
+        warnings.append("The machine was not idle: the 1-minute load average before "
+                        + ", ".join(f"{k} was {v:.2f}" for k, v in busy.items())
+                        + " (this harness runs one process at a time, so a load above ~0.5 means other work "
+                        "competed for the cores; 2-thread figures suffer most).")
+    data["loadAverageBefore"] = loads
     data["warnings"] = warnings
     print("\n" + main_table(results) + "\n")
     st = scale_table(results)

@@ -12,6 +12,7 @@ import struct
 import numpy as np
 
 SEED = 20240601
+VERSION = 2  # bump when a generator changes: files made by an older one are regenerated
 CHUNK = 100_000  # rows drawn per seeded chunk: the first n rows are the same whatever the total size
 
 
@@ -31,15 +32,15 @@ def gmm_truth(d, k, seed=SEED):
 
 
 def write_gmm(path, n, d, k, seed=SEED):
-    """n rows of the mixture, drawn chunk by chunk (chunk i from seed [seed, 2, i]). Returns labels' first rows."""
+    """n rows of the mixture, drawn chunk by chunk (chunk i from seeds [seed, 2, i, *]): any size's first rows
+    are the rows of a smaller size."""
     weights, centres, covs = gmm_truth(d, k, seed)
     chol = np.linalg.cholesky(covs)
     out = np.lib.format.open_memmap(path + ".tmp", mode="w+", dtype=np.float64, shape=(n, d))
     for start in range(0, n, CHUNK):
         m = min(CHUNK, n - start)
-        rng = np.random.default_rng([seed, 2, start // CHUNK])
-        z = rng.choice(k, size=m, p=weights)
-        e = rng.normal(size=(m, d))
+        z = np.random.default_rng([seed, 2, start // CHUNK, 0]).choice(k, size=m, p=weights)
+        e = np.random.default_rng([seed, 2, start // CHUNK, 1]).normal(size=(m, d))
         out[start:start + m] = centres[z] + np.einsum("nij,nj->ni", chol[z], e)
     out.flush()
     del out
@@ -135,7 +136,7 @@ class Store:
 
     def ensure(self, names, spec, make):
         """Make the files `names` with `make()` unless they exist and were made from the same spec."""
-        spec = json.loads(json.dumps(spec))
+        spec = json.loads(json.dumps({**spec, "generator": VERSION}))
         paths = [self.path(n) for n in names]
         if all(os.path.exists(p) and self.manifest.get(n, {}).get("spec") == spec for n, p in zip(names, paths)):
             return paths

@@ -3,6 +3,7 @@
 # bench/results.json. Run by `make bench` after the release build; see bench/bench.py for the
 # environment variables (BENCH_REPS, BENCH_QUICK=1 for a smoke test, BENCH_ONLY=...).
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ beside the sources
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$BENCH/.venv"

@@ -49,13 +49,15 @@ import TestSupport
         try "a,b\n1,2\n3\n".write(toFile: ragged, atomically: true, encoding: .utf8)
         let text = dir.appendingPathComponent("text.csv").path
         try "a,b\n1,2\n3,abc\n".write(toFile: text, atomically: true, encoding: .utf8)
+        let allMissing = dir.appendingPathComponent("allmissing.csv").path
+        try "a,b\n1,2\nNA,\n3,5\n".write(toFile: allMissing, atomically: true, encoding: .utf8)
         let empty = dir.appendingPathComponent("empty.csv").path
         try "".write(toFile: empty, atomically: true, encoding: .utf8)
         let cases: [([String], [String])] = [
             (["--data", ragged], ["ragged.csv", "row 3"]),
             (["--data", text], ["text.csv", "row 3", "'b'", "abc"]),
             (["--data", empty], ["empty.csv", "empty"]),
-            (["--data", TestData.path("airquality.csv")], ["airquality.csv", "row 6", "'ozone'", "missing"]),
+            (["--data", allMissing], ["allmissing.csv", "row(s) 3", "every value missing"]),
             (["--data", faithful, "--columns", "eruptions,nope"], ["nope", "eruptions, waiting"]),
             (["--data", faithful, "--components", "300"], ["272", "300"]),
         ]

@@ -19,7 +19,8 @@ public protocol ExpectationMaximizable {
 public struct EMOptions: Sendable, Equatable {
     /// Upper bound on M-steps.
     public var maxIterations: Int
-    /// EM stops when the mean log-likelihood per observation improves by less than this.
+    /// EM stops when the mean log-likelihood per observation improves by less than this; 0 runs
+    /// all `maxIterations`.
     public var tolerance: Double
 
     public init(maxIterations: Int = 100, tolerance: Double = 1e-3) {
@@ -77,7 +78,7 @@ public enum ExpectationMaximization {
             history.append(logLikelihood)
             accepted = before
             progress?(history.count - 1, logLikelihood / n)
-            if history.count >= 2, (logLikelihood - history[history.count - 2]) / n < options.tolerance {
+            if options.tolerance > 0, history.count >= 2, (logLikelihood - history[history.count - 2]) / n < options.tolerance {
                 converged = true
                 break
             }
@@ -91,7 +92,7 @@ public enum ExpectationMaximization {
             } else {
                 history.append(final)
                 progress?(history.count - 1, final / n)
-                if history.count >= 2, (final - history[history.count - 2]) / n < options.tolerance { converged = true }
+                if options.tolerance > 0, history.count >= 2, (final - history[history.count - 2]) / n < options.tolerance { converged = true }
             }
         }
         return EMTrace(history: history, iterations: max(0, history.count - 1), converged: converged,

@@ -3,11 +3,14 @@ import Foundation
 /// Any model Latent can save.
 public enum LatentModel: Equatable, Sendable {
     case gaussianMixture(GaussianMixture)
+    /// Factor analysis or probabilistic PCA.
+    case linearGaussian(LinearGaussianModel)
 
-    /// The short name used on the command line and in files (`gmm`, …).
+    /// The short name used on the command line and in files (`gmm`, `fa`, `ppca`, …).
     public var kind: String {
         switch self {
         case .gaussianMixture: return "gmm"
+        case .linearGaussian(let m): return m.noise == .diagonal ? "fa" : "ppca"
         }
     }
 
@@ -15,6 +18,7 @@ public enum LatentModel: Equatable, Sendable {
     public var parameterCount: Int {
         switch self {
         case .gaussianMixture(let m): return m.parameterCount
+        case .linearGaussian(let m): return m.parameterCount
         }
     }
 
@@ -22,6 +26,7 @@ public enum LatentModel: Equatable, Sendable {
     public var dimension: Int {
         switch self {
         case .gaussianMixture(let m): return m.dimension
+        case .linearGaussian(let m): return m.dimension
         }
     }
 }
@@ -69,7 +74,8 @@ public struct ModelFile: Equatable, Sendable {
     /// The file's bytes: pretty-printed JSON with sorted keys.
     public func encoded() throws -> Data {
         let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,
-                                columns: columns, training: training, gaussianMixture: gaussianMixtureParameters)
+                                columns: columns, training: training, gaussianMixture: gaussianMixtureParameters,
+                                linearGaussian: linearGaussianParameters)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var data = try encoder.encode(envelope)
@@ -118,6 +124,11 @@ public struct ModelFile: Equatable, Sendable {
             case "gmm":
                 guard let p = envelope.gaussianMixture else { throw corrupt("no gaussianMixture parameters") }
                 model = .gaussianMixture(try p.makeModel())
+            case "fa", "ppca":
+                guard let p = envelope.linearGaussian else { throw corrupt("no linearGaussian parameters") }
+                let m = try p.makeModel()
+                guard (m.noise == .diagonal) == (envelope.model == "fa") else { throw corrupt("noise '\(p.noise.rawValue)' does not match model '\(envelope.model)'") }
+                model = .linearGaussian(m)
             default:
                 throw DataError.unsupportedFormat(path: source, reason: "model kind '\(envelope.model)' is unknown to this build of Latent")
             }
@@ -149,6 +160,11 @@ public struct ModelFile: Equatable, Sendable {
         return nil
     }
 
+    private var linearGaussianParameters: LinearGaussianParameters? {
+        if case .linearGaussian(let m) = model { return LinearGaussianParameters(m) }
+        return nil
+    }
+
     private struct Header: Decodable {
         var format: String
         var version: Int
@@ -163,5 +179,6 @@ public struct ModelFile: Equatable, Sendable {
         var columns: [String]
         var training: TrainingSummary?
         var gaussianMixture: GaussianMixtureParameters?
+        var linearGaussian: LinearGaussianParameters?
     }
 }

@@ -49,7 +49,10 @@ struct FitGMMCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let table = try dataOptions.load(quiet: output.quiet)
-        try table.requireComplete()
+        try table.requireSomeObservedPerRow()
+        if table.hasMissingValues && !output.quiet {
+            Console.note("\(table.values.missingCount) missing values: EM integrates them out")
+        }
         var options = MixtureFitOptions()
         options.covarianceType = covariance
         options.initialization = initialization
@@ -58,7 +61,7 @@ struct FitGMMCommand: ParsableCommand {
         options.shortRunIterations = shortRunIterations
         options.regularization = regularization
         options.relativeRegularization = relativeRegularization
-        options.em = EMOptions(maxIterations: fit.maxIterations, tolerance: fit.tolerance)
+        options.em = fit.em(defaultIterations: 100, defaultTolerance: 1e-3)
         options.seed = fit.seed
         options.threads = fit.threads
         if let initialMeans {
@@ -83,7 +86,7 @@ struct FitGMMCommand: ParsableCommand {
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
                         "shortRuns": String(shortRuns), "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
-                        "tolerance": "\(fit.tolerance)", "maxIterations": String(fit.maxIterations)]
+                        "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count,
                                        iterations: report.trace.iterations, converged: report.trace.converged,
                                        seed: fit.seed, settings: settings)

@@ -38,6 +38,17 @@ struct InfoCommand: ParsableCommand {
                 }
                 Console.print(text + MixtureReport.text(m, columns: file.columns, summary: o))
             }
+        case .linearGaussian(let m):
+            o["factors"] = .integer(m.factorCount)
+            o["mean"] = .numbers(m.mean)
+            o["loadings"] = .array(m.loadings.rowArrays.map { .numbers($0) })
+            o["noiseVariances"] = .numbers(m.noiseVariances)
+            if output.json {
+                Console.print(o.render() + "\n")
+            } else {
+                Console.print(LinearGaussianReport.text(m, columns: file.columns, logLikelihood: file.training?.logLikelihood,
+                                                        count: file.training?.count))
+            }
         }
     }
 }

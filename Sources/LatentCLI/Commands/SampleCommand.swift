@@ -5,7 +5,7 @@ import Latent
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Draw points from a model: CSV of the model's columns and the component each came from."
+        abstract: "Draw points from a model: CSV of the model's columns and the latent variable of each (component, or factors z0…)."
     )
 
     @OptionGroup var modelOptions: ModelOptions
@@ -30,6 +30,14 @@ struct SampleCommand: ParsableCommand {
                 rows[i, m.dimension] = Double(components[i])
             }
             Console.print(CSV.render(header: file.columns + ["component"], rows: rows))
+        case .linearGaussian(let m):
+            let (points, latents) = m.sample(count: count, using: &rng)
+            var rows = Matrix<Double>(rows: count, columns: m.dimension + m.factorCount)
+            for i in 0..<count {
+                for j in 0..<m.dimension { rows[i, j] = points[i, j] }
+                for f in 0..<m.factorCount { rows[i, m.dimension + f] = latents[i, f] }
+            }
+            Console.print(CSV.render(header: file.columns + (0..<m.factorCount).map { "z\($0)" }, rows: rows))
         }
     }
 }

@@ -19,20 +19,23 @@ struct ScoreCommand: ParsableCommand {
         let file = try modelOptions.load()
         let table = try dataOptions.load(quiet: output.quiet)
         let x = try prepare(table, for: file)
-        switch file.model {
-        case .gaussianMixture(let m):
-            let (perRow, seconds) = Console.timed { m.logLikelihoods(of: x, threads: threads) }
-            if output.json {
-                let total = perRow.reduce(0, +)
-                var o = likelihoodSummary(model: file.model.kind, logLikelihood: total, count: x.rows,
-                                          parameters: m.parameterCount, iterations: file.training?.iterations,
-                                          converged: file.training?.converged, seconds: seconds)
-                o["minLogLikelihood"] = .number(perRow.min() ?? .nan)
-                o["maxLogLikelihood"] = .number(perRow.max() ?? .nan)
-                Console.print(o.render() + "\n")
-            } else {
-                Console.print(CSV.render(header: ["logLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow)))
+        let (perRow, seconds): ([Double], Double) = Console.timed {
+            switch file.model {
+            case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
+            case .linearGaussian(let m): return m.logLikelihoods(of: x)
             }
+        }
+        if output.json {
+            let total = perRow.reduce(0, +)
+            var o = likelihoodSummary(model: file.model.kind, logLikelihood: total, count: x.rows,
+                                      parameters: file.model.parameterCount, iterations: file.training?.iterations,
+                                      converged: file.training?.converged, seconds: seconds)
+            o["minLogLikelihood"] = .number(perRow.min() ?? .nan)
+            o["maxLogLikelihood"] = .number(perRow.max() ?? .nan)
+            o["missingValues"] = .integer(x.missingCount)
+            Console.print(o.render() + "\n")
+        } else {
+            Console.print(CSV.render(header: ["logLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow)))
         }
     }
 }

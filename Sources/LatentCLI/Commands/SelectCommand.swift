@@ -67,7 +67,7 @@ struct SelectGMMCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let table = try dataOptions.load(quiet: outputOptions.quiet)
-        try table.requireComplete()
+        try table.requireSomeObservedPerRow()
         let ks = try parsedComponents(), types = try parsedTypes()
         var rows: [JSONValue] = []
         var best: (bic: Double, model: GaussianMixture, report: MixtureFitReport)?

@@ -38,11 +38,11 @@ struct FitOptions: ParsableArguments {
     @Option(name: .long, help: "Seed of every random choice; the same seed gives the same model.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Upper bound on EM iterations.")
-    var maxIterations: Int = 100
+    @Option(name: .long, help: "Upper bound on EM iterations (default: 100 for mixtures and HMMs, 10000 for factor models).")
+    var maxIterations: Int?
 
-    @Option(name: .long, help: "EM stops when the mean log-likelihood per row improves by less than this.")
-    var tolerance: Double = 1e-3
+    @Option(name: .long, help: "EM stops when the mean log-likelihood per row improves by less than this (default: 1e-3 for mixtures, 1e-7 for factor models).")
+    var tolerance: Double?
 
     @Option(name: .long, help: "Cores to use (default: all).")
     var threads: Int = availableCores
@@ -50,9 +50,14 @@ struct FitOptions: ParsableArguments {
     @Option(name: .long, help: "Where to write the fitted model (JSON).")
     var output: String
 
+    /// EM stopping rules with a model's defaults.
+    func em(defaultIterations: Int, defaultTolerance: Double) -> EMOptions {
+        EMOptions(maxIterations: maxIterations ?? defaultIterations, tolerance: tolerance ?? defaultTolerance)
+    }
+
     func validate() throws {
-        guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1") }
-        guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a non-negative number") }
+        if let maxIterations, maxIterations < 1 { throw ValidationError("--max-iterations must be at least 1") }
+        if let tolerance, !(tolerance >= 0 && tolerance.isFinite) { throw ValidationError("--tolerance must be a non-negative number") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         try Console.checkWritable(output)
     }
@@ -67,4 +72,5 @@ struct ModelOptions: ParsableArguments {
 }
 
 extension CovarianceType: ExpressibleByArgument {}
+extension FactorRotation: ExpressibleByArgument {}
 extension MixtureInitialization: ExpressibleByArgument {}

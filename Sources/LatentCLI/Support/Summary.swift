@@ -18,13 +18,14 @@ func likelihoodSummary(model: String, logLikelihood: Double, count: Int, paramet
     return o
 }
 
-/// Checks that data columns match a model's and that no value is missing where the model cannot take it.
+/// Checks that data columns match a model's and that every row has an observed value (all models
+/// integrate missing values out).
 func prepare(_ table: DataTable, for file: ModelFile) throws -> Matrix<Double> {
     if table.values.columns != file.model.dimension {
         // Try the model's own column names before giving up.
         if let selected = try? table.selecting(columns: file.columns) { return try prepare(selected, for: file) }
         throw ModelError.dimensionMismatch(expected: file.model.dimension, found: table.values.columns)
     }
-    try table.requireComplete()
+    try table.requireSomeObservedPerRow()
     return table.values
 }

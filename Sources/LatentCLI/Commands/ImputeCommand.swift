@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Latent
+
+/// `latent impute`: fill missing values under a fitted model.
+struct ImputeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "impute",
+        abstract: "Fill missing values with E[x_missing | x_observed] under a model (or draws from that conditional).",
+        discussion: """
+        The output is the input CSV with only the missing cells of the model's columns filled: every \
+        other byte is unchanged. With --draws N the output holds N completed copies one after the other, \
+        with a last column `draw` (1…N): multiple imputations from p(x_missing | x_observed).
+        """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var dataOptions: DataOptions
+    @Option(name: .long, help: "Number of multiple imputations drawn from the conditional distribution (default: conditional means).")
+    var draws: Int?
+    @Option(name: .long, help: "Seed of the draws.")
+    var seed: UInt64 = 0
+    @Option(name: .long, help: "Where to write the completed data (.csv, or .npy for .npy input).")
+    var output: String
+    @Flag(name: .long, help: "Print a JSON summary on standard output.")
+    var json = false
+
+    func validate() throws {
+        if let draws, draws < 1 { throw ValidationError("--draws must be at least 1") }
+        try Console.checkWritable(output)
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        let file = try modelOptions.load()
+        var table = try dataOptions.load()
+        if table.values.columns != file.model.dimension || table.columnNames != file.columns,
+           let selected = try? table.selecting(columns: file.columns) {
+            table = selected
+        }
+        let x = try prepare(table, for: file)
+        var rng = Xoshiro256StarStar(seed: seed)
+        func complete(draw: Bool) -> Matrix<Double> {
+            switch file.model {
+            case .gaussianMixture(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
+            case .linearGaussian(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
+            }
+        }
+        let copies = draws.map { n in (1...n).map { _ in complete(draw: true) } } ?? [complete(draw: false)]
+        if dataOptions.data.lowercased().hasSuffix(".npy") {
+            guard copies.count == 1 else { throw ValidationError("--draws writes CSV; give a .csv input") }
+            try NumPy.write(copies[0], to: output)
+        } else {
+            let text = try String(contentsOfFile: dataOptions.data, encoding: .utf8)
+            var pieces: [String] = []
+            for (i, filled) in copies.enumerated() {
+                var piece = try CSV.fillingMissing(in: text, columns: table.columnNames, with: filled,
+                                                   extraColumn: draws == nil ? nil : ("draw", String(i + 1)), source: dataOptions.data)
+                if i > 0 {
+                    // Later copies without their header line.
+                    if let newline = piece.firstIndex(of: "\n") { piece = String(piece[piece.index(after: newline)...]) }
+                }
+                if !piece.hasSuffix("\n") { piece += "\n" }
+                pieces.append(piece)
+            }
+            try AtomicFile.write(pieces.joined(), to: output)
+        }
+        if json {
+            var o = JSONObject()
+            o["model"] = .string(file.model.kind)
+            o["n"] = .integer(x.rows)
+            o["missingValues"] = .integer(x.missingCount)
+            o["draws"] = .integer(draws ?? 0)
+            o["output"] = .string(output)
+            Console.print(o.render() + "\n")
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Latent
+
+/// `latent transform`: latent features of each row.
+struct TransformCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transform",
+        abstract: "Latent features of each row: posterior means E[z|x] (factor models) or responsibilities p(z|x) (mixtures), as CSV."
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var dataOptions: DataOptions
+    @Option(name: .long, help: "Cores to use (default: all).")
+    var threads: Int = availableCores
+
+    func run() throws {
+        BLAS.setThreads(1)
+        let file = try modelOptions.load()
+        let x = try prepare(try dataOptions.load(), for: file)
+        switch file.model {
+        case .gaussianMixture(let m):
+            Console.print(CSV.render(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.responsibilities(for: x, threads: threads)))
+        case .linearGaussian(let m):
+            Console.print(CSV.render(header: (0..<m.factorCount).map { "z\($0)" }, rows: m.latentMeans(of: x)))
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct FactorModelCLITests {
+    let dir = TestData.temporaryDirectory()
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func factorAnalysisAndPPCAFitScoreTransformAndSample() throws {
+        let bfi = TestData.path("bfi.csv")
+        for (kind, flag) in [("fa", "--factors"), ("ppca", "--factors")] {
+            let model = dir.appendingPathComponent("\(kind).json").path
+            let r = try CommandRunner.run(["fit", kind, "--data", bfi, flag, "5", "--output", model, "--json", "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+            let o = try json(r.standardOutput)
+            for key in ["model", "meanLogLikelihood", "logLikelihood", "n", "parameters", "bic", "aic", "iterations", "converged", "seconds"] {
+                #expect(o[key] != nil, "\(kind) lacks \(key)")
+            }
+            #expect(o["model"] as? String == kind && o["n"] as? Int == 2800 && o["missingValues"] as? Int == 508)
+            let score = try json(CommandRunner.run(["score", "--model", model, "--data", bfi, "--json"]).standardOutput)
+            #expect(abs((score["logLikelihood"] as! Double) - (o["logLikelihood"] as! Double)) < 1e-6 * abs(o["logLikelihood"] as! Double))
+            let z = try CommandRunner.run(["transform", "--model", model, "--data", bfi]).standardOutput.split(separator: "\n")
+            #expect(z.first == "z0,z1,z2,z3,z4" && z.count == 2801)
+            let s = try CommandRunner.run(["sample", "--model", model, "--count", "3", "--seed", "1"]).standardOutput.split(separator: "\n")
+            #expect(s.count == 4 && s[0].hasPrefix("A1,A2"))
+        }
+    }
+
+    @Test func imputeFillsOnlyMissingCellsAndKeepsEveryOtherByte() throws {
+        let air = TestData.path("airquality.csv")
+        let model = dir.appendingPathComponent("air.json").path
+        #expect(try CommandRunner.run(["fit", "gmm", "--data", air, "--components", "1", "--output", model, "--quiet"]).status == 0)
+        let out = dir.appendingPathComponent("filled.csv").path
+        let r = try CommandRunner.run(["impute", "--model", model, "--data", air, "--output", out])
+        #expect(r.status == 0, "\(r.standardError)")
+        let original = try String(contentsOfFile: air, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let filled = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(original.count == filled.count)
+        var filledCells = 0
+        for (a, b) in zip(original, filled) where !a.isEmpty {
+            let fa = a.split(separator: ",", omittingEmptySubsequences: false), fb = b.split(separator: ",", omittingEmptySubsequences: false)
+            #expect(fa.count == fb.count)
+            for (x, y) in zip(fa, fb) {
+                if x.isEmpty { #expect(Double(y) != nil); filledCells += 1 } else { #expect(x == y) }
+            }
+        }
+        #expect(filledCells == 44)
+        let drawn = dir.appendingPathComponent("drawn.csv").path
+        #expect(try CommandRunner.run(["impute", "--model", model, "--data", air, "--output", drawn, "--draws", "3", "--seed", "2"]).status == 0)
+        let lines = try String(contentsOfFile: drawn, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "ozone,solar_r,wind,temp,draw" && lines.count == 1 + 3 * 153)
+    }
+}
