@@ -38,6 +38,26 @@ extension GaussianMixture {
         return (ll, resp)
     }
 
+    /// `log wₖ + log 𝒩(xᵢ | μₖ, Σₖ)` for every row and component (`N × K`), split across `threads`.
+    /// - Precondition: `x` has ``dimension`` columns and no missing values.
+    public func componentLogDensities(of x: Matrix<Double>, threads: Int = availableCores) -> Matrix<Double> {
+        precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
+        let shift = (0..<dimension).map { j in (0..<componentCount).reduce(0) { $0 + weights[$1] * means[$1, j] } }
+        let kernel = MixtureKernel(self, shift: shift)
+        var out = Matrix<Double>(rows: x.rows, columns: componentCount)
+        let work = ChunkedWork(count: x.rows, minimumChunk: 1024)
+        x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { op in
+                let base = op.baseAddress!
+                work.run(threads: threads) { _, range in
+                    kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: nil, responsibilities: nil,
+                                    statistics: nil, componentLogDensities: base)
+                }
+            }
+        }
+        return out
+    }
+
     /// `log p(xᵢ)` for each row of `x`, in nats. Finite even for points thousands of standard
     /// deviations away: the E-step works in log space throughout. A missing value (NaN) is
     /// integrated out: the row is scored on its observed coordinates.

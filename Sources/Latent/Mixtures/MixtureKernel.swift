@@ -94,11 +94,13 @@ struct MixtureKernel {
     /// - Parameters:
     ///   - logLikelihoods: if given, receives `log p(xᵢ)` at index `i` (absolute row).
     ///   - responsibilities: if given, receives `p(z = k | xᵢ)` at `i·K + k`.
+    ///   - componentLogDensities: if given, receives `log wₖ + log 𝒩(xᵢ | μₖ, Σₖ)` at `i·K + k`.
     ///   - statistics: if given, the sufficient statistics of these rows are added to it.
     func evaluate(data: UnsafePointer<Double>, rows: Range<Int>,
                   logLikelihoods: UnsafeMutablePointer<Double>?,
                   responsibilities: UnsafeMutablePointer<Double>?,
-                  statistics: UnsafeMutablePointer<Double>?) {
+                  statistics: UnsafeMutablePointer<Double>?,
+                  componentLogDensities: UnsafeMutablePointer<Double>? = nil) {
         let k = self.k, d = self.d, kd = k &* d
         let blockRows = Self.blockRows
         var xc = [Double](repeating: 0, count: blockRows * d)
@@ -168,6 +170,7 @@ struct MixtureKernel {
                         }
                     }
                 }
+                if let out = componentLogDensities { (out + start &* k).update(from: lp, count: b &* k) }
                 // 3. log p(x) and responsibilities.
                 VectorMath.logSumExpRows(lp, rows: b, columns: k, into: rowLL,
                                          normalize: responsibilities != nil || statistics != nil)

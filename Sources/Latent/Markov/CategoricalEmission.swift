@@ -1,0 +1,72 @@
+import Foundation
+
+/// Categorical emissions: one integer symbol `x_t ∈ {0, …, M−1}` per step, `p(x_t = m | z_t = k) = Bₖₘ`.
+public struct CategoricalEmission: HMMEmission {
+    /// Emission probabilities `B` (`K × M`), rows summing to 1.
+    public let probabilities: Matrix<Double>
+
+    public static let kind = "categorical"
+    public var stateCount: Int { probabilities.rows }
+    public var dimension: Int { 1 }
+    public var symbolCount: Int { probabilities.columns }
+    public var parameterCount: Int { stateCount * (symbolCount - 1) }
+
+    /// Emissions with the given `K × M` probabilities.
+    public init(probabilities: Matrix<Double>) throws {
+        for k in 0..<probabilities.rows {
+            let row = probabilities.row(k)
+            guard row.allSatisfy({ $0 >= 0 && $0.isFinite }), abs(row.reduce(0, +) - 1) < 1e-6 else {
+                throw ModelError.invalidSetting("emission probabilities of state \(k) must be non-negative and sum to 1")
+            }
+        }
+        self.probabilities = probabilities
+    }
+
+    public func logLikelihoods(of x: Matrix<Double>, threads: Int) -> Matrix<Double> {
+        precondition(x.columns == 1, "Categorical emissions take one column of symbols")
+        var out = Matrix<Double>(rows: x.rows, columns: stateCount)
+        let logB = probabilities.storage.map { log($0) }
+        for t in 0..<x.rows {
+            let m = Int(x[t, 0])
+            for k in 0..<stateCount { out[t, k] = m < symbolCount ? logB[k * symbolCount + m] : -.infinity }
+        }
+        return out
+    }
+
+    public func updated(posteriors: Matrix<Double>, context: EmissionFitContext) throws -> CategoricalEmission {
+        var b = Matrix<Double>(rows: stateCount, columns: symbolCount)
+        for t in 0..<context.data.rows {
+            let m = Int(context.data[t, 0])
+            for k in 0..<stateCount { b[k, m] += posteriors[t, k] }
+        }
+        for k in 0..<stateCount {
+            let total = b.row(k).reduce(0, +)
+            for m in 0..<symbolCount { b[k, m] = total > 0 ? b[k, m] / total : 1 / Double(symbolCount) }
+        }
+        return try CategoricalEmission(probabilities: b)
+    }
+
+    /// Random rows drawn from a Dirichlet(1, …, 1) mixed half-and-half with the symbols' frequencies.
+    public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> CategoricalEmission {
+        let symbols = Int(context.data.storage.max() ?? 0) + 1
+        var frequency = [Double](repeating: 0, count: symbols)
+        for v in context.data.storage { frequency[Int(v)] += 1 / Double(context.data.rows) }
+        var b = Matrix<Double>(rows: k, columns: symbols)
+        for s in 0..<k {
+            let d = rng.nextDirichlet([Double](repeating: 1, count: symbols))
+            for m in 0..<symbols { b[s, m] = 0.5 * d[m] + 0.5 * frequency[m] }
+        }
+        return try CategoricalEmission(probabilities: b)
+    }
+
+    public static func validate(_ x: Matrix<Double>) throws {
+        guard x.columns == 1 else { throw ModelError.invalidSetting("categorical emissions take exactly one column of symbols; choose it with --columns") }
+        if let i = x.storage.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && $0 < 1e6) }) {
+            throw ModelError.invalidSetting("row \(i + 1): categorical symbols must be integers 0, 1, 2, …; found \(x.storage[i])")
+        }
+    }
+
+    public func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double] {
+        [Double(rng.nextCategorical(probabilities.row(k)))]
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Poisson emissions: each column is an independent count, `x_{td} | z_t = k ~ Poisson(λₖd)`.
+public struct PoissonEmission: HMMEmission {
+    /// Rates `λ` (`K × D`), positive.
+    public let rates: Matrix<Double>
+
+    public static let kind = "poisson"
+    public var stateCount: Int { rates.rows }
+    public var dimension: Int { rates.columns }
+    public var parameterCount: Int { rates.rows * rates.columns }
+
+    /// Emissions with the given `K × D` rates.
+    public init(rates: Matrix<Double>) throws {
+        guard rates.storage.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw ModelError.invalidSetting("Poisson rates must be positive and finite")
+        }
+        self.rates = rates
+    }
+
+    public func logLikelihoods(of x: Matrix<Double>, threads: Int) -> Matrix<Double> {
+        let k = stateCount, d = dimension
+        var out = Matrix<Double>(rows: x.rows, columns: k)
+        let logRates = rates.storage.map { log($0) }
+        for t in 0..<x.rows {
+            var logFactorials = 0.0
+            for j in 0..<d { logFactorials += lgamma(x[t, j] + 1) }
+            for s in 0..<k {
+                var v = -logFactorials
+                for j in 0..<d { v += x[t, j] * logRates[s * d + j] - rates[s, j] }
+                out[t, s] = v
+            }
+        }
+        return out
+    }
+
+    public func updated(posteriors: Matrix<Double>, context: EmissionFitContext) throws -> PoissonEmission {
+        let k = stateCount, d = dimension, x = context.data
+        var sums = Matrix<Double>(rows: k, columns: d)
+        var weights = [Double](repeating: 0, count: k)
+        for t in 0..<x.rows {
+            for s in 0..<k {
+                let g = posteriors[t, s]
+                weights[s] += g
+                for j in 0..<d { sums[s, j] += g * x[t, j] }
+            }
+        }
+        // A state that explains only zeros would get rate 0; keep it positive.
+        let floor = 1e-10
+        for s in 0..<k { for j in 0..<d { sums[s, j] = max(sums[s, j] / max(weights[s], .ulpOfOne), floor) } }
+        return try PoissonEmission(rates: sums)
+    }
+
+    /// Rates from the data values at random rows, nudged off zero.
+    public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> PoissonEmission {
+        let x = context.data, d = x.columns
+        let mean = (0..<d).map { j in x.column(j).reduce(0, +) / Double(x.rows) }
+        var rates = Matrix<Double>(rows: k, columns: d)
+        for s in 0..<k {
+            let row = rng.nextInt(below: x.rows)
+            for j in 0..<d { rates[s, j] = max(0.5 * x[row, j] + 0.5 * mean[j] * 2 * rng.nextUniform(), 0.1) }
+        }
+        return try PoissonEmission(rates: rates)
+    }
+
+    public static func validate(_ x: Matrix<Double>) throws {
+        if let i = x.storage.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && $0.isFinite) }) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): Poisson counts must be non-negative integers; found \(x.storage[i])")
+        }
+    }
+
+    public func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double] {
+        (0..<dimension).map { Double(rng.nextPoisson(rates[k, $0])) }
+    }
+}

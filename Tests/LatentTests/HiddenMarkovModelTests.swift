@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import Latent
+import TestSupport
+
+@Suite struct HiddenMarkovModelTests {
+    static func randomDistribution(_ n: Int, _ rng: inout Xoshiro256StarStar) -> [Double] {
+        rng.nextDirichlet([Double](repeating: 1, count: n))
+    }
+
+    static func randomCategorical(states k: Int, symbols m: Int, seed: UInt64) throws -> HiddenMarkovModel<CategoricalEmission> {
+        var rng = Xoshiro256StarStar(seed: seed)
+        let a = Matrix((0..<k).map { _ in randomDistribution(k, &rng) })
+        let b = Matrix((0..<k).map { _ in randomDistribution(m, &rng) })
+        return try HiddenMarkovModel(startProbabilities: randomDistribution(k, &rng), transitions: a,
+                                     emission: CategoricalEmission(probabilities: b))
+    }
+
+    /// Every state path of a short sequence, with its joint log-probability.
+    static func enumerate<E>(_ model: HiddenMarkovModel<E>, _ x: Matrix<Double>) -> [([Int], Double)] {
+        let k = model.stateCount, t = x.rows
+        let logB = model.emission.logLikelihoods(of: x, threads: 1)
+        var out: [([Int], Double)] = []
+        for code in 0..<Int(pow(Double(k), Double(t))) {
+            var path: [Int] = [], c = code
+            for _ in 0..<t { path.append(c % k); c /= k }
+            var lp = log(model.startProbabilities[path[0]]) + logB[0, path[0]]
+            for s in 1..<t { lp += log(model.transitions[path[s - 1], path[s]]) + logB[s, path[s]] }
+            out.append((path, lp))
+        }
+        return out
+    }
+
+    @Test func forwardBackwardAndViterbiEqualBruteForceEnumeration() throws {
+        for seed in 0..<12 as Range<UInt64> {
+            let k = 2 + Int(seed % 2), t = 3 + Int(seed % 5)
+            var rng = Xoshiro256StarStar(seed: 100 + seed)
+            let catModel = try Self.randomCategorical(states: k, symbols: 3, seed: seed)
+            let xc = Matrix(rows: t, columns: 1, storage: (0..<t).map { _ in Double(rng.nextInt(below: 3)) })
+            let gaussModel = try HiddenMarkovModel(
+                startProbabilities: catModel.startProbabilities, transitions: catModel.transitions,
+                emission: GaussianEmission(means: Matrix(rows: k, columns: 2, storage: (0..<(2 * k)).map { _ in rng.nextNormal() * 2 }),
+                                           covariances: .diag(Matrix(rows: k, columns: 2, storage: (0..<(2 * k)).map { _ in 0.5 + rng.nextUniform() }))))
+            let xg = Matrix(rows: t, columns: 2, storage: (0..<(2 * t)).map { _ in rng.nextNormal() * 2 })
+            try check(catModel, xc)
+            try check(gaussModel, xg)
+        }
+
+        func check<E>(_ model: HiddenMarkovModel<E>, _ x: Matrix<Double>) throws {
+            let paths = Self.enumerate(model, x)
+            let total = VectorMath.logSumExp(paths.map(\.1))
+            #expect(abs(model.logLikelihood(of: x) - total) < 1e-10 * max(1, abs(total)))
+            let gamma = model.posteriors(of: x)
+            for s in 0..<x.rows {
+                for state in 0..<model.stateCount {
+                    let p = paths.filter { $0.0[s] == state }.reduce(0.0) { $0 + exp($1.1 - total) }
+                    #expect(abs(gamma[s, state] - p) < 1e-10)
+                }
+            }
+            let best = paths.max { $0.1 < $1.1 }!
+            let v = model.viterbi(x)
+            // The Viterbi path is a most probable path (ties allowed) and its score is that path's.
+            let scoreOfPath = paths.first { $0.0 == v.states }!.1
+            #expect(abs(scoreOfPath - best.1) < 1e-10 * max(1, abs(best.1)))
+            #expect(abs(v.logProbability - best.1) < 1e-10 * max(1, abs(best.1)))
+        }
+    }
+
+    @Test func textbookExamplesFromHmmlearnTests() throws {
+        // Wikipedia's umbrella world: log P(x) and the Viterbi path.
+        let umbrella = try HiddenMarkovModel(startProbabilities: [0.5, 0.5], transitions: Matrix([[0.7, 0.3], [0.3, 0.7]]),
+                                             emission: CategoricalEmission(probabilities: Matrix([[0.9, 0.1], [0.2, 0.8]])))
+        let x = Matrix(rows: 5, columns: 1, storage: [0, 0, 1, 0, 0])
+        #expect(abs(umbrella.logLikelihood(of: x) - (-3.3725)) < 1e-4)
+        let v = umbrella.viterbi(x)
+        #expect(v.states == [0, 0, 1, 0, 0])
+        #expect(abs(v.logProbability - (-4.4590)) < 1e-4)
+        // The categorical "weather" example: Viterbi path [1, 0, 0] with probability 0.01344.
+        let weather = try HiddenMarkovModel(startProbabilities: [0.6, 0.4], transitions: Matrix([[0.7, 0.3], [0.4, 0.6]]),
+                                            emission: CategoricalEmission(probabilities: Matrix([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])))
+        let w = weather.viterbi(Matrix(rows: 3, columns: 1, storage: [0, 1, 2]))
+        #expect(w.states == [1, 0, 0])
+        #expect(abs(exp(w.logProbability) - 0.01344) < 1e-8)
+    }
+
+    @Test func baumWelchNeverDecreasesAndRecoversTheGeneratingModel() throws {
+        let truth = try HiddenMarkovModel(
+            startProbabilities: [0.6, 0.3, 0.1], transitions: Matrix([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.15, 0.8]]),
+            emission: GaussianEmission(means: Matrix([[0.0, 0], [4, 1], [-2, 5]]),
+                                       covariances: .full([Matrix([[1.0, 0.3], [0.3, 1]]), Matrix([[0.5, 0], [0, 0.5]]), Matrix([[1.5, -0.4], [-0.4, 0.8]])])))
+        var rng = Xoshiro256StarStar(seed: 5)
+        // Twenty sequences of 1000 steps.
+        var rows: [[Double]] = []
+        var sequences: [SequenceRange] = []
+        for _ in 0..<20 {
+            let (x, _) = truth.sample(length: 1000, using: &rng)
+            sequences.append(rows.count..<(rows.count + 1000))
+            rows += x.rowArrays
+        }
+        let x = Matrix(rows)
+        var options = HMMFitOptions<GaussianEmission>()
+        options.restarts = 3
+        options.em = EMOptions(maxIterations: 200, tolerance: 1e-8)
+        let (model, report) = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: sequences, states: 3, options: options)
+        for (a, b) in zip(report.trace.history, report.trace.history.dropFirst()) { #expect(b >= a - 1e-9 * abs(a)) }
+        #expect(report.logLikelihood >= truth.logLikelihood(of: x, sequences: sequences))
+        // Match states by their means, then compare parameters.
+        let order = (0..<3).map { s in (0..<3).min { dist(model.emission.states.means.row($0), truth.emission.states.means.row(s)) < dist(model.emission.states.means.row($1), truth.emission.states.means.row(s)) }! }
+        #expect(Set(order).count == 3)
+        for s in 0..<3 {
+            #expect(dist(model.emission.states.means.row(order[s]), truth.emission.states.means.row(s)) < 0.1)
+            for t in 0..<3 { #expect(abs(model.transitions[order[s], order[t]] - truth.transitions[s, t]) < 0.02) }
+            let c = model.emission.states.covariances.matrix(component: order[s], dimension: 2)
+            let c0 = truth.emission.states.covariances.matrix(component: s, dimension: 2)
+            for i in 0..<4 { #expect(abs(c.storage[i] - c0.storage[i]) < 0.1) }
+        }
+
+        func dist(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }
+    }
+
+    @Test func zerosInTheTransitionMatrixStayZeroAndFixedParametersStayFixed() throws {
+        var rng = Xoshiro256StarStar(seed: 8)
+        let x = Matrix(rows: 300, columns: 1, storage: (0..<300).map { t in Double(t / 100) * 3 + rng.nextNormal() })
+        let leftRight = try HiddenMarkovModel(
+            startProbabilities: [1, 0, 0], transitions: Matrix([[0.9, 0.1, 0], [0, 0.9, 0.1], [0, 0, 1]]),
+            emission: GaussianEmission(means: Matrix([[0.5], [2.5], [5.5]]), covariances: .full([Matrix([[1.0]]), Matrix([[1.0]]), Matrix([[1.0]])])))
+        var options = HMMFitOptions<GaussianEmission>()
+        options.initialModel = leftRight
+        options.fixed = [.start]
+        let (model, _) = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 3, options: options)
+        #expect(model.startProbabilities == [1, 0, 0])
+        #expect(model.transitions[1, 0] == 0 && model.transitions[2, 0] == 0 && model.transitions[2, 1] == 0 && model.transitions[0, 2] == 0)
+        #expect(model.viterbi(x).states == (0..<300).map { $0 / 100 })
+    }
+
+    @Test func aMillionStepsGiveAFiniteLikelihood() throws {
+        let model = try Self.randomCategorical(states: 3, symbols: 4, seed: 3)
+        var rng = Xoshiro256StarStar(seed: 9)
+        let (x, _) = model.sample(length: 1_000_000, using: &rng)
+        let ll = model.logLikelihood(of: x)
+        #expect(ll.isFinite && ll < -1e5)
+        let gamma = model.posteriors(of: x)
+        #expect(gamma.storage.allSatisfy { $0.isFinite })
+    }
+}
