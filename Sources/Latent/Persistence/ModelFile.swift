@@ -5,12 +5,15 @@ public enum LatentModel: Equatable, Sendable {
     case gaussianMixture(GaussianMixture)
     /// Factor analysis or probabilistic PCA.
     case linearGaussian(LinearGaussianModel)
+    /// A hidden Markov model.
+    case hiddenMarkov(AnyHiddenMarkovModel)
 
     /// The short name used on the command line and in files (`gmm`, `fa`, `ppca`, …).
     public var kind: String {
         switch self {
         case .gaussianMixture: return "gmm"
         case .linearGaussian(let m): return m.noise == .diagonal ? "fa" : "ppca"
+        case .hiddenMarkov: return "hmm"
         }
     }
 
@@ -19,6 +22,7 @@ public enum LatentModel: Equatable, Sendable {
         switch self {
         case .gaussianMixture(let m): return m.parameterCount
         case .linearGaussian(let m): return m.parameterCount
+        case .hiddenMarkov(let m): return m.parameterCount
         }
     }
 
@@ -27,6 +31,7 @@ public enum LatentModel: Equatable, Sendable {
         switch self {
         case .gaussianMixture(let m): return m.dimension
         case .linearGaussian(let m): return m.dimension
+        case .hiddenMarkov(let m): return m.dimension
         }
     }
 }
@@ -75,7 +80,7 @@ public struct ModelFile: Equatable, Sendable {
     public func encoded() throws -> Data {
         let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,
                                 columns: columns, training: training, gaussianMixture: gaussianMixtureParameters,
-                                linearGaussian: linearGaussianParameters)
+                                linearGaussian: linearGaussianParameters, hiddenMarkov: hiddenMarkovParameters)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var data = try encoder.encode(envelope)
@@ -129,6 +134,9 @@ public struct ModelFile: Equatable, Sendable {
                 let m = try p.makeModel()
                 guard (m.noise == .diagonal) == (envelope.model == "fa") else { throw corrupt("noise '\(p.noise.rawValue)' does not match model '\(envelope.model)'") }
                 model = .linearGaussian(m)
+            case "hmm":
+                guard let p = envelope.hiddenMarkov else { throw corrupt("no hiddenMarkov parameters") }
+                model = .hiddenMarkov(try p.makeModel())
             default:
                 throw DataError.unsupportedFormat(path: source, reason: "model kind '\(envelope.model)' is unknown to this build of Latent")
             }
@@ -165,6 +173,11 @@ public struct ModelFile: Equatable, Sendable {
         return nil
     }
 
+    private var hiddenMarkovParameters: HiddenMarkovModelParameters? {
+        if case .hiddenMarkov(let m) = model { return HiddenMarkovModelParameters(m) }
+        return nil
+    }
+
     private struct Header: Decodable {
         var format: String
         var version: Int
@@ -180,5 +193,6 @@ public struct ModelFile: Equatable, Sendable {
         var training: TrainingSummary?
         var gaussianMixture: GaussianMixtureParameters?
         var linearGaussian: LinearGaussianParameters?
+        var hiddenMarkov: HiddenMarkovModelParameters?
     }
 }

@@ -38,12 +38,16 @@ struct ImputeCommand: ParsableCommand {
            let selected = try? table.selecting(columns: file.columns) {
             table = selected
         }
+        if case .hiddenMarkov = file.model {
+            throw ValidationError("impute works with mixtures and factor models; hidden Markov models do not take missing values yet")
+        }
         let x = try prepare(table, for: file)
         var rng = Xoshiro256StarStar(seed: seed)
         func complete(draw: Bool) -> Matrix<Double> {
             switch file.model {
             case .gaussianMixture(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
             case .linearGaussian(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
+            case .hiddenMarkov: return x
             }
         }
         let copies = draws.map { n in (1...n).map { _ in complete(draw: true) } } ?? [complete(draw: false)]

@@ -38,6 +38,16 @@ struct InfoCommand: ParsableCommand {
                 }
                 Console.print(text + MixtureReport.text(m, columns: file.columns, summary: o))
             }
+        case .hiddenMarkov(let m):
+            o["states"] = .integer(m.stateCount)
+            o["emission"] = .string(m.emissionKind)
+            o["startProbabilities"] = .numbers(m.startProbabilities)
+            o["transitions"] = .array(m.transitions.rowArrays.map { .numbers($0) })
+            if output.json {
+                Console.print(o.render() + "\n")
+            } else {
+                Console.print(HMMReport.text(m, columns: file.columns, logLikelihood: file.training?.logLikelihood, count: file.training?.count))
+            }
         case .linearGaussian(let m):
             o["factors"] = .integer(m.factorCount)
             o["mean"] = .numbers(m.mean)

@@ -5,14 +5,14 @@ import Latent
 public struct LatentCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "latent",
-        abstract: "Latent-variable models: Gaussian mixtures, factor analysis, probabilistic PCA; scoring, clustering, imputation, sampling.",
+        abstract: "Latent-variable models: Gaussian mixtures, factor analysis, probabilistic PCA, hidden Markov models; scoring, clustering, imputation, sampling.",
         discussion: """
         Data files are CSV with a header row (empty, NA or NaN mark a missing value), NumPy .npy, or \
         MNIST IDX. With --json a command prints one JSON object on standard output; progress and \
         warnings go to standard error.
         """,
         subcommands: [FitCommand.self, ScoreCommand.self, PredictCommand.self, TransformCommand.self,
-                      ImputeCommand.self, SampleCommand.self, InfoCommand.self, SelectCommand.self]
+                      ImputeCommand.self, DecodeCommand.self, SampleCommand.self, InfoCommand.self, SelectCommand.self]
     )
 
     public init() {}

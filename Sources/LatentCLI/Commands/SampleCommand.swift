@@ -38,6 +38,15 @@ struct SampleCommand: ParsableCommand {
                 for f in 0..<m.factorCount { rows[i, m.dimension + f] = latents[i, f] }
             }
             Console.print(CSV.render(header: file.columns + (0..<m.factorCount).map { "z\($0)" }, rows: rows))
+        case .hiddenMarkov(let m):
+            // One sequence of --count steps.
+            let (x, states) = m.sample(length: count, using: &rng)
+            var rows = Matrix<Double>(rows: count, columns: m.dimension + 1)
+            for t in 0..<count {
+                for j in 0..<m.dimension { rows[t, j] = x[t, j] }
+                rows[t, m.dimension] = Double(states[t])
+            }
+            Console.print(CSV.render(header: file.columns + ["state"], rows: rows))
         }
     }
 }

@@ -5,24 +5,49 @@ import Latent
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Log-likelihood log p(x) of each row under a model (CSV), or a summary with --json."
+        abstract: "Log-likelihood log p(x) of each row (of each sequence for HMMs) under a model (CSV), or a summary with --json."
     )
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, help: "Cores to use (default: all).")
     var threads: Int = availableCores
+    @Option(name: .long, help: "Hidden Markov models: a column whose value changes between sequences (default: the one used in fitting, if present).")
+    var sequenceColumn: String?
     @OptionGroup var output: OutputOptions
+
+    /// Hidden Markov models: log p(x) of each sequence (CSV), or the summary.
+    func scoreSequences(_ m: AnyHiddenMarkovModel, file: ModelFile) throws {
+        let (x, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: sequenceColumn)
+        try m.validate(x)
+        let (perSequence, seconds) = Console.timed { m.sequenceLogLikelihoods(of: x, sequences: sequences, threads: threads) }
+        if output.json {
+            var o = likelihoodSummary(model: "hmm", logLikelihood: perSequence.reduce(0, +), count: x.rows,
+                                      parameters: m.parameterCount, iterations: file.training?.iterations,
+                                      converged: file.training?.converged, seconds: seconds)
+            o["sequences"] = .integer(sequences.count)
+            Console.print(o.render() + "\n")
+        } else {
+            var rows = Matrix<Double>(rows: sequences.count, columns: 3)
+            for (s, r) in sequences.enumerated() { rows[s, 0] = Double(s); rows[s, 1] = Double(r.count); rows[s, 2] = perSequence[s] }
+            Console.print(CSV.render(header: ["sequence", "length", "logLikelihood"], rows: rows))
+        }
+    }
 
     func run() throws {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
+        if case .hiddenMarkov(let m) = file.model {
+            try scoreSequences(m, file: file)
+            return
+        }
         let table = try dataOptions.load(quiet: output.quiet)
         let x = try prepare(table, for: file)
         let (perRow, seconds): ([Double], Double) = Console.timed {
             switch file.model {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
             case .linearGaussian(let m): return m.logLikelihoods(of: x)
+            case .hiddenMarkov: return []
             }
         }
         if output.json {

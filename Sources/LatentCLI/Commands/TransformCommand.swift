@@ -16,12 +16,16 @@ struct TransformCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
-        let x = try prepare(try dataOptions.load(), for: file)
+        let table = try dataOptions.load()
+        let x = file.model.kind == "hmm" ? table.values : try prepare(table, for: file)
         switch file.model {
         case .gaussianMixture(let m):
             Console.print(CSV.render(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.responsibilities(for: x, threads: threads)))
         case .linearGaussian(let m):
             Console.print(CSV.render(header: (0..<m.factorCount).map { "z\($0)" }, rows: m.latentMeans(of: x)))
+        case .hiddenMarkov(let m):
+            let (seqX, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: nil)
+            Console.print(CSV.render(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: seqX, sequences: sequences, threads: threads)))
         }
     }
 }

@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import Latent
+
+/// The emission families on the command line.
+enum EmissionChoice: String, ExpressibleByArgument, CaseIterable {
+    case gaussian, categorical, poisson
+}
+
+/// `latent fit hmm`: a hidden Markov model by Baum-Welch.
+struct FitHMMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hmm",
+        abstract: "Fit a hidden Markov model by Baum-Welch (EM) over one or many sequences.",
+        discussion: """
+        Rows are time-ordered. With --sequence-column, a change in that column's value starts a new \
+        sequence (the column is not modelled). Categorical emissions take one column of symbols 0, 1, …; \
+        Poisson emissions take non-negative integer counts.
+        """
+    )
+
+    @OptionGroup var dataOptions: DataOptions
+    @Option(name: .long, help: "Number of hidden states K.")
+    var states: Int
+    @Option(name: .long, help: "Emission model: gaussian, categorical or poisson.")
+    var emission: EmissionChoice = .gaussian
+    @Option(name: .long, help: "Gaussian covariance structure: full, diag, spherical or tied.")
+    var covariance: CovarianceType = .full
+    @Option(name: .long, help: "A column whose value changes between sequences.")
+    var sequenceColumn: String?
+    @Option(name: .long, help: "Independent starts; the best likelihood wins.")
+    var restarts: Int = 10
+    @Option(name: .long, help: "Short Baum-Welch runs per start (1: plain Baum-Welch from one initialisation).")
+    var shortRuns: Int = 5
+    @Option(name: .long, help: "Added to every Gaussian covariance diagonal.")
+    var regularization: Double = 1e-6
+    @Option(name: .long, help: "Gaussian emissions: a .npy or .csv file of K starting means; one start with uniform start probabilities, transitions 0.7 on the diagonal (the rest shared equally), and the data's covariance for every state.")
+    var initialMeans: String?
+    @Option(name: .long, help: "Parameters to keep fixed, comma-separated: start, transitions, emissions (they come from --warm-start, or the random start).")
+    var fix: String?
+    @Option(name: .long, help: "A hidden Markov model file to start from (one start; zeros in its transitions stay zero).")
+    var warmStart: String?
+    @OptionGroup var fit: FitOptions
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard states >= 1 else { throw ValidationError("--states must be at least 1") }
+        guard restarts >= 1, shortRuns >= 1 else { throw ValidationError("--restarts and --short-runs must be at least 1") }
+        guard regularization >= 0, regularization.isFinite else { throw ValidationError("--regularization must be a non-negative number") }
+        _ = try fixedParameters()
+    }
+
+    func fixedParameters() throws -> HMMFixedParameters {
+        var fixed: HMMFixedParameters = []
+        for part in (fix ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            switch part {
+            case "start": fixed.insert(.start)
+            case "transitions": fixed.insert(.transitions)
+            case "emissions": fixed.insert(.emissions)
+            default: throw ValidationError("--fix '\(part)': use start, transitions or emissions")
+            }
+        }
+        return fixed
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
+        let x = loaded.table.values
+        let warm = try warmStart.map { path -> AnyHiddenMarkovModel in
+            guard case .hiddenMarkov(let m) = try ModelFile.read(path: path).model else {
+                throw ValidationError("--warm-start \(path) is not a hidden Markov model")
+            }
+            return m
+        }
+        let em = fit.em(defaultIterations: 100, defaultTolerance: 1e-6)
+        let fixed = try fixedParameters()
+        var log: (@Sendable (String) -> Void)? = nil
+        if !output.quiet { log = { Console.note($0) } }
+
+        func options<E>(_ type: E.Type, initial: HiddenMarkovModel<E>?) -> HMMFitOptions<E> {
+            var o = HMMFitOptions<E>()
+            o.restarts = restarts
+            o.shortRuns = shortRuns
+            o.em = em
+            o.covarianceType = covariance
+            o.regularization = regularization
+            o.fixed = fixed
+            o.seed = fit.seed
+            o.threads = fit.threads
+            o.initialModel = initial
+            o.log = log
+            return o
+        }
+
+        let start = DispatchTime.now().uptimeNanoseconds
+        let model: AnyHiddenMarkovModel
+        let report: HMMFitReport
+        switch emission {
+        case .gaussian:
+            var initial: HiddenMarkovModel<GaussianEmission>?
+            if case .gaussian(let m)? = warm { initial = m }
+            if let initialMeans { initial = try meansStart(initialMeans, x: x) }
+            let (m, r) = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: loaded.sequences, states: states,
+                                                                     options: options(GaussianEmission.self, initial: initial))
+            (model, report) = (.gaussian(m), r)
+        case .categorical:
+            var initial: HiddenMarkovModel<CategoricalEmission>?
+            if case .categorical(let m)? = warm { initial = m }
+            let (m, r) = try HiddenMarkovModel<CategoricalEmission>.fit(x, sequences: loaded.sequences, states: states,
+                                                                        options: options(CategoricalEmission.self, initial: initial))
+            (model, report) = (.categorical(m), r)
+        case .poisson:
+            var initial: HiddenMarkovModel<PoissonEmission>?
+            if case .poisson(let m)? = warm { initial = m }
+            let (m, r) = try HiddenMarkovModel<PoissonEmission>.fit(x, sequences: loaded.sequences, states: states,
+                                                                    options: options(PoissonEmission.self, initial: initial))
+            (model, report) = (.poisson(m), r)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if warm != nil && warm?.emissionKind != model.emissionKind {
+            throw ValidationError("--warm-start holds a \(warm!.emissionKind) model, not \(emission.rawValue)")
+        }
+        for w in report.warnings { Console.warn(w) }
+        var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(restarts),
+                        "regularization": "\(regularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
+        if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
+        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: x.rows, iterations: report.trace.iterations,
+                                       converged: report.trace.converged, seed: fit.seed, settings: settings)
+        try ModelFile(model: .hiddenMarkov(model), columns: loaded.table.columnNames, training: training).write(to: fit.output)
+        var o = likelihoodSummary(model: "hmm", logLikelihood: report.logLikelihood, count: x.rows,
+                                  parameters: model.parameterCount, iterations: report.trace.iterations,
+                                  converged: report.trace.converged, seconds: seconds)
+        o["states"] = .integer(states)
+        o["emission"] = .string(emission.rawValue)
+        if emission == .gaussian { o["covariance"] = .string(covariance.rawValue) }
+        o["sequences"] = .integer(loaded.sequences.count)
+        o["output"] = .string(fit.output)
+        o["warnings"] = .strings(report.warnings)
+        if output.json {
+            Console.print(o.render() + "\n")
+        } else {
+            Console.print(HMMReport.text(model, columns: loaded.table.columnNames, logLikelihood: report.logLikelihood, count: x.rows))
+        }
+    }
+
+    /// The benchmark's common start: uniform π, A with 0.7 on the diagonal, given means, and the
+    /// data's covariance (divisor T) for every state.
+    func meansStart(_ path: String, x: Matrix<Double>) throws -> HiddenMarkovModel<GaussianEmission> {
+        let means = try DataLoader.load(path: path).table.values
+        guard means.rows == states, means.columns == x.columns else {
+            throw ValidationError("--initial-means \(path) holds a \(means.rows) × \(means.columns) matrix; expected \(states) × \(x.columns)")
+        }
+        let d = x.columns, n = Double(x.rows)
+        let mean = (0..<d).map { j in x.column(j).reduce(0, +) / n }
+        var centered = x
+        for i in 0..<x.rows { for j in 0..<d { centered[i, j] -= mean[j] } }
+        var cov = (1 / n) * centered.gram
+        for j in 0..<d { cov[j, j] += regularization }
+        let covariances: MixtureCovariances
+        switch covariance {
+        case .full: covariances = .full([Matrix<Double>](repeating: cov, count: states))
+        case .tied: covariances = .tied(cov)
+        case .diag: covariances = .diag(Matrix((0..<states).map { _ in cov.diagonal }))
+        case .spherical: covariances = .spherical([Double](repeating: cov.diagonal.reduce(0, +) / Double(d), count: states))
+        }
+        let off = states > 1 ? 0.3 / Double(states - 1) : 0
+        var a = Matrix<Double>(rows: states, columns: states, repeating: off)
+        for i in 0..<states { a[i, i] = states > 1 ? 0.7 : 1 }
+        return try HiddenMarkovModel(startProbabilities: [Double](repeating: 1 / Double(states), count: states), transitions: a,
+                                     emission: GaussianEmission(means: means, covariances: covariances))
+    }
+}
+
+/// Human-readable description of a hidden Markov model.
+enum HMMReport {
+    static func text(_ m: AnyHiddenMarkovModel, columns: [String], logLikelihood: Double?, count: Int?) -> String {
+        var out = "Hidden Markov model, \(m.stateCount) state(s), \(m.emissionKind) emissions\n"
+        if let logLikelihood, let count {
+            out += "log-likelihood \(Console.number(logLikelihood)) (mean \(Console.number(logLikelihood / Double(count))) per observation)\n"
+        }
+        out += "start probabilities: " + m.startProbabilities.map { Console.number($0, 4) }.joined(separator: " ") + "\n"
+        out += "transitions:\n"
+        for i in 0..<m.stateCount { out += "  " + m.transitions.row(i).map { MixtureReport.pad(Console.number($0, 4), 9) }.joined() + "\n" }
+        switch m {
+        case .gaussian(let h): out += MixtureReport.table(h.emission.states, columns: columns).replacingOccurrences(of: "component", with: "state    ")
+        case .categorical(let h):
+            out += "emission probabilities (state × symbol):\n"
+            for k in 0..<h.stateCount { out += "  " + h.emission.probabilities.row(k).map { MixtureReport.pad(Console.number($0, 4), 9) }.joined() + "\n" }
+        case .poisson(let h):
+            out += "rates (state × column):\n"
+            for k in 0..<h.stateCount { out += "  " + h.emission.rates.row(k).map { MixtureReport.pad(Console.number($0, 5), 10) }.joined() + "\n" }
+        }
+        return out
+    }
+}
