@@ -31,7 +31,7 @@ let package = Package(
             name: "LatentCLI",
             dependencies: ["Latent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "latent", dependencies: ["LatentCLI"]),
+        .executableTarget(name: "latent", dependencies: ["LatentCLI", "LatentCore"]),
         .target(name: "TestSupport", dependencies: ["Latent"], path: "Tests/TestSupport"),
         .testTarget(name: "LatentCoreTests", dependencies: ["LatentCore", "TestSupport"]),
         .testTarget(name: "LatentTests", dependencies: ["Latent", "TestSupport"]),

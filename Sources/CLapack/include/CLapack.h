@@ -12,7 +12,18 @@
 #else
 #include <cblas.h>
 #include <lapacke.h>
+#include <malloc.h>
 #endif
+
+/// Keeps large temporary arrays on the heap instead of fresh mmap'd pages (glibc only): EM allocates
+/// buffers of the data's size every iteration, and glibc's default returns them to the kernel each
+/// time, paying page faults on the next.
+static inline void latent_keep_large_allocations(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
 
 /// Pins the BLAS library to `n` threads (Latent parallelises over rows itself).
 static inline void latent_blas_set_threads(int n) {

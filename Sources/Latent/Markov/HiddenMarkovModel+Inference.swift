@@ -16,46 +16,53 @@ extension HiddenMarkovModel {
     func forwardBackward(logB: UnsafePointer<Double>, range: SequenceRange,
                          gamma: UnsafeMutablePointer<Double>?, wantTransitions: Bool) -> ForwardBackwardResult {
         let k = stateCount, steps = range.count
-        var b = [Double](repeating: 0, count: steps * k)
-        var alpha = [Double](repeating: 0, count: steps * k)
-        var scale = [Double](repeating: 0, count: steps)
+        let b = UnsafeMutablePointer<Double>.allocate(capacity: steps * k)
+        let alpha = UnsafeMutablePointer<Double>.allocate(capacity: steps * k)
+        let scale = UnsafeMutablePointer<Double>.allocate(capacity: steps)
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: k * k)
+        defer { b.deallocate(); alpha.deallocate(); scale.deallocate(); a.deallocate() }
+        transitions.storage.withUnsafeBufferPointer { a.update(from: $0.baseAddress!, count: k * k) }
         var logLikelihood = 0.0
-        let a = transitions.storage
-        b.withUnsafeMutableBufferPointer { bp in
-            let b = bp.baseAddress!
-            // b_t(k) = exp(log p(x_t|k) − max_k), the maxima going into the likelihood.
-            for t in 0..<steps {
-                let src = logB + (range.lowerBound + t) &* k, dst = b + t &* k
-                var m = -Double.infinity
-                for s in 0..<k where src[s] > m { m = src[s] }
-                if !m.isFinite { m = 0 }
-                logLikelihood += m
-                for s in 0..<k { dst[s] = src[s] - m }
-            }
-            VectorMath.expInPlace(bp)
+        // b_t(k) = exp(log p(x_t|k) − max_k), the maxima going into the likelihood.
+        for t in 0..<steps {
+            let src = logB + (range.lowerBound &+ t) &* k, dst = b + t &* k
+            var m = -Double.infinity
+            for s in 0..<k where src[s] > m { m = src[s] }
+            if !m.isFinite { m = 0 }
+            logLikelihood += m
+            for s in 0..<k { dst[s] = src[s] - m }
         }
-        // Forward.
-        alpha.withUnsafeMutableBufferPointer { ap in
-            let alpha = ap.baseAddress!
-            var c = 0.0
-            for s in 0..<k { alpha[s] = startProbabilities[s] * b[s]; c += alpha[s] }
-            scale[0] = c
-            if c > 0 { for s in 0..<k { alpha[s] /= c } }
-            for t in 1..<max(1, steps) {
-                let prev = alpha + (t - 1) &* k, cur = alpha + t &* k
-                c = 0
-                for j in 0..<k {
-                    var v = 0.0
-                    for i in 0..<k { v += prev[i] * a[i &* k &+ j] }
-                    v *= b[t &* k &+ j]
-                    cur[j] = v
-                    c += v
+        VectorMath.expInPlace(UnsafeMutableBufferPointer(start: b, count: steps * k))
+        // Forward, normalising α at every step.
+        var c = 0.0
+        for s in 0..<k { alpha[s] = startProbabilities[s] * b[s]; c += alpha[s] }
+        scale[0] = c
+        if c > 0 { let inv = 1 / c; for s in 0..<k { alpha[s] *= inv } }
+        if k <= 8 {
+            forwardSmall(alpha: alpha, b: b, scale: scale, steps: steps)
+        } else {
+            var t = 1
+            while t < steps {
+                let prev = alpha + (t &- 1) &* k, cur = alpha + t &* k, bt = b + t &* k
+                for j in 0..<k { cur[j] = 0 }
+                for i in 0..<k {
+                    let p = prev[i], row = a + i &* k
+                    for j in 0..<k { cur[j] += p * row[j] }
                 }
+                c = 0
+                for j in 0..<k { cur[j] *= bt[j]; c += cur[j] }
                 scale[t] = c
-                if c > 0 { for j in 0..<k { cur[j] /= c } }
+                if c > 0 { let inv = 1 / c; for j in 0..<k { cur[j] *= inv } }
+                t &+= 1
             }
         }
-        for t in 0..<steps { logLikelihood += log(scale[t]) }
+        // Σ log c_t, taking logarithms of running products (one log per ~hundred steps).
+        var product = 1.0
+        for t in 0..<steps {
+            product *= scale[t]
+            if product < 1e-280 || product > 1e280 || product == 0 { logLikelihood += log(product); product = 1 }
+        }
+        logLikelihood += log(product)
         var counts = [Double](repeating: 0, count: wantTransitions ? k * k : 0)
         guard gamma != nil || wantTransitions, logLikelihood.isFinite else {
             return ForwardBackwardResult(logLikelihood: logLikelihood, transitionCounts: counts)
@@ -65,36 +72,120 @@ extension HiddenMarkovModel {
         var next = [Double](repeating: 0, count: k)
         var weighted = [Double](repeating: 0, count: k)
         if let gamma {
-            let g = gamma + (range.lowerBound + steps - 1) &* k
-            for s in 0..<k { g[s] = alpha[(steps - 1) * k + s] }
+            let g = gamma + (range.lowerBound &+ steps &- 1) &* k
+            for s in 0..<k { g[s] = alpha[(steps &- 1) &* k &+ s] }
         }
+        if k <= 8 {
+            counts.withUnsafeMutableBufferPointer { countsBuffer in
+                backwardSmall(alpha: alpha, b: b, scale: scale, range: range, gamma: gamma,
+                              counts: wantTransitions ? countsBuffer.baseAddress : nil)
+            }
+            return ForwardBackwardResult(logLikelihood: logLikelihood, transitionCounts: counts)
+        }
+        counts.withUnsafeMutableBufferPointer { countsBuffer in
+        beta.withUnsafeMutableBufferPointer { betaBuffer in
+        next.withUnsafeMutableBufferPointer { nextBuffer in
+        weighted.withUnsafeMutableBufferPointer { weightedBuffer in
+            var beta = betaBuffer.baseAddress!, next = nextBuffer.baseAddress!
+            let weighted = weightedBuffer.baseAddress!, counts = countsBuffer.baseAddress
+            var t = steps - 2
+            while t >= 0 {
+                // weighted_j = b_{t+1}(j) β_{t+1}(j) / c_{t+1}
+                let inv = 1 / scale[t &+ 1], bt = b + (t &+ 1) &* k, at = alpha + t &* k
+                for j in 0..<k { weighted[j] = bt[j] * beta[j] * inv }
+                for i in 0..<k {
+                    let row = a + i &* k
+                    var v = 0.0
+                    for j in 0..<k { v += row[j] * weighted[j] }
+                    next[i] = v
+                    if let counts, at[i] != 0 {
+                        let ai = at[i], ci = counts + i &* k
+                        for j in 0..<k { ci[j] += ai * row[j] * weighted[j] }
+                    }
+                }
+                swap(&beta, &next)
+                if let gamma {
+                    let g = gamma + (range.lowerBound &+ t) &* k
+                    var total = 0.0
+                    for s in 0..<k { g[s] = at[s] * beta[s]; total += g[s] }
+                    if total > 0 { let invTotal = 1 / total; for s in 0..<k { g[s] *= invTotal } }
+                }
+                t &-= 1
+            }
+        }}}}
+        return ForwardBackwardResult(logLikelihood: logLikelihood, transitionCounts: counts)
+    }
+
+    /// The transition matrix as eight SIMD8 rows (and columns), zero-padded: the recursions for up to
+    /// eight states run as a handful of vector operations per step.
+    private func paddedTransitions() -> (rows: [SIMD8<Double>], columns: [SIMD8<Double>]) {
+        let k = stateCount
+        var rows = [SIMD8<Double>](repeating: .zero, count: 8), columns = rows
+        for i in 0..<k { for j in 0..<k { rows[i][j] = transitions[i, j]; columns[j][i] = transitions[i, j] } }
+        return (rows, columns)
+    }
+
+    @inline(__always)
+    private func load(_ p: UnsafePointer<Double>, _ k: Int) -> SIMD8<Double> {
+        var v = SIMD8<Double>.zero
+        for s in 0..<k { v[s] = p[s] }
+        return v
+    }
+
+    /// Forward recursion for `K ≤ 8` (α₀ and c₀ already set).
+    private func forwardSmall(alpha: UnsafeMutablePointer<Double>, b: UnsafeMutablePointer<Double>,
+                              scale: UnsafeMutablePointer<Double>, steps: Int) {
+        let k = stateCount
+        let rows = paddedTransitions().rows
+        var prev = load(alpha, k)
+        var t = 1
+        while t < steps {
+            var cur = SIMD8<Double>.zero
+            for i in 0..<k { cur.addProduct(SIMD8(repeating: prev[i]), rows[i]) }
+            cur *= load(b + t &* k, k)
+            let c = cur.sum()
+            scale[t] = c
+            if c > 0 { cur *= SIMD8(repeating: 1 / c) }
+            let out = alpha + t &* k
+            for s in 0..<k { out[s] = cur[s] }
+            prev = cur
+            t &+= 1
+        }
+    }
+
+    /// Backward recursion for `K ≤ 8`, writing posteriors and accumulating expected transitions.
+    private func backwardSmall(alpha: UnsafeMutablePointer<Double>, b: UnsafeMutablePointer<Double>,
+                               scale: UnsafeMutablePointer<Double>, range: SequenceRange,
+                               gamma: UnsafeMutablePointer<Double>?, counts: UnsafeMutablePointer<Double>?) {
+        let k = stateCount, steps = range.count
+        let (rows, columns) = paddedTransitions()
+        var accumulated = [SIMD8<Double>](repeating: .zero, count: 8)
+        var beta = SIMD8<Double>.zero
+        for s in 0..<k { beta[s] = 1 }
         var t = steps - 2
         while t >= 0 {
-            // weighted_j = b_{t+1}(j) β_{t+1}(j) / c_{t+1}
-            let inv = 1 / scale[t + 1]
-            for j in 0..<k { weighted[j] = b[(t + 1) * k + j] * beta[j] * inv }
-            if wantTransitions {
-                for i in 0..<k {
-                    let ai = alpha[t * k + i]
-                    if ai == 0 { continue }
-                    for j in 0..<k { counts[i * k + j] += ai * a[i * k + j] * weighted[j] }
-                }
+            // w_j = b_{t+1}(j) β_{t+1}(j) / c_{t+1}
+            let w = load(b + (t &+ 1) &* k, k) * beta * SIMD8(repeating: 1 / scale[t &+ 1])
+            let at = load(alpha + t &* k, k)
+            // β_t(i) = Σ_j A_ij w_j
+            var next = SIMD8<Double>.zero
+            for j in 0..<k { next.addProduct(SIMD8(repeating: w[j]), columns[j]) }
+            if counts != nil {
+                for i in 0..<k { accumulated[i].addProduct(SIMD8(repeating: at[i]), rows[i] * w) }
             }
-            for i in 0..<k {
-                var v = 0.0
-                for j in 0..<k { v += a[i * k + j] * weighted[j] }
-                next[i] = v
-            }
-            swap(&beta, &next)
+            beta = next
             if let gamma {
-                let g = gamma + (range.lowerBound + t) &* k
-                var total = 0.0
-                for s in 0..<k { g[s] = alpha[t * k + s] * beta[s]; total += g[s] }
-                if total > 0 { for s in 0..<k { g[s] /= total } }
+                var g = at * beta
+                let total = g.sum()
+                if total > 0 { g *= SIMD8(repeating: 1 / total) }
+                let out = gamma + (range.lowerBound &+ t) &* k
+                for s in 0..<k { out[s] = g[s] }
             }
-            t -= 1
+            t &-= 1
         }
-        return ForwardBackwardResult(logLikelihood: logLikelihood, transitionCounts: counts)
+        if let counts {
+            for i in 0..<k { for j in 0..<k { counts[i &* k &+ j] += accumulated[i][j] } }
+        }
     }
 
     /// Runs `body` for each sequence, in parallel over sequences, in a deterministic order of results.

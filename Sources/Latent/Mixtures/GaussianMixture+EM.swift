@@ -165,41 +165,71 @@ extension GaussianMixture: ExpectationMaximizable {
         return try GaussianMixture(weights: counts.map { $0 / total }, means: means, covariances: covariances)
     }
 
-    /// Parameters from given responsibilities (`N × K`): the M-step that starts EM.
+    /// Parameters from given responsibilities (`N × K`): the M-step that starts EM, and the
+    /// emission update of hidden Markov models. Statistics are taken about the data's shift, in
+    /// blocks of rows split across cores (GEMM for `Rᵀ·X`, SYRK for second moments).
     static func fromResponsibilities(_ r: Matrix<Double>, type: CovarianceType, data: MixtureTrainingData) throws -> GaussianMixture {
         let x = data.initializationData
         let n = x.rows, d = x.columns, k = r.columns
-        // Statistics about the shift (reference means 0), in the kernel's layout.
-        let secondCount: Int
-        switch type {
-        case .full: secondCount = k * d * d
-        case .tied: secondCount = data.hasMissing ? k * d * d : 0   // the missing-data M-step sums per-component moments
-        case .diag, .spherical: secondCount = k * d
-        }
-        var stats = [Double](repeating: 0, count: k + k * d + secondCount + 1)
-        var xc = x
-        for i in 0..<n { for j in 0..<d { xc[i, j] -= data.shift[j] } }
-        for i in 0..<n {
-            for c in 0..<k {
-                let w = r[i, c]
-                stats[c] += w
-                for j in 0..<d { stats[k + c * d + j] += w * xc[i, j] }
-                if type == .diag || type == .spherical {
-                    for j in 0..<d { stats[k + k * d + c * d + j] += w * xc[i, j] * xc[i, j] }
+        precondition(r.rows == n, "One row of responsibilities per data row")
+        let fullSecond = type == .full || (type == .tied && data.hasMissing)
+        let secondCount = fullSecond ? k * d * d : (type == .tied ? 0 : k * d)
+        let size = k + k * d + secondCount + 1
+        let work = data.work
+        var partial = [Double](repeating: 0, count: size * work.ranges.count)
+        let shift = data.shift
+        x.withUnsafeBufferPointer { xp in
+            r.withUnsafeBufferPointer { rp in
+                partial.withUnsafeMutableBufferPointer { pp in
+                    let base = pp.baseAddress!
+                    work.run(threads: data.threads) { chunk, range in
+                        let stats = base + chunk * size
+                        let sums = stats + k, second = stats + k + k * d
+                        let block = MixtureKernel.blockRows
+                        var xc = [Double](repeating: 0, count: block * d)
+                        var w = [Double](repeating: 0, count: fullSecond ? block * d : 0)
+                        xc.withUnsafeMutableBufferPointer { xcb in
+                            w.withUnsafeMutableBufferPointer { wb in
+                                let xc = xcb.baseAddress!
+                                var start = range.lowerBound
+                                while start < range.upperBound {
+                                    let b = min(block, range.upperBound - start)
+                                    let rb = rp.baseAddress! + start * k
+                                    for i in 0..<b {
+                                        let src = xp.baseAddress! + (start + i) * d
+                                        for j in 0..<d { xc[i * d + j] = src[j] - shift[j] }
+                                        for c in 0..<k { stats[c] += rb[i * k + c] }
+                                    }
+                                    Double.gemm(.transpose, .none, m: k, n: d, k: b, alpha: 1, a: rb, lda: k, b: xc, ldb: d,
+                                                beta: 1, c: sums, ldc: d)
+                                    if fullSecond {
+                                        let w = wb.baseAddress!
+                                        for c in 0..<k {
+                                            for i in 0..<b {
+                                                let root = rb[i * k + c].squareRoot()
+                                                for j in 0..<d { w[i * d + j] = root * xc[i * d + j] }
+                                            }
+                                            Double.syrkTransposed(n: d, k: b, alpha: 1, a: w, lda: d, beta: 1,
+                                                                  c: second + c * d * d, ldc: d)
+                                        }
+                                    } else if secondCount > 0 {
+                                        for i in 0..<b {
+                                            for c in 0..<k {
+                                                let weight = rb[i * k + c], q = second + c * d
+                                                for j in 0..<d { q[j] += weight * xc[i * d + j] * xc[i * d + j] }
+                                            }
+                                        }
+                                    }
+                                    start += b
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
-        if secondCount == k * d * d {
-            var weighted = Matrix<Double>(rows: n, columns: d)
-            for c in 0..<k {
-                for i in 0..<n {
-                    let root = r[i, c].squareRoot()
-                    for j in 0..<d { weighted[i, j] = root * xc[i, j] }
-                }
-                let g = weighted.gram
-                for t in 0..<(d * d) { stats[k + k * d + c * d * d + t] = g.storage[t] }
-            }
-        }
+        var stats = [Double](repeating: 0, count: size)
+        for c in 0..<work.ranges.count { for i in 0..<size { stats[i] += partial[c * size + i] } }
         return try maximization(stats, components: k, type: type, data: data,
                                 referenceMeans: [Double](repeating: 0, count: k * d))
     }

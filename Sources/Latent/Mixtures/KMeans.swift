@@ -68,15 +68,21 @@ public enum KMeans {
 
     /// Index of the nearest centre for each row.
     public static func nearest(_ x: Matrix<Double>, _ centers: Matrix<Double>) -> [Int] {
-        let d = x.columns
-        return (0..<x.rows).map { i in
-            var best = 0, bestDistance = Double.infinity
-            for c in 0..<centers.rows {
-                let dist = squaredDistance(x, i, centers, c, d)
-                if dist < bestDistance { bestDistance = dist; best = c }
+        let d = x.columns, k = centers.rows
+        var labels = [Int](repeating: 0, count: x.rows)
+        x.withUnsafeBufferPointer { xp in
+            centers.withUnsafeBufferPointer { cp in
+                for i in 0..<x.rows {
+                    var best = 0, bestDistance = Double.infinity
+                    for c in 0..<k {
+                        let dist = VectorMath.squaredDistance(xp.baseAddress! + i * d, cp.baseAddress! + c * d, count: d)
+                        if dist < bestDistance { bestDistance = dist; best = c }
+                    }
+                    labels[i] = best
+                }
             }
-            return best
         }
+        return labels
     }
 
     @inline(__always)

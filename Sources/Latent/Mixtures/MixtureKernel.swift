@@ -170,7 +170,10 @@ struct MixtureKernel {
                         }
                     }
                 }
-                if let out = componentLogDensities { (out + start &* k).update(from: lp, count: b &* k) }
+                if let out = componentLogDensities {
+                    (out + start &* k).update(from: lp, count: b &* k)
+                    if logLikelihoods == nil && responsibilities == nil && statistics == nil { start &+= b; continue }
+                }
                 // 3. log p(x) and responsibilities.
                 VectorMath.logSumExpRows(lp, rows: b, columns: k, into: rowLL,
                                          normalize: responsibilities != nil || statistics != nil)

@@ -93,6 +93,7 @@ struct FitHMMCommand: ParsableCommand {
             return o
         }
 
+        let meansInitial = try initialMeans.map { try meansStart($0, x: x) }
         let start = DispatchTime.now().uptimeNanoseconds
         let model: AnyHiddenMarkovModel
         let report: HMMFitReport
@@ -100,7 +101,7 @@ struct FitHMMCommand: ParsableCommand {
         case .gaussian:
             var initial: HiddenMarkovModel<GaussianEmission>?
             if case .gaussian(let m)? = warm { initial = m }
-            if let initialMeans { initial = try meansStart(initialMeans, x: x) }
+            if let meansInitial { initial = meansInitial }
             let (m, r) = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: loaded.sequences, states: states,
                                                                      options: options(GaussianEmission.self, initial: initial))
             (model, report) = (.gaussian(m), r)
@@ -152,7 +153,9 @@ struct FitHMMCommand: ParsableCommand {
             throw ValidationError("--initial-means \(path) holds a \(means.rows) × \(means.columns) matrix; expected \(states) × \(x.columns)")
         }
         let d = x.columns, n = Double(x.rows)
-        let mean = (0..<d).map { j in x.column(j).reduce(0, +) / n }
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<x.rows { for j in 0..<d { mean[j] += x[i, j] } }
+        mean = mean.map { $0 / n }
         var centered = x
         for i in 0..<x.rows { for j in 0..<d { centered[i, j] -= mean[j] } }
         var cov = (1 / n) * centered.gram

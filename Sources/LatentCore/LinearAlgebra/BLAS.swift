@@ -63,6 +63,12 @@ public enum BLAS {
     public static func setThreads(_ count: Int) {
         latent_blas_set_threads(Int32(max(1, count)))
     }
+
+    /// Tells the C allocator to keep large freed blocks for reuse (glibc), so that per-iteration
+    /// buffers do not page-fault afresh. A process-wide setting for command-line tools.
+    public static func keepLargeAllocations() {
+        latent_keep_large_allocations()
+    }
 }
 
 extension Matrix {
