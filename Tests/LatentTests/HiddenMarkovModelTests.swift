@@ -66,6 +66,31 @@ import TestSupport
         }
     }
 
+    @Test func manyStatesTakeTheGeneralPathAndAgree() throws {
+        // Splitting each of 3 states into 4 identical copies (12 states, beyond the SIMD8 path)
+        // describes the same distribution over observations.
+        let small = try Self.randomCategorical(states: 3, symbols: 4, seed: 21)
+        let copies = 4, k = 3 * copies
+        var a = Matrix<Double>(rows: k, columns: k)
+        var b = Matrix<Double>(rows: k, columns: 4)
+        for i in 0..<k {
+            for j in 0..<k { a[i, j] = small.transitions[i / copies, j / copies] / Double(copies) }
+            for m in 0..<4 { b[i, m] = small.emission.probabilities[i / copies, m] }
+        }
+        let big = try HiddenMarkovModel(startProbabilities: (0..<k).map { small.startProbabilities[$0 / copies] / Double(copies) },
+                                        transitions: a, emission: CategoricalEmission(probabilities: b))
+        var rng = Xoshiro256StarStar(seed: 4)
+        let (x, _) = small.sample(length: 500, using: &rng)
+        #expect(abs(big.logLikelihood(of: x) - small.logLikelihood(of: x)) < 1e-9 * abs(small.logLikelihood(of: x)))
+        let gBig = big.posteriors(of: x), gSmall = small.posteriors(of: x)
+        for t in stride(from: 0, to: 500, by: 37) {
+            for s in 0..<3 {
+                let merged = (0..<copies).reduce(0.0) { $0 + gBig[t, s * copies + $1] }
+                #expect(abs(merged - gSmall[t, s]) < 1e-9)
+            }
+        }
+    }
+
     @Test func textbookExamplesFromHmmlearnTests() throws {
         // Wikipedia's umbrella world: log P(x) and the Viterbi path.
         let umbrella = try HiddenMarkovModel(startProbabilities: [0.5, 0.5], transitions: Matrix([[0.7, 0.3], [0.3, 0.7]]),
