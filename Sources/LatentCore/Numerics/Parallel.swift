@@ -37,5 +37,6 @@ public struct ChunkedWork: Sendable {
     }
 }
 
-/// The number of cores this process may use.
-public var availableCores: Int { ProcessInfo.processInfo.activeProcessorCount }
+/// The number of cores this process may use, read once (Foundation reads cgroup files on every
+/// query, which is slow and, called from several threads at once, was seen to crash).
+public let availableCores: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
