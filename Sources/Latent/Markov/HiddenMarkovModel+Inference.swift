@@ -87,7 +87,7 @@ extension HiddenMarkovModel {
         next.withUnsafeMutableBufferPointer { nextBuffer in
         weighted.withUnsafeMutableBufferPointer { weightedBuffer in
             var beta = betaBuffer.baseAddress!, next = nextBuffer.baseAddress!
-            let weighted = weightedBuffer.baseAddress!, counts = countsBuffer.baseAddress
+            let weighted = weightedBuffer.baseAddress!, counts = wantTransitions ? countsBuffer.baseAddress : nil
             var t = steps - 2
             while t >= 0 {
                 // weighted_j = b_{t+1}(j) β_{t+1}(j) / c_{t+1}
