@@ -42,6 +42,14 @@ import TestSupport
         #expect(info["components"] as? Int == 2 && info["covariance"] as? String == "full")
     }
 
+    @Test func benchTimesEveryKernel() throws {
+        let r = try CommandRunner.run(["bench", "--rows", "2000", "--repetitions", "1", "--json"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let kernels = try json(r.standardOutput)["kernels"] as? [[String: Any]] ?? []
+        #expect(kernels.count == 7)
+        #expect(kernels.allSatisfy { ($0["medianSeconds"] as? Double ?? -1) > 0 })
+    }
+
     @Test func badInputFailsClearlyAndLeavesExistingOutputAlone() throws {
         let out = dir.appendingPathComponent("keep.json").path
         try "precious".write(toFile: out, atomically: true, encoding: .utf8)

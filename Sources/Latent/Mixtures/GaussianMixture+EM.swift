@@ -59,7 +59,7 @@ extension GaussianMixture: ExpectationMaximizable {
         let kernel = MixtureKernel(self, shift: data.shift)
         let stats = Self.statistics(kernel, data)
         self = try Self.maximization(stats, components: kernel.k, type: kernel.type, data: data,
-                                     referenceMeans: kernel.centeredMeans)
+                                     referenceMeans: kernel.secondMomentReference)
         return stats[kernel.statisticsCount - 1]
     }
 

@@ -96,11 +96,7 @@ public struct ModelFile: Equatable, Sendable {
     /// Reads a model file.
     /// - Throws: ``DataError`` naming `path` for a missing, corrupt, foreign or newer-version file.
     public static func read(path: String) throws -> ModelFile {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw DataError.unreadable(path: path, reason: error.localizedDescription)
-        }
+        let data = try FileBytes.read(path)
         return try decode(data, source: path)
     }
 

@@ -11,11 +11,7 @@ public enum CSV {
     /// - Throws: ``DataError`` naming the file, row and column of a ragged row, a non-numeric cell,
     ///   an infinite value or an empty file.
     public static func read(path: String, columns: [String]? = nil) throws -> (table: DataTable, skipped: [String]) {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw DataError.unreadable(path: path, reason: error.localizedDescription)
-        }
+        let data = try FileBytes.read(path)
         guard let text = String(data: data, encoding: .utf8) else {
             throw DataError.unreadable(path: path, reason: "not UTF-8 text")
         }

@@ -5,11 +5,7 @@ public enum IDX {
     /// Reads an IDX file of unsigned bytes. The first dimension becomes the rows and the others are
     /// flattened into columns (a 28 × 28 image becomes 784 columns). Values are the raw bytes 0…255.
     public static func read(path: String) throws -> Matrix<Double> {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw DataError.unreadable(path: path, reason: error.localizedDescription)
-        }
+        let data = try FileBytes.read(path)
         return try decode(data, source: path)
     }
 

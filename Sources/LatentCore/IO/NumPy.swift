@@ -5,11 +5,7 @@ import Foundation
 public enum NumPy {
     /// Reads a `.npy` file as a matrix (a 1-D array becomes one column).
     public static func read(path: String) throws -> Matrix<Double> {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw DataError.unreadable(path: path, reason: error.localizedDescription)
-        }
+        let data = try FileBytes.read(path)
         return try decode(data, source: path)
     }
 

@@ -21,22 +21,20 @@ public enum VectorMath {
         let shifter = SIMD8<Double>(repeating: 6755399441055744.0)
         let n = (clamped * log2e + shifter) - shifter
         let r = (clamped - n * ln2Hi) - n * ln2Lo
-        // Horner evaluation of the Taylor polynomial of eʳ, |r| ≤ ln2/2, to degree 12.
-        var p = SIMD8<Double>(repeating: 1.0 / 479001600.0)
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        p = p * r + 1.0
-        // 2ⁿ, n ∈ [−1022, 1024]: the low bits of (n + 1023 + 2⁵²) hold n + 1023, and a logical left
-        // shift by 52 moves them into the exponent field (no integer conversion, no arithmetic shift).
+        // The Taylor polynomial of eʳ (|r| ≤ ln2/2) to degree 12 in Estrin's scheme with fused
+        // multiply-adds: a dependency chain of five FMAs instead of Horner's twelve.
+        let r2 = r * r, r4 = r2 * r2, r8 = r4 * r4
+        let p01 = SIMD8<Double>(repeating: 1).addingProduct(r, SIMD8(repeating: 1))
+        let p23 = SIMD8<Double>(repeating: 1.0 / 2).addingProduct(r, SIMD8(repeating: 1.0 / 6))
+        let p45 = SIMD8<Double>(repeating: 1.0 / 24).addingProduct(r, SIMD8(repeating: 1.0 / 120))
+        let p67 = SIMD8<Double>(repeating: 1.0 / 720).addingProduct(r, SIMD8(repeating: 1.0 / 5040))
+        let p89 = SIMD8<Double>(repeating: 1.0 / 40320).addingProduct(r, SIMD8(repeating: 1.0 / 362880))
+        let p1011 = SIMD8<Double>(repeating: 1.0 / 3628800).addingProduct(r, SIMD8(repeating: 1.0 / 39916800))
+        let q0 = p01.addingProduct(r2, p23), q1 = p45.addingProduct(r2, p67)
+        let q2 = p89.addingProduct(r2, p1011)
+        let q3 = SIMD8<Double>(repeating: 1.0 / 479001600)
+        let s0 = q0.addingProduct(r4, q1), s1 = q2.addingProduct(r4, q3)
+        var p = s0.addingProduct(r8, s1)
         // n = 1024 happens for x just below the overflow threshold: use 2¹⁰²³ and double p.
         var exponent = n
         let top = n .> 1023
