@@ -7,6 +7,8 @@ public enum LatentModel: Equatable, Sendable {
     case linearGaussian(LinearGaussianModel)
     /// A hidden Markov model.
     case hiddenMarkov(AnyHiddenMarkovModel)
+    /// A variational autoencoder (stored as safetensors).
+    case variationalAutoencoder(VariationalAutoencoder<Float>)
 
     /// The short name used on the command line and in files (`gmm`, `fa`, `ppca`, …).
     public var kind: String {
@@ -14,6 +16,7 @@ public enum LatentModel: Equatable, Sendable {
         case .gaussianMixture: return "gmm"
         case .linearGaussian(let m): return m.noise == .diagonal ? "fa" : "ppca"
         case .hiddenMarkov: return "hmm"
+        case .variationalAutoencoder: return "vae"
         }
     }
 
@@ -23,6 +26,7 @@ public enum LatentModel: Equatable, Sendable {
         case .gaussianMixture(let m): return m.parameterCount
         case .linearGaussian(let m): return m.parameterCount
         case .hiddenMarkov(let m): return m.parameterCount
+        case .variationalAutoencoder(let m): return m.parameterCount
         }
     }
 
@@ -32,6 +36,7 @@ public enum LatentModel: Equatable, Sendable {
         case .gaussianMixture(let m): return m.dimension
         case .linearGaussian(let m): return m.dimension
         case .hiddenMarkov(let m): return m.dimension
+        case .variationalAutoencoder(let m): return m.dimension
         }
     }
 }
@@ -76,8 +81,11 @@ public struct ModelFile: Equatable, Sendable {
         self.training = training
     }
 
-    /// The file's bytes: pretty-printed JSON with sorted keys.
+    /// The file's bytes: pretty-printed JSON with sorted keys (safetensors for a VAE).
     public func encoded() throws -> Data {
+        if case .variationalAutoencoder(let m) = model {
+            return try VariationalAutoencoderFile.encode(m, columns: columns, training: training)
+        }
         let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,
                                 columns: columns, training: training, gaussianMixture: gaussianMixtureParameters,
                                 linearGaussian: linearGaussianParameters, hiddenMarkov: hiddenMarkovParameters)
@@ -106,6 +114,7 @@ public struct ModelFile: Equatable, Sendable {
             .corrupt(path: source, reason: "not a valid Latent model file (\(why)); refit the model or restore the file")
         }
         guard !data.isEmpty else { throw corrupt("the file is empty") }
+        if SafeTensors.looksLike(data) { return try VariationalAutoencoderFile.decode(data, source: source) }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: data) } catch {
             throw corrupt("not JSON with format, version and model keys")

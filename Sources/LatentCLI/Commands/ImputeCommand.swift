@@ -38,8 +38,8 @@ struct ImputeCommand: ParsableCommand {
            let selected = try? table.selecting(columns: file.columns) {
             table = selected
         }
-        if case .hiddenMarkov = file.model {
-            throw ValidationError("impute works with mixtures and factor models; hidden Markov models do not take missing values yet")
+        if file.model.kind == "hmm" || file.model.kind == "vae" {
+            throw ValidationError("impute works with mixtures and factor models; \(file.model.kind) models do not take missing values yet")
         }
         let x = try prepare(table, for: file)
         var rng = Xoshiro256StarStar(seed: seed)
@@ -47,7 +47,7 @@ struct ImputeCommand: ParsableCommand {
             switch file.model {
             case .gaussianMixture(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
             case .linearGaussian(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
-            case .hiddenMarkov: return x
+            case .hiddenMarkov, .variationalAutoencoder: return x
             }
         }
         let copies = draws.map { n in (1...n).map { _ in complete(draw: true) } } ?? [complete(draw: false)]

@@ -38,6 +38,15 @@ struct InfoCommand: ParsableCommand {
                 }
                 Console.print(text + MixtureReport.text(m, columns: file.columns, summary: o))
             }
+        case .variationalAutoencoder(let m):
+            o["latent"] = .integer(m.latentSize)
+            o["encoderWidths"] = .array(([m.encoder.inputs] + m.encoder.layers.map(\.outputs)).map { .integer($0) })
+            o["decoderWidths"] = .array(([m.decoder.inputs] + m.decoder.layers.map(\.outputs)).map { .integer($0) })
+            if output.json {
+                Console.print(o.render() + "\n")
+            } else {
+                Console.print("Variational autoencoder: encoder \(([m.encoder.inputs] + m.encoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), decoder \(([m.decoder.inputs] + m.decoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), \(m.parameterCount) parameters\n")
+            }
         case .hiddenMarkov(let m):
             o["states"] = .integer(m.stateCount)
             o["emission"] = .string(m.emissionKind)

@@ -38,6 +38,14 @@ struct SampleCommand: ParsableCommand {
                 for f in 0..<m.factorCount { rows[i, m.dimension + f] = latents[i, f] }
             }
             Console.print(CSV.render(header: file.columns + (0..<m.factorCount).map { "z\($0)" }, rows: rows))
+        case .variationalAutoencoder(let m):
+            let (points, latents) = m.sample(count: count, using: &rng)
+            var rows = Matrix<Double>(rows: count, columns: m.dimension + m.latentSize)
+            for i in 0..<count {
+                for j in 0..<m.dimension { rows[i, j] = Double(points[i, j]) }
+                for f in 0..<m.latentSize { rows[i, m.dimension + f] = Double(latents[i, f]) }
+            }
+            Console.print(CSV.render(header: file.columns + (0..<m.latentSize).map { "z\($0)" }, rows: rows))
         case .hiddenMarkov(let m):
             // One sequence of --count steps.
             let (x, states) = m.sample(length: count, using: &rng)

@@ -14,7 +14,34 @@ struct ScoreCommand: ParsableCommand {
     var threads: Int = availableCores
     @Option(name: .long, help: "Hidden Markov models: a column whose value changes between sequences (default: the one used in fitting, if present).")
     var sequenceColumn: String?
+    @Option(name: .long, help: "VAEs: elbo, iwae (importance sampling with q(z|x)) or naive-mc (z from the prior).")
+    var estimator: LogLikelihoodEstimator = .iwae
+    @Option(name: .long, help: "VAEs: samples per example.")
+    var samples: Int = 100
+    @Option(name: .long, help: "VAEs: seed of the samples.")
+    var seed: UInt64 = 0
     @OptionGroup var output: OutputOptions
+
+    /// VAEs: a Monte Carlo estimate of log p(x) per example (CSV), or the summary.
+    func scoreVAE(_ m: VariationalAutoencoder<Float>, file: ModelFile) throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        let table = try dataOptions.load(quiet: output.quiet)
+        let raw = try prepare(table, for: file)
+        try table.requireComplete()
+        let x: Matrix<Float> = m.preprocessing.apply(raw)
+        let (estimate, seconds) = Console.timed { m.estimateLogLikelihood(x, estimator: estimator, samples: samples, seed: seed, threads: threads) }
+        if output.json {
+            var o = likelihoodSummary(model: "vae", logLikelihood: estimate.perExample.reduce(0, +), count: x.rows,
+                                      parameters: m.parameterCount, iterations: file.training?.iterations,
+                                      converged: file.training?.converged, seconds: seconds)
+            o["estimator"] = .string(estimator.rawValue)
+            o["samples"] = .integer(samples)
+            o["standardError"] = .number(estimate.standardError)
+            Console.print(o.render() + "\n")
+        } else {
+            Console.print(CSV.render(header: ["logLikelihood"], rows: Matrix(rows: x.rows, columns: 1, storage: estimate.perExample)))
+        }
+    }
 
     /// Hidden Markov models: log p(x) of each sequence (CSV), or the summary.
     func scoreSequences(_ m: AnyHiddenMarkovModel, file: ModelFile) throws {
@@ -41,13 +68,17 @@ struct ScoreCommand: ParsableCommand {
             try scoreSequences(m, file: file)
             return
         }
+        if case .variationalAutoencoder(let m) = file.model {
+            try scoreVAE(m, file: file)
+            return
+        }
         let table = try dataOptions.load(quiet: output.quiet)
         let x = try prepare(table, for: file)
         let (perRow, seconds): ([Double], Double) = Console.timed {
             switch file.model {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
             case .linearGaussian(let m): return m.logLikelihoods(of: x)
-            case .hiddenMarkov: return []
+            case .hiddenMarkov, .variationalAutoencoder: return []
             }
         }
         if output.json {

@@ -5,7 +5,7 @@ import Latent
 struct TransformCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transform",
-        abstract: "Latent features of each row: posterior means E[z|x] (factor models) or responsibilities p(z|x) (mixtures), as CSV."
+        abstract: "Latent features of each row as CSV: E[z|x] (factor models), the encoder mean μ(x) (VAEs), p(z|x) (mixtures), p(z_t|x) (HMMs)."
     )
 
     @OptionGroup var modelOptions: ModelOptions
@@ -23,6 +23,9 @@ struct TransformCommand: ParsableCommand {
             Console.print(CSV.render(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.responsibilities(for: x, threads: threads)))
         case .linearGaussian(let m):
             Console.print(CSV.render(header: (0..<m.factorCount).map { "z\($0)" }, rows: m.latentMeans(of: x)))
+        case .variationalAutoencoder(let m):
+            let encoded = m.encode(m.preprocessing.apply(x) as Matrix<Float>).mean
+            Console.print(CSV.render(header: (0..<m.latentSize).map { "z\($0)" }, rows: encoded.double))
         case .hiddenMarkov(let m):
             let (seqX, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: nil)
             Console.print(CSV.render(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: seqX, sequences: sequences, threads: threads)))

@@ -1,0 +1,121 @@
+/// One fully connected layer `y = f(x·W + b)`, with `W` stored `inputs × outputs`, row-major.
+public struct DenseLayer<S: NeuralScalar>: Equatable, Sendable {
+    public var weights: Matrix<S>
+    public var bias: [S]
+    public var activation: Activation
+
+    public var inputs: Int { weights.rows }
+    public var outputs: Int { weights.columns }
+
+    /// A layer with Glorot-uniform weights (He-uniform for ReLU) and zero bias.
+    public init(inputs: Int, outputs: Int, activation: Activation, using rng: inout Xoshiro256StarStar) {
+        let limit = activation == .relu ? (6.0 / Double(inputs)).squareRoot() : (6.0 / Double(inputs + outputs)).squareRoot()
+        weights = Matrix(rows: inputs, columns: outputs, storage: (0..<(inputs * outputs)).map { _ in S((2 * rng.nextUniform() - 1) * limit) })
+        bias = [S](repeating: 0, count: outputs)
+        self.activation = activation
+    }
+
+    public init(weights: Matrix<S>, bias: [S], activation: Activation) {
+        precondition(bias.count == weights.columns, "One bias per output")
+        self.weights = weights
+        self.bias = bias
+        self.activation = activation
+    }
+}
+
+/// The gradient of a loss with respect to one layer's parameters.
+public struct DenseGradient<S: NeuralScalar>: Sendable {
+    public var weights: Matrix<S>
+    public var bias: [S]
+}
+
+/// A stack of dense layers with hand-written forward and backward passes on SGEMM/DGEMM.
+public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
+    public var layers: [DenseLayer<S>]
+
+    public init(layers: [DenseLayer<S>]) { self.layers = layers }
+
+    /// A network with the given widths (`[in, hidden…, out]`), `hidden` activation between layers
+    /// and `output` activation on the last.
+    public init(widths: [Int], hidden: Activation, output: Activation, using rng: inout Xoshiro256StarStar) {
+        precondition(widths.count >= 2, "A network needs at least an input and an output width")
+        layers = (0..<(widths.count - 1)).map { i in
+            DenseLayer(inputs: widths[i], outputs: widths[i + 1], activation: i == widths.count - 2 ? output : hidden, using: &rng)
+        }
+    }
+
+    public var inputs: Int { layers[0].inputs }
+    public var outputs: Int { layers[layers.count - 1].outputs }
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.weights.storage.count + $1.bias.count } }
+
+    /// The output for a batch (`B × inputs`), with every layer's output (the input first) for the backward pass.
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
+    public func forward(_ x: Matrix<S>) -> [Matrix<S>] {
+        var outputs = [x]
+        outputs.reserveCapacity(layers.count + 1)
+        for layer in layers {
+            let input = outputs[outputs.count - 1]
+            var y = Matrix<S>(rows: input.rows, columns: layer.outputs)
+            y.withUnsafeMutableBufferPointer { yp in
+                for i in 0..<input.rows { for j in 0..<layer.outputs { yp[i &* layer.outputs &+ j] = layer.bias[j] } }
+                input.withUnsafeBufferPointer { xp in
+                    layer.weights.withUnsafeBufferPointer { wp in
+                        S.gemm(.none, .none, m: input.rows, n: layer.outputs, k: layer.inputs, alpha: 1, a: xp.baseAddress!, lda: layer.inputs,
+                               b: wp.baseAddress!, ldb: layer.outputs, beta: 1, c: yp.baseAddress!, ldc: layer.outputs)
+                    }
+                }
+                layer.activation.apply(yp)
+            }
+            outputs.append(y)
+        }
+        return outputs
+    }
+
+    /// Back-propagates `gradient` (∂loss/∂output, `B × outputs`) through the cached `outputs` of
+    /// ``forward(_:)``: the parameter gradients of every layer and ∂loss/∂input.
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
+    public func backward(_ outputs: [Matrix<S>], gradient: Matrix<S>) -> (layers: [DenseGradient<S>], input: Matrix<S>) {
+        var g = gradient
+        var grads = [DenseGradient<S>?](repeating: nil, count: layers.count)
+        for l in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layer = layers[l], y = outputs[l + 1], x = outputs[l]
+            y.withUnsafeBufferPointer { yp in g.withUnsafeMutableBufferPointer { layer.activation.backward(output: yp, gradient: $0) } }
+            var dw = Matrix<S>(rows: layer.inputs, columns: layer.outputs)
+            var db = [S](repeating: 0, count: layer.outputs)
+            var dx = Matrix<S>(rows: x.rows, columns: layer.inputs)
+            x.withUnsafeBufferPointer { xp in
+                g.withUnsafeBufferPointer { gp in
+                    dw.withUnsafeMutableBufferPointer { dwp in
+                        S.gemm(.transpose, .none, m: layer.inputs, n: layer.outputs, k: x.rows, alpha: 1, a: xp.baseAddress!, lda: layer.inputs,
+                               b: gp.baseAddress!, ldb: layer.outputs, beta: 0, c: dwp.baseAddress!, ldc: layer.outputs)
+                    }
+                    for i in 0..<x.rows { for j in 0..<layer.outputs { db[j] += gp[i &* layer.outputs &+ j] } }
+                    if l > 0 {
+                        layer.weights.withUnsafeBufferPointer { wp in
+                            dx.withUnsafeMutableBufferPointer { dxp in
+                                S.gemm(.none, .transpose, m: x.rows, n: layer.inputs, k: layer.outputs, alpha: 1, a: gp.baseAddress!, lda: layer.outputs,
+                                       b: wp.baseAddress!, ldb: layer.outputs, beta: 0, c: dxp.baseAddress!, ldc: layer.inputs)
+                            }
+                        }
+                    }
+                }
+            }
+            if l == 0 {
+                // ∂loss/∂input is needed by callers that chain networks (or check gradients).
+                g.withUnsafeBufferPointer { gp in
+                    layer.weights.withUnsafeBufferPointer { wp in
+                        dx.withUnsafeMutableBufferPointer { dxp in
+                            S.gemm(.none, .transpose, m: x.rows, n: layer.inputs, k: layer.outputs, alpha: 1, a: gp.baseAddress!, lda: layer.outputs,
+                                   b: wp.baseAddress!, ldb: layer.outputs, beta: 0, c: dxp.baseAddress!, ldc: layer.inputs)
+                        }
+                    }
+                }
+            }
+            grads[l] = DenseGradient(weights: dw, bias: db)
+            g = dx
+        }
+        return (grads.map { $0! }, g)
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// VAE model files: safetensors, so that PyTorch and NumPy can read the weights. Each layer's
+/// weight is stored `inputs × outputs` (Latent computes `x·W + b`; a PyTorch `Linear` holds the
+/// transpose). The safetensors metadata holds Latent's envelope: format, version, model kind, and
+/// a JSON `latent` entry with the architecture, likelihood, preprocessing, columns and training.
+enum VariationalAutoencoderFile {
+    struct Description: Codable {
+        var latent: Int
+        var encoderActivations: [Activation]
+        var decoderActivations: [Activation]
+        var likelihood: VAELikelihood
+        var preprocessing: Preprocessing
+        var columns: [String]
+        var training: TrainingSummary?
+    }
+
+    static func encode(_ model: VariationalAutoencoder<Float>, columns: [String], training: TrainingSummary?) throws -> Data {
+        var tensors: [String: SafeTensors.Tensor] = [:]
+        for (prefix, network) in [("encoder", model.encoder), ("decoder", model.decoder)] {
+            for (i, layer) in network.layers.enumerated() {
+                tensors["\(prefix).\(i).weight"] = SafeTensors.Tensor(shape: [layer.inputs, layer.outputs], values: layer.weights.storage)
+                tensors["\(prefix).\(i).bias"] = SafeTensors.Tensor(shape: [layer.outputs], values: layer.bias)
+            }
+        }
+        if !model.logVariance.isEmpty { tensors["logVariance"] = SafeTensors.Tensor(shape: [model.dimension], values: model.logVariance) }
+        let description = Description(latent: model.latentSize, encoderActivations: model.encoder.layers.map(\.activation),
+                                      decoderActivations: model.decoder.layers.map(\.activation), likelihood: model.likelihood,
+                                      preprocessing: model.preprocessing, columns: columns, training: training)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(description), as: UTF8.self)
+        return try SafeTensors.encode(tensors, metadata: ["format": "latent-model", "version": String(ModelFile.version),
+                                                          "model": "vae", "latent": json])
+    }
+
+    static func decode(_ data: Data, source: String) throws -> ModelFile {
+        func corrupt(_ why: String) -> DataError {
+            .corrupt(path: source, reason: "not a valid Latent VAE file (\(why)); refit the model or restore the file")
+        }
+        let (tensors, metadata) = try SafeTensors.decode(data, source: source)
+        guard metadata["format"] == "latent-model", metadata["model"] == "vae", let json = metadata["latent"] else {
+            throw corrupt("the safetensors metadata lacks Latent's format, model and description")
+        }
+        guard let version = Int(metadata["version"] ?? ""), version >= 1 else { throw corrupt("no version") }
+        guard version <= ModelFile.version else {
+            throw DataError.unsupportedFormat(path: source, reason: "model file version \(version) was written by a newer Latent; this build reads version \(ModelFile.version) and older. Upgrade Latent")
+        }
+        guard let description = try? JSONDecoder().decode(Description.self, from: Data(json.utf8)) else {
+            throw corrupt("the description is not valid JSON")
+        }
+        func network(_ prefix: String, _ activations: [Activation]) throws -> DenseNetwork<Float> {
+            var layers: [DenseLayer<Float>] = []
+            for (i, activation) in activations.enumerated() {
+                guard let w = tensors["\(prefix).\(i).weight"], let b = tensors["\(prefix).\(i).bias"], w.shape.count == 2,
+                      b.shape == [w.shape[1]] else { throw corrupt("tensor \(prefix).\(i) is missing or misshapen") }
+                guard w.values.allSatisfy(\.isFinite), b.values.allSatisfy(\.isFinite) else { throw corrupt("tensor \(prefix).\(i) holds non-finite values") }
+                if let previous = layers.last, previous.outputs != w.shape[0] { throw corrupt("layer \(prefix).\(i) does not fit the previous one") }
+                layers.append(DenseLayer(weights: Matrix(rows: w.shape[0], columns: w.shape[1], storage: w.values), bias: b.values, activation: activation))
+            }
+            guard !layers.isEmpty else { throw corrupt("\(prefix) has no layers") }
+            return DenseNetwork(layers: layers)
+        }
+        let encoder = try network("encoder", description.encoderActivations)
+        let decoder = try network("decoder", description.decoderActivations)
+        guard encoder.outputs == 2 * description.latent, decoder.inputs == description.latent, encoder.inputs == decoder.outputs,
+              description.columns.count == decoder.outputs else { throw corrupt("encoder, decoder and columns disagree in size") }
+        let logVariance = tensors["logVariance"]?.values ?? []
+        if description.likelihood == .gaussianLearned && logVariance.count != decoder.outputs { throw corrupt("logVariance is missing") }
+        let model = VariationalAutoencoder(encoder: encoder, decoder: decoder, likelihood: description.likelihood,
+                                           logVariance: logVariance, preprocessing: description.preprocessing)
+        return ModelFile(model: .variationalAutoencoder(model), columns: description.columns, training: description.training)
+    }
+}

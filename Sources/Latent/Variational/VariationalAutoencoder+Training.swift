@@ -1,0 +1,86 @@
+import Foundation
+
+/// Settings for training a VAE.
+public struct VAETrainingOptions: Sendable {
+    public var epochs = 10
+    public var batchSize = 100
+    public var learningRate = 1e-3
+    public var optimizer: OptimizerKind = .adam
+    public var objective: VAEObjective = .elbo(beta: 1)
+    public var seed: UInt64 = 0
+    /// Cores to use. Training runs its products on one core for now (so that the same seed gives
+    /// the same weights whatever else the process does); scoring splits rows across cores.
+    public var threads: Int = 1
+    /// Called after each epoch.
+    public var progress: (@Sendable (VAEEpochReport) -> Void)? = nil
+
+    public init() {}
+}
+
+/// One epoch of training.
+public struct VAEEpochReport: Sendable {
+    public var epoch: Int
+    /// The objective per example, averaged over the epoch's batches (as the parameters moved).
+    public var meanObjective: Double
+    public var seconds: Double
+    public var examplesPerSecond: Double
+}
+
+extension VariationalAutoencoder {
+    /// Trains on the rows of `x` (already preprocessed) with mini-batches shuffled by a seeded
+    /// generator; the same seed gives the same weights.
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
+    public mutating func train(on x: Matrix<S>, options: VAETrainingOptions) -> [VAEEpochReport] {
+        precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
+        var rng = Xoshiro256StarStar(seed: options.seed)
+        var optimizer = Optimizer<S>(options.optimizer, learningRate: S(options.learningRate))
+        let n = x.rows, k = options.objective.samples, l = latentSize
+        var reports: [VAEEpochReport] = []
+        for epoch in 1...max(1, options.epochs) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let order = rng.permutation(n)
+            var total = 0.0
+            var batchStart = 0
+            while batchStart < n {
+                let rows = Array(order[batchStart..<min(n, batchStart + options.batchSize)])
+                batchStart += options.batchSize
+                let batch = x.selectingRows(rows)
+                var epsilon = Matrix<S>(rows: rows.count * k, columns: l)
+                for i in epsilon.storage.indices { epsilon.storage[i] = S(rng.nextNormal()) }
+                let (value, gradients) = objective(batch, epsilon: epsilon, objective: options.objective)
+                total += Double(value)
+                // Ascend the mean objective of the batch.
+                let scale = 1 / S(rows.count)
+                optimizer.beginStep()
+                apply(gradients, scale: scale, optimizer: &optimizer)
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let report = VAEEpochReport(epoch: epoch, meanObjective: total / Double(n), seconds: seconds,
+                                        examplesPerSecond: Double(n) / max(seconds, 1e-9))
+            reports.append(report)
+            options.progress?(report)
+        }
+        return reports
+    }
+
+    /// One optimiser step along `gradients × scale`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    mutating func apply(_ gradients: VAEGradients<S>, scale: S, optimizer: inout Optimizer<S>) {
+        var index = 0
+        func step(_ parameters: inout [S], _ gradient: [S]) {
+            optimizer.update(index, parameters: &parameters, gradient: gradient.map { $0 * scale }, ascend: true)
+            index += 1
+        }
+        for l in encoder.layers.indices {
+            step(&encoder.layers[l].weights.storage, gradients.encoder[l].weights.storage)
+            step(&encoder.layers[l].bias, gradients.encoder[l].bias)
+        }
+        for l in decoder.layers.indices {
+            step(&decoder.layers[l].weights.storage, gradients.decoder[l].weights.storage)
+            step(&decoder.layers[l].bias, gradients.decoder[l].bias)
+        }
+        if !logVariance.isEmpty { step(&logVariance, gradients.logVariance) }
+    }
+}

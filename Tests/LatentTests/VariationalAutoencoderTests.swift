@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import Latent
+import TestSupport
+
+@Suite struct VariationalAutoencoderTests {
+    static func smallModel(_ likelihood: VAELikelihood, activation: Activation = .tanh, seed: UInt64 = 1) -> VariationalAutoencoder<Double> {
+        var rng = Xoshiro256StarStar(seed: seed)
+        var m = VariationalAutoencoder<Double>(dimension: 5, latent: 2, hidden: [4], activation: activation, likelihood: likelihood, using: &rng)
+        if likelihood == .gaussianLearned { m.logVariance = [0.3, -0.2, 0.1, 0.5, -0.4] }
+        return m
+    }
+
+    /// Every parameter's analytic gradient against a central difference of the objective.
+    func checkGradients(_ model: VariationalAutoencoder<Double>, x: Matrix<Double>, objective: VAEObjective) {
+        var rng = Xoshiro256StarStar(seed: 9)
+        let k = objective.samples
+        let epsilon = Matrix<Double>(rows: x.rows * k, columns: model.latentSize,
+                                     storage: (0..<(x.rows * k * model.latentSize)).map { _ in rng.nextNormal() })
+        let analytic = model.objective(x, epsilon: epsilon, objective: objective).gradients
+        let h = 1e-6
+        func numeric(_ modify: (inout VariationalAutoencoder<Double>, Double) -> Void) -> Double {
+            var plus = model, minus = model
+            modify(&plus, h)
+            modify(&minus, -h)
+            return (plus.objective(x, epsilon: epsilon, objective: objective).value
+                    - minus.objective(x, epsilon: epsilon, objective: objective).value) / (2 * h)
+        }
+        func close(_ a: Double, _ b: Double, _ what: String) {
+            #expect(abs(a - b) <= 1e-5 * max(1, abs(a), abs(b)), "\(what): analytic \(a), numeric \(b)")
+        }
+        for l in model.encoder.layers.indices {
+            for i in model.encoder.layers[l].weights.storage.indices {
+                close(analytic.encoder[l].weights.storage[i], numeric { $0.encoder.layers[l].weights.storage[i] += $1 }, "encoder \(l) W[\(i)]")
+            }
+            for i in model.encoder.layers[l].bias.indices {
+                close(analytic.encoder[l].bias[i], numeric { $0.encoder.layers[l].bias[i] += $1 }, "encoder \(l) b[\(i)]")
+            }
+        }
+        for l in model.decoder.layers.indices {
+            for i in model.decoder.layers[l].weights.storage.indices {
+                close(analytic.decoder[l].weights.storage[i], numeric { $0.decoder.layers[l].weights.storage[i] += $1 }, "decoder \(l) W[\(i)]")
+            }
+            for i in model.decoder.layers[l].bias.indices {
+                close(analytic.decoder[l].bias[i], numeric { $0.decoder.layers[l].bias[i] += $1 }, "decoder \(l) b[\(i)]")
+            }
+        }
+        for i in model.logVariance.indices {
+            close(analytic.logVariance[i], numeric { $0.logVariance[i] += $1 }, "log variance [\(i)]")
+        }
+    }
+
+    @Test func elboAndIWAEGradientsEqualFiniteDifferences() {
+        var rng = Xoshiro256StarStar(seed: 3)
+        let binary = Matrix<Double>(rows: 6, columns: 5, storage: (0..<30).map { _ in rng.nextUniform() < 0.4 ? 1 : 0 })
+        let real = Matrix<Double>(rows: 6, columns: 5, storage: (0..<30).map { _ in rng.nextNormal() })
+        checkGradients(Self.smallModel(.bernoulli), x: binary, objective: .elbo(beta: 1))
+        checkGradients(Self.smallModel(.bernoulli, activation: .softplus), x: binary, objective: .iwae(samples: 3))
+        checkGradients(Self.smallModel(.gaussianFixed(variance: 0.5), activation: .sigmoid), x: real, objective: .elbo(beta: 0.7))
+        checkGradients(Self.smallModel(.gaussianLearned, activation: .relu, seed: 4), x: real, objective: .iwae(samples: 4))
+        checkGradients(Self.smallModel(.gaussianLearned, activation: .identity), x: real, objective: .elbo(beta: 1))
+    }
+
+    @Test func closedFormKLEqualsMonteCarlo() {
+        // KL(𝒩(μ, σ²) ‖ 𝒩(0, 1)) per dimension, closed form against E_q[log q − log p].
+        let mu = [0.7, -1.2, 0.1], logVar = [-0.5, 0.8, 0.0]
+        let closed = zip(mu, logVar).reduce(0.0) { $0 + 0.5 * ($1.0 * $1.0 + exp($1.1) - 1 - $1.1) }
+        var rng = Xoshiro256StarStar(seed: 12)
+        let n = 400_000
+        var total = 0.0
+        for _ in 0..<n {
+            for j in 0..<3 {
+                let e = rng.nextNormal(), z = mu[j] + exp(logVar[j] / 2) * e
+                total += (-0.5 * logVar[j] - 0.5 * e * e) - (-0.5 * z * z)
+            }
+        }
+        #expect(abs(total / Double(n) - closed) < 0.01, "MC \(total / Double(n)) vs closed \(closed)")
+    }
+
+    static let mnist: Matrix<Double> = try! IDX.read(path: TestData.path("mnist5k-train-images.idx3-ubyte"))
+
+    @Test func shortMNISTTrainingImprovesAndEstimatorsAreOrdered() throws {
+        let raw = Self.mnist.selectingRows(0..<1000)
+        let preprocessing = Preprocessing(scale: 1.0 / 255, binarizeThreshold: 0.5)
+        let x: Matrix<Float> = preprocessing.apply(raw)
+        var rng = Xoshiro256StarStar(seed: 5)
+        var model = VariationalAutoencoder<Float>(dimension: 784, latent: 10, hidden: [200], likelihood: .bernoulli,
+                                                  preprocessing: preprocessing, using: &rng)
+        var options = VAETrainingOptions()
+        options.epochs = 5
+        options.seed = 6
+        options.threads = 2
+        let reports = model.train(on: x, options: options)
+        let elbos = reports.map(\.meanObjective)
+        print("short MNIST ELBO by epoch:", elbos, "seconds:", reports.map(\.seconds))
+        #expect(zip(elbos, elbos.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(elbos.last! > -215)
+        // Same seed, same weights.
+        var again = VariationalAutoencoder<Float>(dimension: 784, latent: 10, hidden: [200], likelihood: .bernoulli,
+                                                  preprocessing: preprocessing, using: &rng)
+        var rng2 = Xoshiro256StarStar(seed: 5)
+        again = VariationalAutoencoder<Float>(dimension: 784, latent: 10, hidden: [200], likelihood: .bernoulli,
+                                              preprocessing: preprocessing, using: &rng2)
+        _ = again.train(on: x, options: options)
+        #expect(again == model)
+        // ELBO ≤ IWAE-1…IWAE-K, non-decreasing in K (beyond the standard errors), stable for large K.
+        let test = x.selectingRows(0..<200)
+        let elbo = model.estimateLogLikelihood(test, estimator: .elbo, samples: 10, seed: 1)
+        let iwae = [1, 10, 100].map { model.estimateLogLikelihood(test, estimator: .iwae, samples: $0, seed: 2) }
+        let iwaeAgain = model.estimateLogLikelihood(test, estimator: .iwae, samples: 100, seed: 3)
+        let naive = model.estimateLogLikelihood(test, estimator: .naiveMC, samples: 100, seed: 4)
+        print("ELBO \(elbo.mean) ± \(elbo.standardError); IWAE 1/10/100: \(iwae.map(\.mean)); again \(iwaeAgain.mean); naive MC \(naive.mean)")
+        #expect(iwae[1].mean >= elbo.mean)
+        #expect(iwae[1].mean >= iwae[0].mean && iwae[2].mean >= iwae[1].mean)
+        #expect(abs(iwaeAgain.mean - iwae[2].mean) < 0.5)
+        #expect(naive.mean < iwae[2].mean)
+        // The file round-trips through safetensors; a damaged file is refused by name.
+        let dir = TestData.temporaryDirectory()
+        let path = dir.appendingPathComponent("vae.safetensors").path
+        try ModelFile(model: .variationalAutoencoder(model), columns: (0..<784).map { "x\($0 + 1)" }).write(to: path)
+        guard case .variationalAutoencoder(let back) = try ModelFile.read(path: path).model else { Issue.record("wrong kind"); return }
+        #expect(back == model)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes = bytes.prefix(bytes.count - 100)
+        #expect(throws: DataError.self) { try ModelFile.decode(bytes, source: "damaged.safetensors") }
+    }
+
+    @Test func aLinearGaussianVAESetToAFactorModelMatchesItsExactLikelihood() throws {
+        // Factor analysis on iris; a VAE with a linear decoder W z + μ, learned variances Ψ, and a
+        // linear encoder giving the exact posterior mean (and its marginal variances): IWAE with many
+        // samples converges to the factor model's exact log-likelihood.
+        let x = try TestData.csv("iris.csv").values
+        let (fa, _) = try FactorAnalysis.fit(x, factors: 1)
+        let exact = fa.meanLogLikelihood(of: x)
+        let d = 4
+        let post = fa.posterior(of: x)
+        // E[z|x] = B (x − μ) with B = V Wᵀ Ψ⁻¹ (k = 1).
+        let v = post.covariances[0][0, 0]
+        let b = (0..<d).map { v * fa.loadings[$0, 0] / fa.noiseVariances[$0] }
+        let encoder = DenseNetwork<Double>(layers: [DenseLayer(
+            weights: Matrix(rows: d, columns: 2, storage: (0..<d).flatMap { [b[$0], 0] }),
+            bias: [-(0..<d).reduce(0) { $0 + b[$1] * fa.mean[$1] }, log(v)], activation: .identity)])
+        let decoder = DenseNetwork<Double>(layers: [DenseLayer(
+            weights: Matrix(rows: 1, columns: d, storage: (0..<d).map { fa.loadings[$0, 0] }), bias: fa.mean, activation: .identity)])
+        let vae = VariationalAutoencoder(encoder: encoder, decoder: decoder, likelihood: .gaussianLearned,
+                                         logVariance: fa.noiseVariances.map { log($0) })
+        let estimate = vae.estimateLogLikelihood(x, estimator: .iwae, samples: 2000, seed: 1)
+        let elbo = vae.estimateLogLikelihood(x, estimator: .elbo, samples: 2000, seed: 1)
+        print("FA exact \(exact), IWAE-2000 \(estimate.mean), ELBO \(elbo.mean)")
+        #expect(abs(estimate.mean - exact) < 2e-3)
+        // With a one-dimensional latent the encoder's Gaussian is the exact posterior: the ELBO is tight too.
+        #expect(abs(elbo.mean - exact) < 2e-2)
+    }
+}
