@@ -9,8 +9,8 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
     public var beta1: S = 0.9
     public var beta2: S = 0.999
     public var epsilon: S = 1e-8
-    private var m: [Int: [S]] = [:]
-    private var v: [Int: [S]] = [:]
+    private var m: [[S]] = []
+    private var v: [[S]] = []
     private var beta1Power: S = 1
     private var beta2Power: S = 1
 
@@ -25,37 +25,39 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
         beta2Power *= beta2
     }
 
-    /// Moves parameter array number `index` along its gradient (`ascend`) or against it.
+    /// Moves parameter array number `index` along `scale ×` its gradient (`ascend`) or against it.
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
-    public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], ascend: Bool) {
+    public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], scale: S = 1, ascend: Bool) {
         precondition(parameters.count == gradient.count, "Gradient and parameters differ in size")
         let sign: S = ascend ? 1 : -1
         switch kind {
         case .sgd:
-            for i in parameters.indices { parameters[i] += sign * learningRate * gradient[i] }
+            for i in parameters.indices { parameters[i] += sign * learningRate * scale * gradient[i] }
         case .adam:
-            var mi = m[index] ?? [S](repeating: 0, count: parameters.count)
-            var vi = v[index] ?? [S](repeating: 0, count: parameters.count)
+            while m.count <= index { m.append([]); v.append([]) }
+            if m[index].count != parameters.count {
+                m[index] = [S](repeating: 0, count: parameters.count)
+                v[index] = m[index]
+            }
             let c1 = 1 - beta1Power, c2 = 1 - beta2Power
             let rate = learningRate * c2.squareRoot() / c1
             let epsHat = epsilon * c2.squareRoot()
             let b1 = beta1, b2 = beta2
             parameters.withUnsafeMutableBufferPointer { p in
                 gradient.withUnsafeBufferPointer { g in
-                    mi.withUnsafeMutableBufferPointer { mp in
-                        vi.withUnsafeMutableBufferPointer { vp in
+                    m[index].withUnsafeMutableBufferPointer { mp in
+                        v[index].withUnsafeMutableBufferPointer { vp in
                             for i in p.indices {
-                                mp[i] = b1 * mp[i] + (1 - b1) * g[i]
-                                vp[i] = b2 * vp[i] + (1 - b2) * g[i] * g[i]
+                                let gi = scale * g[i]
+                                mp[i] = b1 * mp[i] + (1 - b1) * gi
+                                vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
                                 p[i] += sign * rate * mp[i] / (vp[i].squareRoot() + epsHat)
                             }
                         }
                     }
                 }
             }
-            m[index] = mi
-            v[index] = vi
         }
     }
 }

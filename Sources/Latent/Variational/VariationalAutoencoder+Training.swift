@@ -70,7 +70,7 @@ extension VariationalAutoencoder {
     mutating func apply(_ gradients: VAEGradients<S>, scale: S, optimizer: inout Optimizer<S>) {
         var index = 0
         func step(_ parameters: inout [S], _ gradient: [S]) {
-            optimizer.update(index, parameters: &parameters, gradient: gradient.map { $0 * scale }, ascend: true)
+            optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
             index += 1
         }
         for l in encoder.layers.indices {

@@ -86,10 +86,17 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// The rows whose indices are given, in that order.
+    @inlinable
     public func selectingRows<C: Collection>(_ indices: C) -> Matrix where C.Element == Int {
         var out = Matrix(rows: indices.count, columns: columns)
-        for (r, i) in indices.enumerated() {
-            for j in 0..<columns { out.storage[r * columns + j] = storage[i * columns + j] }
+        let c = columns
+        storage.withUnsafeBufferPointer { src in
+            out.storage.withUnsafeMutableBufferPointer { dst in
+                for (r, i) in indices.enumerated() {
+                    precondition(i >= 0 && i < rows, "Row index \(i) out of range")
+                    (dst.baseAddress! + r &* c).update(from: src.baseAddress! + i &* c, count: c)
+                }
+            }
         }
         return out
     }

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct VAECLITests {
+    let dir = TestData.temporaryDirectory()
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func fitScoreTransformAndSampleAVAEOnIDX() throws {
+        let images = TestData.path("mnist5k-train-images.idx3-ubyte")
+        let model = dir.appendingPathComponent("vae.safetensors").path
+        let r = try CommandRunner.run(["fit", "vae", "--data", images, "--binarize", "--latent", "8", "--hidden", "64",
+                                       "--epochs", "2", "--seed", "3", "--output", model, "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let o = try json(r.standardOutput)
+        for key in ["model", "meanLogLikelihood", "logLikelihood", "n", "parameters", "bic", "aic", "iterations", "converged", "seconds"] {
+            #expect(o[key] != nil, "missing \(key)")
+        }
+        #expect(o["model"] as? String == "vae" && o["n"] as? Int == 4000 && o["epochs"] as? Int == 2)
+        // Same seed, same bytes.
+        let again = dir.appendingPathComponent("again.safetensors").path
+        _ = try CommandRunner.run(["fit", "vae", "--data", images, "--binarize", "--latent", "8", "--hidden", "64",
+                                   "--epochs", "2", "--seed", "3", "--output", again, "--quiet"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: again)))
+        var estimates: [String: Double] = [:]
+        for estimator in ["elbo", "iwae", "naive-mc"] {
+            let s = try json(CommandRunner.run(["score", "--model", model, "--data", images, "--estimator", estimator,
+                                                "--samples", "20", "--json"]).standardOutput)
+            #expect(s["estimator"] as? String == estimator && s["samples"] as? Int == 20 && (s["standardError"] as? Double ?? -1) > 0)
+            estimates[estimator] = s["meanLogLikelihood"] as? Double
+        }
+        #expect(estimates["iwae"]! > estimates["elbo"]! && estimates["iwae"]! > estimates["naive-mc"]!)
+        let z = try CommandRunner.run(["transform", "--model", model, "--data", images]).standardOutput.split(separator: "\n")
+        #expect(z.count == 4001 && z[0].hasPrefix("z0,z1"))
+        let sample = try CommandRunner.run(["sample", "--model", model, "--count", "3", "--seed", "1"]).standardOutput.split(separator: "\n")
+        #expect(sample.count == 4 && sample[0].hasPrefix("x1,x2"))
+        // A truncated model file is refused with its name.
+        let broken = dir.appendingPathComponent("broken.safetensors").path
+        try Data(contentsOf: URL(fileURLWithPath: model)).prefix(5000).write(to: URL(fileURLWithPath: broken))
+        let failure = try CommandRunner.run(["score", "--model", broken, "--data", images])
+        #expect(failure.status != 0 && failure.standardError.contains("broken.safetensors"))
+    }
+}
