@@ -22,6 +22,34 @@ import LatentCore
         #expect(nan[0].isNaN && nan[1] == 0)
     }
 
+    @Test func singlePrecisionExpAndBernoulliTermsMatchReferences() {
+        var rng = Xoshiro256StarStar(seed: 4)
+        for _ in 0..<2000 {
+            var v = SIMD8<Float>()
+            for t in 0..<8 { v[t] = Float(rng.nextUniform() * 170 - 85) }
+            let e = VectorMath.exp(v)
+            for t in 0..<8 {
+                let reference = Foundation.exp(Double(v[t]))
+                #expect(abs(Double(e[t]) - reference) / reference < 5e-7, "exp(\(v[t]))")
+            }
+        }
+        // Bernoulli log-likelihood and gradient against the double-precision formulas.
+        let n = 37
+        let x = (0..<n).map { _ in Float(rng.nextUniform() < 0.3 ? 1 : 0) }
+        let f = (0..<n).map { _ in Float(rng.nextNormal() * 6) }
+        var g = [Float](repeating: 0, count: n)
+        let total = x.withUnsafeBufferPointer { xp in f.withUnsafeBufferPointer { fp in g.withUnsafeMutableBufferPointer { gp in
+            VectorMath.bernoulli(targets: xp.baseAddress!, logits: fp.baseAddress!, count: n, gradientWeight: 0.5, gradient: gp.baseAddress!)
+        } } }
+        var reference = 0.0
+        for j in 0..<n {
+            let fd = Double(f[j]), sp = fd > 0 ? fd + log1p(exp(-fd)) : log1p(exp(fd))
+            reference += Double(x[j]) * fd - sp
+            #expect(abs(Double(g[j]) - 0.5 * (Double(x[j]) - 1 / (1 + exp(-fd)))) < 1e-6)
+        }
+        #expect(abs(total - reference) < 1e-5 * max(1, abs(reference)))
+    }
+
     @Test func logSumExpRowsIsStableAndNormalises() {
         var values: [Double] = [1000, 1000, -1000, -1e6, -1e6 - 1, -1e6 - 2, -.infinity, -.infinity, -.infinity]
         var out = [Double](repeating: 0, count: 3)

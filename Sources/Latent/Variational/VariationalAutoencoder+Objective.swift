@@ -43,7 +43,28 @@ extension VariationalAutoencoder {
         }
         let decoded = decoder.forward(z)
         let f = decoded.last!
-        let logPxz = logLikelihood(of: x, outputs: f, repeats: k)
+        // Bernoulli in single precision: log p(x|z) and ∂/∂logits in one vectorised pass.
+        let fusedBernoulli = likelihood == .bernoulli && S.self == Float.self
+        var df = Matrix<S>(rows: b * k, columns: d)
+        var logPxz = [S](repeating: 0, count: b * k)
+        if fusedBernoulli {
+            x.withUnsafeBufferPointer { xp in
+                f.withUnsafeBufferPointer { fp in
+                    df.withUnsafeMutableBufferPointer { gp in
+                        let xf = UnsafeRawPointer(xp.baseAddress!).assumingMemoryBound(to: Float.self)
+                        let ff = UnsafeRawPointer(fp.baseAddress!).assumingMemoryBound(to: Float.self)
+                        let gf = UnsafeMutableRawPointer(gp.baseAddress!).assumingMemoryBound(to: Float.self)
+                        for r in 0..<(b * k) {
+                            // The gradient weight is applied below, once the weights are known.
+                            logPxz[r] = S(VectorMath.bernoulli(targets: xf + (r / k) * d, logits: ff + r * d, count: d,
+                                                               gradientWeight: 1, gradient: gf + r * d))
+                        }
+                    }
+                }
+            }
+        } else {
+            logPxz = logLikelihood(of: x, outputs: f, repeats: k)
+        }
 
         // Per-sample weights c_bk of ∂objective/∂log p(x|z_bk), and the objective.
         var weights = [S](repeating: 1 / S(k), count: b * k)
@@ -83,10 +104,13 @@ extension VariationalAutoencoder {
         }
 
         // ∂/∂f (decoder outputs) and the learned variances.
-        var df = Matrix<S>(rows: b * k, columns: d)
         var dLogVariance = [S](repeating: 0, count: logVariance.count)
         for r in 0..<(b * k) {
             let c = weights[r], i = r / k
+            if fusedBernoulli {
+                df.withUnsafeMutableBufferPointer { gp in for j in 0..<d { gp[r * d + j] *= c } }
+                continue
+            }
             for j in 0..<d {
                 let xv = x[i, j], fv = f[r, j]
                 switch likelihood {

@@ -121,6 +121,10 @@ public struct VariationalAutoencoder<S: NeuralScalar>: Equatable, Sendable {
                     let xr = xp.baseAddress! + (r / repeats) * d, fr = fp.baseAddress! + r * d
                     var s: S = 0
                     switch likelihood {
+                    case .bernoulli where S.self == Float.self:
+                        s = S(VectorMath.bernoulli(targets: UnsafeRawPointer(xr).assumingMemoryBound(to: Float.self),
+                                                   logits: UnsafeRawPointer(fr).assumingMemoryBound(to: Float.self),
+                                                   count: d, gradientWeight: 0, gradient: nil))
                     case .bernoulli:
                         for j in 0..<d { s += xr[j] * fr[j] - S.softplus(fr[j]) }
                     case .gaussianFixed(let v):
