@@ -37,6 +37,19 @@ import TestSupport
         #expect(z.count == 4001 && z[0].hasPrefix("z0,z1"))
         let sample = try CommandRunner.run(["sample", "--model", model, "--count", "3", "--seed", "1"]).standardOutput.split(separator: "\n")
         #expect(sample.count == 4 && sample[0].hasPrefix("x1,x2"))
+        let refined = try json(CommandRunner.run(["score", "--model", model, "--data", images, "--estimator", "elbo", "--samples", "5",
+                                                  "--refine-steps", "20", "--json"]).standardOutput)
+        #expect((refined["amortizationGap"] as? Double ?? -1) > 0 && refined["refineSteps"] as? Int == 20)
+        // The plain autoencoder: codes and reconstruction scores, no samples.
+        let ae = dir.appendingPathComponent("ae.safetensors").path
+        let fitted = try CommandRunner.run(["fit", "autoencoder", "--data", images, "--binarize", "--latent", "6", "--hidden", "32",
+                                            "--epochs", "1", "--output", ae, "--json", "--quiet"])
+        #expect(fitted.status == 0, "\(fitted.standardError)")
+        #expect(try json(CommandRunner.run(["score", "--model", ae, "--data", images, "--json"]).standardOutput)["model"] as? String == "autoencoder")
+        let codes = try CommandRunner.run(["transform", "--model", ae, "--data", images]).standardOutput.split(separator: "\n")
+        #expect(codes.count == 4001 && codes[0] == "z0,z1,z2,z3,z4,z5")
+        let noSample = try CommandRunner.run(["sample", "--model", ae, "--count", "2"])
+        #expect(noSample.status != 0 && noSample.standardError.contains("no prior"))
         // A truncated model file is refused with its name.
         let broken = dir.appendingPathComponent("broken.safetensors").path
         try Data(contentsOf: URL(fileURLWithPath: model)).prefix(5000).write(to: URL(fileURLWithPath: broken))

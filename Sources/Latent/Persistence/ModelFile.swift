@@ -9,6 +9,8 @@ public enum LatentModel: Equatable, Sendable {
     case hiddenMarkov(AnyHiddenMarkovModel)
     /// A variational autoencoder (stored as safetensors).
     case variationalAutoencoder(VariationalAutoencoder<Float>)
+    /// A plain autoencoder (stored as safetensors).
+    case autoencoder(Autoencoder<Float>)
 
     /// The short name used on the command line and in files (`gmm`, `fa`, `ppca`, …).
     public var kind: String {
@@ -17,6 +19,7 @@ public enum LatentModel: Equatable, Sendable {
         case .linearGaussian(let m): return m.noise == .diagonal ? "fa" : "ppca"
         case .hiddenMarkov: return "hmm"
         case .variationalAutoencoder: return "vae"
+        case .autoencoder: return "autoencoder"
         }
     }
 
@@ -27,6 +30,7 @@ public enum LatentModel: Equatable, Sendable {
         case .linearGaussian(let m): return m.parameterCount
         case .hiddenMarkov(let m): return m.parameterCount
         case .variationalAutoencoder(let m): return m.parameterCount
+        case .autoencoder(let m): return m.parameterCount
         }
     }
 
@@ -37,6 +41,7 @@ public enum LatentModel: Equatable, Sendable {
         case .linearGaussian(let m): return m.dimension
         case .hiddenMarkov(let m): return m.dimension
         case .variationalAutoencoder(let m): return m.dimension
+        case .autoencoder(let m): return m.dimension
         }
     }
 }
@@ -84,6 +89,9 @@ public struct ModelFile: Equatable, Sendable {
     /// The file's bytes: pretty-printed JSON with sorted keys (safetensors for a VAE).
     public func encoded() throws -> Data {
         if case .variationalAutoencoder(let m) = model {
+            return try VariationalAutoencoderFile.encode(m, columns: columns, training: training)
+        }
+        if case .autoencoder(let m) = model {
             return try VariationalAutoencoderFile.encode(m, columns: columns, training: training)
         }
         let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,

@@ -16,22 +16,36 @@ enum VariationalAutoencoderFile {
     }
 
     static func encode(_ model: VariationalAutoencoder<Float>, columns: [String], training: TrainingSummary?) throws -> Data {
+        try encode(kind: "vae", encoder: model.encoder, decoder: model.decoder, logVariance: model.logVariance,
+                   latent: model.latentSize, likelihood: model.likelihood, preprocessing: model.preprocessing,
+                   columns: columns, training: training)
+    }
+
+    static func encode(_ model: Autoencoder<Float>, columns: [String], training: TrainingSummary?) throws -> Data {
+        try encode(kind: "autoencoder", encoder: model.encoder, decoder: model.decoder, logVariance: [],
+                   latent: model.codeSize, likelihood: model.likelihood, preprocessing: model.preprocessing,
+                   columns: columns, training: training)
+    }
+
+    private static func encode(kind: String, encoder: DenseNetwork<Float>, decoder: DenseNetwork<Float>, logVariance: [Float],
+                               latent: Int, likelihood: VAELikelihood, preprocessing: Preprocessing,
+                               columns: [String], training: TrainingSummary?) throws -> Data {
         var tensors: [String: SafeTensors.Tensor] = [:]
-        for (prefix, network) in [("encoder", model.encoder), ("decoder", model.decoder)] {
+        for (prefix, network) in [("encoder", encoder), ("decoder", decoder)] {
             for (i, layer) in network.layers.enumerated() {
                 tensors["\(prefix).\(i).weight"] = SafeTensors.Tensor(shape: [layer.inputs, layer.outputs], values: layer.weights.storage)
                 tensors["\(prefix).\(i).bias"] = SafeTensors.Tensor(shape: [layer.outputs], values: layer.bias)
             }
         }
-        if !model.logVariance.isEmpty { tensors["logVariance"] = SafeTensors.Tensor(shape: [model.dimension], values: model.logVariance) }
-        let description = Description(latent: model.latentSize, encoderActivations: model.encoder.layers.map(\.activation),
-                                      decoderActivations: model.decoder.layers.map(\.activation), likelihood: model.likelihood,
-                                      preprocessing: model.preprocessing, columns: columns, training: training)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(description), as: UTF8.self)
+        if !logVariance.isEmpty { tensors["logVariance"] = SafeTensors.Tensor(shape: [decoder.outputs], values: logVariance) }
+        let description = Description(latent: latent, encoderActivations: encoder.layers.map(\.activation),
+                                      decoderActivations: decoder.layers.map(\.activation), likelihood: likelihood,
+                                      preprocessing: preprocessing, columns: columns, training: training)
+        let jsonEncoder = JSONEncoder()
+        jsonEncoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try jsonEncoder.encode(description), as: UTF8.self)
         return try SafeTensors.encode(tensors, metadata: ["format": "latent-model", "version": String(ModelFile.version),
-                                                          "model": "vae", "latent": json])
+                                                          "model": kind, "latent": json])
     }
 
     static func decode(_ data: Data, source: String) throws -> ModelFile {
@@ -39,7 +53,8 @@ enum VariationalAutoencoderFile {
             .corrupt(path: source, reason: "not a valid Latent VAE file (\(why)); refit the model or restore the file")
         }
         let (tensors, metadata) = try SafeTensors.decode(data, source: source)
-        guard metadata["format"] == "latent-model", metadata["model"] == "vae", let json = metadata["latent"] else {
+        let kind = metadata["model"] ?? ""
+        guard metadata["format"] == "latent-model", kind == "vae" || kind == "autoencoder", let json = metadata["latent"] else {
             throw corrupt("the safetensors metadata lacks Latent's format, model and description")
         }
         guard let version = Int(metadata["version"] ?? ""), version >= 1 else { throw corrupt("no version") }
@@ -63,6 +78,14 @@ enum VariationalAutoencoderFile {
         }
         let encoder = try network("encoder", description.encoderActivations)
         let decoder = try network("decoder", description.decoderActivations)
+        if kind == "autoencoder" {
+            guard encoder.outputs == description.latent, decoder.inputs == description.latent, encoder.inputs == decoder.outputs,
+                  description.columns.count == decoder.outputs, description.likelihood != .gaussianLearned else {
+                throw corrupt("encoder, decoder and columns disagree in size")
+            }
+            let model = Autoencoder(encoder: encoder, decoder: decoder, likelihood: description.likelihood, preprocessing: description.preprocessing)
+            return ModelFile(model: .autoencoder(model), columns: description.columns, training: description.training)
+        }
         guard encoder.outputs == 2 * description.latent, decoder.inputs == description.latent, encoder.inputs == decoder.outputs,
               description.columns.count == decoder.outputs else { throw corrupt("encoder, decoder and columns disagree in size") }
         let logVariance = tensors["logVariance"]?.values ?? []

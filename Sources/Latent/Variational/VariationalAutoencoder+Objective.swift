@@ -27,10 +27,21 @@ extension VariationalAutoencoder {
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     public func objective(_ x: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective) -> (value: S, gradients: VAEGradients<S>) {
+        let encoded = encoder.forward(x)
+        let part = self.objective(x, encoderOutput: encoded.last!, epsilon: epsilon, objective: objective)
+        let encoderGradients = encoder.backward(encoded, gradient: part.encoderOutputGradient).layers
+        return (part.value, VAEGradients(encoder: encoderGradients, decoder: part.decoder, logVariance: part.logVariance))
+    }
+
+    /// The objective and its gradient given the encoder's outputs `[μ | log σ²]` (`rows × 2·latent`):
+    /// the gradient with respect to those outputs, the decoder's parameters and the learned variances.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func objective(_ x: Matrix<S>, encoderOutput out: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective)
+        -> (value: S, encoderOutputGradient: Matrix<S>, decoder: [DenseGradient<S>], logVariance: [S])
+    {
         let b = x.rows, l = latentSize, d = dimension, k = objective.samples
         precondition(epsilon.rows == b * k && epsilon.columns == l, "Need K noise rows of the latent size per data row")
-        let encoded = encoder.forward(x)
-        let out = encoded.last!
         // z = μ + σ ε
         var z = Matrix<S>(rows: b * k, columns: l)
         var sigma = Matrix<S>(rows: b, columns: l)
@@ -144,7 +155,6 @@ extension VariationalAutoencoder {
                 }
             }
         }
-        let encoderGradients = encoder.backward(encoded, gradient: dOut).layers
-        return (value, VAEGradients(encoder: encoderGradients, decoder: decoderGradients, logVariance: dLogVariance))
+        return (value, dOut, decoderGradients, dLogVariance)
     }
 }

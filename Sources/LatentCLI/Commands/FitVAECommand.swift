@@ -51,11 +51,7 @@ struct FitVAECommand: ParsableCommand {
     var output: String
     @OptionGroup var outputOptions: OutputOptions
 
-    func hiddenWidths() throws -> [Int] {
-        let widths = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--hidden '\(hidden)': give positive widths like 400 or 400,200") }
-        return widths.map { $0! }
-    }
+    func hiddenWidths() throws -> [Int] { try parseWidths(hidden) }
 
     func validate() throws {
         _ = try hiddenWidths()
@@ -68,14 +64,8 @@ struct FitVAECommand: ParsableCommand {
     }
 
     func run() throws {
-        let table = try dataOptions.load(quiet: outputOptions.quiet)
-        try table.requireComplete()
-        let isImage = !dataOptions.data.lowercased().hasSuffix(".csv") && !dataOptions.data.lowercased().hasSuffix(".npy")
-        let preprocessing = Preprocessing(scale: isImage ? 1.0 / 255 : 1, binarizeThreshold: binarize ? 0.5 : nil)
-        let x: Matrix<Float> = preprocessing.apply(table.values)
-        if likelihood == .bernoulli, let bad = x.storage.first(where: { $0 < 0 || $0 > 1 }) {
-            throw ValidationError("a Bernoulli decoder needs data in [0, 1]; found \(bad). Use --binarize, scale the data, or --likelihood gaussian")
-        }
+        let (table, preprocessing, x) = try loadNetworkData(dataOptions, binarize: binarize, bernoulli: likelihood == .bernoulli,
+                                                            quiet: outputOptions.quiet)
         let vaeLikelihood: VAELikelihood = likelihood == .bernoulli ? .bernoulli : (variance.map { .gaussianFixed(variance: $0) } ?? .gaussianLearned)
         var rng = Xoshiro256StarStar(seed: seed)
         var model = VariationalAutoencoder<Float>(dimension: x.columns, latent: latent, hidden: try hiddenWidths(),

@@ -38,7 +38,7 @@ struct ImputeCommand: ParsableCommand {
            let selected = try? table.selecting(columns: file.columns) {
             table = selected
         }
-        if file.model.kind == "hmm" || file.model.kind == "vae" {
+        if ["hmm", "vae", "autoencoder"].contains(file.model.kind) {
             throw ValidationError("impute works with mixtures and factor models; \(file.model.kind) models do not take missing values yet")
         }
         let x = try prepare(table, for: file)
@@ -47,7 +47,7 @@ struct ImputeCommand: ParsableCommand {
             switch file.model {
             case .gaussianMixture(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
             case .linearGaussian(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
-            case .hiddenMarkov, .variationalAutoencoder: return x
+            case .hiddenMarkov, .variationalAutoencoder, .autoencoder: return x
             }
         }
         let copies = draws.map { n in (1...n).map { _ in complete(draw: true) } } ?? [complete(draw: false)]

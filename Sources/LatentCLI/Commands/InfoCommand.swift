@@ -47,6 +47,11 @@ struct InfoCommand: ParsableCommand {
             } else {
                 Console.print("Variational autoencoder: encoder \(([m.encoder.inputs] + m.encoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), decoder \(([m.decoder.inputs] + m.decoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), \(m.parameterCount) parameters\n")
             }
+        case .autoencoder(let m):
+            o["code"] = .integer(m.codeSize)
+            if output.json { Console.print(o.render() + "\n") } else {
+                Console.print("Autoencoder: encoder \(([m.encoder.inputs] + m.encoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), decoder \(([m.decoder.inputs] + m.decoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), \(m.parameterCount) parameters\n")
+            }
         case .hiddenMarkov(let m):
             o["states"] = .integer(m.stateCount)
             o["emission"] = .string(m.emissionKind)

@@ -29,7 +29,7 @@ struct PredictCommand: ParsableCommand {
                 let labels = m.predict(x, threads: threads)
                 Console.print(CSV.render(header: ["component"], rows: Matrix(rows: labels.count, columns: 1, storage: labels.map(Double.init))))
             }
-        case .variationalAutoencoder:
+        case .variationalAutoencoder, .autoencoder:
             throw ValidationError("predict assigns clusters; a VAE has none. Use `latent transform` for its latent means")
         case .hiddenMarkov:
             throw ValidationError("predict assigns clusters; for a hidden Markov model use `latent decode`")

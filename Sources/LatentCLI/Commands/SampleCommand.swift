@@ -46,6 +46,8 @@ struct SampleCommand: ParsableCommand {
                 for f in 0..<m.latentSize { rows[i, m.dimension + f] = Double(latents[i, f]) }
             }
             Console.print(CSV.render(header: file.columns + (0..<m.latentSize).map { "z\($0)" }, rows: rows))
+        case .autoencoder:
+            throw ValidationError("an autoencoder has no prior over its codes, so it cannot sample; fit a VAE (`latent fit vae`) for that")
         case .hiddenMarkov(let m):
             // One sequence of --count steps.
             let (x, states) = m.sample(length: count, using: &rng)

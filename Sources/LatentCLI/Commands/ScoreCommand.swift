@@ -20,11 +20,14 @@ struct ScoreCommand: ParsableCommand {
     var samples: Int = 100
     @Option(name: .long, help: "VAEs: seed of the samples.")
     var seed: UInt64 = 0
+    @Option(name: .long, help: "VAEs: also optimise each example's own q(z|x) for this many Adam steps with the decoder fixed, and report the ELBO gained over the encoder (the amortisation gap).")
+    var refineSteps: Int = 0
     @OptionGroup var output: OutputOptions
 
     /// VAEs: a Monte Carlo estimate of log p(x) per example (CSV), or the summary.
     func scoreVAE(_ m: VariationalAutoencoder<Float>, file: ModelFile) throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard refineSteps >= 0 else { throw ValidationError("--refine-steps must be non-negative") }
         let table = try dataOptions.load(quiet: output.quiet)
         let raw = try prepare(table, for: file)
         try table.requireComplete()
@@ -37,6 +40,14 @@ struct ScoreCommand: ParsableCommand {
             o["estimator"] = .string(estimator.rawValue)
             o["samples"] = .integer(samples)
             o["standardError"] = .number(estimate.standardError)
+            if refineSteps > 0 {
+                let report = m.refinePosteriors(x, steps: refineSteps, seed: seed &+ 1)
+                o["refineSteps"] = .integer(refineSteps)
+                o["amortizedELBO"] = .number(report.amortizedELBO)
+                o["refinedELBO"] = .number(report.refinedELBO)
+                o["amortizationGap"] = .number(report.gap)
+                o["refineSeconds"] = .number(report.seconds)
+            }
             Console.print(o.render() + "\n")
         } else {
             Console.print(CSV.render(header: ["logLikelihood"], rows: Matrix(rows: x.rows, columns: 1, storage: estimate.perExample)))
@@ -72,13 +83,28 @@ struct ScoreCommand: ParsableCommand {
             try scoreVAE(m, file: file)
             return
         }
+        if case .autoencoder(let m) = file.model {
+            // No prior: the score is the reconstruction log-likelihood log p(x | decode(encode(x))).
+            let table = try dataOptions.load(quiet: output.quiet)
+            let x: Matrix<Float> = m.preprocessing.apply(try prepare(table, for: file))
+            let (perRow, seconds) = Console.timed { m.reconstructionLogLikelihoods(of: x).map(Double.init) }
+            if output.json {
+                var o = likelihoodSummary(model: "autoencoder", logLikelihood: perRow.reduce(0, +), count: x.rows, parameters: m.parameterCount,
+                                          iterations: file.training?.iterations, converged: file.training?.converged, seconds: seconds)
+                o["estimator"] = .string("reconstruction")
+                Console.print(o.render() + "\n")
+            } else {
+                Console.print(CSV.render(header: ["reconstructionLogLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow)))
+            }
+            return
+        }
         let table = try dataOptions.load(quiet: output.quiet)
         let x = try prepare(table, for: file)
         let (perRow, seconds): ([Double], Double) = Console.timed {
             switch file.model {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
             case .linearGaussian(let m): return m.logLikelihoods(of: x)
-            case .hiddenMarkov, .variationalAutoencoder: return []
+            case .hiddenMarkov, .variationalAutoencoder, .autoencoder: return []
             }
         }
         if output.json {

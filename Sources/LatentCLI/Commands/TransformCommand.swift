@@ -26,6 +26,9 @@ struct TransformCommand: ParsableCommand {
         case .variationalAutoencoder(let m):
             let encoded = m.encode(m.preprocessing.apply(x) as Matrix<Float>).mean
             Console.print(CSV.render(header: (0..<m.latentSize).map { "z\($0)" }, rows: encoded.double))
+        case .autoencoder(let m):
+            let codes = m.encode(m.preprocessing.apply(x) as Matrix<Float>)
+            Console.print(CSV.render(header: (0..<m.codeSize).map { "z\($0)" }, rows: codes.double))
         case .hiddenMarkov(let m):
             let (seqX, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: nil)
             Console.print(CSV.render(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: seqX, sequences: sequences, threads: threads)))
