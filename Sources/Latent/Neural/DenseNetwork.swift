@@ -27,6 +27,14 @@ public struct DenseLayer<S: NeuralScalar>: Equatable, Sendable {
 public struct DenseGradient<S: NeuralScalar>: Sendable {
     public var weights: Matrix<S>
     public var bias: [S]
+
+    /// Adds another gradient of the same layer.
+    public mutating func add(_ other: DenseGradient) {
+        weights.withUnsafeMutableBufferPointer { w in
+            other.weights.withUnsafeBufferPointer { o in for i in w.indices { w[i] += o[i] } }
+        }
+        for i in bias.indices { bias[i] += other.bias[i] }
+    }
 }
 
 /// A stack of dense layers with hand-written forward and backward passes on SGEMM/DGEMM.

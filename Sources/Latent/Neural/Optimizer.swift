@@ -9,6 +9,8 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
     public var beta1: S = 0.9
     public var beta2: S = 0.999
     public var epsilon: S = 1e-8
+    /// Cores for the elementwise updates of large arrays (elementwise, so the result does not depend on it).
+    public var threads: Int = 1
     private var m: [[S]] = []
     private var v: [[S]] = []
     private var beta1Power: S = 1
@@ -44,15 +46,20 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
             let rate = learningRate * c2.squareRoot() / c1
             let epsHat = epsilon * c2.squareRoot()
             let b1 = beta1, b2 = beta2
+            let work = ChunkedWork(count: parameters.count, minimumChunk: 32_768, maxChunks: 8)
+            let threads = self.threads
             parameters.withUnsafeMutableBufferPointer { p in
                 gradient.withUnsafeBufferPointer { g in
                     m[index].withUnsafeMutableBufferPointer { mp in
                         v[index].withUnsafeMutableBufferPointer { vp in
-                            for i in p.indices {
-                                let gi = scale * g[i]
-                                mp[i] = b1 * mp[i] + (1 - b1) * gi
-                                vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                                p[i] += sign * rate * mp[i] / (vp[i].squareRoot() + epsHat)
+                            let pb = p.baseAddress!, gb = g.baseAddress!, mb = mp.baseAddress!, vb = vp.baseAddress!
+                            work.run(threads: threads) { _, range in
+                                for i in range {
+                                    let gi = scale * gb[i]
+                                    mb[i] = b1 * mb[i] + (1 - b1) * gi
+                                    vb[i] = b2 * vb[i] + (1 - b2) * gi * gi
+                                    pb[i] += sign * rate * mb[i] / (vb[i].squareRoot() + epsHat)
+                                }
                             }
                         }
                     }

@@ -8,9 +8,9 @@ public struct VAETrainingOptions: Sendable {
     public var optimizer: OptimizerKind = .adam
     public var objective: VAEObjective = .elbo(beta: 1)
     public var seed: UInt64 = 0
-    /// Cores to use. Training runs its products on one core for now (so that the same seed gives
-    /// the same weights whatever else the process does); scoring splits rows across cores.
-    public var threads: Int = 1
+    /// Cores to use: each mini-batch is split into two fixed halves whose gradients are computed in
+    /// parallel and added in order, so the weights do not depend on the thread count.
+    public var threads: Int = availableCores
     /// Called after each epoch.
     public var progress: (@Sendable (VAEEpochReport) -> Void)? = nil
 
@@ -35,6 +35,7 @@ extension VariationalAutoencoder {
         precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
         var rng = Xoshiro256StarStar(seed: options.seed)
         var optimizer = Optimizer<S>(options.optimizer, learningRate: S(options.learningRate))
+        optimizer.threads = options.threads
         let n = x.rows, k = options.objective.samples, l = latentSize
         var reports: [VAEEpochReport] = []
         for epoch in 1...max(1, options.epochs) {
@@ -48,7 +49,7 @@ extension VariationalAutoencoder {
                 let batch = x.selectingRows(rows)
                 var epsilon = Matrix<S>(rows: rows.count * k, columns: l)
                 for i in epsilon.storage.indices { epsilon.storage[i] = S(rng.nextNormal()) }
-                let (value, gradients) = objective(batch, epsilon: epsilon, objective: options.objective)
+                let (value, gradients) = splitObjective(batch, epsilon: epsilon, objective: options.objective, threads: options.threads)
                 total += Double(value)
                 // Ascend the mean objective of the batch.
                 let scale = 1 / S(rows.count)
@@ -62,6 +63,32 @@ extension VariationalAutoencoder {
             options.progress?(report)
         }
         return reports
+    }
+
+    /// The objective of a batch as the sum over two fixed halves (in parallel on two cores).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func splitObjective(_ batch: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective, threads: Int) -> (S, VAEGradients<S>) {
+        let rows = batch.rows, k = objective.samples
+        guard rows >= 16 else { return self.objective(batch, epsilon: epsilon, objective: objective) }
+        let middle = rows / 2
+        let halves = [0..<middle, middle..<rows]
+        var results = [(S, VAEGradients<S>)?](repeating: nil, count: 2)
+        results.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            ChunkedWork(count: 2, minimumChunk: 1, maxChunks: 2).run(threads: threads) { part, _ in
+                let range = halves[part]
+                base[part] = self.objective(batch.selectingRows(range), epsilon: epsilon.selectingRows((range.lowerBound * k)..<(range.upperBound * k)),
+                                            objective: objective)
+            }
+        }
+        var (value, gradients) = results[0]!
+        let (value2, second) = results[1]!
+        value += value2
+        for l in gradients.encoder.indices { gradients.encoder[l].add(second.encoder[l]) }
+        for l in gradients.decoder.indices { gradients.decoder[l].add(second.decoder[l]) }
+        for i in gradients.logVariance.indices { gradients.logVariance[i] += second.logVariance[i] }
+        return (value, gradients)
     }
 
     /// One optimiser step along `gradients × scale`.
