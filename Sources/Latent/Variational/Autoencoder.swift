@@ -79,44 +79,28 @@ public struct Autoencoder<S: NeuralScalar>: Equatable, Sendable {
     public mutating func train(on x: Matrix<S>, options: VAETrainingOptions) -> [VAEEpochReport] {
         var rng = Xoshiro256StarStar(seed: options.seed)
         var optimizer = Optimizer<S>(options.optimizer, learningRate: S(options.learningRate))
-        let n = x.rows
-        var reports: [VAEEpochReport] = []
-        for epoch in 1...max(1, options.epochs) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let order = rng.permutation(n)
-            var total = 0.0
-            var batchStart = 0
-            while batchStart < n {
-                let rows = Array(order[batchStart..<min(n, batchStart + options.batchSize)])
-                batchStart += options.batchSize
-                let batch = x.selectingRows(rows)
-                let encoded = encoder.forward(batch)
-                let decoded = decoder.forward(encoded.last!)
-                var df = Matrix<S>(rows: rows.count, columns: dimension)
-                let values = df.withUnsafeMutableBufferPointer { reconstructionLogLikelihood(batch, outputs: decoded.last!, gradient: $0.baseAddress!) }
-                total += values.reduce(0.0) { $0 + Double($1) }
-                let (decoderGradients, dz) = decoder.backward(decoded, gradient: df)
-                let encoderGradients = encoder.backward(encoded, gradient: dz).layers
-                let scale = 1 / S(rows.count)
-                optimizer.beginStep()
-                var index = 0
-                for l in encoder.layers.indices {
-                    optimizer.update(index, parameters: &encoder.layers[l].weights.storage, gradient: encoderGradients[l].weights.storage, scale: scale, ascend: true)
-                    optimizer.update(index + 1, parameters: &encoder.layers[l].bias, gradient: encoderGradients[l].bias, scale: scale, ascend: true)
-                    index += 2
-                }
-                for l in decoder.layers.indices {
-                    optimizer.update(index, parameters: &decoder.layers[l].weights.storage, gradient: decoderGradients[l].weights.storage, scale: scale, ascend: true)
-                    optimizer.update(index + 1, parameters: &decoder.layers[l].bias, gradient: decoderGradients[l].bias, scale: scale, ascend: true)
-                    index += 2
-                }
+        return MiniBatches.run(count: x.rows, options: options, rng: &rng) { rows, _ in
+            let batch = x.selectingRows(rows)
+            let encoded = encoder.forward(batch)
+            let decoded = decoder.forward(encoded.last!)
+            var df = Matrix<S>(rows: rows.count, columns: dimension)
+            let values = df.withUnsafeMutableBufferPointer { reconstructionLogLikelihood(batch, outputs: decoded.last!, gradient: $0.baseAddress!) }
+            let (decoderGradients, dz) = decoder.backward(decoded, gradient: df)
+            let encoderGradients = encoder.backward(encoded, gradient: dz).layers
+            let scale = 1 / S(rows.count)
+            optimizer.beginStep()
+            var index = 0
+            for (l, g) in encoderGradients.enumerated() {
+                optimizer.update(index, parameters: &encoder.layers[l].weights.storage, gradient: g.weights.storage, scale: scale, ascend: true)
+                optimizer.update(index + 1, parameters: &encoder.layers[l].bias, gradient: g.bias, scale: scale, ascend: true)
+                index += 2
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let report = VAEEpochReport(epoch: epoch, meanObjective: total / Double(n), seconds: seconds,
-                                        examplesPerSecond: Double(n) / max(seconds, 1e-9))
-            reports.append(report)
-            options.progress?(report)
+            for (l, g) in decoderGradients.enumerated() {
+                optimizer.update(index, parameters: &decoder.layers[l].weights.storage, gradient: g.weights.storage, scale: scale, ascend: true)
+                optimizer.update(index + 1, parameters: &decoder.layers[l].bias, gradient: g.bias, scale: scale, ascend: true)
+                index += 2
+            }
+            return values.reduce(0.0) { $0 + Double($1) }
         }
-        return reports
     }
 }

@@ -36,33 +36,17 @@ extension VariationalAutoencoder {
         var rng = Xoshiro256StarStar(seed: options.seed)
         var optimizer = Optimizer<S>(options.optimizer, learningRate: S(options.learningRate))
         optimizer.threads = options.threads
-        let n = x.rows, k = options.objective.samples, l = latentSize
-        var reports: [VAEEpochReport] = []
-        for epoch in 1...max(1, options.epochs) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let order = rng.permutation(n)
-            var total = 0.0
-            var batchStart = 0
-            while batchStart < n {
-                let rows = Array(order[batchStart..<min(n, batchStart + options.batchSize)])
-                batchStart += options.batchSize
-                let batch = x.selectingRows(rows)
-                var epsilon = Matrix<S>(rows: rows.count * k, columns: l)
-                for i in epsilon.storage.indices { epsilon.storage[i] = S(rng.nextNormal()) }
-                let (value, gradients) = splitObjective(batch, epsilon: epsilon, objective: options.objective, threads: options.threads)
-                total += Double(value)
-                // Ascend the mean objective of the batch.
-                let scale = 1 / S(rows.count)
-                optimizer.beginStep()
-                apply(gradients, scale: scale, optimizer: &optimizer)
-            }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let report = VAEEpochReport(epoch: epoch, meanObjective: total / Double(n), seconds: seconds,
-                                        examplesPerSecond: Double(n) / max(seconds, 1e-9))
-            reports.append(report)
-            options.progress?(report)
+        let k = options.objective.samples, l = latentSize
+        return MiniBatches.run(count: x.rows, options: options, rng: &rng) { rows, rng in
+            let batch = x.selectingRows(rows)
+            var epsilon = Matrix<S>(rows: rows.count * k, columns: l)
+            for i in epsilon.storage.indices { epsilon.storage[i] = S(rng.nextNormal()) }
+            let (value, gradients) = splitObjective(batch, epsilon: epsilon, objective: options.objective, threads: options.threads)
+            // Ascend the mean objective of the batch.
+            optimizer.beginStep()
+            apply(gradients, scale: 1 / S(rows.count), optimizer: &optimizer)
+            return Double(value)
         }
-        return reports
     }
 
     /// The objective of a batch as the sum over two fixed halves (in parallel on two cores).
