@@ -20,7 +20,7 @@ public struct LinearGaussianTrainingData: Sendable {
     let dimension: Int
     let noiseFloor: Double
 
-    /// Prepares `x` (NaN = missing). - Throws: if a row has no observed value.
+    /// Prepares `x` (NaN = missing); rows with nothing observed are skipped (callers reject them first).
     init(_ x: Matrix<Double>, noiseFloor: Double) {
         let shift = x.observedColumnMeans
         self.shift = shift

@@ -10,7 +10,7 @@ extension GaussianMixture {
         var z = [Double](repeating: 0, count: d)
         let factors: [Matrix<Double>]
         switch covariances {
-        case .full, .tied: factors = choleskyFactors
+        case .full, .tied: factors = choleskyFactors.map(\.lower)
         case .diag(let v): factors = (0..<componentCount).map { k in .diagonal(v.row(k).map { $0.squareRoot() }) }
         case .spherical(let v): factors = v.map { .diagonal([Double](repeating: $0.squareRoot(), count: d)) }
         }

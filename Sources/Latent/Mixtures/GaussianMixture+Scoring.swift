@@ -1,8 +1,22 @@
 import Foundation
 
 extension GaussianMixture {
-    /// Runs the kernel over all rows of `x`, split across `threads` cores.
-    func evaluate(_ x: Matrix<Double>, threads: Int, logLikelihoods: Bool, responsibilities: Bool)
+    /// Runs `body` with a kernel centred on the mixture's mean over blocks of the rows of `x`, split
+    /// across `threads` cores.
+    private func kernelPass(_ x: Matrix<Double>, threads: Int,
+                            _ body: (MixtureKernel, UnsafePointer<Double>, Range<Int>) -> Void) {
+        precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
+        let shift = (0..<dimension).map { j in (0..<componentCount).reduce(0) { $0 + weights[$1] * means[$1, j] } }
+        let kernel = MixtureKernel(self, shift: shift)
+        x.withUnsafeBufferPointer { xp in
+            ChunkedWork(count: x.rows, minimumChunk: 1024).run(threads: threads) { _, range in
+                body(kernel, xp.baseAddress!, range)
+            }
+        }
+    }
+
+    /// `log p(xᵢ)` of every row and, if asked, the responsibilities (missing values integrated out).
+    func evaluate(_ x: Matrix<Double>, threads: Int, responsibilities: Bool)
         -> (logLikelihoods: [Double], responsibilities: Matrix<Double>?)
     {
         precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
@@ -10,49 +24,28 @@ extension GaussianMixture {
             let result = evaluateWithMissing(x, shift: [Double](repeating: 0, count: dimension), statistics: false, imputation: false)
             return (result.logLikelihoods, responsibilities ? result.responsibilities : nil)
         }
-        let n = x.rows
-        let shift = (0..<dimension).map { j in (0..<componentCount).reduce(0) { $0 + weights[$1] * means[$1, j] } }
-        let kernel = MixtureKernel(self, shift: shift)
-        var ll = [Double](repeating: 0, count: n)
-        var resp = responsibilities ? Matrix<Double>(rows: n, columns: componentCount) : nil
-        let work = ChunkedWork(count: n, minimumChunk: 1024)
-        x.withUnsafeBufferPointer { xp in
-            ll.withUnsafeMutableBufferPointer { llp in
-                let llBase = llp.baseAddress!
-                if resp != nil {
-                    resp!.withUnsafeMutableBufferPointer { rp in
-                        let rBase = rp.baseAddress!
-                        work.run(threads: threads) { _, range in
-                            kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: llBase,
-                                            responsibilities: rBase, statistics: nil)
-                        }
-                    }
-                } else {
-                    work.run(threads: threads) { _, range in
-                        kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: llBase,
-                                        responsibilities: nil, statistics: nil)
-                    }
+        var ll = [Double](repeating: 0, count: x.rows)
+        var resp = Matrix<Double>(rows: responsibilities ? x.rows : 0, columns: componentCount)
+        ll.withUnsafeMutableBufferPointer { llp in
+            resp.withUnsafeMutableBufferPointer { rp in
+                let llBase = llp.baseAddress!, rBase = responsibilities ? rp.baseAddress : nil
+                kernelPass(x, threads: threads) { kernel, data, range in
+                    kernel.evaluate(data: data, rows: range, logLikelihoods: llBase, responsibilities: rBase, statistics: nil)
                 }
             }
         }
-        return (ll, resp)
+        return (ll, responsibilities ? resp : nil)
     }
 
     /// `log wₖ + log 𝒩(xᵢ | μₖ, Σₖ)` for every row and component (`N × K`), split across `threads`.
     /// - Precondition: `x` has ``dimension`` columns and no missing values.
     public func componentLogDensities(of x: Matrix<Double>, threads: Int = availableCores) -> Matrix<Double> {
-        precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
-        let shift = (0..<dimension).map { j in (0..<componentCount).reduce(0) { $0 + weights[$1] * means[$1, j] } }
-        let kernel = MixtureKernel(self, shift: shift)
         var out = Matrix<Double>(rows: x.rows, columns: componentCount)
-        let work = ChunkedWork(count: x.rows, minimumChunk: 1024)
-        x.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { op in
-                let base = op.baseAddress!
-                work.run(threads: threads) { _, range in
-                    kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: nil, responsibilities: nil,
-                                    statistics: nil, componentLogDensities: base)
-                }
+        out.withUnsafeMutableBufferPointer { op in
+            let base = op.baseAddress!
+            kernelPass(x, threads: threads) { kernel, data, range in
+                kernel.evaluate(data: data, rows: range, logLikelihoods: nil, responsibilities: nil,
+                                statistics: nil, componentLogDensities: base)
             }
         }
         return out
@@ -63,7 +56,7 @@ extension GaussianMixture {
     /// integrated out: the row is scored on its observed coordinates.
     /// - Precondition: `x` has ``dimension`` columns.
     public func logLikelihoods(of x: Matrix<Double>, threads: Int = availableCores) -> [Double] {
-        evaluate(x, threads: threads, logLikelihoods: true, responsibilities: false).logLikelihoods
+        evaluate(x, threads: threads, responsibilities: false).logLikelihoods
     }
 
     /// `Σᵢ log p(xᵢ)`, the total log-likelihood in nats.
@@ -78,7 +71,7 @@ extension GaussianMixture {
 
     /// The posterior `p(z = k | xᵢ)`, an `N × K` matrix whose rows sum to 1.
     public func responsibilities(for x: Matrix<Double>, threads: Int = availableCores) -> Matrix<Double> {
-        evaluate(x, threads: threads, logLikelihoods: true, responsibilities: true).responsibilities!
+        evaluate(x, threads: threads, responsibilities: true).responsibilities!
     }
 
     /// The most probable component of each row.

@@ -13,8 +13,8 @@ public struct GaussianMixture: Equatable, Sendable {
     public let means: Matrix<Double>
     /// Component covariances.
     public let covariances: MixtureCovariances
-    /// Lower Cholesky factors of the covariances (one for `tied`; empty for `diag` and `spherical`).
-    let choleskyFactors: [Matrix<Double>]
+    /// Cholesky factorisations of the covariances (one for `tied`; none for `diag` and `spherical`).
+    let choleskyFactors: [Cholesky]
 
     /// Number of components `K`.
     public var componentCount: Int { weights.count }
@@ -44,7 +44,7 @@ public struct GaussianMixture: Equatable, Sendable {
         guard means.storage.allSatisfy(\.isFinite) else {
             throw ModelError.invalidSetting("component means must be finite numbers")
         }
-        var factors: [Matrix<Double>] = []
+        var factors: [Cholesky] = []
         switch covariances {
         case .full(let ms):
             for (i, m) in ms.enumerated() { factors.append(try Self.factor(m, component: i)) }
@@ -67,8 +67,8 @@ public struct GaussianMixture: Equatable, Sendable {
         self.choleskyFactors = factors
     }
 
-    private static func factor(_ m: Matrix<Double>, component: Int?) throws -> Matrix<Double> {
-        do { return try Cholesky(m).lower } catch let error as LinearAlgebraError {
+    private static func factor(_ m: Matrix<Double>, component: Int?) throws -> Cholesky {
+        do { return try Cholesky(m) } catch let error as LinearAlgebraError {
             throw ModelError.singularCovariance(component: component, detail: error.description)
         }
     }
@@ -78,9 +78,9 @@ public struct GaussianMixture: Equatable, Sendable {
         let k = componentCount, d = dimension
         switch covariances {
         case .full:
-            return choleskyFactors.map { l in (0..<d).reduce(0) { $0 + 2 * log(l[$1, $1]) } }
+            return choleskyFactors.map(\.logDeterminant)
         case .tied:
-            let v = (0..<d).reduce(0) { $0 + 2 * log(choleskyFactors[0][$1, $1]) }
+            let v = choleskyFactors[0].logDeterminant
             return [Double](repeating: v, count: k)
         case .diag(let v):
             return (0..<k).map { i in (0..<d).reduce(0) { $0 + log(v[i, $1]) } }

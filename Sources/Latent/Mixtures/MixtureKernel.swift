@@ -58,7 +58,7 @@ struct MixtureKernel {
             factors = [Double](repeating: 0, count: d * k * d)
             projected = [Double](repeating: 0, count: k * d)
             for c in 0..<k {
-                let p = Cholesky.precisionFactor(lower: model.choleskyFactors[c])
+                let p = model.choleskyFactors[c].precisionFactor
                 for a in 0..<d { for b in 0..<d { factors[a * k * d + c * d + b] = p[a, b] } }
                 for b in 0..<d {
                     var s = 0.0
@@ -67,7 +67,7 @@ struct MixtureKernel {
                 }
             }
         case .tied:
-            let p = Cholesky.precisionFactor(lower: model.choleskyFactors[0])
+            let p = model.choleskyFactors[0].precisionFactor
             factors = p.storage
             projected = [Double](repeating: 0, count: k * d)
             for c in 0..<k {
@@ -241,22 +241,5 @@ struct MixtureKernel {
                 start &+= b
             }
         }}}}}}}}}}}}
-    }
-}
-
-extension Cholesky {
-    /// `L⁻ᵀ` for a lower-triangular Cholesky factor `L`.
-    static func precisionFactor(lower: Matrix<Double>) -> Matrix<Double> {
-        let n = lower.rows
-        var inv = Matrix<Double>(rows: n, columns: n)
-        // Forward substitution column by column: L · inv = I.
-        for c in 0..<n {
-            for i in c..<n {
-                var s = i == c ? 1.0 : 0.0
-                for j in c..<i { s -= lower[i, j] * inv[j, c] }
-                inv[i, c] = s / lower[i, i]
-            }
-        }
-        return inv.transposed
     }
 }

@@ -73,6 +73,9 @@ struct FitHMMCommand: ParsableCommand {
             }
             return m
         }
+        if let warm, warm.emissionKind != emission.rawValue {
+            throw ValidationError("--warm-start holds a \(warm.emissionKind) model, not \(emission.rawValue)")
+        }
         let em = fit.em(defaultIterations: 100, defaultTolerance: 1e-6)
         let fixed = try fixedParameters()
         var log: (@Sendable (String) -> Void)? = nil
@@ -119,9 +122,6 @@ struct FitHMMCommand: ParsableCommand {
             (model, report) = (.poisson(m), r)
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if warm != nil && warm?.emissionKind != model.emissionKind {
-            throw ValidationError("--warm-start holds a \(warm!.emissionKind) model, not \(emission.rawValue)")
-        }
         for w in report.warnings { Console.warn(w) }
         var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(restarts),
                         "regularization": "\(regularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]

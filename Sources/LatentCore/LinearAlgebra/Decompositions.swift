@@ -19,7 +19,7 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The Cholesky factorisation `A = L·Lᵀ` of a symmetric positive-definite matrix.
-public struct Cholesky: Sendable {
+public struct Cholesky: Equatable, Sendable {
     /// The lower-triangular factor `L` (upper triangle zero).
     public let lower: Matrix<Double>
 

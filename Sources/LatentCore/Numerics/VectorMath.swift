@@ -83,13 +83,13 @@ public enum VectorMath {
                                      into out: UnsafeMutablePointer<Double>, normalize: Bool) {
         guard rows > 0, columns > 0 else { return }
         // Subtract each row's maximum, exponentiate the whole block at once, then reduce.
-        var maxima = [Double](repeating: 0, count: rows)
+        // Each row's maximum waits in `out[i]` until its sum is known.
         for i in 0..<rows {
             let row = values + i &* columns
             var m = -Double.infinity
             for j in 0..<columns where row[j] > m { m = row[j] }
             if !m.isFinite { m = m.isNaN ? m : (m > 0 ? m : 0) }
-            maxima[i] = m
+            out[i] = m
             for j in 0..<columns { row[j] -= m }
         }
         let block = UnsafeMutableBufferPointer(start: values, count: rows &* columns)
@@ -98,7 +98,7 @@ public enum VectorMath {
             let row = values + i &* columns
             var s = 0.0
             for j in 0..<columns { s += row[j] }
-            out[i] = maxima[i] + Foundation.log(s)
+            out[i] += Foundation.log(s)
             if normalize {
                 if s > 0 {
                     let inv = 1 / s
@@ -127,23 +127,6 @@ public enum VectorMath {
         return s
     }
 
-    /// `Σⱼ wⱼ (aⱼ − bⱼ)²`, vectorised like ``squaredDistance(_:_:count:)``.
-    @inlinable @inline(__always)
-    public static func weightedSquaredDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
-                                               _ w: UnsafePointer<Double>, count n: Int) -> Double {
-        var acc = SIMD8<Double>(repeating: 0)
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), rw = UnsafeRawPointer(w)
-        var j = 0
-        while j &+ 8 <= n {
-            let t = ra.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self) - rb.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self)
-            acc.addProduct(t * t, rw.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self))
-            j &+= 8
-        }
-        var s = acc.sum()
-        while j < n { let t = a[j] - b[j]; s += t * t * w[j]; j &+= 1 }
-        return s
-    }
-
     /// `out[j] = scale · (a[j] − b[j])`.
     @inlinable @inline(__always)
     public static func scaledDifference(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, scale: Double,
@@ -157,23 +140,6 @@ public enum VectorMath {
             j &+= 8
         }
         while j < n { out[j] = scale * (a[j] - b[j]); j &+= 1 }
-    }
-
-    /// `accumulator[j] += weight · (a[j] − b[j])²`.
-    @inlinable @inline(__always)
-    public static func accumulateWeightedSquaredDifference(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, weight: Double,
-                                                           into accumulator: UnsafeMutablePointer<Double>, count n: Int) {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), ro = UnsafeMutableRawPointer(accumulator)
-        let wv = SIMD8<Double>(repeating: weight)
-        var j = 0
-        while j &+ 8 <= n {
-            let t = ra.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self) - rb.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self)
-            var acc = ro.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self)
-            acc.addProduct(t * t, wv)
-            ro.storeBytes(of: acc, toByteOffset: j &* 8, as: SIMD8<Double>.self)
-            j &+= 8
-        }
-        while j < n { let t = a[j] - b[j]; accumulator[j] += weight * t * t; j &+= 1 }
     }
 
     /// `eˣ` for eight single-precision lanes (degree-6 polynomial after `2ⁿ` range reduction;
