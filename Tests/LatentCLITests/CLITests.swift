@@ -46,7 +46,7 @@ import TestSupport
         let r = try CommandRunner.run(["bench", "--rows", "2000", "--repetitions", "1", "--json"])
         #expect(r.status == 0, "\(r.standardError)")
         let kernels = try json(r.standardOutput)["kernels"] as? [[String: Any]] ?? []
-        #expect(kernels.count == 6)
+        #expect(kernels.count == 8)
         #expect(kernels.allSatisfy { ($0["medianSeconds"] as? Double ?? -1) > 0 })
     }
 

@@ -66,6 +66,48 @@ import TestSupport
         }
     }
 
+    @Test func expectedTransitionsEqualBruteForceOnEveryVectorPath() throws {
+        // K = 2…4 run on 4-lane vectors, 5…8 on 8-lane vectors, 9 on two 8-lane vectors. One
+        // Baum-Welch step with the start and emissions held fixed sets A_ij ∝ Σ_t ξ_t(i, j).
+        for k in [2, 3, 4, 5, 8, 9] {
+            var rng = Xoshiro256StarStar(seed: 500 + UInt64(k))
+            let model = try Self.randomCategorical(states: k, symbols: 3, seed: 40 + UInt64(k))
+            // Three sequences of four steps (a fit needs at least K rows).
+            let t = 4, sequences = (0..<3).map { ($0 * t)..<(($0 + 1) * t) }
+            let x = Matrix(rows: 3 * t, columns: 1, storage: (0..<(3 * t)).map { _ in Double(rng.nextInt(below: 3)) })
+            var expected = Matrix<Double>(rows: k, columns: k)
+            for range in sequences {
+                let paths = Self.enumerate(model, Matrix(rows: t, columns: 1, storage: Array(x.storage[range])))
+                let total = VectorMath.logSumExp(paths.map(\.1))
+                for (path, lp) in paths {
+                    for s in 1..<t { expected[path[s - 1], path[s]] += exp(lp - total) }
+                }
+            }
+            var options = HMMFitOptions<CategoricalEmission>()
+            options.initialModel = model
+            options.fixed = [.start, .emissions]
+            options.em = EMOptions(maxIterations: 1, tolerance: 0)
+            let fitted = try HiddenMarkovModel<CategoricalEmission>.fit(x, sequences: sequences, states: k, options: options).model
+            for i in 0..<k {
+                let row = expected.row(i), visits = row.reduce(0, +)
+                for j in 0..<k {
+                    let want = visits > 0 ? row[j] / visits : model.transitions[i, j]
+                    #expect(abs(fitted.transitions[i, j] - want) < 1e-9, "K = \(k), A[\(i), \(j)]")
+                }
+            }
+        }
+    }
+
+    @Test func posteriorsDoNotDependOnTheThreadCount() throws {
+        for k in [4, 6] {
+            let model = try Self.randomCategorical(states: k, symbols: 5, seed: 70 + UInt64(k))
+            var rng = Xoshiro256StarStar(seed: 3)
+            let (x, _) = model.sample(length: 5_001, using: &rng)
+            #expect(model.posteriors(of: x, threads: 1) == model.posteriors(of: x, threads: 2))
+            #expect(model.logLikelihood(of: x, threads: 1) == model.logLikelihood(of: x, threads: 2))
+        }
+    }
+
     @Test func manyStatesTakeTheGeneralPathAndAgree() throws {
         // Splitting each of 3 states into 4 identical copies (12 states, beyond the SIMD8 path)
         // describes the same distribution over observations.

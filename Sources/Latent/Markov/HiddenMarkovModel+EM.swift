@@ -41,8 +41,8 @@ extension HiddenMarkovModel: ExpectationMaximizable {
         let results: [ForwardBackwardResult] = logB.withUnsafeBufferPointer { lb in
             gamma.withUnsafeMutableBufferPointer { gp in
                 let g = gp.baseAddress!
-                return forEachSequence(data.sequences, threads: data.threads) { s in
-                    forwardBackward(logB: lb.baseAddress!, range: data.sequences[s], gamma: g, wantTransitions: true)
+                return forEachSequence(data.sequences, threads: data.threads) { s, cores in
+                    forwardBackward(logB: lb.baseAddress!, range: data.sequences[s], gamma: g, wantTransitions: true, threads: cores)
                 }
             }
         }

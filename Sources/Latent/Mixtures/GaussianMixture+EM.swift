@@ -184,6 +184,11 @@ extension GaussianMixture: ExpectationMaximizable {
                     let base = pp.baseAddress!
                     work.run(threads: data.threads) { chunk, range in
                         let stats = base + chunk * size
+                        if fullSecond && d <= MixtureKernel.smallDimension {
+                            smallDimensionStatistics(x: xp.baseAddress!, r: rp.baseAddress!, rows: range, dimension: d,
+                                                     components: k, shift: shift, into: stats)
+                            return
+                        }
                         let sums = stats + k, second = stats + k + k * d
                         let block = MixtureKernel.blockRows
                         var xc = [Double](repeating: 0, count: block * d)
@@ -232,5 +237,56 @@ extension GaussianMixture: ExpectationMaximizable {
         for c in 0..<work.ranges.count { for i in 0..<size { stats[i] += partial[c * size + i] } }
         return try maximization(stats, components: k, type: type, data: data,
                                 referenceMeans: [Double](repeating: 0, count: k * d))
+    }
+
+    /// `n | Σ r(x − shift) | upper triangles of Σ r(x − shift)(x − shift)ᵀ` of `rows` for small `D`,
+    /// eight rows at a time (one row per SIMD lane): each row's features `[1, x, x_a·x_b (a ≤ b)]`
+    /// times its responsibilities go into `K × features` vector accumulators, reduced across lanes
+    /// at the end. With `D` this small, the call and packing overhead of a SYRK per component per
+    /// block would cost more than the arithmetic.
+    private static func smallDimensionStatistics(x: UnsafePointer<Double>, r: UnsafePointer<Double>, rows: Range<Int>,
+                                                 dimension d: Int, components k: Int, shift: [Double],
+                                                 into stats: UnsafeMutablePointer<Double>) {
+        let features = 1 + d + d * (d + 1) / 2
+        let f = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: features)
+        let weights = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: k)
+        let accumulators = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: k * features)
+        defer { f.deallocate(); weights.deallocate(); accumulators.deallocate() }
+        accumulators.initialize(repeating: .zero, count: k * features)
+        var i = rows.lowerBound
+        while i < rows.upperBound {
+            let lanes = min(8, rows.upperBound - i)
+            // Lane l holds row i + l; lanes past the range have zero weight.
+            for c in 0..<k {
+                let column = r + (i * k + c)
+                @inline(__always) func weight(_ l: Int) -> Double { l < lanes ? column[l * k] : 0 }
+                weights[c] = SIMD8(weight(0), weight(1), weight(2), weight(3), weight(4), weight(5), weight(6), weight(7))
+            }
+            f[0] = SIMD8(repeating: 1)
+            for a in 0..<d {
+                let column = x + (i * d + a), centre = shift[a]
+                @inline(__always) func value(_ l: Int) -> Double { l < lanes ? column[l * d] - centre : 0 }
+                f[1 + a] = SIMD8(value(0), value(1), value(2), value(3), value(4), value(5), value(6), value(7))
+            }
+            var q = 1 + d
+            for a in 0..<d {
+                for b in a..<d { f[q] = f[1 + a] * f[1 + b]; q += 1 }
+            }
+            for c in 0..<k {
+                let w = weights[c], target = accumulators + c * features
+                for q in 0..<features { target[q].addProduct(w, f[q]) }
+            }
+            i += 8
+        }
+        let sums = stats + k, second = stats + k + k * d
+        for c in 0..<k {
+            let row = accumulators + c * features
+            stats[c] += row[0].sum()
+            for j in 0..<d { sums[c * d + j] += row[1 + j].sum() }
+            var q = 1 + d
+            for a in 0..<d {
+                for col in a..<d { second[c * d * d + a * d + col] += row[q].sum(); q += 1 }
+            }
+        }
     }
 }

@@ -17,6 +17,8 @@ import Foundation
 /// scalar updates, at a rounding cost of about `ε·(|μ − shift|/σ)²`, negligible on centred data.
 struct MixtureKernel {
     static let blockRows = 256
+    /// Up to this dimension, full covariances' Mahalanobis terms are formed without GEMM.
+    static let smallDimension = 8
     /// Rows per block: 256 keeps full covariances' `B × K·D` products in cache; the other types'
     /// buffers are small, and larger blocks amortise the fixed cost of each BLAS call.
     var blockRows: Int { type == .full ? Self.blockRows : 2048 }
@@ -136,6 +138,7 @@ struct MixtureKernel {
                   componentLogDensities: UnsafeMutablePointer<Double>? = nil) {
         let k = self.k, d = self.d, kd = k &* d
         let blockRows = self.blockRows
+        let small = type == .full && d <= Self.smallDimension
         var xc = [Double](repeating: 0, count: blockRows * d)
         var y = [Double](repeating: 0, count: type == .full ? blockRows * kd : blockRows * d)
         var lp = [Double](repeating: 0, count: blockRows * k)
@@ -157,15 +160,27 @@ struct MixtureKernel {
             var start = rows.lowerBound
             while start < rows.upperBound {
                 let b = Swift.min(blockRows, rows.upperBound &- start)
+                if small {
+                    // Straight from the data, and straight into the output when only densities are asked for.
+                    let densitiesOnly = componentLogDensities != nil && logLikelihoods == nil && responsibilities == nil && statistics == nil
+                    smallFullLogDensities(data + start &* d, shift: shift.baseAddress!, rows: b,
+                                          into: densitiesOnly ? componentLogDensities! + start &* k : lp,
+                                          factors: factors.baseAddress!, projected: projected.baseAddress!,
+                                          constants: constants.baseAddress!)
+                    if densitiesOnly { start &+= b; continue }
+                }
                 // 1. Centre the block.
-                for i in 0..<b {
-                    let src = data + (start &+ i) &* d, dst = xc + i &* d
-                    for j in 0..<d { dst[j] = src[j] - shift[j] }
+                if !small || statistics != nil {
+                    for i in 0..<b {
+                        let src = data + (start &+ i) &* d, dst = xc + i &* d
+                        for j in 0..<d { dst[j] = src[j] - shift[j] }
+                    }
                 }
                 // 2. Weighted log-densities.
                 switch type {
                 case .full:
                     let y = yBuffer.baseAddress!
+                    if small { break }
                     Double.gemm(.none, .none, m: b, n: kd, k: d, alpha: 1, a: xc, lda: d,
                                 b: factors.baseAddress!, ldb: kd, beta: 0, c: y, ldc: kd)
                     for i in 0..<b {
@@ -241,5 +256,45 @@ struct MixtureKernel {
                 start &+= b
             }
         }}}}}}}}}}}}
+    }
+
+    /// Full covariances with `D ≤ smallDimension`, from `b` raw rows centred on the fly. A GEMM with
+    /// an inner dimension this small costs more in call and packing overhead than in arithmetic, so
+    /// the Mahalanobis terms are formed directly, eight rows at a time (one row per SIMD lane), using
+    /// that each precision factor is upper triangular.
+    private func smallFullLogDensities(_ x: UnsafePointer<Double>, shift: UnsafePointer<Double>, rows b: Int,
+                                       into lp: UnsafeMutablePointer<Double>,
+                                       factors f: UnsafePointer<Double>, projected pm: UnsafePointer<Double>,
+                                       constants: UnsafePointer<Double>) {
+        let k = self.k, d = self.d, kd = k &* d
+        withUnsafeTemporaryAllocation(of: SIMD8<Double>.self, capacity: d) { columns in
+            var i = 0
+            while i < b {
+                let r = Swift.min(8, b &- i)
+                for a in 0..<d {
+                    // Lane l holds row i + l (rows past the block read as zero).
+                    let column = x + ((i &* d) &+ a), centre = shift[a]
+                    @inline(__always) func value(_ l: Int) -> Double { l < r ? column[l &* d] - centre : 0 }
+                    columns[a] = SIMD8(value(0), value(1), value(2), value(3), value(4), value(5), value(6), value(7))
+                }
+                for c in 0..<k {
+                    var s = SIMD8<Double>.zero
+                    for j in 0..<d {
+                        var e = SIMD8<Double>(repeating: -pm[c &* d &+ j])
+                        for a in 0...j { e.addProduct(columns[a], SIMD8(repeating: f[a &* kd &+ c &* d &+ j])) }
+                        s.addProduct(e, e)
+                    }
+                    let v = SIMD8<Double>(repeating: constants[c]) - 0.5 * s
+                    let out = lp + (i &* k &+ c)
+                    if r == 8 {
+                        out[0] = v[0]; out[k] = v[1]; out[2 &* k] = v[2]; out[3 &* k] = v[3]
+                        out[4 &* k] = v[4]; out[5 &* k] = v[5]; out[6 &* k] = v[6]; out[7 &* k] = v[7]
+                    } else {
+                        for l in 0..<r { out[l &* k] = v[l] }
+                    }
+                }
+                i &+= 8
+            }
+        }
     }
 }

@@ -91,14 +91,25 @@ struct BenchCommand: ParsableCommand {
             })
         }
 
-        // HMM forward-backward over T = rows steps, K = 4.
+        // HMM over T = rows steps, K = 4, D = 4, full covariances (the shape of issue 4's benchmark).
+        let hmmTruth = try syntheticMixture(d: 4, k: 4, rng: &rng)
         let hmm = try HiddenMarkovModel(
             startProbabilities: [0.25, 0.25, 0.25, 0.25],
             transitions: Matrix([[0.7, 0.1, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1], [0.1, 0.1, 0.7, 0.1], [0.1, 0.1, 0.1, 0.7]]),
-            emission: GaussianEmission(means: Matrix([[0.0, 0], [3, 0], [0, 3], [3, 3]]), covariances: .spherical([1, 1, 1, 1])))
+            emission: GaussianEmission(means: hmmTruth.means, covariances: hmmTruth.covariances))
         let sequence = hmm.sample(length: n, using: &rng).observations
-        results.append(time("hmm posteriors (T=\(n), K=4)", work: Double(n) / 1e6, unit: "Msteps") {
+        results.append(time("hmm emission log-densities (T=\(n), K=4, D=4 full)", work: Double(n) / 1e6, unit: "Msteps") {
+            _ = hmm.emission.logLikelihoods(of: sequence, threads: threads)
+        })
+        results.append(time("hmm posteriors (T=\(n), K=4, D=4 full)", work: Double(n) / 1e6, unit: "Msteps") {
             _ = hmm.posteriors(of: sequence, threads: threads)
+        })
+        var hmmOptions = HMMFitOptions<GaussianEmission>()
+        hmmOptions.initialModel = hmm
+        hmmOptions.threads = threads
+        hmmOptions.em = EMOptions(maxIterations: 5, tolerance: 0)
+        results.append(try time("hmm Baum-Welch, 5 iterations + score (T=\(n))", work: 5 * Double(n) / 1e6, unit: "Msteps") {
+            _ = try HiddenMarkovModel<GaussianEmission>.fit(sequence, states: 4, options: hmmOptions)
         })
 
         if json {

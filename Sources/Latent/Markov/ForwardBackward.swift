@@ -1,0 +1,395 @@
+import Foundation
+
+/// The scaled forward-backward pass over one sequence and its by-products.
+struct ForwardBackwardResult {
+    var logLikelihood: Double
+    /// Σ_t ξ_t(i, j), `K × K` row-major (empty unless asked for).
+    var transitionCounts: [Double]
+}
+
+/// Forward-backward over one sequence, vectorised over the states.
+///
+/// Three passes over the `T × K` emission log-likelihoods:
+/// 1. `b_t = exp(log p(x_t | ·) − max)`, the maxima going into the likelihood;
+/// 2. the forward recursion `α̂_t ∝ (α̂_{t−1} A) ⊙ b_t` and the backward recursion
+///    `β̃_t ∝ A (b_{t+1} ⊙ β̃_{t+1})`, each scaled on its own. They do not depend on each other, so on
+///    one core they run interleaved in one loop (two latency-bound chains overlap in the pipeline)
+///    and on two cores at the same time;
+/// 3. `γ_t = α̂_t ⊙ β̃_t / (α̂_t · β̃_t)` and `Σ_t ξ_t(i, j) = A_ij Σ_t α̂_t(i) b_{t+1}(j) β̃_{t+1}(j) / (d_t α̂_t · β̃_t)`,
+///    `d_t` being the backward scale at `t`; the steps are independent (split over cores).
+///
+/// A vector is rescaled only when its sum leaves `[2⁻⁶⁴, 2⁶⁴]`: the division stays off the
+/// recursions' critical path, and sequences of any length never underflow. States are padded to a
+/// multiple of the SIMD width (4 lanes for `K ≤ 4`, else 8) with zero emissions. The arithmetic does
+/// not depend on the number of cores.
+struct ForwardBackward {
+    let k: Int
+    let start: [Double]
+    /// `A`, `K × K` row-major.
+    let transitions: [Double]
+
+    init<E>(_ model: HiddenMarkovModel<E>) {
+        k = model.stateCount
+        start = model.startProbabilities
+        transitions = model.transitions.storage
+    }
+
+    /// Runs the passes on rows `range` of `logB` (`T × K`), writing `γ` into the same rows of `gamma`
+    /// when given, and the expected transition counts when `wantTransitions` is set.
+    func run(logB: UnsafePointer<Double>, range: SequenceRange, gamma: UnsafeMutablePointer<Double>?,
+             wantTransitions: Bool, threads: Int) -> ForwardBackwardResult {
+        guard !range.isEmpty else { return ForwardBackwardResult(logLikelihood: 0, transitionCounts: []) }
+        if k <= 4 {
+            let pass = Passes<SIMD4<Double>>(self, steps: range.count, backward: gamma != nil || wantTransitions)
+            defer { pass.deallocate() }
+            return pass.run(logB: logB + range.lowerBound * k, gamma: gamma.map { $0 + range.lowerBound * k },
+                            wantTransitions: wantTransitions, parallel: threads > 1)
+        }
+        let pass = Passes<SIMD8<Double>>(self, steps: range.count, backward: gamma != nil || wantTransitions)
+        defer { pass.deallocate() }
+        return pass.run(logB: logB + range.lowerBound * k, gamma: gamma.map { $0 + range.lowerBound * k },
+                        wantTransitions: wantTransitions, parallel: threads > 1)
+    }
+}
+
+/// The buffers of one forward-backward run, `p` doubles per step (`K` padded to whole vectors `V`).
+private struct Passes<V: SIMD> where V.Scalar == Double {
+    let k: Int, steps: Int, lanes: Int, chunks: Int, p: Int
+    let transitions: [Double]
+    /// Padded `π`, rows of `A`, columns of `A` (column `j` as a vector over `i`).
+    let pi: UnsafeMutablePointer<Double>
+    let rows: UnsafeMutablePointer<Double>
+    let columns: UnsafeMutablePointer<Double>
+    /// `b_t`, `α̂_t`, `β̃_t` (`T × p`) and the scales applied at each step (1 where none was).
+    let b: UnsafeMutablePointer<Double>
+    let alpha: UnsafeMutablePointer<Double>
+    let beta: UnsafeMutablePointer<Double>
+    let forwardScale: UnsafeMutablePointer<Double>
+    let backwardScale: UnsafeMutablePointer<Double>
+    /// The two fixed halves over which passes 1 and 3 are split.
+    let halves: [Range<Int>]
+
+    static var low: Double { 0x1p-64 }
+    static var high: Double { 0x1p64 }
+
+    init(_ model: ForwardBackward, steps: Int, backward: Bool) {
+        k = model.k
+        self.steps = steps
+        lanes = V.scalarCount
+        chunks = (k + lanes - 1) / lanes
+        p = chunks * lanes
+        transitions = model.transitions
+        pi = .allocate(capacity: p)
+        // At least `lanes` rows, zero past `K`, so single-vector steps can run over every lane.
+        let stored = max(k, lanes) * p
+        rows = .allocate(capacity: stored)
+        columns = .allocate(capacity: stored)
+        pi.initialize(repeating: 0, count: p)
+        rows.initialize(repeating: 0, count: stored)
+        columns.initialize(repeating: 0, count: stored)
+        for i in 0..<k {
+            pi[i] = model.start[i]
+            for j in 0..<k {
+                rows[i * p + j] = model.transitions[i * k + j]
+                columns[j * p + i] = model.transitions[i * k + j]
+            }
+        }
+        b = .allocate(capacity: steps * p)
+        alpha = .allocate(capacity: steps * p)
+        beta = .allocate(capacity: backward ? steps * p : 0)
+        forwardScale = .allocate(capacity: steps)
+        backwardScale = .allocate(capacity: backward ? steps : 0)
+        halves = [0..<(steps / 2), (steps / 2)..<steps]
+    }
+
+    func deallocate() {
+        pi.deallocate(); rows.deallocate(); columns.deallocate(); b.deallocate(); alpha.deallocate()
+        beta.deallocate(); forwardScale.deallocate(); backwardScale.deallocate()
+    }
+
+    @inline(__always) func load(_ pointer: UnsafePointer<Double>) -> V {
+        UnsafeRawPointer(pointer).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) func store(_ v: V, _ pointer: UnsafeMutablePointer<Double>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: v, as: V.self)
+    }
+
+    /// Rescales `v` if its sum left `[2⁻⁶⁴, 2⁶⁴]`; returns the scale applied (1 if none).
+    @inline(__always) func rescale(_ v: UnsafeMutablePointer<Double>, sum: Double) -> Double {
+        guard sum > 0 && !(sum >= Self.low && sum <= Self.high) else { return 1 }
+        let inverse = V(repeating: 1 / sum)
+        for c in 0..<chunks { store(load(v + c * lanes) * inverse, v + c * lanes) }
+        return sum
+    }
+
+    func run(logB: UnsafePointer<Double>, gamma: UnsafeMutablePointer<Double>?, wantTransitions: Bool,
+             parallel: Bool) -> ForwardBackwardResult {
+        var logLikelihood = exponentiate(logB, parallel: parallel)
+        let backward = gamma != nil || wantTransitions
+        if !backward {
+            for t in 0..<steps { forwardStep(t) }
+        } else if parallel {
+            runPair(true) { side in
+                if side == 0 {
+                    for t in 0..<steps { forwardStep(t) }
+                } else {
+                    var t = steps - 1
+                    while t >= 0 { backwardStep(t); t -= 1 }
+                }
+            }
+        } else if chunks == 1 {
+            interleavedSingleVector()
+        } else {
+            // Step t of one chain and step T−1−t of the other overlap in the pipeline.
+            for t in 0..<steps {
+                forwardStep(t)
+                backwardStep(steps &- 1 &- t)
+            }
+        }
+        logLikelihood += forwardLogScale()
+        guard backward, logLikelihood.isFinite else {
+            return ForwardBackwardResult(logLikelihood: logLikelihood, transitionCounts: [])
+        }
+        let counts = posteriors(gamma: gamma, wantTransitions: wantTransitions, parallel: parallel)
+        return ForwardBackwardResult(logLikelihood: logLikelihood, transitionCounts: counts)
+    }
+
+    /// Pass 1: `b_t = exp(logB_t − max_t)` (padding lanes 0); returns `Σ_t max_t`.
+    func exponentiate(_ logB: UnsafePointer<Double>, parallel: Bool) -> Double {
+        var maxima = [0.0, 0.0]
+        maxima.withUnsafeMutableBufferPointer { maximaBuffer in
+            runPair(parallel) { h in
+                var total = 0.0
+                let part = halves[h]
+                if k == lanes {
+                    for t in part {
+                        let v = load(logB + t &* k)
+                        var m = v.max()
+                        if !m.isFinite { m = 0 }
+                        total += m
+                        store(v - V(repeating: m), b + t &* p)
+                    }
+                } else {
+                    for t in part {
+                        let src = logB + t &* k, dst = b + t &* p
+                        var m = -Double.infinity
+                        for s in 0..<k where src[s] > m { m = src[s] }
+                        if !m.isFinite { m = 0 }
+                        total += m
+                        for s in 0..<k { dst[s] = src[s] - m }
+                        for s in k..<p { dst[s] = -.infinity }
+                    }
+                }
+                VectorMath.expInPlace(UnsafeMutableBufferPointer(start: b + part.lowerBound &* p, count: part.count &* p))
+                maximaBuffer[h] = total
+            }
+        }
+        return maxima[0] + maxima[1]
+    }
+
+    /// `α̂_t` from `α̂_{t−1}` (or from `π` at `t = 0`).
+    @inline(__always) func forwardStep(_ t: Int) {
+        let out = alpha + t &* p, bt = b + t &* p
+        var sum = 0.0
+        if t == 0 {
+            for c in 0..<chunks {
+                let u = load(pi + c &* lanes) * load(bt + c &* lanes)
+                store(u, out + c &* lanes)
+                sum += u.sum()
+            }
+        } else {
+            let previous = alpha + (t &- 1) &* p
+            for c in 0..<chunks {
+                // Two partial sums halve the chain of dependent multiply-adds.
+                var even = V.zero, odd = V.zero
+                var i = 0
+                while i &+ 1 < k {
+                    even.addProduct(V(repeating: previous[i]), load(rows + (i &* p &+ c &* lanes)))
+                    odd.addProduct(V(repeating: previous[i &+ 1]), load(rows + ((i &+ 1) &* p &+ c &* lanes)))
+                    i &+= 2
+                }
+                if i < k { even.addProduct(V(repeating: previous[i]), load(rows + (i &* p &+ c &* lanes))) }
+                let u = (even + odd) * load(bt + c &* lanes)
+                store(u, out + c &* lanes)
+                sum += u.sum()
+            }
+        }
+        forwardScale[t] = rescale(out, sum: sum)
+    }
+
+    /// `β̃_t` from `β̃_{t+1}` (or 1 at `t = T − 1`).
+    @inline(__always) func backwardStep(_ t: Int) {
+        let out = beta + t &* p
+        if t == steps &- 1 {
+            for s in 0..<p { out[s] = s < k ? 1 : 0 }
+            backwardScale[t] = 1
+            return
+        }
+        let next = beta + (t &+ 1) &* p, bn = b + (t &+ 1) &* p
+        var sum = 0.0
+        for c in 0..<chunks {
+            var even = V.zero, odd = V.zero
+            var j = 0
+            while j &+ 1 < k {
+                even.addProduct(V(repeating: bn[j] * next[j]), load(columns + (j &* p &+ c &* lanes)))
+                odd.addProduct(V(repeating: bn[j &+ 1] * next[j &+ 1]), load(columns + ((j &+ 1) &* p &+ c &* lanes)))
+                j &+= 2
+            }
+            if j < k { even.addProduct(V(repeating: bn[j] * next[j]), load(columns + (j &* p &+ c &* lanes))) }
+            let v = even + odd
+            store(v, out + c &* lanes)
+            sum += v.sum()
+        }
+        backwardScale[t] = rescale(out, sum: sum)
+    }
+
+    /// Both recursions in one loop when a step is a single vector (`K ≤ 8`): step `t` of one chain
+    /// and step `T−1−t` of the other overlap in the pipeline, and each chain's vector stays in a
+    /// register from one step to the next.
+    func interleavedSingleVector() {
+        forwardStep(0)
+        backwardStep(steps - 1)
+        guard steps > 1 else { return }
+        var a = load(alpha), beta = load(self.beta + (steps - 1) * p)
+        for t in 1..<steps {
+            // Forward: α̂_t ∝ (Σ_i α̂_{t−1}(i) A_i·) ⊙ b_t.
+            var even = V.zero, odd = V.zero
+            var i = 0
+            while i < lanes {
+                even.addProduct(V(repeating: a[i]), load(rows + i &* p))
+                odd.addProduct(V(repeating: a[i &+ 1]), load(rows + (i &+ 1) &* p))
+                i &+= 2
+            }
+            a = (even + odd) * load(b + t &* p)
+            var sum = a.sum()
+            forwardScale[t] = 1
+            if sum > 0 && !(sum >= Self.low && sum <= Self.high) {
+                a *= V(repeating: 1 / sum)
+                forwardScale[t] = sum
+            }
+            store(a, alpha + t &* p)
+            // Backward: β̃_s ∝ Σ_j A_·j w_j with w = b_{s+1} ⊙ β̃_{s+1}, s = T−1−t.
+            let s = steps &- 1 &- t
+            let w = load(b + (s &+ 1) &* p) * beta
+            even = .zero
+            odd = .zero
+            var j = 0
+            while j < lanes {
+                even.addProduct(V(repeating: w[j]), load(columns + j &* p))
+                odd.addProduct(V(repeating: w[j &+ 1]), load(columns + (j &+ 1) &* p))
+                j &+= 2
+            }
+            beta = even + odd
+            sum = beta.sum()
+            backwardScale[s] = 1
+            if sum > 0 && !(sum >= Self.low && sum <= Self.high) {
+                beta *= V(repeating: 1 / sum)
+                backwardScale[s] = sum
+            }
+            store(beta, self.beta + s &* p)
+        }
+    }
+
+    /// `Σ_t log(scale_t) + log Σ α̂_{T−1}`, taking logarithms of running products.
+    func forwardLogScale() -> Double {
+        var total = 0.0, product = 1.0
+        for t in 0..<steps {
+            product *= forwardScale[t]
+            if product < 1e-280 || product > 1e280 { total += log(product); product = 1 }
+        }
+        var last = 0.0
+        for s in 0..<k { last += alpha[(steps - 1) * p + s] }
+        return total + log(product) + log(last)
+    }
+
+    /// Pass 3: the posteriors into `gamma` (`T × K`) and, if asked, `Σ_t ξ_t` (`K × K`).
+    func posteriors(gamma: UnsafeMutablePointer<Double>?, wantTransitions: Bool, parallel: Bool) -> [Double] {
+        // Per half, M(i, j) = Σ_t α̂_t(i) w_t(j) with w_t = b_{t+1} ⊙ β̃_{t+1} / (d_t α̂_t · β̃_t).
+        var halfSums = [Double](repeating: 0, count: wantTransitions ? 2 * k * p : 0)
+        halfSums.withUnsafeMutableBufferPointer { sumsBuffer in
+            // An empty array's buffer may still have a base address: ask for sums explicitly.
+            let sumsBase = wantTransitions ? sumsBuffer.baseAddress : nil
+            runPair(parallel) { h in
+                let m = sumsBase.map { $0 + h &* k &* p }
+                if chunks == 1 {
+                    singleVectorPosteriors(halves[h], gamma: gamma, sums: m)
+                    return
+                }
+                for t in halves[h] {
+                    let at = alpha + t &* p, bt = beta + t &* p
+                    var overlap = 0.0
+                    for c in 0..<chunks { overlap += (load(at + c &* lanes) * load(bt + c &* lanes)).sum() }
+                    guard overlap > 0 && overlap.isFinite else { continue }
+                    let inverse = 1 / overlap
+                    if let gamma {
+                        let g = gamma + t &* k
+                        for s in 0..<k { g[s] = at[s] * bt[s] * inverse }
+                    }
+                    if let m, t &+ 1 < steps {
+                        let factor = V(repeating: inverse / backwardScale[t])
+                        let bn = b + (t &+ 1) &* p, next = beta + (t &+ 1) &* p
+                        for c in 0..<chunks {
+                            let w = load(bn + c &* lanes) * load(next + c &* lanes) * factor
+                            for i in 0..<k {
+                                let target = m + (i &* p &+ c &* lanes)
+                                store(load(target).addingProduct(V(repeating: at[i]), w), target)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard wantTransitions else { return [] }
+        var counts = [Double](repeating: 0, count: k * k)
+        for i in 0..<k {
+            for j in 0..<k {
+                counts[i * k + j] = transitions[i * k + j] * (halfSums[i * p + j] + halfSums[k * p + i * p + j])
+            }
+        }
+        return counts
+    }
+
+    /// Pass 3 over `range` when a step is a single vector (`K ≤ 8`), the sums `M(i, ·)` held in
+    /// registers and added to `sums` (`K × p`) at the end.
+    func singleVectorPosteriors(_ range: Range<Int>, gamma: UnsafeMutablePointer<Double>?,
+                                sums: UnsafeMutablePointer<Double>?) {
+        var m = (V.zero, V.zero, V.zero, V.zero, V.zero, V.zero, V.zero, V.zero)
+        for t in range {
+            let at = load(alpha + t &* p), bt = load(beta + t &* p)
+            let overlap = (at * bt).sum()
+            guard overlap > 0 && overlap.isFinite else { continue }
+            let inverse = 1 / overlap
+            if let gamma {
+                let g = at * bt * V(repeating: inverse), out = gamma + t &* k
+                if k == lanes { store(g, out) } else { for s in 0..<k { out[s] = g[s] } }
+            }
+            if sums != nil, t &+ 1 < steps {
+                let w = load(b + (t &+ 1) &* p) * load(beta + (t &+ 1) &* p) * V(repeating: inverse / backwardScale[t])
+                m.0.addProduct(V(repeating: at[0]), w)
+                m.1.addProduct(V(repeating: at[1]), w)
+                m.2.addProduct(V(repeating: at[2]), w)
+                m.3.addProduct(V(repeating: at[3]), w)
+                if lanes == 8 {
+                    m.4.addProduct(V(repeating: at[4]), w)
+                    m.5.addProduct(V(repeating: at[5]), w)
+                    m.6.addProduct(V(repeating: at[6]), w)
+                    m.7.addProduct(V(repeating: at[7]), w)
+                }
+            }
+        }
+        guard let sums else { return }
+        let rows = [m.0, m.1, m.2, m.3, m.4, m.5, m.6, m.7]
+        for i in 0..<k { store(rows[i], sums + i &* p) }
+    }
+
+    /// Runs `body(0)` and `body(1)`, on two cores when `parallel` is set.
+    func runPair(_ parallel: Bool, _ body: (Int) -> Void) {
+        if parallel {
+            DispatchQueue.concurrentPerform(iterations: 2, execute: body)
+        } else {
+            body(0)
+            body(1)
+        }
+    }
+}
