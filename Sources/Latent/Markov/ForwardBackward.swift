@@ -34,8 +34,8 @@ struct ForwardBackward {
         transitions = model.transitions.storage
     }
 
-    /// Runs the passes on rows `range` of `logB` (`T × K`), writing `γ` into the same rows of `gamma`
-    /// when given, and the expected transition counts when `wantTransitions` is set.
+    /// Runs the passes on rows `range` of `logB` (`T × K`), writing `γ` into every one of the same
+    /// rows of `gamma` when given, and the expected transition counts when `wantTransitions` is set.
     func run(logB: UnsafePointer<Double>, range: SequenceRange, gamma: UnsafeMutablePointer<Double>?,
              wantTransitions: Bool, threads: Int) -> ForwardBackwardResult {
         guard !range.isEmpty else { return ForwardBackwardResult(logLikelihood: 0, transitionCounts: []) }
@@ -127,8 +127,14 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
              parallel: Bool) -> ForwardBackwardResult {
         var logLikelihood = exponentiate(logB, parallel: parallel)
         let backward = gamma != nil || wantTransitions
-        if !backward {
+        if !backward && chunks == 1 {
+            forwardStep(0)
+            var a = load(alpha)
+            for t in 1..<max(1, steps) { a = forward(a, t) }
+        } else if !backward {
             for t in 0..<steps { forwardStep(t) }
+        } else if chunks == 1 {
+            singleVectorRecursions(parallel: parallel)
         } else if parallel {
             runPair(true) { side in
                 if side == 0 {
@@ -138,8 +144,6 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
                     while t >= 0 { backwardStep(t); t -= 1 }
                 }
             }
-        } else if chunks == 1 {
-            interleavedSingleVector()
         } else {
             // Step t of one chain and step T−1−t of the other overlap in the pipeline.
             for t in 0..<steps {
@@ -244,51 +248,73 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         backwardScale[t] = rescale(out, sum: sum)
     }
 
-    /// Both recursions in one loop when a step is a single vector (`K ≤ 8`): step `t` of one chain
-    /// and step `T−1−t` of the other overlap in the pipeline, and each chain's vector stays in a
-    /// register from one step to the next.
-    func interleavedSingleVector() {
+    /// The recursions when a step is a single vector (`K ≤ 8`), each chain's vector kept in a
+    /// register from one step to the next: interleaved in one loop on one core (step `t` of one chain
+    /// and step `T−1−t` of the other overlap in the pipeline), or one chain per core.
+    func singleVectorRecursions(parallel: Bool) {
         forwardStep(0)
         backwardStep(steps - 1)
         guard steps > 1 else { return }
-        var a = load(alpha), beta = load(self.beta + (steps - 1) * p)
-        for t in 1..<steps {
-            // Forward: α̂_t ∝ (Σ_i α̂_{t−1}(i) A_i·) ⊙ b_t.
-            var even = V.zero, odd = V.zero
-            var i = 0
-            while i < lanes {
-                even.addProduct(V(repeating: a[i]), load(rows + i &* p))
-                odd.addProduct(V(repeating: a[i &+ 1]), load(rows + (i &+ 1) &* p))
-                i &+= 2
+        if parallel {
+            runPair(true) { side in
+                if side == 0 {
+                    var a = load(alpha)
+                    for t in 1..<steps { a = forward(a, t) }
+                } else {
+                    var beta = load(self.beta + (steps - 1) * p)
+                    var s = steps - 2
+                    while s >= 0 { beta = backward(beta, s); s -= 1 }
+                }
             }
-            a = (even + odd) * load(b + t &* p)
-            var sum = a.sum()
-            forwardScale[t] = 1
-            if sum > 0 && !(sum >= Self.low && sum <= Self.high) {
-                a *= V(repeating: 1 / sum)
-                forwardScale[t] = sum
+        } else {
+            var a = load(alpha), beta = load(self.beta + (steps - 1) * p)
+            for t in 1..<steps {
+                a = forward(a, t)
+                beta = backward(beta, steps &- 1 &- t)
             }
-            store(a, alpha + t &* p)
-            // Backward: β̃_s ∝ Σ_j A_·j w_j with w = b_{s+1} ⊙ β̃_{s+1}, s = T−1−t.
-            let s = steps &- 1 &- t
-            let w = load(b + (s &+ 1) &* p) * beta
-            even = .zero
-            odd = .zero
-            var j = 0
-            while j < lanes {
-                even.addProduct(V(repeating: w[j]), load(columns + j &* p))
-                odd.addProduct(V(repeating: w[j &+ 1]), load(columns + (j &+ 1) &* p))
-                j &+= 2
-            }
-            beta = even + odd
-            sum = beta.sum()
-            backwardScale[s] = 1
-            if sum > 0 && !(sum >= Self.low && sum <= Self.high) {
-                beta *= V(repeating: 1 / sum)
-                backwardScale[s] = sum
-            }
-            store(beta, self.beta + s &* p)
         }
+    }
+
+    /// α̂_t ∝ (Σ_i α̂_{t−1}(i) A_i·) ⊙ b_t, stored and returned.
+    @inline(__always) func forward(_ previous: V, _ t: Int) -> V {
+        // Two partial sums halve the chain of dependent multiply-adds.
+        var even = V.zero, odd = V.zero
+        var i = 0
+        while i < lanes {
+            even.addProduct(V(repeating: previous[i]), load(rows + i &* p))
+            odd.addProduct(V(repeating: previous[i &+ 1]), load(rows + (i &+ 1) &* p))
+            i &+= 2
+        }
+        var a = (even + odd) * load(b + t &* p)
+        let sum = a.sum()
+        forwardScale[t] = 1
+        if sum > 0 && !(sum >= Self.low && sum <= Self.high) {
+            a *= V(repeating: 1 / sum)
+            forwardScale[t] = sum
+        }
+        store(a, alpha + t &* p)
+        return a
+    }
+
+    /// β̃_s ∝ Σ_j A_·j w_j with w = b_{s+1} ⊙ β̃_{s+1}, stored and returned.
+    @inline(__always) func backward(_ next: V, _ s: Int) -> V {
+        let w = load(b + (s &+ 1) &* p) * next
+        var even = V.zero, odd = V.zero
+        var j = 0
+        while j < lanes {
+            even.addProduct(V(repeating: w[j]), load(columns + j &* p))
+            odd.addProduct(V(repeating: w[j &+ 1]), load(columns + (j &+ 1) &* p))
+            j &+= 2
+        }
+        var beta = even + odd
+        let sum = beta.sum()
+        backwardScale[s] = 1
+        if sum > 0 && !(sum >= Self.low && sum <= Self.high) {
+            beta *= V(repeating: 1 / sum)
+            backwardScale[s] = sum
+        }
+        store(beta, self.beta + s &* p)
+        return beta
     }
 
     /// `Σ_t log(scale_t) + log Σ α̂_{T−1}`, taking logarithms of running products.
@@ -320,7 +346,10 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
                     let at = alpha + t &* p, bt = beta + t &* p
                     var overlap = 0.0
                     for c in 0..<chunks { overlap += (load(at + c &* lanes) * load(bt + c &* lanes)).sum() }
-                    guard overlap > 0 && overlap.isFinite else { continue }
+                    guard overlap > 0 && overlap.isFinite else {
+                        if let gamma { (gamma + t &* k).update(repeating: 0, count: k) }
+                        continue
+                    }
                     let inverse = 1 / overlap
                     if let gamma {
                         let g = gamma + t &* k
@@ -358,7 +387,10 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         for t in range {
             let at = load(alpha + t &* p), bt = load(beta + t &* p)
             let overlap = (at * bt).sum()
-            guard overlap > 0 && overlap.isFinite else { continue }
+            guard overlap > 0 && overlap.isFinite else {
+                if let gamma { (gamma + t &* k).update(repeating: 0, count: k) }
+                continue
+            }
             let inverse = 1 / overlap
             if let gamma {
                 let g = at * bt * V(repeating: inverse), out = gamma + t &* k

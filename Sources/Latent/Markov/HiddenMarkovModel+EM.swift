@@ -21,6 +21,8 @@ public struct HMMTrainingData: Sendable {
     let context: EmissionFitContext
     let fixed: HMMFixedParameters
     let threads: Int
+    /// Whether the sequences, in order, cover every row exactly once.
+    let coversAllRows: Bool
 
     init(data: Matrix<Double>, sequences: [SequenceRange], context: EmissionFitContext, fixed: HMMFixedParameters, threads: Int) {
         self.data = data
@@ -28,6 +30,11 @@ public struct HMMTrainingData: Sendable {
         self.context = context
         self.fixed = fixed
         self.threads = threads
+        var next = 0
+        coversAllRows = sequences.allSatisfy { range in
+            defer { next = range.upperBound }
+            return range.lowerBound == next
+        } && next == data.rows
     }
 }
 
@@ -37,12 +44,13 @@ extension HiddenMarkovModel: ExpectationMaximizable {
     public mutating func expectationMaximizationStep(on data: HMMTrainingData) throws -> Double {
         let k = stateCount
         let logB = emission.logLikelihoods(of: data.data, threads: data.threads)
-        var gamma = Matrix<Double>(rows: data.data.rows, columns: k)
-        let results: [ForwardBackwardResult] = logB.withUnsafeBufferPointer { lb in
-            gamma.withUnsafeMutableBufferPointer { gp in
-                let g = gp.baseAddress!
-                return forEachSequence(data.sequences, threads: data.threads) { s, cores in
-                    forwardBackward(logB: lb.baseAddress!, range: data.sequences[s], gamma: g, wantTransitions: true, threads: cores)
+        // Forward-backward writes every row of every sequence; rows outside all sequences get zeros.
+        var results: [ForwardBackwardResult] = []
+        let gamma = Matrix<Double>(rows: data.data.rows, columns: k) { gp in
+            if !data.coversAllRows { gp.initialize(repeating: 0) }
+            results = logB.withUnsafeBufferPointer { lb in
+                forEachSequence(data.sequences, threads: data.threads) { s, cores in
+                    forwardBackward(logB: lb.baseAddress!, range: data.sequences[s], gamma: gp.baseAddress!, wantTransitions: true, threads: cores)
                 }
             }
         }

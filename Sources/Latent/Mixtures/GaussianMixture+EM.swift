@@ -239,53 +239,81 @@ extension GaussianMixture: ExpectationMaximizable {
                                 referenceMeans: [Double](repeating: 0, count: k * d))
     }
 
-    /// `n | Σ r(x − shift) | upper triangles of Σ r(x − shift)(x − shift)ᵀ` of `rows` for small `D`,
-    /// eight rows at a time (one row per SIMD lane): each row's features `[1, x, x_a·x_b (a ≤ b)]`
-    /// times its responsibilities go into `K × features` vector accumulators, reduced across lanes
-    /// at the end. With `D` this small, the call and packing overhead of a SYRK per component per
-    /// block would cost more than the arithmetic.
+    /// `n | Σ r(x − shift) | upper triangles of Σ r(x − shift)(x − shift)ᵀ` of `rows` for small `D`.
+    ///
+    /// For each block of rows, the features `[1, x, x_a·x_b (a ≤ b)]` and the responsibilities are
+    /// laid out feature-major (eight rows at a time, one row per SIMD lane), and each statistic is a
+    /// dot product of two contiguous vectors. With `D` this small, a SYRK per component per block
+    /// would cost more in call and packing overhead than in arithmetic.
     private static func smallDimensionStatistics(x: UnsafePointer<Double>, r: UnsafePointer<Double>, rows: Range<Int>,
                                                  dimension d: Int, components k: Int, shift: [Double],
                                                  into stats: UnsafeMutablePointer<Double>) {
         let features = 1 + d + d * (d + 1) / 2
-        let f = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: features)
-        let weights = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: k)
-        let accumulators = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: k * features)
-        defer { f.deallocate(); weights.deallocate(); accumulators.deallocate() }
-        accumulators.initialize(repeating: .zero, count: k * features)
-        var i = rows.lowerBound
-        while i < rows.upperBound {
-            let lanes = min(8, rows.upperBound - i)
-            // Lane l holds row i + l; lanes past the range have zero weight.
+        // Feature-major rows are `stride` apart: a whole number of pages would make them alias in the cache.
+        let block = 128, stride = block + 8
+        let f = UnsafeMutablePointer<Double>.allocate(capacity: features * stride)
+        let w = UnsafeMutablePointer<Double>.allocate(capacity: k * stride)
+        // Lane-wise totals, reduced across lanes once at the end.
+        let totals = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: k * features)
+        totals.initialize(repeating: .zero, count: k * features)
+        defer { f.deallocate(); w.deallocate(); totals.deallocate() }
+        @inline(__always) func put(_ v: SIMD8<Double>, _ p: UnsafeMutablePointer<Double>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Double>.self)
+        }
+        @inline(__always) func get(_ p: UnsafePointer<Double>) -> SIMD8<Double> {
+            UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self)
+        }
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+            let b = min(block, rows.upperBound - start)
+            var i = 0
+            while i < b {
+                // Lane l holds row start + i + l; lanes past the block have zero weight.
+                let lanes = min(8, b - i), row = start + i
+                for c in 0..<k {
+                    let column = r + (row * k + c)
+                    @inline(__always) func weight(_ l: Int) -> Double { l < lanes ? column[l * k] : 0 }
+                    put(SIMD8(weight(0), weight(1), weight(2), weight(3), weight(4), weight(5), weight(6), weight(7)), w + (c * stride + i))
+                }
+                put(SIMD8(repeating: 1), f + i)
+                for a in 0..<d {
+                    let column = x + (row * d + a), centre = shift[a]
+                    @inline(__always) func value(_ l: Int) -> Double { l < lanes ? column[l * d] - centre : 0 }
+                    put(SIMD8(value(0), value(1), value(2), value(3), value(4), value(5), value(6), value(7)), f + ((1 + a) * stride + i))
+                }
+                var q = 1 + d
+                for a in 0..<d {
+                    let xa = get(f + ((1 + a) * stride + i))
+                    for c in a..<d { put(xa * get(f + ((1 + c) * stride + i)), f + (q * stride + i)); q += 1 }
+                }
+                i += 8
+            }
+            let padded = (b + 7) / 8 * 8
             for c in 0..<k {
-                let column = r + (i * k + c)
-                @inline(__always) func weight(_ l: Int) -> Double { l < lanes ? column[l * k] : 0 }
-                weights[c] = SIMD8(weight(0), weight(1), weight(2), weight(3), weight(4), weight(5), weight(6), weight(7))
+                let wc = w + c * stride
+                for q in 0..<features {
+                    let fq = f + q * stride
+                    var even = SIMD8<Double>.zero, odd = SIMD8<Double>.zero
+                    var i = 0
+                    while i + 16 <= padded {
+                        even.addProduct(get(wc + i), get(fq + i))
+                        odd.addProduct(get(wc + (i + 8)), get(fq + (i + 8)))
+                        i += 16
+                    }
+                    if i < padded { even.addProduct(get(wc + i), get(fq + i)) }
+                    totals[c * features + q] += even + odd
+                }
             }
-            f[0] = SIMD8(repeating: 1)
-            for a in 0..<d {
-                let column = x + (i * d + a), centre = shift[a]
-                @inline(__always) func value(_ l: Int) -> Double { l < lanes ? column[l * d] - centre : 0 }
-                f[1 + a] = SIMD8(value(0), value(1), value(2), value(3), value(4), value(5), value(6), value(7))
-            }
-            var q = 1 + d
-            for a in 0..<d {
-                for b in a..<d { f[q] = f[1 + a] * f[1 + b]; q += 1 }
-            }
-            for c in 0..<k {
-                let w = weights[c], target = accumulators + c * features
-                for q in 0..<features { target[q].addProduct(w, f[q]) }
-            }
-            i += 8
+            start += b
         }
         let sums = stats + k, second = stats + k + k * d
         for c in 0..<k {
-            let row = accumulators + c * features
-            stats[c] += row[0].sum()
-            for j in 0..<d { sums[c * d + j] += row[1 + j].sum() }
+            let row = c * features
+            stats[c] += totals[row].sum()
+            for j in 0..<d { sums[c * d + j] += totals[row + 1 + j].sum() }
             var q = 1 + d
             for a in 0..<d {
-                for col in a..<d { second[c * d * d + a * d + col] += row[q].sum(); q += 1 }
+                for col in a..<d { second[c * d * d + a * d + col] += totals[row + q].sum(); q += 1 }
             }
         }
     }

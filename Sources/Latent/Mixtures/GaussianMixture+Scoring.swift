@@ -40,15 +40,14 @@ extension GaussianMixture {
     /// `log wₖ + log 𝒩(xᵢ | μₖ, Σₖ)` for every row and component (`N × K`), split across `threads`.
     /// - Precondition: `x` has ``dimension`` columns and no missing values.
     public func componentLogDensities(of x: Matrix<Double>, threads: Int = availableCores) -> Matrix<Double> {
-        var out = Matrix<Double>(rows: x.rows, columns: componentCount)
-        out.withUnsafeMutableBufferPointer { op in
-            let base = op.baseAddress!
+        // The kernel writes every row (missing values are not taken here: see `evaluate`).
+        return Matrix<Double>(rows: x.rows, columns: componentCount) { out in
+            guard let base = out.baseAddress else { return }
             kernelPass(x, threads: threads) { kernel, data, range in
                 kernel.evaluate(data: data, rows: range, logLikelihoods: nil, responsibilities: nil,
                                 statistics: nil, componentLogDensities: base)
             }
         }
-        return out
     }
 
     /// `log p(xᵢ)` for each row of `x`, in nats. Finite even for points thousands of standard

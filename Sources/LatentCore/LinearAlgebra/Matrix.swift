@@ -20,6 +20,19 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
         self.storage = [Scalar](repeating: value, count: rows * columns)
     }
 
+    /// A `rows × columns` matrix whose storage `initialize` fills: it must write every element
+    /// (saves zero-filling buffers that are overwritten anyway).
+    @inlinable
+    public init(rows: Int, columns: Int, initializingWith initialize: (UnsafeMutableBufferPointer<Scalar>) -> Void) {
+        precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative")
+        self.rows = rows
+        self.columns = columns
+        self.storage = [Scalar](unsafeUninitializedCapacity: rows * columns) { buffer, count in
+            initialize(buffer)
+            count = rows * columns
+        }
+    }
+
     /// A matrix that takes ownership of row-major `storage`.
     @inlinable
     public init(rows: Int, columns: Int, storage: [Scalar]) {
