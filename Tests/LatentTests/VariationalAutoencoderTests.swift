@@ -4,9 +4,10 @@ import Latent
 import TestSupport
 
 @Suite struct VariationalAutoencoderTests {
-    static func smallModel(_ likelihood: VAELikelihood, activation: Activation = .tanh, seed: UInt64 = 1) -> VariationalAutoencoder<Double> {
+    static func smallModel(_ likelihood: VAELikelihood, activation: Activation = .tanh, seed: UInt64 = 1,
+                           hidden: [Int] = [4]) -> VariationalAutoencoder<Double> {
         var rng = Xoshiro256StarStar(seed: seed)
-        var m = VariationalAutoencoder<Double>(dimension: 5, latent: 2, hidden: [4], activation: activation, likelihood: likelihood, using: &rng)
+        var m = VariationalAutoencoder<Double>(dimension: 5, latent: 2, hidden: hidden, activation: activation, likelihood: likelihood, using: &rng)
         if likelihood == .gaussianLearned { m.logVariance = [0.3, -0.2, 0.1, 0.5, -0.4] }
         return m
     }
@@ -59,6 +60,14 @@ import TestSupport
         checkGradients(Self.smallModel(.gaussianFixed(variance: 0.5), activation: .sigmoid), x: real, objective: .elbo(beta: 0.7))
         checkGradients(Self.smallModel(.gaussianLearned, activation: .relu, seed: 4), x: real, objective: .iwae(samples: 4))
         checkGradients(Self.smallModel(.gaussianLearned, activation: .identity), x: real, objective: .elbo(beta: 1))
+        // Mostly zeros (one row entirely): the first layer takes the sparse products, and 70 hidden
+        // units cover both their 64-column strips and the remainder.
+        let sparse = Matrix<Double>(rows: 6, columns: 5, storage: (0..<30).map { i in i < 5 ? 0 : (rng.nextUniform() < 0.2 ? 1 : 0) })
+        #expect(sparse.storage.filter { $0 != 0 }.count <= 9)
+        var wide = Self.smallModel(.bernoulli, activation: .relu, seed: 5, hidden: [70])
+        // Nonzero biases, so that the all-zero row does not sit on ReLU's kink.
+        wide.encoder.layers[0].bias = (0..<70).map { _ in 0.2 * rng.nextNormal() }
+        checkGradients(wide, x: sparse, objective: .elbo(beta: 1))
     }
 
     @Test func closedFormKLEqualsMonteCarlo() {

@@ -37,7 +37,8 @@ public struct DenseGradient<S: NeuralScalar>: Sendable {
     }
 }
 
-/// A stack of dense layers with hand-written forward and backward passes on SGEMM/DGEMM.
+/// A stack of dense layers with hand-written forward and backward passes on SGEMM/DGEMM (the
+/// first layer's products skip the zeros of a mostly-zero input: see ``SparseRows``).
 public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
     public var layers: [DenseLayer<S>]
 
@@ -60,13 +61,27 @@ public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     public func forward(_ x: Matrix<S>) -> [Matrix<S>] {
+        forward(x, sparseInput: SparseRows(x))
+    }
+
+    /// ``forward(_:)`` with the nonzeros of `x` already found (nil: `x` is dense).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func forward(_ x: Matrix<S>, sparseInput: SparseRows<S>?) -> [Matrix<S>] {
         var outputs = [x]
         outputs.reserveCapacity(layers.count + 1)
-        for layer in layers {
+        for (l, layer) in layers.enumerated() {
             let input = outputs[outputs.count - 1]
-            var y = Matrix<S>(rows: input.rows, columns: layer.outputs)
+            var y = Matrix<S>(rows: input.rows, columns: layer.outputs) { yp in
+                guard let base = yp.baseAddress else { return }
+                for i in 0..<input.rows { (base + i &* layer.outputs).initialize(from: layer.bias, count: layer.outputs) }
+            }
             y.withUnsafeMutableBufferPointer { yp in
-                for i in 0..<input.rows { for j in 0..<layer.outputs { yp[i &* layer.outputs &+ j] = layer.bias[j] } }
+                if l == 0, let sparse = sparseInput {
+                    layer.weights.withUnsafeBufferPointer { sparse.multiply($0.baseAddress!, outputs: layer.outputs, into: yp.baseAddress!) }
+                    layer.activation.apply(yp)
+                    return
+                }
                 input.withUnsafeBufferPointer { xp in
                     layer.weights.withUnsafeBufferPointer { wp in
                         S.gemm(.none, .none, m: input.rows, n: layer.outputs, k: layer.inputs, alpha: 1, a: xp.baseAddress!, lda: layer.inputs,
@@ -81,23 +96,39 @@ public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
     }
 
     /// Back-propagates `gradient` (∂loss/∂output, `B × outputs`) through the cached `outputs` of
-    /// ``forward(_:)``: the parameter gradients of every layer and ∂loss/∂input.
+    /// ``forward(_:)``: the parameter gradients of every layer and ∂loss/∂input (empty, and not
+    /// computed, when `inputGradient` is off: for a first network such as an encoder that saves its
+    /// largest product).
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
-    public func backward(_ outputs: [Matrix<S>], gradient: Matrix<S>) -> (layers: [DenseGradient<S>], input: Matrix<S>) {
+    public func backward(_ outputs: [Matrix<S>], gradient: Matrix<S>, inputGradient: Bool = true) -> (layers: [DenseGradient<S>], input: Matrix<S>) {
+        backward(outputs, gradient: gradient, inputGradient: inputGradient, sparseInput: SparseRows(outputs[0]))
+    }
+
+    /// ``backward(_:gradient:inputGradient:)`` with the nonzeros of the input already found.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func backward(_ outputs: [Matrix<S>], gradient: Matrix<S>, inputGradient: Bool,
+                  sparseInput: SparseRows<S>?) -> (layers: [DenseGradient<S>], input: Matrix<S>) {
         var g = gradient
         var grads = [DenseGradient<S>?](repeating: nil, count: layers.count)
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[l], y = outputs[l + 1], x = outputs[l]
             y.withUnsafeBufferPointer { yp in g.withUnsafeMutableBufferPointer { layer.activation.backward(output: yp, gradient: $0) } }
-            var dw = Matrix<S>(rows: layer.inputs, columns: layer.outputs)
+            // Both are overwritten below (GEMM with β = 0, or the sparse product, which clears first).
+            var dw = Matrix<S>(rows: layer.inputs, columns: layer.outputs) { _ in }
             var db = [S](repeating: 0, count: layer.outputs)
-            var dx = Matrix<S>(rows: x.rows, columns: layer.inputs)
+            var dx = Matrix<S>(rows: l > 0 || inputGradient ? x.rows : 0, columns: layer.inputs) { _ in }
+            let sparse = l == 0 ? sparseInput : nil
             x.withUnsafeBufferPointer { xp in
                 g.withUnsafeBufferPointer { gp in
                     dw.withUnsafeMutableBufferPointer { dwp in
-                        S.gemm(.transpose, .none, m: layer.inputs, n: layer.outputs, k: x.rows, alpha: 1, a: xp.baseAddress!, lda: layer.inputs,
-                               b: gp.baseAddress!, ldb: layer.outputs, beta: 0, c: dwp.baseAddress!, ldc: layer.outputs)
+                        if let sparse {
+                            sparse.transposedMultiply(gp.baseAddress!, outputs: layer.outputs, into: dwp.baseAddress!)
+                        } else {
+                            S.gemm(.transpose, .none, m: layer.inputs, n: layer.outputs, k: x.rows, alpha: 1, a: xp.baseAddress!, lda: layer.inputs,
+                                   b: gp.baseAddress!, ldb: layer.outputs, beta: 0, c: dwp.baseAddress!, ldc: layer.outputs)
+                        }
                     }
                     for i in 0..<x.rows { for j in 0..<layer.outputs { db[j] += gp[i &* layer.outputs &+ j] } }
                     if l > 0 {
@@ -110,7 +141,7 @@ public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
                     }
                 }
             }
-            if l == 0 {
+            if l == 0 && inputGradient {
                 // ∂loss/∂input is needed by callers that chain networks (or check gradients).
                 g.withUnsafeBufferPointer { gp in
                     layer.weights.withUnsafeBufferPointer { wp in

@@ -81,12 +81,13 @@ public struct Autoencoder<S: NeuralScalar>: Equatable, Sendable {
         var optimizer = Optimizer<S>(options.optimizer, learningRate: S(options.learningRate))
         return MiniBatches.run(count: x.rows, options: options, rng: &rng) { rows, _ in
             let batch = x.selectingRows(rows)
-            let encoded = encoder.forward(batch)
+            let sparse = SparseRows(batch)
+            let encoded = encoder.forward(batch, sparseInput: sparse)
             let decoded = decoder.forward(encoded.last!)
             var df = Matrix<S>(rows: rows.count, columns: dimension)
             let values = df.withUnsafeMutableBufferPointer { reconstructionLogLikelihood(batch, outputs: decoded.last!, gradient: $0.baseAddress!) }
             let (decoderGradients, dz) = decoder.backward(decoded, gradient: df)
-            let encoderGradients = encoder.backward(encoded, gradient: dz).layers
+            let encoderGradients = encoder.backward(encoded, gradient: dz, inputGradient: false, sparseInput: sparse).layers
             let scale = 1 / S(rows.count)
             optimizer.beginStep()
             var index = 0

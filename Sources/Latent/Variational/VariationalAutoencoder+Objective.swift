@@ -27,9 +27,11 @@ extension VariationalAutoencoder {
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     public func objective(_ x: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective) -> (value: S, gradients: VAEGradients<S>) {
-        let encoded = encoder.forward(x)
+        let sparse = SparseRows(x)
+        let encoded = encoder.forward(x, sparseInput: sparse)
         let part = self.objective(x, encoderOutput: encoded.last!, epsilon: epsilon, objective: objective)
-        let encoderGradients = encoder.backward(encoded, gradient: part.encoderOutputGradient).layers
+        let encoderGradients = encoder.backward(encoded, gradient: part.encoderOutputGradient, inputGradient: false,
+                                                sparseInput: sparse).layers
         return (part.value, VAEGradients(encoder: encoderGradients, decoder: part.decoder, logVariance: part.logVariance))
     }
 

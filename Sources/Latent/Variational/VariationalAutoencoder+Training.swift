@@ -66,8 +66,9 @@ extension VariationalAutoencoder {
                                             objective: objective)
             }
         }
-        var (value, gradients) = results[0]!
-        let (value2, second) = results[1]!
+        // Taken out of `results` so that adding into them does not copy them first.
+        var (value, gradients) = results[0].take()!
+        let (value2, second) = results[1].take()!
         value += value2
         for l in gradients.encoder.indices { gradients.encoder[l].add(second.encoder[l]) }
         for l in gradients.decoder.indices { gradients.decoder[l].add(second.decoder[l]) }

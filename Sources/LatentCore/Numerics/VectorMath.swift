@@ -144,7 +144,7 @@ public enum VectorMath {
 
     /// `eˣ` for eight single-precision lanes (degree-6 polynomial after `2ⁿ` range reduction;
     /// relative error about 2e-7; 0 below −87.3, the largest float above 88.7).
-    @inlinable @inline(__always)
+    @_alwaysEmitIntoClient @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         var clamped = x
         clamped.replace(with: -87.3, where: x .< -87.3)
@@ -175,11 +175,11 @@ public enum VectorMath {
         var total = 0.0
         var j = 0
         let rx = UnsafeRawPointer(x), rf = UnsafeRawPointer(f)
+        /// `x·f − softplus(f)` and `e^{−|f|}`.
         @inline(__always) func lanes(_ xv: SIMD8<Float>, _ fv: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
             var magnitude = fv
             magnitude.replace(with: -fv, where: fv .< 0)
             let e = exp(-magnitude)
-            let onePlus = 1 + e
             let s = e / (2 + e), s2 = s * s
             var p = SIMD8<Float>(repeating: 1.0 / 15)
             p = SIMD8<Float>(repeating: 1.0 / 13).addingProduct(s2, p)
@@ -191,29 +191,45 @@ public enum VectorMath {
             p = SIMD8<Float>(repeating: 1).addingProduct(s2, p)
             var positive = fv
             positive.replace(with: 0, where: fv .< 0)
-            let softplus = positive + 2 * s * p
-            let inverse = 1 / onePlus
+            return (xv * fv - (positive + 2 * s * p), e)
+        }
+        /// `weight·(x − σ(f))` from `e = e^{−|f|}`.
+        @inline(__always) func slope(_ xv: SIMD8<Float>, _ fv: SIMD8<Float>, _ e: SIMD8<Float>) -> SIMD8<Float> {
+            let inverse = 1 / (1 + e)
             var sigmoid = inverse
             sigmoid.replace(with: e * inverse, where: fv .< 0)
-            return (xv * fv - softplus, sigmoid)
+            return (xv - sigmoid) * weight
         }
-        while j &+ 8 <= n {
-            let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-            let fv = rf.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-            let (term, sigmoid) = lanes(xv, fv)
-            total += Double(term.sum())
-            if let gradient {
-                UnsafeMutableRawPointer(gradient).storeBytes(of: (xv - sigmoid) * weight, toByteOffset: j &* 4, as: SIMD8<Float>.self)
+        // Lane-wise double-precision partial sums, reduced once: a horizontal sum per eight
+        // elements would put a serial chain of additions on every step.
+        var partial = SIMD8<Double>.zero
+        if let gradient {
+            let rg = UnsafeMutableRawPointer(gradient)
+            while j &+ 8 <= n {
+                let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+                let fv = rf.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+                let (term, e) = lanes(xv, fv)
+                partial += SIMD8<Double>(term)
+                rg.storeBytes(of: slope(xv, fv, e), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+                j &+= 8
             }
-            j &+= 8
+        } else {
+            while j &+ 8 <= n {
+                let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+                let fv = rf.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+                partial += SIMD8<Double>(lanes(xv, fv).0)
+                j &+= 8
+            }
         }
+        total = partial.sum()
         if j < n {
             var xv = SIMD8<Float>(), fv = SIMD8<Float>()
             for t in 0..<(n &- j) { xv[t] = x[j &+ t]; fv[t] = f[j &+ t] }
-            let (term, sigmoid) = lanes(xv, fv)
+            let (term, e) = lanes(xv, fv)
+            let g = slope(xv, fv, e)
             for t in 0..<(n &- j) {
                 total += Double(term[t])
-                gradient?[j &+ t] = (xv[t] - sigmoid[t]) * weight
+                gradient?[j &+ t] = g[t]
             }
         }
         return total
