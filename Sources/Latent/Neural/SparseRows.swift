@@ -2,8 +2,8 @@
 ///
 /// Binarised or thresholded images are mostly zeros (about 80% of MNIST's pixels), so a first layer
 /// that multiplies only the nonzeros does a fraction of a dense GEMM's work. Both products hold a
-/// 64-column strip of the output in registers while they run over the nonzeros, and add in a fixed
-/// order, so results do not depend on anything but the data.
+/// 64-column strip of the output in registers while they run over the nonzeros (then 8-column
+/// strips, then single columns), and add in a fixed order, so results depend only on the data.
 struct SparseRows<S: NeuralScalar> {
     let rows: Int
     let columns: Int
@@ -12,7 +12,8 @@ struct SparseRows<S: NeuralScalar> {
     private(set) var indices: [Int32]
     private(set) var values: [S]
 
-    /// Density below which the sparse products beat SGEMM (measured on MNIST-sized layers).
+    /// Density below which both sparse products beat SGEMM (measured on MNIST-sized layers; a VAE
+    /// decoder's ReLU outputs, about half zeros, were twice as slow as SGEMM).
     static var maximumDensity: Double { 0.3 }
 
     /// `x`'s nonzeros, or nil when more than ``maximumDensity`` of its entries are nonzero.
@@ -68,12 +69,13 @@ struct SparseRows<S: NeuralScalar> {
 
     /// `y += X · W` with `W` row-major `columns × n` and `y` row-major `rows × n`.
     func multiply(_ w: UnsafePointer<S>, outputs n: Int, into y: UnsafeMutablePointer<S>) {
+        let range = 0..<rows
         indices.withUnsafeBufferPointer { ip in
             values.withUnsafeBufferPointer { vp in
                 let idx = ip.baseAddress!, val = vp.baseAddress!
                 var c0 = 0
                 while c0 + Self.strip <= n {
-                    for i in 0..<rows {
+                    for i in range {
                         let out = y + (i * n + c0)
                         var a0 = Self.load(out), a1 = Self.load(out + 8), a2 = Self.load(out + 16), a3 = Self.load(out + 24)
                         var a4 = Self.load(out + 32), a5 = Self.load(out + 40), a6 = Self.load(out + 48), a7 = Self.load(out + 56)
@@ -89,8 +91,17 @@ struct SparseRows<S: NeuralScalar> {
                     }
                     c0 += Self.strip
                 }
+                while c0 + 8 <= n {
+                    for i in range {
+                        let out = y + (i * n + c0)
+                        var a = Self.load(out)
+                        for e in starts[i]..<starts[i + 1] { a.addProduct(V(repeating: val[e]), Self.load(w + (Int(idx[e]) * n + c0))) }
+                        Self.store(a, out)
+                    }
+                    c0 += 8
+                }
                 guard c0 < n else { return }
-                for i in 0..<rows {
+                for i in range {
                     let out = y + i * n
                     for e in starts[i]..<starts[i + 1] {
                         let x = val[e], row = w + Int(idx[e]) * n
@@ -126,6 +137,16 @@ struct SparseRows<S: NeuralScalar> {
                         }
                     }
                     c0 += Self.strip
+                }
+                while c0 + 8 <= n {
+                    for i in 0..<rows {
+                        let gv = Self.load(g + (i * n + c0))
+                        for e in starts[i]..<starts[i + 1] {
+                            let out = dw + (Int(idx[e]) * n + c0)
+                            Self.store(Self.load(out).addingProduct(V(repeating: val[e]), gv), out)
+                        }
+                    }
+                    c0 += 8
                 }
                 guard c0 < n else { return }
                 for i in 0..<rows {

@@ -144,7 +144,7 @@ public enum VectorMath {
 
     /// `eˣ` for eight single-precision lanes (degree-6 polynomial after `2ⁿ` range reduction;
     /// relative error about 2e-7; 0 below −87.3, the largest float above 88.7).
-    @_alwaysEmitIntoClient @inline(__always)
+    @_transparent
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         var clamped = x
         clamped.replace(with: -87.3, where: x .< -87.3)
@@ -165,6 +165,35 @@ public enum VectorMath {
         return result
     }
 
+    /// `x·f − softplus(f)` and `e^{−|f|}` for eight lanes (see ``bernoulli(targets:logits:count:gradientWeight:gradient:)``).
+    @_transparent
+    public static func bernoulliLanes(_ xv: SIMD8<Float>, _ fv: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
+        var magnitude = fv
+        magnitude.replace(with: -fv, where: fv .< 0)
+        let e = exp(-magnitude)
+        let s = e / (2 + e), s2 = s * s
+        var p = SIMD8<Float>(repeating: 1.0 / 15)
+        p = SIMD8<Float>(repeating: 1.0 / 13).addingProduct(s2, p)
+        p = SIMD8<Float>(repeating: 1.0 / 11).addingProduct(s2, p)
+        p = SIMD8<Float>(repeating: 1.0 / 9).addingProduct(s2, p)
+        p = SIMD8<Float>(repeating: 1.0 / 7).addingProduct(s2, p)
+        p = SIMD8<Float>(repeating: 1.0 / 5).addingProduct(s2, p)
+        p = SIMD8<Float>(repeating: 1.0 / 3).addingProduct(s2, p)
+        p = SIMD8<Float>(repeating: 1).addingProduct(s2, p)
+        var positive = fv
+        positive.replace(with: 0, where: fv .< 0)
+        return (xv * fv - (positive + 2 * s * p), e)
+    }
+
+    /// `weight·(x − σ(f))` for eight lanes, from `e = e^{−|f|}`.
+    @_transparent
+    public static func bernoulliSlope(_ xv: SIMD8<Float>, _ fv: SIMD8<Float>, _ e: SIMD8<Float>, _ weight: Float) -> SIMD8<Float> {
+        let inverse = 1 / (1 + e)
+        var sigmoid = inverse
+        sigmoid.replace(with: e * inverse, where: fv .< 0)
+        return (xv - sigmoid) * weight
+    }
+
     /// For Bernoulli logits `f` and targets `x` (single precision): returns `Σ x·f − softplus(f)`
     /// (accumulated in double precision) and, if `gradient` is given, writes `weight·(x − σ(f))`.
     /// Softplus and σ share one exponential `e = e^{−|f|}`: softplus is `max(f, 0) + log1p(e)`
@@ -175,31 +204,6 @@ public enum VectorMath {
         var total = 0.0
         var j = 0
         let rx = UnsafeRawPointer(x), rf = UnsafeRawPointer(f)
-        /// `x·f − softplus(f)` and `e^{−|f|}`.
-        @inline(__always) func lanes(_ xv: SIMD8<Float>, _ fv: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
-            var magnitude = fv
-            magnitude.replace(with: -fv, where: fv .< 0)
-            let e = exp(-magnitude)
-            let s = e / (2 + e), s2 = s * s
-            var p = SIMD8<Float>(repeating: 1.0 / 15)
-            p = SIMD8<Float>(repeating: 1.0 / 13).addingProduct(s2, p)
-            p = SIMD8<Float>(repeating: 1.0 / 11).addingProduct(s2, p)
-            p = SIMD8<Float>(repeating: 1.0 / 9).addingProduct(s2, p)
-            p = SIMD8<Float>(repeating: 1.0 / 7).addingProduct(s2, p)
-            p = SIMD8<Float>(repeating: 1.0 / 5).addingProduct(s2, p)
-            p = SIMD8<Float>(repeating: 1.0 / 3).addingProduct(s2, p)
-            p = SIMD8<Float>(repeating: 1).addingProduct(s2, p)
-            var positive = fv
-            positive.replace(with: 0, where: fv .< 0)
-            return (xv * fv - (positive + 2 * s * p), e)
-        }
-        /// `weight·(x − σ(f))` from `e = e^{−|f|}`.
-        @inline(__always) func slope(_ xv: SIMD8<Float>, _ fv: SIMD8<Float>, _ e: SIMD8<Float>) -> SIMD8<Float> {
-            let inverse = 1 / (1 + e)
-            var sigmoid = inverse
-            sigmoid.replace(with: e * inverse, where: fv .< 0)
-            return (xv - sigmoid) * weight
-        }
         // Lane-wise double-precision partial sums, reduced once: a horizontal sum per eight
         // elements would put a serial chain of additions on every step.
         var partial = SIMD8<Double>.zero
@@ -208,16 +212,16 @@ public enum VectorMath {
             while j &+ 8 <= n {
                 let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
                 let fv = rf.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-                let (term, e) = lanes(xv, fv)
+                let (term, e) = bernoulliLanes(xv, fv)
                 partial += SIMD8<Double>(term)
-                rg.storeBytes(of: slope(xv, fv, e), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+                rg.storeBytes(of: bernoulliSlope(xv, fv, e, weight), toByteOffset: j &* 4, as: SIMD8<Float>.self)
                 j &+= 8
             }
         } else {
             while j &+ 8 <= n {
                 let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
                 let fv = rf.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-                partial += SIMD8<Double>(lanes(xv, fv).0)
+                partial += SIMD8<Double>(bernoulliLanes(xv, fv).0)
                 j &+= 8
             }
         }
@@ -225,8 +229,8 @@ public enum VectorMath {
         if j < n {
             var xv = SIMD8<Float>(), fv = SIMD8<Float>()
             for t in 0..<(n &- j) { xv[t] = x[j &+ t]; fv[t] = f[j &+ t] }
-            let (term, e) = lanes(xv, fv)
-            let g = slope(xv, fv, e)
+            let (term, e) = bernoulliLanes(xv, fv)
+            let g = bernoulliSlope(xv, fv, e, weight)
             for t in 0..<(n &- j) {
                 total += Double(term[t])
                 gradient?[j &+ t] = g[t]
