@@ -244,7 +244,7 @@ def best_rate(fn, flops, repeats):
 
 def run_blas_probe():
     """DGEMM GFLOP/s (best of several) at this process's thread count: NumPy's bundled OpenBLAS and,
-    through ctypes, the system OpenBLAS that Latent links."""
+    through ctypes, the system OpenBLAS that Latent links; and that library's SGEMM on the IWAE shape."""
     import ctypes
     from threadpoolctl import threadpool_info
     rng = np.random.default_rng(0)
@@ -282,6 +282,21 @@ def run_blas_probe():
                 lib.cblas_dgemm(101, 111, 111, m, n, k, 1.0, pa, k, pb, n, 0.0, pc, n)  # row-major, no transposes
 
             out["system"][name] = best_rate(call, 2.0 * m * n * k, SPEC.get("repeats", 5))
+        # SGEMM on the shape of the IWAE decoder's output layer as Latent runs it (16 images × 500
+        # draws per block): the arithmetic floor of IWAE scoring.
+        flt = ctypes.POINTER(ctypes.c_float)
+        lib.cblas_sgemm.restype = None
+        lib.cblas_sgemm.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                    ctypes.c_float, flt, ctypes.c_int, flt, ctypes.c_int, ctypes.c_float, flt,
+                                    ctypes.c_int]
+        m, n, k = 8000, 784, 400
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        c = np.empty((m, n), dtype=np.float32)
+        pa, pb, pc = (arr.ctypes.data_as(flt) for arr in (a, b, c))
+        out["systemSgemm"] = {"8000x400 . 400x784": best_rate(
+            lambda: lib.cblas_sgemm(101, 111, 111, m, n, k, 1.0, pa, k, pb, n, 0.0, pc, n), 2.0 * m * n * k,
+            SPEC.get("repeats", 5))}
         out["systemPath"] = os.path.realpath(path)
     return out
 
