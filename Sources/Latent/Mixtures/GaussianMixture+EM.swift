@@ -270,16 +270,11 @@ extension GaussianMixture: ExpectationMaximizable {
             while i < b {
                 // Lane l holds row start + i + l; lanes past the block have zero weight.
                 let lanes = min(8, b - i), row = start + i
-                for c in 0..<k {
-                    let column = r + (row * k + c)
-                    @inline(__always) func weight(_ l: Int) -> Double { l < lanes ? column[l * k] : 0 }
-                    put(SIMD8(weight(0), weight(1), weight(2), weight(3), weight(4), weight(5), weight(6), weight(7)), w + (c * stride + i))
-                }
+                for c in 0..<k { put(VectorMath.gather(r + (row * k + c), stride: k, count: lanes), w + (c * stride + i)) }
                 put(SIMD8(repeating: 1), f + i)
                 for a in 0..<d {
-                    let column = x + (row * d + a), centre = shift[a]
-                    @inline(__always) func value(_ l: Int) -> Double { l < lanes ? column[l * d] - centre : 0 }
-                    put(SIMD8(value(0), value(1), value(2), value(3), value(4), value(5), value(6), value(7)), f + ((1 + a) * stride + i))
+                    // Padded lanes hold −shift, harmless under their zero weight.
+                    put(VectorMath.gather(x + (row * d + a), stride: d, count: lanes) - SIMD8(repeating: shift[a]), f + ((1 + a) * stride + i))
                 }
                 var q = 1 + d
                 for a in 0..<d {

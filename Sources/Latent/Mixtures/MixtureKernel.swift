@@ -272,10 +272,8 @@ struct MixtureKernel {
             while i < b {
                 let r = Swift.min(8, b &- i)
                 for a in 0..<d {
-                    // Lane l holds row i + l (rows past the block read as zero).
-                    let column = x + ((i &* d) &+ a), centre = shift[a]
-                    @inline(__always) func value(_ l: Int) -> Double { l < r ? column[l &* d] - centre : 0 }
-                    columns[a] = SIMD8(value(0), value(1), value(2), value(3), value(4), value(5), value(6), value(7))
+                    // Lane l holds row i + l (lanes past the block are never stored).
+                    columns[a] = VectorMath.gather(x + ((i &* d) &+ a), stride: d, count: r) - SIMD8(repeating: shift[a])
                 }
                 for c in 0..<k {
                     var s = SIMD8<Double>.zero
