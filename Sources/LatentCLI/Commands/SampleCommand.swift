@@ -24,39 +24,33 @@ struct SampleCommand: ParsableCommand {
         switch file.model {
         case .gaussianMixture(let m):
             let (points, components) = m.sample(count: count, using: &rng)
-            var rows = Matrix<Double>(rows: count, columns: m.dimension + 1)
-            for i in 0..<count {
-                for j in 0..<m.dimension { rows[i, j] = points[i, j] }
-                rows[i, m.dimension] = Double(components[i])
-            }
-            Console.print(CSV.render(header: file.columns + ["component"], rows: rows))
+            printSamples(points, labels: Matrix(rows: count, columns: 1, storage: components.map(Double.init)),
+                         header: file.columns + ["component"])
         case .linearGaussian(let m):
             let (points, latents) = m.sample(count: count, using: &rng)
-            var rows = Matrix<Double>(rows: count, columns: m.dimension + m.factorCount)
-            for i in 0..<count {
-                for j in 0..<m.dimension { rows[i, j] = points[i, j] }
-                for f in 0..<m.factorCount { rows[i, m.dimension + f] = latents[i, f] }
-            }
-            Console.print(CSV.render(header: file.columns + (0..<m.factorCount).map { "z\($0)" }, rows: rows))
+            printSamples(points, labels: latents, header: file.columns + (0..<m.factorCount).map { "z\($0)" })
         case .variationalAutoencoder(let m):
             let (points, latents) = m.sample(count: count, using: &rng)
-            var rows = Matrix<Double>(rows: count, columns: m.dimension + m.latentSize)
-            for i in 0..<count {
-                for j in 0..<m.dimension { rows[i, j] = Double(points[i, j]) }
-                for f in 0..<m.latentSize { rows[i, m.dimension + f] = Double(latents[i, f]) }
-            }
-            Console.print(CSV.render(header: file.columns + (0..<m.latentSize).map { "z\($0)" }, rows: rows))
+            printSamples(Matrix(rows: count, columns: m.dimension, storage: points.storage.map(Double.init)),
+                         labels: Matrix(rows: count, columns: m.latentSize, storage: latents.storage.map(Double.init)),
+                         header: file.columns + (0..<m.latentSize).map { "z\($0)" })
         case .autoencoder:
             throw ValidationError("an autoencoder has no prior over its codes, so it cannot sample; fit a VAE (`latent fit vae`) for that")
         case .hiddenMarkov(let m):
             // One sequence of --count steps.
             let (x, states) = m.sample(length: count, using: &rng)
-            var rows = Matrix<Double>(rows: count, columns: m.dimension + 1)
-            for t in 0..<count {
-                for j in 0..<m.dimension { rows[t, j] = x[t, j] }
-                rows[t, m.dimension] = Double(states[t])
-            }
-            Console.print(CSV.render(header: file.columns + ["state"], rows: rows))
+            printSamples(x, labels: Matrix(rows: count, columns: 1, storage: states.map(Double.init)),
+                         header: file.columns + ["state"])
         }
+    }
+
+    /// Prints the samples and, beside each, what generated it (component, state or latent values).
+    private func printSamples(_ points: Matrix<Double>, labels: Matrix<Double>, header: [String]) {
+        var rows = Matrix<Double>(rows: points.rows, columns: points.columns + labels.columns)
+        for i in 0..<points.rows {
+            for j in 0..<points.columns { rows[i, j] = points[i, j] }
+            for j in 0..<labels.columns { rows[i, points.columns + j] = labels[i, j] }
+        }
+        Console.print(CSV.render(header: header, rows: rows))
     }
 }
