@@ -14,7 +14,7 @@ import os
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 
-MNIST = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+MNIST = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Data",
                                       "mnist5k-train-images.idx3-ubyte"))
 
 # Sizes: the full run, or tiny ones for a smoke test of the harness (BENCH_QUICK=1).

@@ -12,6 +12,9 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case invalidSetting(String)
     /// Every restart failed; the last error is given.
     case fitFailed(String)
+    /// Every start ended with a component or state collapsed onto repeated values, so no fit with a
+    /// meaningful likelihood was found. Says which, and what to do.
+    case degenerateFit(String)
 
     public var description: String {
         switch self {
@@ -28,6 +31,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
             return message
         case .fitFailed(let message):
             return "every start failed: \(message)"
+        case .degenerateFit(let message):
+            return message
         }
     }
 }

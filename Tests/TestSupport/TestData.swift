@@ -7,16 +7,13 @@ public enum TestData {
     public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `../shared/data` beside the package (the real data sets), or `LATENT_DATA` if set.
-    public static let sharedDirectory: URL = {
-        if let env = ProcessInfo.processInfo.environment["LATENT_DATA"] { return URL(fileURLWithPath: env) }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
-    }()
+    /// The bundled real data sets: `Data/` in the package (see its README for provenance).
+    public static let dataDirectory: URL = packageRoot.appendingPathComponent("Data")
 
-    /// Path of a shared data file.
-    public static func path(_ name: String) -> String { sharedDirectory.appendingPathComponent(name).path }
+    /// Path of a bundled data file.
+    public static func path(_ name: String) -> String { dataDirectory.appendingPathComponent(name).path }
 
-    /// Loads the named numeric columns of a shared CSV file.
+    /// Loads the named numeric columns of a bundled CSV file.
     public static func csv(_ name: String, columns: [String]? = nil) throws -> DataTable {
         try CSV.read(path: path(name), columns: columns).table
     }

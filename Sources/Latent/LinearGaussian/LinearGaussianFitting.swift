@@ -102,13 +102,18 @@ enum LinearGaussianFitting {
             throw ModelError.invalidSetting("row(s) \(empty.prefix(10).map { String($0 + 1) }.joined(separator: ", ")) have every value missing; drop them")
         }
         guard x.rows >= 2 else { throw ModelError.tooFewPoints(points: x.rows, needed: 2, what: "a linear-Gaussian model") }
-        let data = LinearGaussianTrainingData(x, noiseFloor: options.noiseFloor)
+        // Factor analysis is equivariant under a rescaling of the columns, so it is fitted to
+        // columns scaled to unit variance and mapped back: EM and its PCA start are then equally
+        // well conditioned in every column, whatever the units (probabilistic PCA is not
+        // equivariant and is fitted as it is).
+        let scales = noise == .diagonal ? unitVarianceScales(x) : [Double](repeating: 1, count: x.columns)
+        let data = LinearGaussianTrainingData(scaled(x, by: scales), noiseFloor: options.noiseFloor)
         let observed = x.rows * x.columns - x.missingCount
         var model = try principalSubspace(data, factors: factors, floor: options.noiseFloor)
         if noise == .diagonal {
             model = try LinearGaussianModel(mean: model.mean, loadings: model.loadings, noiseVariances: model.noiseVariances, noise: .diagonal)
         }
-        let trace: EMTrace
+        var trace: EMTrace
         if noise == .isotropic && x.missingCount == 0 {
             // The closed form is the maximum.
             let ll = try model.totalLogLikelihood(of: data)
@@ -118,6 +123,12 @@ enum LinearGaussianFitting {
                 if i % 50 == 0 { options.log?("iteration \(i): mean log-likelihood \(formatted(mean))") }
             }
         }
+        model = model.rescaled(by: scales.map { 1 / $0 })
+        let logJacobian = (0..<x.columns).reduce(0.0) { total, j in
+            let observedInColumn = (0..<x.rows).reduce(0) { $0 + (x[$1, j].isNaN ? 0 : 1) }
+            return total + Double(observedInColumn) * log(scales[j])
+        }
+        trace.history = trace.history.map { $0 + logJacobian }
         if options.rotation == .varimax && noise == .diagonal {
             model = model.rotated(by: Varimax.rotation(for: model.loadings))
         }
@@ -131,6 +142,27 @@ enum LinearGaussianFitting {
             }
         }
         return (model, LinearGaussianFitReport(trace: trace, count: x.rows, observedValues: observed, warnings: warnings))
+    }
+
+    /// `1 / sd` of each column's observed values (1 for a constant column).
+    static func unitVarianceScales(_ x: Matrix<Double>) -> [Double] {
+        (0..<x.columns).map { j in
+            var n = 0.0, sum = 0.0, sumSquares = 0.0
+            for i in 0..<x.rows where !x[i, j].isNaN { n += 1; sum += x[i, j] }
+            guard n > 1 else { return 1 }
+            let mean = sum / n
+            for i in 0..<x.rows where !x[i, j].isNaN { sumSquares += (x[i, j] - mean) * (x[i, j] - mean) }
+            let sd = (sumSquares / n).squareRoot()
+            return sd > 0 && sd.isFinite ? 1 / sd : 1
+        }
+    }
+
+    /// `x` with column `j` multiplied by `scales[j]` (missing values stay missing).
+    static func scaled(_ x: Matrix<Double>, by scales: [Double]) -> Matrix<Double> {
+        if scales.allSatisfy({ $0 == 1 }) { return x }
+        var out = x
+        for i in 0..<x.rows { for j in 0..<x.columns { out[i, j] *= scales[j] } }
+        return out
     }
 
     /// The probabilistic-PCA solution of the (mean-imputed) covariance.

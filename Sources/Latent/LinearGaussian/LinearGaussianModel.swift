@@ -52,6 +52,19 @@ public struct LinearGaussianModel: Equatable, Sendable {
         return d * k - k * (k - 1) / 2 + d + (noise == .diagonal ? d : 1)
     }
 
+    /// The same model for data whose column `j` is multiplied by `factors[j]`: `μ` and the rows
+    /// of `W` scale by `factors[j]`, `ψ_j` by its square.
+    /// - Precondition: `factors.count == dimension`, every factor positive and finite.
+    public func rescaled(by factors: [Double]) -> LinearGaussianModel {
+        precondition(factors.count == dimension && factors.allSatisfy { $0 > 0 && $0.isFinite }, "One positive scale factor per column")
+        if factors.allSatisfy({ $0 == 1 }) { return self }
+        var w = loadings
+        for j in 0..<dimension { for f in 0..<factorCount { w[j, f] *= factors[j] } }
+        // The shapes and positivity are kept, so the initialiser cannot fail.
+        return try! LinearGaussianModel(mean: zip(mean, factors).map { $0 * $1 }, loadings: w,
+                                        noiseVariances: zip(noiseVariances, factors).map { $0 * $1 * $1 }, noise: noise)
+    }
+
     /// The model covariance `W Wᵀ + Ψ`.
     public var covariance: Matrix<Double> {
         var c = loadings.multiplied(by: loadings, transposeOther: true)

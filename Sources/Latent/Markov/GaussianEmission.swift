@@ -35,16 +35,13 @@ public struct GaussianEmission: HMMEmission {
         try GaussianEmission(uniform: GaussianMixture.fromResponsibilities(posteriors, type: states.covarianceType, data: context.mixtureData!))
     }
 
-    /// One of four starts, with equal odds so that restarts differ: k-means clusters (k-means++
+    /// One of three starts, with equal odds so that restarts differ: k-means clusters (k-means++
     /// seeds, Lloyd iterations), the clusters of the nearest of `K` random rows (each state takes its
-    /// cluster's mean and covariance), k-means means with the whole data's covariance for every
-    /// state (hmmlearn's start), or k-means clusters with one state made narrow (1e-4 of the data's
-    /// covariance) on a row drawn with odds that grow with how often its values repeat (the
-    /// best-known three-state fit of the Nile series parks a state on the three years with a flow of
-    /// exactly 1100).
+    /// cluster's mean and covariance), or k-means means with the whole data's covariance for every
+    /// state (hmmlearn's start).
     public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> GaussianEmission {
         let data = context.mixtureData!
-        let choice = rng.nextInt(below: 4)
+        let choice = rng.nextInt(below: 3)
         let mixture = try GaussianMixture.initialize(data: data, components: k, type: context.covarianceType,
                                                      method: choice == 1 ? .randomFromData : .kmeans, rng: &rng)
         switch choice {
@@ -52,26 +49,23 @@ public struct GaussianEmission: HMMEmission {
             let whole = try GaussianMixture.fromResponsibilities(Matrix(rows: data.data.rows, columns: 1, repeating: 1),
                                                                  type: context.covarianceType, data: data)
             return try GaussianEmission(means: mixture.means, covariances: whole.covariances.repeated(k))
-        case 3 where context.covarianceType != .tied && k > 1:
-            var multiplicity: [[Double]: Double] = [:]
-            let rows = data.data.rowArrays
-            for r in rows { multiplicity[r, default: 0] += 1 }
-            let centre = rows[rng.nextCategorical(rows.map { pow(multiplicity[$0]!, 2) })]
-            let narrow = rng.nextInt(below: k)
-            var means = mixture.means
-            for j in 0..<means.columns { means[narrow, j] = centre[j] }
-            let whole = try GaussianMixture.fromResponsibilities(Matrix(rows: data.data.rows, columns: 1, repeating: 1),
-                                                                 type: context.covarianceType, data: data)
-            return try GaussianEmission(means: means, covariances: mixture.covariances.replacing(narrow, with: whole.covariances, scale: 1e-4))
         default:
             return try GaussianEmission(uniform: mixture)
         }
+    }
+
+    /// Empty states, and states whose covariance collapsed onto repeated values.
+    public func degeneracies(occupancies: [Double], context: EmissionFitContext) -> [Degeneracy] {
+        guard let data = context.mixtureData else { return [] }
+        return Degeneracy.gaussian(covariances: states.covariances, occupancies: occupancies, floors: data.floors,
+                                   columnVariances: data.columnVariances)
     }
 
     public static func validate(_ x: Matrix<Double>) throws {
         if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
             throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): a Gaussian HMM needs finite values, found \(x.storage[i])")
         }
+        try GaussianMixture.requireSpread(x)
     }
 
     public func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double] {

@@ -27,6 +27,16 @@ public protocol HMMEmission: Equatable, Sendable {
 
     /// One draw from state `k`.
     func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double]
+
+    /// Degenerate states given each state's expected number of observations: by default those
+    /// with less than one; emissions whose likelihood can grow without bound add their own cases.
+    func degeneracies(occupancies: [Double], context: EmissionFitContext) -> [Degeneracy]
+}
+
+extension HMMEmission {
+    public func degeneracies(occupancies: [Double], context: EmissionFitContext) -> [Degeneracy] {
+        occupancies.enumerated().compactMap { k, o in o < 1 ? Degeneracy(component: k, kind: .empty(occupancy: o)) : nil }
+    }
 }
 
 /// What an emission's M-step and initialisation need from the training data, built once per fit.
@@ -42,11 +52,13 @@ public struct EmissionFitContext: Sendable {
     /// Mixture statistics reused by Gaussian emissions.
     let mixtureData: MixtureTrainingData?
 
-    init(data: Matrix<Double>, regularization: Double, covarianceType: CovarianceType, threads: Int, gaussian: Bool) {
+    init(data: Matrix<Double>, regularization: Double, relativeRegularization: Double = 0, covarianceType: CovarianceType,
+         threads: Int, gaussian: Bool) {
         self.data = data
         self.regularization = regularization
         self.covarianceType = covarianceType
         self.threads = threads
-        mixtureData = gaussian ? MixtureTrainingData(data, covarianceType: covarianceType, regularization: regularization, threads: threads) : nil
+        mixtureData = gaussian ? MixtureTrainingData(data, covarianceType: covarianceType, regularization: regularization,
+                                                     relativeRegularization: relativeRegularization, threads: threads) : nil
     }
 }

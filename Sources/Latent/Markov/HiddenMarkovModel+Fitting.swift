@@ -13,8 +13,11 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     public var em = EMOptions(maxIterations: 100, tolerance: 1e-6)
     /// Gaussian covariance structure.
     public var covarianceType: CovarianceType = .full
-    /// Added to Gaussian covariance diagonals.
-    public var regularization: Double = 1e-6
+    /// Added to Gaussian covariance diagonals, in squared data units (0 by default).
+    public var regularization: Double = 0
+    /// Added to each Gaussian state's variance in each column, times that column's sample
+    /// variance: a variance floor that follows the data's scale (as for mixtures).
+    public var relativeRegularization: Double = 1e-6
     /// Parameters Baum-Welch keeps as they are (they come from ``initialModel``, or the random start).
     public var fixed: HMMFixedParameters = []
     /// Start from this model (one start). Zeros in its transition matrix stay zero: a left-right
@@ -24,23 +27,10 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     public var seed: UInt64 = 0
     /// Cores to use.
     public var threads: Int = availableCores
-    /// Receives progress lines.
-    public var log: (@Sendable (String) -> Void)? = nil
+    /// Receives progress events.
+    public var progress: (@Sendable (FitEvent) -> Void)? = nil
 
     public init() {}
-}
-
-/// What a fit did.
-public struct HMMFitReport: Sendable {
-    public var trace: EMTrace
-    /// Final total log-likelihood of each start (NaN where a start failed).
-    public var startLogLikelihoods: [Double]
-    /// Observations (rows) fitted.
-    public var count: Int
-    public var warnings: [String]
-
-    public var logLikelihood: Double { trace.logLikelihood }
-    public var meanLogLikelihood: Double { trace.logLikelihood / Double(max(1, count)) }
 }
 
 extension HiddenMarkovModel {
@@ -50,7 +40,7 @@ extension HiddenMarkovModel {
     /// Gaussian emissions), start probabilities from a Dirichlet around uniform, and a transition
     /// matrix with a random diagonal weight; the start with the best final likelihood wins.
     public static func fit(_ x: Matrix<Double>, sequences: [SequenceRange]? = nil, states: Int,
-                           options: HMMFitOptions<Emission> = HMMFitOptions()) throws -> (model: HiddenMarkovModel, report: HMMFitReport)
+                           options: HMMFitOptions<Emission> = HMMFitOptions()) throws -> (model: HiddenMarkovModel, report: FitReport)
     {
         guard x.rows > 0, x.columns > 0 else { throw ModelError.emptyData }
         guard states >= 1 else { throw ModelError.invalidSetting("the number of states must be at least 1") }
@@ -58,64 +48,24 @@ extension HiddenMarkovModel {
         try Emission.validate(x)
         let seqs = sequences ?? .single(x.rows)
         precondition(seqs.allSatisfy { !$0.isEmpty && $0.lowerBound >= 0 && $0.upperBound <= x.rows }, "Sequences must be non-empty row ranges")
-        let context = EmissionFitContext(data: x, regularization: options.regularization, covarianceType: options.covarianceType,
+        let context = EmissionFitContext(data: x, regularization: options.regularization,
+                                         relativeRegularization: options.relativeRegularization, covarianceType: options.covarianceType,
                                          threads: max(1, options.threads), gaussian: Emission.self == GaussianEmission.self)
         let data = HMMTrainingData(data: x, sequences: seqs, context: context, fixed: options.fixed, threads: max(1, options.threads))
-        let root = Xoshiro256StarStar(seed: options.seed)
-        var best: (HiddenMarkovModel, EMTrace)?
-        var finals: [Double] = []
-        var failures: [String] = []
-        let starts = options.initialModel == nil ? max(1, options.restarts) : 1
-        for start in 0..<starts {
-            var rng = root.derived(start)
-            do {
-                var model: HiddenMarkovModel
-                if let given = options.initialModel {
-                    model = given
-                } else {
-                    model = try bestShortRun(states: states, data: data, options: options, rng: &rng)
-                }
-                let trace = try ExpectationMaximization.run(&model, on: data, count: x.rows, options: options.em) { i, mean in
-                    if i % 10 == 0 { options.log?("start \(start + 1), iteration \(i): mean log-likelihood \(formatted(mean))") }
-                }
-                finals.append(trace.logLikelihood)
-                options.log?("start \(start + 1): log-likelihood \(formatted(trace.logLikelihood)) after \(trace.iterations) iterations\(trace.converged ? "" : " (not converged)")")
-                if best == nil || trace.logLikelihood > best!.1.logLikelihood { best = (model, trace) }
-            } catch {
-                finals.append(.nan)
-                failures.append("\(error)")
-            }
+        if let given = options.initialModel {
+            return try MultiStart.continueRun(given, data: data, count: x.rows, em: options.em,
+                                              degenerateAdvice: degenerateAdvice, progress: options.progress)
         }
-        guard let best else { throw ModelError.fitFailed(failures.last ?? "no start succeeded") }
-        var warnings: [String] = []
-        if !failures.isEmpty { warnings.append("\(failures.count) of \(starts) starts failed; the last said: \(failures.last!)") }
-        if let gaussian = best.0.emission as? GaussianEmission, let mixtureData = context.mixtureData {
-            for (state, _) in gaussian.states.collapsedComponents(data: mixtureData) {
-                warnings.append("state \(state) has collapsed onto repeated values (a variance at the regularisation floor): its likelihood is spurious; raise the regularisation or use fewer states")
-            }
-        }
-        return (best.0, HMMFitReport(trace: best.1, startLogLikelihoods: finals, count: x.rows, warnings: warnings))
+        let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
+                                        shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
+        return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
+            try randomStart(states: states, context: context, rng: &rng)
+        }, degenerateAdvice: degenerateAdvice, progress: options.progress)
     }
 
-    static func bestShortRun(states: Int, data: HMMTrainingData, options: HMMFitOptions<Emission>,
-                             rng: inout Xoshiro256StarStar) throws -> HiddenMarkovModel {
-        let runs = max(1, options.shortRuns)
-        var best: (HiddenMarkovModel, Double)?
-        var lastError: Error?
-        for run in 0..<runs {
-            var runRNG = rng.derived(run)
-            do {
-                var model = try randomStart(states: states, context: data.context, rng: &runRNG)
-                if runs == 1 { return model }
-                let short = EMOptions(maxIterations: options.shortRunIterations, tolerance: options.em.tolerance)
-                let trace = try ExpectationMaximization.run(&model, on: data, count: data.data.rows, options: short)
-                if best == nil || trace.logLikelihood > best!.1 { best = (model, trace.logLikelihood) }
-            } catch {
-                lastError = error
-            }
-        }
-        guard let best else { throw lastError ?? ModelError.fitFailed("no initialisation succeeded") }
-        return best.0
+    /// What to do when every start is degenerate.
+    static var degenerateAdvice: String {
+        "Use fewer states" + (Emission.self == GaussianEmission.self ? ", or a larger variance floor (regularization)." : ".")
     }
 
     static func randomStart(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> HiddenMarkovModel {
@@ -137,5 +87,16 @@ extension HiddenMarkovModel {
             }
         }
         return try HiddenMarkovModel(startProbabilities: start, transitions: a, emission: emission)
+    }
+}
+
+extension HiddenMarkovModel: DegeneracyChecking {
+    /// States that hold less than one observation's worth of posterior probability, and states
+    /// whose emission collapsed (Gaussian states on repeated values).
+    public func degeneracies(on data: HMMTrainingData) -> [Degeneracy] {
+        let gamma = posteriors(of: data.data, sequences: data.sequences, threads: data.threads)
+        var occupancy = [Double](repeating: 0, count: stateCount)
+        for i in 0..<gamma.rows { for k in 0..<stateCount { occupancy[k] += gamma[i, k] } }
+        return emission.degeneracies(occupancies: occupancy, context: data.context)
     }
 }

@@ -50,15 +50,4 @@ public enum MixtureCovariances: Equatable, Sendable {
         case .spherical(let v): return .spherical([Double](repeating: v[0], count: k))
         }
     }
-
-    /// These covariances with component `k`'s replaced by `scale` times the first of `source`
-    /// (same type; a tied covariance is left as it is).
-    func replacing(_ k: Int, with source: MixtureCovariances, scale: Double) -> MixtureCovariances {
-        switch (self, source) {
-        case (.full(var ms), .full(let s)): ms[k] = scale * s[0]; return .full(ms)
-        case (.diag(var v), .diag(let s)): for j in 0..<v.columns { v[k, j] = scale * s[0, j] }; return .diag(v)
-        case (.spherical(var v), .spherical(let s)): v[k] = scale * s[0]; return .spherical(v)
-        default: return self
-        }
-    }
 }

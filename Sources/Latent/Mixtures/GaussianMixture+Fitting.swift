@@ -10,59 +10,31 @@ extension GaussianMixture {
     /// - Throws: ``ModelError`` for empty data, missing or non-finite values, more components than
     ///   rows, or when every start fails (a covariance that stays singular).
     public static func fit(_ x: Matrix<Double>, components: Int, options: MixtureFitOptions = MixtureFitOptions())
-        throws -> (model: GaussianMixture, report: MixtureFitReport)
+        throws -> (model: GaussianMixture, report: FitReport)
     {
         try validate(x, components: components, options: options)
         let data = MixtureTrainingData(x, covarianceType: options.covarianceType,
                                        regularization: options.regularization,
                                        relativeRegularization: options.relativeRegularization,
                                        threads: max(1, options.threads))
-        let log = options.log
-
         if let warm = options.warmStart ?? options.initialMeans.map({ try? startFromMeans($0, data: data, type: options.covarianceType) }) ?? nil {
             guard warm.dimension == x.columns, warm.componentCount == components, warm.covarianceType == options.covarianceType else {
                 throw ModelError.invalidSetting("the starting model has \(warm.componentCount) \(warm.covarianceType.rawValue) components in \(warm.dimension) dimensions; the fit asks for \(components) \(options.covarianceType.rawValue) components in \(x.columns)")
             }
-            var model = warm
-            let trace = try ExpectationMaximization.run(&model, on: data, count: x.rows, options: options.em) { i, mean in
-                log?("iteration \(i): mean log-likelihood \(formatted(mean))")
-            }
-            let collapsed = model.collapsedComponents(data: data)
-            let report = MixtureFitReport(trace: trace, startLogLikelihoods: [trace.logLikelihood], count: x.rows,
-                                          warnings: collapsed.map(\.warning), collapsedComponents: collapsed.map(\.component))
-            return (model, report)
+            return try MultiStart.continueRun(warm, data: data, count: x.rows, em: options.em,
+                                              degenerateAdvice: degenerateAdvice, progress: options.progress)
         } else if options.initialMeans != nil {
             throw ModelError.invalidSetting("the initial means must be a \(components) × \(x.columns) matrix whose assignment gives positive-definite covariances")
         }
-
-        let root = Xoshiro256StarStar(seed: options.seed)
-        var best: (model: GaussianMixture, trace: EMTrace)?
-        var finals: [Double] = []
-        var failures: [String] = []
-        for start in 0..<max(1, options.restarts) {
-            var rng = root.derived(start)
-            do {
-                var (model, shortLL, shortIterations) = try bestShortRun(data: data, components: components, options: options, rng: &rng)
-                var trace = try ExpectationMaximization.run(&model, on: data, count: x.rows, options: options.em) { i, mean in
-                    log?("start \(start + 1), iteration \(i): mean log-likelihood \(formatted(mean))")
-                }
-                trace.iterations += shortIterations
-                finals.append(trace.logLikelihood)
-                log?("start \(start + 1): best short run \(formatted(shortLL / Double(x.rows))), converged to \(formatted(trace.logLikelihood / Double(x.rows))) after \(trace.iterations) iterations\(trace.converged ? "" : " (not converged)")")
-                if best == nil || trace.logLikelihood > best!.trace.logLikelihood { best = (model, trace) }
-            } catch {
-                finals.append(.nan)
-                failures.append("\(error)")
-                log?("start \(start + 1) failed: \(error)")
-            }
-        }
-        guard let best else { throw ModelError.fitFailed(failures.last ?? "no start succeeded") }
-        let collapsed = best.model.collapsedComponents(data: data)
-        var warnings = collapsed.map(\.warning)
-        if !failures.isEmpty { warnings.append("\(failures.count) of \(finals.count) starts failed; the last said: \(failures.last!)") }
-        return (best.model, MixtureFitReport(trace: best.trace, startLogLikelihoods: finals, count: x.rows, warnings: warnings,
-                                             collapsedComponents: collapsed.map(\.component)))
+        let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
+                                        shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
+        return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
+            try initialize(data: data, components: components, type: options.covarianceType, method: options.initialization, rng: &rng)
+        }, degenerateAdvice: degenerateAdvice, progress: options.progress)
     }
+
+    /// What to do when every start is degenerate.
+    static let degenerateAdvice = "Use fewer components, or a variance floor relative to each column's scale (relativeRegularization, e.g. 1e-3)."
 
     static func validate(_ x: Matrix<Double>, components: Int, options: MixtureFitOptions) throws {
         guard x.rows > 0, x.columns > 0 else { throw ModelError.emptyData }
@@ -77,6 +49,7 @@ extension GaussianMixture {
         if !empty.isEmpty {
             throw ModelError.invalidSetting("row(s) \(empty.prefix(10).map { String($0 + 1) }.joined(separator: ", ")) have every value missing; drop them")
         }
+        try requireSpread(x)
         guard options.regularization >= 0, options.regularization.isFinite,
               options.relativeRegularization >= 0, options.relativeRegularization.isFinite else {
             throw ModelError.invalidSetting("the regularisation must be a non-negative number")
@@ -85,33 +58,26 @@ extension GaussianMixture {
         guard options.em.maxIterations >= 1 else { throw ModelError.invalidSetting("the iteration limit must be at least 1") }
     }
 
-    /// Runs the short EM runs of one start and returns the best model with its likelihood.
-    static func bestShortRun(data: MixtureTrainingData, components: Int, options: MixtureFitOptions,
-                             rng: inout Xoshiro256StarStar) throws -> (GaussianMixture, Double, Int) {
-        let runs = max(1, options.shortRuns)
-        var best: (GaussianMixture, Double, Int)?
-        var lastError: Error?
-        for run in 0..<runs {
-            var runRNG = rng.derived(run)
-            do {
-                var model = try initialize(data: data, components: components, type: options.covarianceType,
-                                           method: options.initialization, rng: &runRNG)
-                if runs == 1 { return (model, -.infinity, 0) }
-                let short = EMOptions(maxIterations: options.shortRunIterations, tolerance: options.em.tolerance)
-                let trace = try ExpectationMaximization.run(&model, on: data, count: data.data.rows, options: short)
-                if best == nil || trace.logLikelihood > best!.1 { best = (model, trace.logLikelihood, trace.iterations) }
-            } catch {
-                lastError = error
+    /// Refuses a column whose observed values are all equal: a Gaussian's likelihood is unbounded
+    /// on it, whatever the model.
+    static func requireSpread(_ x: Matrix<Double>) throws {
+        for j in 0..<x.columns {
+            var first: Double?
+            var varies = false
+            for i in 0..<x.rows where !x[i, j].isNaN {
+                if let f = first { if x[i, j] != f { varies = true; break } } else { first = x[i, j] }
+            }
+            if !varies {
+                let what = first.map { "has the value \(formatted($0)) in every row" } ?? "has no observed value"
+                throw ModelError.invalidSetting("column \(j + 1) \(what): a Gaussian model's likelihood is unbounded (or undefined) there; drop the column")
             }
         }
-        guard let best else { throw lastError ?? ModelError.fitFailed("no initialisation succeeded") }
-        return best
     }
 
     /// Starting parameters by the chosen method.
     static func initialize(data: MixtureTrainingData, components k: Int, type: CovarianceType,
                            method: MixtureInitialization, rng: inout Xoshiro256StarStar) throws -> GaussianMixture {
-        let x = data.initializationData, n = x.rows
+        let x = data.standardizedData, n = x.rows
         var r = Matrix<Double>(rows: n, columns: k)
         switch method {
         case .kmeans, .kmeansPlusPlus, .randomFromData:
@@ -139,26 +105,78 @@ extension GaussianMixture {
     /// Starting parameters from given means: hard assignment to the nearest mean, then one M-step.
     static func startFromMeans(_ means: Matrix<Double>, data: MixtureTrainingData, type: CovarianceType) throws -> GaussianMixture {
         precondition(means.columns == data.data.columns, "Initial means must have one column per data column")
-        let labels = KMeans.nearest(data.initializationData, means)
+        let labels = KMeans.nearest(data.initializationData, means)   // the user's means, in the data's units
         var r = Matrix<Double>(rows: data.data.rows, columns: means.rows)
         for (i, l) in labels.enumerated() { r[i, l] = 1 }
         return try fromResponsibilities(r, type: type, data: data)
     }
+}
 
-    /// Warnings for components that collapsed onto repeated values: a variance at the regularisation
-    /// floor makes the likelihood grow without bound and the fit meaningless.
-    func collapsedComponents(data: MixtureTrainingData) -> [(component: Int, warning: String)] {
+extension GaussianMixture: DegeneracyChecking {
+    /// Components that collapsed onto repeated values or hold less than one row (see ``Degeneracy``).
+    public func degeneracies(on data: MixtureTrainingData) -> [Degeneracy] {
+        let n = Double(data.data.rows)
+        return Degeneracy.gaussian(covariances: covariances, occupancies: weights.map { $0 * n },
+                                   floors: data.floors, columnVariances: data.columnVariances)
+    }
+
+    /// The degenerate components re-placed by splitting proper ones. Each takes half of a proper
+    /// component drawn with odds `w_c · (1 − r_c)`, where `r_c` is that component's share of the
+    /// collapsed component's mean among the proper ones: a heavy component away from the repeated
+    /// values (splitting the one that holds them would collapse again). The donor's mean moves half
+    /// a standard deviation each way along its widest axis, both halves keeping its covariance.
+    /// Nil when no proper component is left to split.
+    public func repaired(_ degeneracies: [Degeneracy], on data: MixtureTrainingData,
+                         using rng: inout Xoshiro256StarStar) -> GaussianMixture? {
+        let bad = Set(degeneracies.map(\.component))
+        var donors = Set((0..<componentCount).filter { !bad.contains($0) })
+        guard !donors.isEmpty else { return nil }
         let d = dimension
-        var warnings: [(component: Int, warning: String)] = []
-        for c in 0..<componentCount {
-            let cov = covariances.matrix(component: c, dimension: d)
-            // What the component's own points contribute above the floor is nil next to the data's spread.
-            for j in 0..<d where cov[j, j] - data.floors[j] <= 1e-6 * data.columnVariances[j] && data.columnVariances[j] > 0 {
-                warnings.append((c, "component \(c) has collapsed onto repeated values in column \(j) (variance \(formatted(cov[j, j])), the regularisation floor): its likelihood is spurious. Set a floor relative to the data's scale (--relative-regularization 1e-3 adds 1e-3 × each column's variance) or use fewer components."))
-                break
+        var w = weights, mu = means
+        var full = (0..<componentCount).map { covariances.matrix(component: $0, dimension: d) }
+        let logDensities = componentLogDensities(of: Matrix((0..<componentCount).map { means.row($0) }), threads: 1)
+        for c in bad.sorted() {
+            let candidates = donors.sorted()
+            guard !candidates.isEmpty else { break }
+            let top = candidates.map { logDensities[c, $0] + log(weights[$0]) }.max()!
+            let shares = candidates.map { exp(logDensities[c, $0] + log(weights[$0]) - top) }
+            let totalShare = shares.reduce(0, +)
+            let odds = zip(candidates, shares).map { weights[$0] * (1 - $1 / totalShare) + 1e-12 }
+            let donor = candidates[rng.nextCategorical(odds)]
+            donors.remove(donor)
+            let cov = full[donor]
+            guard let eigen = try? SymmetricEigen(cov) else { return nil }
+            let widest = d - 1
+            let sign = rng.nextUniform() < 0.5 ? -1.0 : 1.0
+            let step = 0.5 * max(eigen.values[widest], 0).squareRoot() * sign
+            for j in 0..<d {
+                let delta = step * eigen.vectors[j, widest]
+                mu[c, j] = means[donor, j] + delta
+                mu[donor, j] = means[donor, j] - delta
             }
+            full[c] = cov
+            w[donor] /= 2
+            w[c] = w[donor]
         }
-        return warnings
+        let total = w.reduce(0, +)
+        let k = componentCount
+        let repairedCovariances: MixtureCovariances
+        switch covariances {
+        case .full: repairedCovariances = .full(full)
+        case .tied(let m): repairedCovariances = .tied(m)
+        case .diag: repairedCovariances = .diag(Matrix((0..<k).map { full[$0].diagonal }))
+        case .spherical: repairedCovariances = .spherical((0..<k).map { full[$0][0, 0] })
+        }
+        return try? GaussianMixture(weights: w.map { $0 / total }, means: mu, covariances: repairedCovariances)
+    }
+
+    /// Degenerate components on the rows of `x` (NaN = missing), judged with the variance floor of
+    /// the given regularisation (by default that of ``MixtureFitOptions``).
+    /// - Complexity: `O(N·D)` for the column variances, plus one `D × D` eigendecomposition per component.
+    public func degeneracies(on x: Matrix<Double>, regularization: Double = MixtureFitOptions().regularization,
+                             relativeRegularization: Double = MixtureFitOptions().relativeRegularization) -> [Degeneracy] {
+        degeneracies(on: MixtureTrainingData(x, covarianceType: covarianceType, regularization: regularization,
+                                             relativeRegularization: relativeRegularization, threads: 1))
     }
 }
 

@@ -29,11 +29,15 @@ public struct MixtureFitOptions: Sendable {
     public var shortRunIterations: Int = 10
     /// Stopping rules of the long runs.
     public var em = EMOptions()
-    /// Added to the diagonal of every covariance estimate, keeping it positive definite.
-    public var regularization: Double = 1e-6
-    /// Also added to each column's variance, times that column's sample variance: a floor that
-    /// follows the data's scale (e.g. 1e-3), against components collapsing onto repeated values.
-    public var relativeRegularization: Double = 0
+    /// Added to the diagonal of every covariance estimate, in squared data units (scikit-learn's
+    /// `reg_covar`; 0 by default, since a fixed number means different things in different units).
+    public var regularization: Double = 0
+    /// Added to each column's variance, times that column's sample variance: the variance floor
+    /// that keeps covariances positive definite. Relative to each column's scale, so that a fit of
+    /// `c·x` gives the same clusters as a fit of `x` whatever the units. The default, 1e-6, is far
+    /// below any proper component's spread; a larger value (1e-3) also stops components from
+    /// collapsing onto repeated values, at a small cost in likelihood.
+    public var relativeRegularization: Double = 1e-6
     /// Seed of every random choice.
     public var seed: UInt64 = 0
     /// Cores to use.
@@ -43,28 +47,9 @@ public struct MixtureFitOptions: Sendable {
     public var initialMeans: Matrix<Double>? = nil
     /// If set, EM continues from this model; no restarts.
     public var warmStart: GaussianMixture? = nil
-    /// Receives progress lines (for a terminal's standard error).
-    public var log: (@Sendable (String) -> Void)? = nil
+    /// Receives progress events (for a terminal's standard error, say).
+    public var progress: (@Sendable (FitEvent) -> Void)? = nil
 
     public init() {}
 }
 
-/// What a fit did, beyond the model it returns.
-public struct MixtureFitReport: Sendable {
-    /// The EM trace of the winning run.
-    public var trace: EMTrace
-    /// Final total log-likelihood of each start (NaN where a start failed).
-    public var startLogLikelihoods: [Double]
-    /// Number of rows fitted.
-    public var count: Int
-    /// Warnings for the user: collapsed components, failed starts.
-    public var warnings: [String]
-    /// Components whose variance sits at the regularisation floor in some column: they have
-    /// collapsed onto repeated values and their likelihood is spurious.
-    public var collapsedComponents: [Int]
-
-    /// Total log-likelihood of the returned model.
-    public var logLikelihood: Double { trace.logLikelihood }
-    /// Mean log-likelihood per row.
-    public var meanLogLikelihood: Double { trace.logLikelihood / Double(max(1, count)) }
-}

@@ -26,10 +26,10 @@ struct FitGMMCommand: ParsableCommand {
     var shortRuns: Int = 10
     @Option(name: .long, help: "EM iterations of each short run.")
     var shortRunIterations: Int = 10
-    @Option(name: .long, help: "Added to every covariance diagonal (in squared data units).")
-    var regularization: Double = 1e-6
-    @Option(name: .long, help: "Also added to each column's variance, times that column's sample variance (e.g. 1e-3).")
-    var relativeRegularization: Double = 0
+    @Option(name: .long, help: "Added to every covariance diagonal, in squared data units.")
+    var regularization: Double = MixtureFitOptions().regularization
+    @Option(name: .long, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")
+    var relativeRegularization: Double = MixtureFitOptions().relativeRegularization
     @Option(name: .long, help: "A .npy or .csv file of K starting means (one row each): EM starts there, once.")
     var initialMeans: String?
     @Option(name: .long, help: "A model file to continue from (warm start).")
@@ -77,10 +77,12 @@ struct FitGMMCommand: ParsableCommand {
             }
             options.warmStart = m
         }
-        if !output.quiet { options.log = { Console.note($0) } }
+        if !output.quiet { options.progress = Console.fitProgress() }
 
         let ((model, report), seconds) = try Console.timed {
-            try GaussianMixture.fit(table.values, components: components, options: options)
+            try CommandLineError.hinting("On the command line: fewer --components, or --relative-regularization 1e-3.") {
+                try GaussianMixture.fit(table.values, components: components, options: options)
+            }
         }
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
@@ -88,17 +90,14 @@ struct FitGMMCommand: ParsableCommand {
                         "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count,
-                                       iterations: report.trace.iterations, converged: report.trace.converged,
+                                       iterations: report.totalIterations, converged: report.trace.converged,
                                        seed: fit.seed, settings: settings)
         try ModelFile(model: .gaussianMixture(model), columns: table.columnNames, training: training).write(to: fit.output)
 
-        var o = likelihoodSummary(model: "gmm", logLikelihood: report.logLikelihood, count: table.count,
-                                  parameters: model.parameterCount, iterations: report.trace.iterations,
-                                  converged: report.trace.converged, seconds: seconds)
+        var o = fitSummary(model: "gmm", report: report, parameters: model.parameterCount, seconds: seconds)
         o["components"] = .integer(components)
         o["covariance"] = .string(covariance.rawValue)
         o["output"] = .string(fit.output)
-        o["warnings"] = .strings(report.warnings)
         if output.json {
             Console.print(o.render() + "\n")
         } else {

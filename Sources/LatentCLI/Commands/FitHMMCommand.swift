@@ -32,8 +32,10 @@ struct FitHMMCommand: ParsableCommand {
     var restarts: Int = 10
     @Option(name: .long, help: "Short Baum-Welch runs per start (1: plain Baum-Welch from one initialisation).")
     var shortRuns: Int = 5
-    @Option(name: .long, help: "Added to every Gaussian covariance diagonal.")
-    var regularization: Double = 1e-6
+    @Option(name: .long, help: "Added to every Gaussian covariance diagonal, in squared data units.")
+    var regularization: Double = HMMFitOptions<GaussianEmission>().regularization
+    @Option(name: .long, help: "Added to each Gaussian state's variance, times the column's sample variance: the variance floor.")
+    var relativeRegularization: Double = HMMFitOptions<GaussianEmission>().relativeRegularization
     @Option(name: .long, help: "Gaussian emissions: a .npy or .csv file of K starting means; one start with uniform start probabilities, transitions 0.7 on the diagonal (the rest shared equally), and the data's covariance for every state.")
     var initialMeans: String?
     @Option(name: .long, help: "Parameters to keep fixed, comma-separated: start, transitions, emissions (they come from --warm-start, or the random start).")
@@ -46,7 +48,9 @@ struct FitHMMCommand: ParsableCommand {
     func validate() throws {
         guard states >= 1 else { throw ValidationError("--states must be at least 1") }
         guard restarts >= 1, shortRuns >= 1 else { throw ValidationError("--restarts and --short-runs must be at least 1") }
-        guard regularization >= 0, regularization.isFinite else { throw ValidationError("--regularization must be a non-negative number") }
+        guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
+            throw ValidationError("--regularization and --relative-regularization must be non-negative numbers")
+        }
         _ = try fixedParameters()
     }
 
@@ -78,8 +82,7 @@ struct FitHMMCommand: ParsableCommand {
         }
         let em = fit.em(defaultIterations: 100, defaultTolerance: 1e-6)
         let fixed = try fixedParameters()
-        var log: (@Sendable (String) -> Void)? = nil
-        if !output.quiet { log = { Console.note($0) } }
+        let progress: (@Sendable (FitEvent) -> Void)? = output.quiet ? nil : Console.fitProgress(every: 10)
 
         func options<E>(_ type: E.Type, initial: HiddenMarkovModel<E>?) -> HMMFitOptions<E> {
             var o = HMMFitOptions<E>()
@@ -88,56 +91,57 @@ struct FitHMMCommand: ParsableCommand {
             o.em = em
             o.covarianceType = covariance
             o.regularization = regularization
+            o.relativeRegularization = relativeRegularization
             o.fixed = fixed
             o.seed = fit.seed
             o.threads = fit.threads
             o.initialModel = initial
-            o.log = log
+            o.progress = progress
             return o
         }
 
         let meansInitial = try initialMeans.map { try meansStart($0, x: x) }
         let start = DispatchTime.now().uptimeNanoseconds
-        let model: AnyHiddenMarkovModel
-        let report: HMMFitReport
-        switch emission {
-        case .gaussian:
-            var initial: HiddenMarkovModel<GaussianEmission>?
-            if case .gaussian(let m)? = warm { initial = m }
-            if let meansInitial { initial = meansInitial }
-            let (m, r) = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: loaded.sequences, states: states,
-                                                                     options: options(GaussianEmission.self, initial: initial))
-            (model, report) = (.gaussian(m), r)
-        case .categorical:
-            var initial: HiddenMarkovModel<CategoricalEmission>?
-            if case .categorical(let m)? = warm { initial = m }
-            let (m, r) = try HiddenMarkovModel<CategoricalEmission>.fit(x, sequences: loaded.sequences, states: states,
-                                                                        options: options(CategoricalEmission.self, initial: initial))
-            (model, report) = (.categorical(m), r)
-        case .poisson:
-            var initial: HiddenMarkovModel<PoissonEmission>?
-            if case .poisson(let m)? = warm { initial = m }
-            let (m, r) = try HiddenMarkovModel<PoissonEmission>.fit(x, sequences: loaded.sequences, states: states,
-                                                                    options: options(PoissonEmission.self, initial: initial))
-            (model, report) = (.poisson(m), r)
+        let (model, report): (AnyHiddenMarkovModel, FitReport) = try CommandLineError.hinting(
+            "On the command line: fewer --states, or a larger --relative-regularization (1e-3)."
+        ) {
+            switch emission {
+            case .gaussian:
+                var initial: HiddenMarkovModel<GaussianEmission>?
+                if case .gaussian(let m)? = warm { initial = m }
+                if let meansInitial { initial = meansInitial }
+                let (m, r) = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: loaded.sequences, states: states,
+                                                                         options: options(GaussianEmission.self, initial: initial))
+                return (.gaussian(m), r)
+            case .categorical:
+                var initial: HiddenMarkovModel<CategoricalEmission>?
+                if case .categorical(let m)? = warm { initial = m }
+                let (m, r) = try HiddenMarkovModel<CategoricalEmission>.fit(x, sequences: loaded.sequences, states: states,
+                                                                            options: options(CategoricalEmission.self, initial: initial))
+                return (.categorical(m), r)
+            case .poisson:
+                var initial: HiddenMarkovModel<PoissonEmission>?
+                if case .poisson(let m)? = warm { initial = m }
+                let (m, r) = try HiddenMarkovModel<PoissonEmission>.fit(x, sequences: loaded.sequences, states: states,
+                                                                        options: options(PoissonEmission.self, initial: initial))
+                return (.poisson(m), r)
+            }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         for w in report.warnings { Console.warn(w) }
         var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(restarts),
-                        "regularization": "\(regularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
+                        "regularization": "\(regularization)",
+                        "relativeRegularization": "\(relativeRegularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
-        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: x.rows, iterations: report.trace.iterations,
+        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: x.rows, iterations: report.totalIterations,
                                        converged: report.trace.converged, seed: fit.seed, settings: settings)
         try ModelFile(model: .hiddenMarkov(model), columns: loaded.table.columnNames, training: training).write(to: fit.output)
-        var o = likelihoodSummary(model: "hmm", logLikelihood: report.logLikelihood, count: x.rows,
-                                  parameters: model.parameterCount, iterations: report.trace.iterations,
-                                  converged: report.trace.converged, seconds: seconds)
+        var o = fitSummary(model: "hmm", report: report, parameters: model.parameterCount, seconds: seconds)
         o["states"] = .integer(states)
         o["emission"] = .string(emission.rawValue)
         if emission == .gaussian { o["covariance"] = .string(covariance.rawValue) }
         o["sequences"] = .integer(loaded.sequences.count)
         o["output"] = .string(fit.output)
-        o["warnings"] = .strings(report.warnings)
         if output.json {
             Console.print(o.render() + "\n")
         } else {

@@ -24,10 +24,10 @@ struct SelectGMMCommand: ParsableCommand {
     var covariance: String = "all"
     @Option(name: .long, help: "Independent starts per fit.")
     var restarts: Int = 1
-    @Option(name: .long, help: "Added to every covariance diagonal.")
-    var regularization: Double = 1e-6
-    @Option(name: .long, help: "Also added to each column's variance, times that column's sample variance (e.g. 1e-3).")
-    var relativeRegularization: Double = 0
+    @Option(name: .long, help: "Added to every covariance diagonal, in squared data units.")
+    var regularization: Double = MixtureFitOptions().regularization
+    @Option(name: .long, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")
+    var relativeRegularization: Double = MixtureFitOptions().relativeRegularization
     @Option(name: .long, help: "Seed of every random choice.")
     var seed: UInt64 = 0
     @Option(name: .long, help: "Cores to use (default: all).")
@@ -70,7 +70,7 @@ struct SelectGMMCommand: ParsableCommand {
         try table.requireSomeObservedPerRow()
         let ks = try parsedComponents(), types = try parsedTypes()
         var rows: [JSONValue] = []
-        var best: (bic: Double, model: GaussianMixture, report: MixtureFitReport)?
+        var best: (bic: Double, model: GaussianMixture, report: FitReport)?
         var text = "BIC (lower is better; −2 log L + p log N)\n" + MixtureReport.pad("K", 4)
         for t in types { text += MixtureReport.pad(t.rawValue, 14) }
         text += "\n"
@@ -100,14 +100,24 @@ struct SelectGMMCommand: ParsableCommand {
                     o["bic"] = .number(bic)
                     o["aic"] = .number(aic)
                     o["warnings"] = .strings(report.warnings)
-                    rows.append(.object(o))
                     o["collapsed"] = .bool(!report.collapsedComponents.isEmpty)
+                    rows.append(.object(o))
                     if report.collapsedComponents.isEmpty {
                         if best == nil || bic < best!.bic { best = (bic, model, report) }
                     } else {
                         collapsed.insert("\(k)-\(t.rawValue)")
                     }
                     if !outputOptions.quiet { Console.note("K=\(k) \(t.rawValue): BIC \(Console.number(bic))") }
+                } catch ModelError.degenerateFit(let message) {
+                    // Every start collapsed: a row that says so, never a candidate.
+                    collapsed.insert("\(k)-\(t.rawValue)")
+                    var o = JSONObject()
+                    o["components"] = .integer(k)
+                    o["covariance"] = .string(t.rawValue)
+                    o["collapsed"] = .bool(true)
+                    o["warnings"] = .strings([message])
+                    rows.append(.object(o))
+                    if !outputOptions.quiet { Console.warn("K=\(k) \(t.rawValue): every start collapsed onto repeated values") }
                 } catch {
                     if !outputOptions.quiet { Console.warn("K=\(k) \(t.rawValue): \(error)") }
                 }
@@ -119,20 +129,21 @@ struct SelectGMMCommand: ParsableCommand {
             text += MixtureReport.pad("\(k)", 4)
             for t in types {
                 let v = grid[k]?[t]
-                let mark = v == best.bic ? " *" : (collapsed.contains("\(k)-\(t.rawValue)") ? " †" : "")
-                text += MixtureReport.pad(v.map { String(format: "%.2f", $0) + mark } ?? "failed", 14)
+                let isCollapsed = collapsed.contains("\(k)-\(t.rawValue)")
+                let mark = v == best.bic ? " *" : (isCollapsed ? " †" : "")
+                text += MixtureReport.pad(v.map { String(format: "%.2f", $0) + mark } ?? (isCollapsed ? "collapsed †" : "failed"), 14)
             }
             text += "\n"
         }
         if let output {
             let training = TrainingSummary(logLikelihood: best.report.logLikelihood, count: table.count,
-                                           iterations: best.report.trace.iterations, converged: best.report.trace.converged,
+                                           iterations: best.report.totalIterations, converged: best.report.trace.converged,
                                            seed: seed, settings: ["selectedBy": "bic"])
             try ModelFile(model: .gaussianMixture(best.model), columns: table.columnNames, training: training).write(to: output)
         }
         if outputOptions.json {
             var o = likelihoodSummary(model: "gmm", logLikelihood: best.report.logLikelihood, count: table.count,
-                                      parameters: best.model.parameterCount, iterations: best.report.trace.iterations,
+                                      parameters: best.model.parameterCount, iterations: best.report.totalIterations,
                                       converged: best.report.trace.converged, seconds: seconds)
             o["components"] = .integer(best.model.componentCount)
             o["covariance"] = .string(best.model.covarianceType.rawValue)
@@ -140,7 +151,7 @@ struct SelectGMMCommand: ParsableCommand {
             Console.print(o.render() + "\n")
         } else {
             if !collapsed.isEmpty {
-                text += "† a component collapsed onto repeated values (variance at the --regularization floor): the likelihood is spurious, so the fit is not eligible. Set --relative-regularization (e.g. 1e-3) to fit it with a floor that follows the data's scale.\n"
+                text += "† every start had a component collapsed onto repeated values (its variance at the floor): the likelihood is spurious, so the fit is not eligible. A larger --relative-regularization (e.g. 1e-3) keeps components off repeated values.\n"
             }
             text += "\nlowest BIC: K=\(best.model.componentCount), \(best.model.covarianceType.rawValue) covariance\n"
             text += MixtureReport.table(best.model, columns: table.columnNames)

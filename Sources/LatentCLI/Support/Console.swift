@@ -39,3 +39,15 @@ enum Console {
     /// A number with `digits` significant digits.
     static func number(_ v: Double, _ digits: Int = 6) -> String { String(format: "%.\(digits)g", v) }
 }
+
+/// A failure the command line reports with a hint that names its own flags.
+struct CommandLineError: Error, CustomStringConvertible {
+    let description: String
+
+    /// Runs `body`, adding `hint` to the message of a degenerate fit.
+    static func hinting<T>(_ hint: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch ModelError.degenerateFit(let message) {
+            throw CommandLineError(description: message + " " + hint)
+        }
+    }
+}

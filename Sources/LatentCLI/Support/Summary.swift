@@ -29,3 +29,37 @@ func prepare(_ table: DataTable, for file: ModelFile) throws -> Matrix<Double> {
     try table.requireSomeObservedPerRow()
     return table.values
 }
+
+/// The standard `--json` keys of a multi-start EM fit: `iterations` counts every EM iteration
+/// spent (short runs and discarded runs included), `finalRunIterations` those of the run that gave
+/// the model; `degenerate` lists degenerate components (empty unless every start was degenerate).
+func fitSummary(model: String, report: FitReport, parameters: Int, seconds: Double) -> JSONObject {
+    var o = likelihoodSummary(model: model, logLikelihood: report.logLikelihood, count: report.count,
+                              parameters: parameters, iterations: report.totalIterations,
+                              converged: report.trace.converged, seconds: seconds)
+    o["finalRunIterations"] = .integer(report.finalRunIterations)
+    o["discardedDegenerateRuns"] = .integer(report.discardedDegenerate)
+    o["collapsed"] = .bool(!report.degeneracies.isEmpty)
+    o["warnings"] = .strings(report.warnings)
+    return o
+}
+
+extension Console {
+    /// A progress display for multi-start fits on standard error: every `every`-th iteration, and
+    /// each start's outcome.
+    static func fitProgress(every: Int = 1) -> @Sendable (FitEvent) -> Void {
+        { event in
+            switch event {
+            case .iteration(let start, let i, let mean):
+                if i % every == 0 { note("start \(start + 1), iteration \(i): mean log-likelihood \(number(mean))") }
+            case .startFinished(let start, let mean, let iterations, let converged, let degeneracies):
+                var line = "start \(start + 1): mean log-likelihood \(number(mean)) after \(iterations) iterations"
+                if !converged { line += " (not converged)" }
+                if !degeneracies.isEmpty { line += "; degenerate: " + degeneracies.map(\.description).joined(separator: "; ") }
+                note(line)
+            case .startFailed(let start, let message):
+                note("start \(start + 1) failed: \(message)")
+            }
+        }
+    }
+}

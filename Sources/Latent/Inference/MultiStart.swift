@@ -1,0 +1,255 @@
+import Foundation
+
+/// How the multi-start driver searches for the best optimum.
+public struct StartSearchOptions: Sendable, Equatable {
+    /// Independent starts; the best eligible final likelihood wins.
+    public var restarts: Int
+    /// Each start runs this many short EM runs from independent initialisations and continues the
+    /// best eligible one to convergence (the em-EM strategy of Biernacki, Celeux & Govaert 2003).
+    /// 1 gives plain EM from one initialisation.
+    public var shortRuns: Int
+    /// EM iterations of each short run.
+    public var shortRunIterations: Int
+    /// Stopping rules of the runs to convergence.
+    public var em: EMOptions
+    /// Seed of every random choice; start `i` uses the generator derived from it with index `i`.
+    public var seed: UInt64
+
+    public init(restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10, em: EMOptions = EMOptions(), seed: UInt64 = 0) {
+        self.restarts = restarts
+        self.shortRuns = shortRuns
+        self.shortRunIterations = shortRunIterations
+        self.em = em
+        self.seed = seed
+    }
+}
+
+/// What the driver reports while it works, for a progress display.
+public enum FitEvent: Sendable, Equatable {
+    /// An iteration of a run to convergence: the start (from 0), the iteration (from 0) and the
+    /// mean log-likelihood per observation.
+    case iteration(start: Int, iteration: Int, meanLogLikelihood: Double)
+    /// A start converged (or hit the iteration limit); degenerate fits are not eligible.
+    case startFinished(start: Int, meanLogLikelihood: Double, iterations: Int, converged: Bool, degeneracies: [Degeneracy])
+    /// A start failed with this message.
+    case startFailed(start: Int, message: String)
+}
+
+/// What a fit did, beyond the model it returns. One type for every EM-fitted model.
+public struct FitReport: Sendable {
+    /// The EM trace of the run that produced the model (its iterations are ``finalRunIterations``).
+    public var trace: EMTrace
+    /// Final total log-likelihood of each start (NaN where a start failed).
+    public var startLogLikelihoods: [Double]
+    /// Number of observations (rows) fitted.
+    public var count: Int
+    /// Warnings for the user: discarded degenerate starts, failed starts, a degenerate result.
+    public var warnings: [String]
+    /// Degenerate components of the returned model: empty unless every start was degenerate.
+    public var degeneracies: [Degeneracy]
+    /// Every EM iteration spent: short runs, runs to convergence of every start and of every
+    /// candidate that turned out degenerate.
+    public var totalIterations: Int
+    /// Starts or candidates set aside because they were degenerate while an eligible one existed.
+    public var discardedDegenerate: Int
+
+    /// Iterations of the run that produced the model.
+    public var finalRunIterations: Int { trace.iterations }
+    /// Components of the returned model that collapsed or are empty.
+    public var collapsedComponents: [Int] { degeneracies.map(\.component) }
+    /// Total log-likelihood of the returned model.
+    public var logLikelihood: Double { trace.logLikelihood }
+    /// Mean log-likelihood per observation.
+    public var meanLogLikelihood: Double { trace.logLikelihood / Double(max(1, count)) }
+
+    public init(trace: EMTrace, startLogLikelihoods: [Double], count: Int, warnings: [String] = [],
+                degeneracies: [Degeneracy] = [], totalIterations: Int? = nil, discardedDegenerate: Int = 0) {
+        self.trace = trace
+        self.startLogLikelihoods = startLogLikelihoods
+        self.count = count
+        self.warnings = warnings
+        self.degeneracies = degeneracies
+        self.totalIterations = totalIterations ?? trace.iterations
+        self.discardedDegenerate = discardedDegenerate
+    }
+}
+
+/// The multi-start search, written once for every EM-fitted model.
+///
+/// Each start runs several short EM runs from fresh initialisations, ranks them (eligible runs
+/// before degenerate ones, then by likelihood) and continues the best to convergence. A run that
+/// ends degenerate is repaired by the model (``DegeneracyChecking/repaired(_:on:using:)``, at most
+/// ``repairsPerCandidate`` times) and then, if still degenerate, the next-ranked candidate is
+/// continued instead (at most ``candidatesPerStart``); while every start so far is degenerate,
+/// up to ``extraStartsWhileDegenerate`` further starts are made. Among the starts, the best eligible final model wins. When no start
+/// produced an eligible model, a model with an empty component is returned with a warning, and a
+/// collapsed one is refused with ``ModelError/degenerateFit(_:)``, whose message says what to do.
+public enum MultiStart {
+    /// Short-run candidates continued per start before the start is declared degenerate.
+    public static let candidatesPerStart = 3
+    /// Times a run that ended degenerate is repaired (``DegeneracyChecking/repaired(_:on:using:)``)
+    /// and continued before the next candidate is tried.
+    public static let repairsPerCandidate = 3
+    /// Further starts tried, beyond those asked for, while every start so far ended degenerate.
+    public static let extraStartsWhileDegenerate = 10
+
+    /// Runs the search.
+    ///
+    /// - Parameters:
+    ///   - data: what the model is fitted to.
+    ///   - count: the number of observations, for means per observation.
+    ///   - initialize: draws one starting model from the generator it is given.
+    ///   - refine: an optional step after a start's run to convergence (split-and-merge, say) that
+    ///     returns a better model with its trace, or nil; its iterations are counted.
+    ///   - degenerateAdvice: what the warning tells a user whose every start was degenerate.
+    ///   - progress: receives ``FitEvent``s.
+    /// - Throws: the last start's error when every start fails; ``ModelError/degenerateFit(_:)`` when
+    ///   every start collapsed.
+    public static func fit<Model: DegeneracyChecking>(
+        data: Model.TrainingData, count: Int, options: StartSearchOptions,
+        initialize: (inout Xoshiro256StarStar) throws -> Model,
+        refine: ((Model, EMTrace, inout Xoshiro256StarStar) throws -> (Model, EMTrace, spent: Int)?)? = nil,
+        degenerateAdvice: String,
+        progress: (@Sendable (FitEvent) -> Void)? = nil
+    ) throws -> (model: Model, report: FitReport) {
+        let root = Xoshiro256StarStar(seed: options.seed)
+        var best: Outcome<Model>?
+        var finals: [Double] = []
+        var failures: [String] = []
+        var spent = 0
+        var discarded = 0
+        var start = 0
+        while start < max(1, options.restarts)
+                || (start < max(1, options.restarts) + extraStartsWhileDegenerate && !(best?.degeneracies.isEmpty ?? true)) {
+            defer { start += 1 }
+            var rng = root.derived(start)
+            do {
+                var candidates = try shortRuns(data: data, count: count, options: options, initialize: initialize,
+                                               rng: &rng, spent: &spent)
+                var outcome: Outcome<Model>?
+                var lastError: Error?
+                for _ in 0..<min(candidatesPerStart, candidates.count) {
+                    let (initial, _) = candidates.removeFirst()
+                    do {
+                        var model = initial
+                        var trace = try ExpectationMaximization.run(&model, on: data, count: count, options: options.em) { i, mean in
+                            progress?(.iteration(start: start, iteration: i, meanLogLikelihood: mean))
+                        }
+                        spent += trace.iterations
+                        var degeneracies = model.degeneracies(on: data)
+                        var repairs = 0
+                        while !degeneracies.isEmpty, repairs < repairsPerCandidate,
+                              var repaired = model.repaired(degeneracies, on: data, using: &rng) {
+                            repairs += 1
+                            guard let repairedTrace = try? ExpectationMaximization.run(&repaired, on: data, count: count, options: options.em)
+                            else { continue }
+                            spent += repairedTrace.iterations
+                            let repairedDegeneracies = repaired.degeneracies(on: data)
+                            if repairedDegeneracies.isEmpty || repairedTrace.logLikelihood > trace.logLikelihood {
+                                (model, trace, degeneracies) = (repaired, repairedTrace, repairedDegeneracies)
+                            }
+                        }
+                        if let refine, let (better, betterTrace, extra) = try refine(model, trace, &rng) {
+                            spent += extra
+                            let betterDegeneracies = better.degeneracies(on: data)
+                            if betterDegeneracies.isEmpty && betterTrace.logLikelihood > trace.logLikelihood {
+                                (model, trace, degeneracies) = (better, betterTrace, betterDegeneracies)
+                            }
+                        }
+                        let result = Outcome(model: model, trace: trace, degeneracies: degeneracies)
+                        if !result.degeneracies.isEmpty { discarded += 1 }
+                        if outcome == nil || result.isBetter(than: outcome!) { outcome = result }
+                        if result.degeneracies.isEmpty { break }
+                    } catch {
+                        lastError = error
+                    }
+                }
+                guard let outcome else { throw lastError ?? ModelError.fitFailed("no initialisation succeeded") }
+                finals.append(outcome.trace.logLikelihood)
+                progress?(.startFinished(start: start, meanLogLikelihood: outcome.trace.logLikelihood / Double(max(1, count)),
+                                         iterations: outcome.trace.iterations, converged: outcome.trace.converged,
+                                         degeneracies: outcome.degeneracies))
+                if best == nil || outcome.isBetter(than: best!) { best = outcome }
+            } catch {
+                finals.append(.nan)
+                failures.append("\(error)")
+                progress?(.startFailed(start: start, message: "\(error)"))
+            }
+        }
+        guard let best else { throw ModelError.fitFailed(failures.last ?? "no start succeeded") }
+        var warnings: [String] = []
+        if best.degeneracies.contains(where: { if case .collapsed = $0.kind { return true } else { return false } }) {
+            throw ModelError.degenerateFit("every start ended with a component on repeated values (best: \(best.degeneracies.map(\.description).joined(separator: "; "))), where the likelihood grows without bound and means nothing. \(degenerateAdvice)")
+        } else if !best.degeneracies.isEmpty {
+            warnings.append("every start ended with an empty component (\(best.degeneracies.map(\.description).joined(separator: "; "))). \(degenerateAdvice)")
+        } else if discarded > 0 {
+            warnings.append("\(discarded) run(s) that ended degenerate were discarded (a component on repeated values or on less than one observation); the model returned has none")
+        }
+        if !failures.isEmpty { warnings.append("\(failures.count) of \(finals.count) starts failed; the last said: \(failures.last!)") }
+        return (best.model, FitReport(trace: best.trace, startLogLikelihoods: finals, count: count, warnings: warnings,
+                                      degeneracies: best.degeneracies, totalIterations: spent, discardedDegenerate: discarded))
+    }
+
+    /// A continued run from a given model (a warm start): no search, but the same report.
+    public static func continueRun<Model: DegeneracyChecking>(
+        _ model: Model, data: Model.TrainingData, count: Int, em: EMOptions, degenerateAdvice: String,
+        progress: (@Sendable (FitEvent) -> Void)? = nil
+    ) throws -> (model: Model, report: FitReport) {
+        var model = model
+        let trace = try ExpectationMaximization.run(&model, on: data, count: count, options: em) { i, mean in
+            progress?(.iteration(start: 0, iteration: i, meanLogLikelihood: mean))
+        }
+        let degeneracies = model.degeneracies(on: data)
+        let warnings = degeneracies.isEmpty ? [] : ["\(degeneracies.map(\.description).joined(separator: "; ")): the likelihood is spurious. \(degenerateAdvice)"]
+        return (model, FitReport(trace: trace, startLogLikelihoods: [trace.logLikelihood], count: count, warnings: warnings,
+                                 degeneracies: degeneracies))
+    }
+
+    /// The short runs of one start, ranked: eligible before degenerate, then by likelihood.
+    private static func shortRuns<Model: DegeneracyChecking>(
+        data: Model.TrainingData, count: Int, options: StartSearchOptions,
+        initialize: (inout Xoshiro256StarStar) throws -> Model, rng: inout Xoshiro256StarStar, spent: inout Int
+    ) throws -> [(Model, ShortRunTrace)] {
+        let runs = max(1, options.shortRuns)
+        var out: [(Model, ShortRunTrace)] = []
+        var lastError: Error?
+        for run in 0..<runs {
+            var runRNG = rng.derived(run)
+            do {
+                var model = try initialize(&runRNG)
+                if runs == 1 { return [(model, ShortRunTrace(iterations: 0, logLikelihood: -.infinity, isEligible: true))] }
+                let short = EMOptions(maxIterations: options.shortRunIterations, tolerance: options.em.tolerance)
+                let trace = try ExpectationMaximization.run(&model, on: data, count: count, options: short)
+                spent += trace.iterations
+                out.append((model, ShortRunTrace(iterations: trace.iterations, logLikelihood: trace.logLikelihood,
+                                                 isEligible: model.degeneracies(on: data).isEmpty)))
+            } catch {
+                lastError = error
+            }
+        }
+        guard !out.isEmpty else { throw lastError ?? ModelError.fitFailed("no initialisation succeeded") }
+        return out.sorted { a, b in
+            a.1.isEligible != b.1.isEligible ? a.1.isEligible : a.1.logLikelihood > b.1.logLikelihood
+        }
+    }
+}
+
+/// A run to convergence and what the driver judged of it.
+private struct Outcome<Model> {
+    var model: Model
+    var trace: EMTrace
+    var degeneracies: [Degeneracy]
+
+    /// Eligible before degenerate, then the higher likelihood.
+    func isBetter(than other: Outcome) -> Bool {
+        if degeneracies.isEmpty != other.degeneracies.isEmpty { return degeneracies.isEmpty }
+        return trace.logLikelihood > other.trace.logLikelihood
+    }
+}
+
+/// A short run's outcome, for ranking.
+struct ShortRunTrace {
+    var iterations: Int
+    var logLikelihood: Double
+    var isEligible: Bool
+}

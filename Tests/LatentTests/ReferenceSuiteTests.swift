@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import Latent
+import TestSupport
+
+/// Default fits against the anchors' best-known optima on real data (`Data/reference/anchors.json`):
+/// at least 95% of (entry, seed) pairs must come within 1e-3 nats per row of the anchor's best
+/// eligible optimum, with no option beyond the model's size. Misses are printed with their gap.
+/// `LATENT_REFERENCE_SEEDS=5` runs five seeds per entry.
+@Suite(.serialized) struct ReferenceSuiteTests {
+    static let suite = try! ReferenceSuite.load()
+    static let tolerance = 1e-3
+    static let requiredHitRate = 0.95
+
+    struct Tally {
+        var hits = 0, total = 0
+        var misses: [String] = []
+        mutating func record(_ entry: ReferenceSuite.Entry, seed: UInt64, mean: Double, reference: Double) {
+            total += 1
+            if mean >= reference - ReferenceSuiteTests.tolerance { hits += 1 } else {
+                misses.append("\(entry) seed \(seed): \(String(format: "%.5f", mean)) < \(String(format: "%.5f", reference)) by \(String(format: "%.4f", reference - mean))")
+            }
+        }
+        func report(_ family: String) {
+            print("\(family) reference suite: \(hits) of \(total) default fits reach the anchor's best (\(String(format: "%.1f", 100 * rate))%)")
+            for m in misses { print("  miss: \(m)") }
+        }
+        var rate: Double { Double(hits) / Double(max(1, total)) }
+    }
+
+    @Test func defaultMixtureFitsReachTheAnchorsBest() throws {
+        let entries = Self.suite.entries("gmm")
+        #expect(entries.count >= 200)
+        var tally = Tally()
+        var defaultIterations = 0, plainIterations = 0
+        for entry in entries {
+            let x = try entry.load()
+            let type = try #require(CovarianceType(rawValue: entry.covariance ?? ""))
+            for s in 0..<ReferenceSuite.seedsPerEntry {
+                let seed = UInt64(s)
+                var options = MixtureFitOptions()
+                options.covarianceType = type
+                options.seed = seed
+                options.threads = 1
+                let (model, report) = try GaussianMixture.fit(x, components: entry.components!, options: options)
+                #expect(report.degeneracies.isEmpty, "\(entry): a degenerate fit was returned")
+                #expect(abs(model.meanLogLikelihood(of: x) - report.meanLogLikelihood) < 1e-9)
+                tally.record(entry, seed: seed, mean: report.meanLogLikelihood, reference: entry.bestMeanLogLikelihood!)
+                defaultIterations += report.totalIterations
+                // One plain EM run from one initialisation, for the cost ratio.
+                options.shortRuns = 1
+                if let plain = try? GaussianMixture.fit(x, components: entry.components!, options: options) {
+                    plainIterations += plain.report.totalIterations
+                }
+            }
+        }
+        tally.report("Gaussian mixture")
+        print("Gaussian mixture reference suite: default fits spent \(defaultIterations) EM iterations, plain EM \(plainIterations) (\(String(format: "%.2f", Double(defaultIterations) / Double(max(1, plainIterations))))×)")
+        #expect(tally.rate >= Self.requiredHitRate)
+    }
+
+    @Test func defaultHMMFitsReachTheAnchorsBest() throws {
+        let entries = Self.suite.entries("hmm")
+        #expect(entries.count >= 30)
+        var tally = Tally()
+        for entry in entries {
+            let x = try entry.load()
+            for s in 0..<ReferenceSuite.seedsPerEntry {
+                let seed = UInt64(s)
+                let report: FitReport
+                switch entry.emission {
+                case "gaussian":
+                    var options = HMMFitOptions<GaussianEmission>()
+                    options.covarianceType = try #require(CovarianceType(rawValue: entry.covariance ?? ""))
+                    options.seed = seed
+                    options.threads = 1
+                    report = try HiddenMarkovModel<GaussianEmission>.fit(x, states: entry.states!, options: options).report
+                case "poisson":
+                    var options = HMMFitOptions<PoissonEmission>()
+                    options.seed = seed
+                    options.threads = 1
+                    report = try HiddenMarkovModel<PoissonEmission>.fit(x, states: entry.states!, options: options).report
+                default:
+                    var options = HMMFitOptions<CategoricalEmission>()
+                    options.seed = seed
+                    options.threads = 1
+                    report = try HiddenMarkovModel<CategoricalEmission>.fit(x, states: entry.states!, options: options).report
+                }
+                #expect(report.degeneracies.isEmpty, "\(entry): a degenerate fit was returned")
+                let n = Double(entry.n)
+                tally.record(entry, seed: seed, mean: report.logLikelihood / n, reference: entry.bestLogLikelihood! / n)
+            }
+        }
+        tally.report("Hidden Markov model")
+        #expect(tally.rate >= Self.requiredHitRate)
+    }
+
+    @Test func defaultFactorAnalysisReachesTheAnchorsBest() throws {
+        let entries = Self.suite.entries("fa")
+        #expect(entries.count >= 15)
+        var tally = Tally()
+        for entry in entries {
+            let x = try entry.load()
+            let (_, report) = try FactorAnalysis.fit(x, factors: entry.factors!)
+            tally.record(entry, seed: 0, mean: report.meanLogLikelihood, reference: entry.bestMeanLogLikelihood!)
+        }
+        tally.report("Factor analysis")
+        #expect(tally.rate >= Self.requiredHitRate)
+    }
+}

