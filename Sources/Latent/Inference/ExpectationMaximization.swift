@@ -19,8 +19,10 @@ public protocol ExpectationMaximizable {
 public struct EMOptions: Sendable, Equatable {
     /// Upper bound on M-steps.
     public var maxIterations: Int
-    /// EM stops when the mean log-likelihood per observation improves by less than this; 0 runs
-    /// all `maxIterations`.
+    /// EM stops when the mean log-likelihood per observation improves by less than this and, once
+    /// the rate of convergence can be estimated, when the improvement still to come (Aitken's
+    /// estimate `Δ·r/(1 − r)` from the last two steps, `r = Δₜ/Δₜ₋₁`) is below it too: a slowly
+    /// converging run is not stopped far from its limit. 0 runs all `maxIterations`.
     public var tolerance: Double
 
     public init(maxIterations: Int = 100, tolerance: Double = 1e-3) {
@@ -78,7 +80,7 @@ public enum ExpectationMaximization {
             history.append(logLikelihood)
             accepted = before
             progress?(history.count - 1, logLikelihood / n)
-            if options.tolerance > 0, history.count >= 2, (logLikelihood - history[history.count - 2]) / n < options.tolerance {
+            if options.tolerance > 0, hasConverged(history, perObservation: n, tolerance: options.tolerance) {
                 converged = true
                 break
             }
@@ -92,11 +94,26 @@ public enum ExpectationMaximization {
             } else {
                 history.append(final)
                 progress?(history.count - 1, final / n)
-                if options.tolerance > 0, history.count >= 2, (final - history[history.count - 2]) / n < options.tolerance { converged = true }
+                if options.tolerance > 0, hasConverged(history, perObservation: n, tolerance: options.tolerance) { converged = true }
             }
         }
         return EMTrace(history: history, iterations: max(0, history.count - 1), converged: converged,
                        stoppedOnDecrease: decreased)
+    }
+
+    /// The stopping rule of ``EMOptions/tolerance``: the last improvement, and Aitken's estimate of
+    /// the improvement still to come, both below the tolerance (per observation).
+    static func hasConverged(_ history: [Double], perObservation n: Double, tolerance: Double) -> Bool {
+        let count = history.count
+        guard count >= 2 else { return false }
+        let last = (history[count - 1] - history[count - 2]) / n
+        guard last < tolerance else { return false }
+        guard count >= 3, last > 0 else { return true }
+        let previous = (history[count - 2] - history[count - 3]) / n
+        guard previous > 0 else { return true }
+        let rate = last / previous
+        guard rate < 1 else { return false }   // not yet in the linear phase: keep going
+        return last * rate / (1 - rate) < tolerance
     }
 
     /// Rounding slack for comparing total log-likelihoods.
