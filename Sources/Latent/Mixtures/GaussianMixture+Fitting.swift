@@ -30,6 +30,8 @@ extension GaussianMixture {
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             try initialize(data: data, components: components, type: options.covarianceType, method: options.initialization, rng: &rng)
+        }, refine: { model, trace, rng in
+            try splitAndMerge(model, trace: trace, data: data, em: options.em, trials: options.splitMergeTrials, rng: &rng)
         }, degenerateAdvice: degenerateAdvice, progress: options.progress)
     }
 

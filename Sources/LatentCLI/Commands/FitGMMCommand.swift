@@ -61,7 +61,7 @@ struct FitGMMCommand: ParsableCommand {
         options.shortRunIterations = shortRunIterations
         options.regularization = regularization
         options.relativeRegularization = relativeRegularization
-        options.em = fit.em(defaultIterations: 100, defaultTolerance: 1e-3)
+        options.em = fit.em(defaultIterations: MixtureFitOptions().em.maxIterations, defaultTolerance: MixtureFitOptions().em.tolerance)
         options.seed = fit.seed
         options.threads = fit.threads
         if let initialMeans {

@@ -1,0 +1,112 @@
+import Foundation
+
+extension GaussianMixture {
+    /// Split-and-merge moves after EM has converged (after Ueda, Nakano, Ghahramani & Hinton 2000):
+    /// EM often ends with two components sharing one cluster while another component covers two
+    /// clusters. A move merges the pair whose responsibilities overlap most and splits the heaviest
+    /// broad component along its widest axis, keeping `K`; EM then runs to convergence from there and
+    /// the move is kept only if the likelihood rises and no component is degenerate.
+    ///
+    /// - Parameters:
+    ///   - trials: moves tried at most (each costs one EM run to convergence).
+    /// - Returns: the improved model, its trace and the iterations spent, or nil when no move helped.
+    static func splitAndMerge(_ model: GaussianMixture, trace: EMTrace, data: MixtureTrainingData, em: EMOptions,
+                              trials: Int, rng: inout Xoshiro256StarStar) throws -> (GaussianMixture, EMTrace, spent: Int)? {
+        let k = model.componentCount
+        guard k >= 2, trials > 0 else { return nil }
+        var best: (model: GaussianMixture, trace: EMTrace)?
+        var spent = 0
+        var current = model, currentTrace = trace
+        var tried = Set<[Int]>()
+        for _ in 0..<trials {
+            guard let move = nextMove(current, data: data, excluding: tried) else { break }
+            tried.insert(move)
+            guard var candidate = current.mergedAndSplit(merge: (move[0], move[1]), split: move[2], rng: &rng) else { continue }
+            guard let candidateTrace = try? ExpectationMaximization.run(&candidate, on: data, count: data.data.rows, options: em) else { continue }
+            spent += candidateTrace.iterations
+            if candidateTrace.logLikelihood > currentTrace.logLikelihood + 1e-9 * abs(currentTrace.logLikelihood),
+               candidate.degeneracies(on: data).isEmpty {
+                current = candidate
+                currentTrace = candidateTrace
+                best = (candidate, candidateTrace)
+                tried = []
+            }
+        }
+        guard let best else { return spent > 0 ? (model, trace, spent) : nil }
+        return (best.model, best.trace, spent)
+    }
+
+    /// The next untried move `[i, j, l]`: merge `i` and `j` (the most overlapping pair by the cosine
+    /// of their responsibility vectors), split `l` (the heaviest component by weight × generalised
+    /// variance in standardised units, other than `i` and `j`; the merged one itself when `K = 2`).
+    private static func nextMove(_ model: GaussianMixture, data: MixtureTrainingData, excluding tried: Set<[Int]>) -> [Int]? {
+        let k = model.componentCount, d = model.dimension
+        let r = model.responsibilities(for: data.initializationData, threads: data.threads)
+        var norms = [Double](repeating: 0, count: k)
+        var dots = Matrix<Double>(rows: k, columns: k)
+        for i in 0..<r.rows {
+            for a in 0..<k {
+                norms[a] += r[i, a] * r[i, a]
+                for b in (a + 1)..<max(a + 1, k) { dots[a, b] += r[i, a] * r[i, b] }
+            }
+        }
+        var pairs: [(Double, Int, Int)] = []
+        for a in 0..<k { for b in (a + 1)..<max(a + 1, k) { pairs.append((dots[a, b] / max((norms[a] * norms[b]).squareRoot(), 1e-300), a, b)) } }
+        pairs.sort { $0.0 > $1.0 }
+        // Broadness: weight times the geometric mean of the variances in standardised units.
+        let logDet = model.logDeterminants
+        let scaleLog = data.columnVariances.reduce(0) { $0 + log(max($1, 1e-300)) }
+        let broadness = (0..<k).map { model.weights[$0] * exp((logDet[$0] - scaleLog) / Double(d)) }
+        for (_, i, j) in pairs.prefix(3) {
+            let splits = k == 2 ? [i] : (0..<k).filter { $0 != i && $0 != j }.sorted { broadness[$0] > broadness[$1] }
+            for l in splits.prefix(2) where !tried.contains([i, j, l]) { return [i, j, l] }
+        }
+        return nil
+    }
+
+    /// This mixture with components `i` and `j` merged into `i` (moment-matched) and component `l`
+    /// split in two (into `l` and `j`) half a standard deviation each way along its widest axis.
+    private func mergedAndSplit(merge: (Int, Int), split l: Int, rng: inout Xoshiro256StarStar) -> GaussianMixture? {
+        let (i, j) = merge
+        let d = dimension, k = componentCount
+        var w = weights, mu = means
+        var full = (0..<k).map { covariances.matrix(component: $0, dimension: d) }
+        // Merge i and j: weights add, means average, covariances add their spread about the new mean.
+        let wij = weights[i] + weights[j]
+        var merged = Matrix<Double>(rows: d, columns: d)
+        var mean = [Double](repeating: 0, count: d)
+        for a in 0..<d { mean[a] = (weights[i] * means[i, a] + weights[j] * means[j, a]) / wij }
+        for c in [i, j] {
+            let f = weights[c] / wij
+            for a in 0..<d { for b in 0..<d {
+                merged[a, b] += f * (full[c][a, b] + (means[c, a] - mean[a]) * (means[c, b] - mean[b]))
+            } }
+        }
+        w[i] = wij
+        for a in 0..<d { mu[i, a] = mean[a] }
+        full[i] = merged
+        // Split l (which may be the merged i) into l and j.
+        let source = l == i ? merged : full[l]
+        let sourceMean = l == i ? mean : means.row(l)
+        guard let eigen = try? SymmetricEigen(source) else { return nil }
+        let step = 0.5 * max(eigen.values[d - 1], 0).squareRoot() * (rng.nextUniform() < 0.5 ? -1 : 1)
+        for a in 0..<d {
+            let delta = step * eigen.vectors[a, d - 1]
+            mu[l, a] = sourceMean[a] + delta
+            mu[j, a] = sourceMean[a] - delta
+        }
+        full[j] = source
+        full[l] = source
+        w[j] = w[l] / 2
+        w[l] /= 2
+        let repairedCovariances: MixtureCovariances
+        switch covariances {
+        case .full: repairedCovariances = .full(full)
+        case .tied(let m): repairedCovariances = .tied(m)
+        case .diag: repairedCovariances = .diag(Matrix((0..<k).map { full[$0].diagonal }))
+        case .spherical: repairedCovariances = .spherical((0..<k).map { c in full[c].diagonal.reduce(0, +) / Double(d) })
+        }
+        let total = w.reduce(0, +)
+        return try? GaussianMixture(weights: w.map { $0 / total }, means: mu, covariances: repairedCovariances)
+    }
+}
