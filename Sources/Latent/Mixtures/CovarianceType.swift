@@ -50,4 +50,15 @@ public enum MixtureCovariances: Equatable, Sendable {
         case .spherical(let v): return .spherical([Double](repeating: v[0], count: k))
         }
     }
+
+    /// Covariances of this type built from full `D × D` matrices, one per component: the diagonals
+    /// for `diag`, their mean for `spherical`; a `tied` covariance is kept as it is.
+    func replacing(withFull matrices: [Matrix<Double>]) -> MixtureCovariances {
+        switch self {
+        case .full: return .full(matrices)
+        case .tied: return self
+        case .diag: return .diag(Matrix(matrices.map(\.diagonal)))
+        case .spherical: return .spherical(matrices.map { $0.diagonal.reduce(0, +) / Double($0.rows) })
+        }
+    }
 }

@@ -146,30 +146,24 @@ extension GaussianMixture: DegeneracyChecking {
             let odds = zip(candidates, shares).map { weights[$0] * (1 - $1 / totalShare) + 1e-12 }
             let donor = candidates[rng.nextCategorical(odds)]
             donors.remove(donor)
-            let cov = full[donor]
-            guard let eigen = try? SymmetricEigen(cov) else { return nil }
-            let widest = d - 1
-            let sign = rng.nextUniform() < 0.5 ? -1.0 : 1.0
-            let step = 0.5 * max(eigen.values[widest], 0).squareRoot() * sign
-            for j in 0..<d {
-                let delta = step * eigen.vectors[j, widest]
-                mu[c, j] = means[donor, j] + delta
-                mu[donor, j] = means[donor, j] - delta
-            }
-            full[c] = cov
+            guard let (plus, minus) = Self.split(mean: means.row(donor), covariance: full[donor], rng: &rng) else { return nil }
+            for j in 0..<d { mu[c, j] = plus[j]; mu[donor, j] = minus[j] }
+            full[c] = full[donor]
             w[donor] /= 2
             w[c] = w[donor]
         }
         let total = w.reduce(0, +)
-        let k = componentCount
-        let repairedCovariances: MixtureCovariances
-        switch covariances {
-        case .full: repairedCovariances = .full(full)
-        case .tied(let m): repairedCovariances = .tied(m)
-        case .diag: repairedCovariances = .diag(Matrix((0..<k).map { full[$0].diagonal }))
-        case .spherical: repairedCovariances = .spherical((0..<k).map { full[$0][0, 0] })
-        }
-        return try? GaussianMixture(weights: w.map { $0 / total }, means: mu, covariances: repairedCovariances)
+        return try? GaussianMixture(weights: w.map { $0 / total }, means: mu, covariances: covariances.replacing(withFull: full))
+    }
+
+    /// Two means half a standard deviation each way from `mean` along the widest axis of
+    /// `covariance` (which way is `+` is drawn at random); nil if the eigendecomposition fails.
+    static func split(mean: [Double], covariance: Matrix<Double>, rng: inout Xoshiro256StarStar) -> ([Double], [Double])? {
+        let d = mean.count
+        guard let eigen = try? SymmetricEigen(covariance) else { return nil }
+        let step = 0.5 * max(eigen.values[d - 1], 0).squareRoot() * (rng.nextUniform() < 0.5 ? -1 : 1)
+        let delta = (0..<d).map { step * eigen.vectors[$0, d - 1] }
+        return (zip(mean, delta).map { $0 + $1 }, zip(mean, delta).map { $0 - $1 })
     }
 
     /// Degenerate components on the rows of `x` (NaN = missing), judged with the variance floor of

@@ -86,27 +86,13 @@ extension GaussianMixture {
         for a in 0..<d { mu[i, a] = mean[a] }
         full[i] = merged
         // Split l (which may be the merged i) into l and j.
-        let source = l == i ? merged : full[l]
-        let sourceMean = l == i ? mean : means.row(l)
-        guard let eigen = try? SymmetricEigen(source) else { return nil }
-        let step = 0.5 * max(eigen.values[d - 1], 0).squareRoot() * (rng.nextUniform() < 0.5 ? -1 : 1)
-        for a in 0..<d {
-            let delta = step * eigen.vectors[a, d - 1]
-            mu[l, a] = sourceMean[a] + delta
-            mu[j, a] = sourceMean[a] - delta
-        }
+        let source = full[l]   // the merged one when l == i
+        guard let (plus, minus) = Self.split(mean: mu.row(l), covariance: source, rng: &rng) else { return nil }
+        for a in 0..<d { mu[l, a] = plus[a]; mu[j, a] = minus[a] }
         full[j] = source
-        full[l] = source
         w[j] = w[l] / 2
         w[l] /= 2
-        let repairedCovariances: MixtureCovariances
-        switch covariances {
-        case .full: repairedCovariances = .full(full)
-        case .tied(let m): repairedCovariances = .tied(m)
-        case .diag: repairedCovariances = .diag(Matrix((0..<k).map { full[$0].diagonal }))
-        case .spherical: repairedCovariances = .spherical((0..<k).map { c in full[c].diagonal.reduce(0, +) / Double(d) })
-        }
         let total = w.reduce(0, +)
-        return try? GaussianMixture(weights: w.map { $0 / total }, means: mu, covariances: repairedCovariances)
+        return try? GaussianMixture(weights: w.map { $0 / total }, means: mu, covariances: covariances.replacing(withFull: full))
     }
 }
