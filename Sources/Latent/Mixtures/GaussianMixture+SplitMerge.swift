@@ -10,6 +10,9 @@ extension GaussianMixture {
     /// - Parameters:
     ///   - trials: moves tried at most (each costs one EM run to convergence).
     /// - Returns: the improved model, its trace and the iterations spent, or nil when no move helped.
+    /// Iterations a move gets to pass the current likelihood before it is dropped.
+    static let lookIterations = 20
+
     static func splitAndMerge(_ model: GaussianMixture, trace: EMTrace, data: MixtureTrainingData, em: EMOptions,
                               trials: Int, rng: inout Xoshiro256StarStar) throws -> (GaussianMixture, EMTrace, spent: Int)? {
         let k = model.componentCount
@@ -22,8 +25,17 @@ extension GaussianMixture {
             guard let move = nextMove(current, data: data, excluding: tried) else { break }
             tried.insert(move)
             guard var candidate = current.mergedAndSplit(merge: (move[0], move[1]), split: move[2], rng: &rng) else { continue }
-            guard let candidateTrace = try? ExpectationMaximization.run(&candidate, on: data, count: data.data.rows, options: em) else { continue }
+            // A short look first: a move that has not passed the current likelihood after a few
+            // iterations rarely does, and is dropped without running to convergence.
+            let look = EMOptions(maxIterations: min(lookIterations, em.maxIterations), tolerance: em.tolerance)
+            guard var candidateTrace = try? ExpectationMaximization.run(&candidate, on: data, count: data.data.rows, options: look) else { continue }
             spent += candidateTrace.iterations
+            guard candidateTrace.logLikelihood > currentTrace.logLikelihood else { continue }
+            if !candidateTrace.converged {
+                guard let rest = try? ExpectationMaximization.run(&candidate, on: data, count: data.data.rows, options: em) else { continue }
+                spent += rest.iterations
+                candidateTrace = rest
+            }
             if candidateTrace.logLikelihood > currentTrace.logLikelihood + 1e-9 * abs(currentTrace.logLikelihood),
                candidate.degeneracies(on: data).isEmpty {
                 current = candidate
@@ -36,9 +48,10 @@ extension GaussianMixture {
         return (best.model, best.trace, spent)
     }
 
-    /// The next untried move `[i, j, l]`: merge `i` and `j` (the most overlapping pair by the cosine
-    /// of their responsibility vectors), split `l` (the heaviest component by weight × generalised
-    /// variance in standardised units, other than `i` and `j`; the merged one itself when `K = 2`).
+    /// The next untried move `[i, j, l]`: merge `i` and `j` (one of the five most overlapping pairs
+    /// by the cosine of their responsibility vectors), split `l` (one of the three broadest
+    /// components by weight × generalised variance in standardised units, other than `i` and `j`;
+    /// the merged one itself when `K = 2`).
     private static func nextMove(_ model: GaussianMixture, data: MixtureTrainingData, excluding tried: Set<[Int]>) -> [Int]? {
         let k = model.componentCount, d = model.dimension
         let r = model.responsibilities(for: data.initializationData, threads: data.threads)
@@ -57,9 +70,9 @@ extension GaussianMixture {
         let logDet = model.logDeterminants
         let scaleLog = data.columnVariances.reduce(0) { $0 + log(max($1, 1e-300)) }
         let broadness = (0..<k).map { model.weights[$0] * exp((logDet[$0] - scaleLog) / Double(d)) }
-        for (_, i, j) in pairs.prefix(3) {
+        for (_, i, j) in pairs.prefix(5) {
             let splits = k == 2 ? [i] : (0..<k).filter { $0 != i && $0 != j }.sorted { broadness[$0] > broadness[$1] }
-            for l in splits.prefix(2) where !tried.contains([i, j, l]) { return [i, j, l] }
+            for l in splits.prefix(3) where !tried.contains([i, j, l]) { return [i, j, l] }
         }
         return nil
     }

@@ -28,8 +28,9 @@ public struct MixtureFitOptions: Sendable {
     /// M-steps per short run.
     public var shortRunIterations: Int = 10
     /// Split-and-merge moves tried after each start's run to convergence (0: none). Each merges
-    /// the two most overlapping components, splits a broad one and reruns EM, kept if better.
-    public var splitMergeTrials: Int = 3
+    /// two overlapping components, splits a broad one and reruns EM, kept if better; a move that
+    /// has not passed the current likelihood within 20 iterations is dropped.
+    public var splitMergeTrials: Int = 14
     /// Stopping rules of the runs to convergence: at most 1,000 iterations, and a tolerance of 1e-6
     /// nats per row on both the last improvement and Aitken's estimate of what is still to come,
     /// so that a fit ends within about 1e-6 of its optimum (1e-3, the earlier default, stopped
