@@ -217,12 +217,11 @@ public enum MultiStart {
             var runRNG = rng.derived(run)
             do {
                 var model = try initialize(&runRNG)
-                if runs == 1 { return [(model, ShortRunTrace(iterations: 0, logLikelihood: -.infinity, isEligible: true))] }
+                if runs == 1 { return [(model, ShortRunTrace(logLikelihood: -.infinity, isEligible: true))] }
                 let short = EMOptions(maxIterations: options.shortRunIterations, tolerance: options.em.tolerance)
                 let trace = try ExpectationMaximization.run(&model, on: data, count: count, options: short)
                 spent += trace.iterations
-                out.append((model, ShortRunTrace(iterations: trace.iterations, logLikelihood: trace.logLikelihood,
-                                                 isEligible: model.degeneracies(on: data).isEmpty)))
+                out.append((model, ShortRunTrace(logLikelihood: trace.logLikelihood, isEligible: model.degeneracies(on: data).isEmpty)))
             } catch {
                 lastError = error
             }
@@ -248,8 +247,7 @@ private struct Outcome<Model> {
 }
 
 /// A short run's outcome, for ranking.
-struct ShortRunTrace {
-    var iterations: Int
+private struct ShortRunTrace {
     var logLikelihood: Double
     var isEligible: Bool
 }
