@@ -46,7 +46,9 @@ public struct CategoricalEmission: HMMEmission {
         return try CategoricalEmission(probabilities: b)
     }
 
-    /// Random rows drawn from a Dirichlet(1, …, 1) mixed half-and-half with the symbols' frequencies.
+    /// Random rows drawn from a Dirichlet(1, …, 1), mixed 9 : 1 with the symbols' frequencies. (Half
+    /// and half started too near the symmetric saddle where every state emits alike: a 3-state fit
+    /// of the binary geyser durations stayed there, 0.23 nats per observation below hmmlearn.)
     public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> CategoricalEmission {
         let symbols = Int(context.data.storage.max() ?? 0) + 1
         var frequency = [Double](repeating: 0, count: symbols)
@@ -54,7 +56,7 @@ public struct CategoricalEmission: HMMEmission {
         var b = Matrix<Double>(rows: k, columns: symbols)
         for s in 0..<k {
             let d = rng.nextDirichlet([Double](repeating: 1, count: symbols))
-            for m in 0..<symbols { b[s, m] = 0.5 * d[m] + 0.5 * frequency[m] }
+            for m in 0..<symbols { b[s, m] = 0.9 * d[m] + 0.1 * frequency[m] }
         }
         return try CategoricalEmission(probabilities: b)
     }

@@ -9,8 +9,10 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     public var shortRuns: Int = 5
     /// Iterations of each short run.
     public var shortRunIterations: Int = 10
-    /// Stopping rules (tolerance on the mean log-likelihood per observation).
-    public var em = EMOptions(maxIterations: 100, tolerance: 1e-6)
+    /// Stopping rules (tolerance on the mean log-likelihood per observation). At most 1,000
+    /// iterations: with the earlier 100, slowly converging runs stopped short on 2 of the 40
+    /// reference entries.
+    public var em = EMOptions(maxIterations: 1_000, tolerance: 1e-6)
     /// Gaussian covariance structure.
     public var covarianceType: CovarianceType = .full
     /// Added to Gaussian covariance diagonals, in squared data units (0 by default).

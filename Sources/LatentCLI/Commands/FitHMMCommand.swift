@@ -80,7 +80,8 @@ struct FitHMMCommand: ParsableCommand {
         if let warm, warm.emissionKind != emission.rawValue {
             throw ValidationError("--warm-start holds a \(warm.emissionKind) model, not \(emission.rawValue)")
         }
-        let em = fit.em(defaultIterations: 100, defaultTolerance: 1e-6)
+        let em = fit.em(defaultIterations: HMMFitOptions<GaussianEmission>().em.maxIterations,
+                        defaultTolerance: HMMFitOptions<GaussianEmission>().em.tolerance)
         let fixed = try fixedParameters()
         let progress: (@Sendable (FitEvent) -> Void)? = output.quiet ? nil : Console.fitProgress(every: 10)
 

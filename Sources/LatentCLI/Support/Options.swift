@@ -38,7 +38,7 @@ struct FitOptions: ParsableArguments {
     @Option(name: .long, help: "Seed of every random choice; the same seed gives the same model.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Upper bound on EM iterations (default: 1000 for mixtures, 100 for HMMs, 10000 for factor models).")
+    @Option(name: .long, help: "Upper bound on EM iterations (default: 1000 for mixtures and HMMs, 10000 for factor models).")
     var maxIterations: Int?
 
     @Option(name: .long, help: "EM stops when the mean log-likelihood per row improves by less than this, and Aitken's estimate of the gain still to come is below it too (default: 1e-6 for mixtures and HMMs, 1e-7 for factor models).")
