@@ -44,9 +44,8 @@ import TestSupport
     }
 
     @Test func onlyRepeatedValuesGiveAnActionableError() throws {
-        // Three distinct points, 30 copies each: every two-component fit that separates them has a
-        // component on repeated values, and one component cannot cover two points without spread
-        // in their direction... except by covering all of them, which K = 4 cannot do either.
+        // Three distinct points, 30 copies each: with four components, some component holds a
+        // single distinct point (or none), so every fit is collapsed or empty.
         let x = Matrix((0..<90).map { i -> [Double] in [[0.0, 0], [5, 1], [2, 7]][i % 3] })
         var options = MixtureFitOptions()
         options.covarianceType = .diag

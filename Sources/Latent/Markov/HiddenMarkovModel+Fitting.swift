@@ -40,7 +40,8 @@ extension HiddenMarkovModel {
     ///
     /// Each start draws its emissions with ``HMMEmission/initial(states:context:rng:)`` (k-means for
     /// Gaussian emissions), start probabilities from a Dirichlet around uniform, and a transition
-    /// matrix with a random diagonal weight; the start with the best final likelihood wins.
+    /// matrix with a random diagonal weight; ``MultiStart`` runs the search, and the best final
+    /// likelihood among fits with no empty or collapsed state wins.
     public static func fit(_ x: Matrix<Double>, sequences: [SequenceRange]? = nil, states: Int,
                            options: HMMFitOptions<Emission> = HMMFitOptions()) throws -> (model: HiddenMarkovModel, report: FitReport)
     {
@@ -67,7 +68,7 @@ extension HiddenMarkovModel {
 
     /// What to do when every start is degenerate.
     static var degenerateAdvice: String {
-        "Use fewer states" + (Emission.self == GaussianEmission.self ? ", or a larger variance floor (regularization)." : ".")
+        "Use fewer states" + (Emission.self == GaussianEmission.self ? ", or a larger relative variance floor (relativeRegularization, e.g. 1e-3)." : ".")
     }
 
     static func randomStart(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> HiddenMarkovModel {

@@ -8,9 +8,6 @@ public struct MixtureTrainingData: Sendable {
     let hasMissing: Bool
     /// The data with missing values replaced by column means, for the initialisations.
     let initializationData: Matrix<Double>
-    /// The same, each column centred and divided by its standard deviation: distances between rows
-    /// for seeding and assigning starts, so that no column dominates by its units.
-    let standardizedData: Matrix<Double>
     /// Column means: the kernel works on `x − shift`.
     let shift: [Double]
     /// `Σᵢ (xᵢ − shift)(xᵢ − shift)ᵀ`, needed by tied covariances.
@@ -45,12 +42,21 @@ public struct MixtureTrainingData: Sendable {
         for i in 0..<n { for j in 0..<d { let t = filled[i, j] - shift[j]; variance[j] += t * t } }
         columnVariances = variance.map { $0 / Double(max(1, n - 1)) }
         floors = columnVariances.map { regularization + relativeRegularization * $0 }
-        var standardized = filled
-        let inverseSD = columnVariances.map { $0 > 0 ? 1 / $0.squareRoot() : 1 }
-        for i in 0..<n { for j in 0..<d { standardized[i, j] = (filled[i, j] - shift[j]) * inverseSD[j] } }
-        standardizedData = standardized
         self.threads = threads
         work = ChunkedWork(count: n, minimumChunk: 1024)
+    }
+}
+
+extension MixtureTrainingData {
+    /// ``initializationData`` with each column centred and divided by its standard deviation:
+    /// distances between rows for seeding and assigning starts, so that no column dominates by its
+    /// units. Built once per search (a copy of the data), not kept with the training data.
+    func standardized() -> Matrix<Double> {
+        let x = initializationData
+        let inverseSD = columnVariances.map { $0 > 0 ? 1 / $0.squareRoot() : 1 }
+        var out = x
+        for i in 0..<x.rows { for j in 0..<x.columns { out[i, j] = (x[i, j] - shift[j]) * inverseSD[j] } }
+        return out
     }
 }
 

@@ -28,8 +28,10 @@ extension GaussianMixture {
         }
         let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
+        let standardized = data.standardized()
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
-            try initialize(data: data, components: components, type: options.covarianceType, method: options.initialization, rng: &rng)
+            try initialize(data: data, standardized: standardized, components: components, type: options.covarianceType,
+                           method: options.initialization, rng: &rng)
         }, refine: { model, trace, rng in
             try splitAndMerge(model, trace: trace, data: data, em: options.em, trials: options.splitMergeTrials, rng: &rng)
         }, degenerateAdvice: degenerateAdvice, progress: options.progress)
@@ -76,10 +78,11 @@ extension GaussianMixture {
         }
     }
 
-    /// Starting parameters by the chosen method.
-    static func initialize(data: MixtureTrainingData, components k: Int, type: CovarianceType,
+    /// Starting parameters by the chosen method; seeds and assignments use distances between rows
+    /// of `standardized` (``MixtureTrainingData/standardized()``).
+    static func initialize(data: MixtureTrainingData, standardized x: Matrix<Double>, components k: Int, type: CovarianceType,
                            method: MixtureInitialization, rng: inout Xoshiro256StarStar) throws -> GaussianMixture {
-        let x = data.standardizedData, n = x.rows
+        let n = x.rows
         var r = Matrix<Double>(rows: n, columns: k)
         switch method {
         case .kmeans, .kmeansPlusPlus, .randomFromData:

@@ -1,18 +1,20 @@
 import Foundation
 
 extension GaussianMixture {
-    /// Split-and-merge moves after EM has converged (after Ueda, Nakano, Ghahramani & Hinton 2000):
-    /// EM often ends with two components sharing one cluster while another component covers two
-    /// clusters. A move merges the pair whose responsibilities overlap most and splits the heaviest
-    /// broad component along its widest axis, keeping `K`; EM then runs to convergence from there and
-    /// the move is kept only if the likelihood rises and no component is degenerate.
-    ///
-    /// - Parameters:
-    ///   - trials: moves tried at most (each costs one EM run to convergence).
-    /// - Returns: the improved model, its trace and the iterations spent, or nil when no move helped.
     /// Iterations a move gets to pass the current likelihood before it is dropped.
     static let lookIterations = 20
 
+    /// Split-and-merge moves after EM has converged (after Ueda, Nakano, Ghahramani & Hinton 2000):
+    /// EM often ends with two components sharing one cluster while another component covers two
+    /// clusters. A move merges an overlapping pair and splits a broad component along its widest
+    /// axis, keeping `K`. EM gets ``lookIterations`` iterations to pass the current likelihood and
+    /// then runs to convergence; the move is kept only if the likelihood rises and no component is
+    /// degenerate. Moves are ranked by ``rankedMoves(_:data:)`` and ranked again after one is kept.
+    ///
+    /// - Parameters:
+    ///   - trials: moves tried at most.
+    /// - Returns: the improved model, its trace and the iterations spent; the given model with the
+    ///   iterations spent when no move helped; nil when none was tried.
     static func splitAndMerge(_ model: GaussianMixture, trace: EMTrace, data: MixtureTrainingData, em: EMOptions,
                               trials: Int, rng: inout Xoshiro256StarStar) throws -> (GaussianMixture, EMTrace, spent: Int)? {
         let k = model.componentCount
@@ -20,11 +22,12 @@ extension GaussianMixture {
         var best: (model: GaussianMixture, trace: EMTrace)?
         var spent = 0
         var current = model, currentTrace = trace
-        var tried = Set<[Int]>()
+        // Candidate moves of the current model, best first; ranked again after a move is kept.
+        var moves = rankedMoves(current, data: data)
         for _ in 0..<trials {
-            guard let move = nextMove(current, data: data, excluding: tried) else { break }
-            tried.insert(move)
-            guard var candidate = current.mergedAndSplit(merge: (move[0], move[1]), split: move[2], rng: &rng) else { continue }
+            guard !moves.isEmpty else { break }
+            let move = moves.removeFirst()
+            guard var candidate = current.mergedAndSplit(merge: (move.i, move.j), split: move.split, rng: &rng) else { continue }
             // A short look first: a move that has not passed the current likelihood after a few
             // iterations rarely does, and is dropped without running to convergence.
             let look = EMOptions(maxIterations: min(lookIterations, em.maxIterations), tolerance: em.tolerance)
@@ -41,18 +44,18 @@ extension GaussianMixture {
                 current = candidate
                 currentTrace = candidateTrace
                 best = (candidate, candidateTrace)
-                tried = []
+                moves = rankedMoves(current, data: data)
             }
         }
         guard let best else { return spent > 0 ? (model, trace, spent) : nil }
         return (best.model, best.trace, spent)
     }
 
-    /// The next untried move `[i, j, l]`: merge `i` and `j` (one of the five most overlapping pairs
-    /// by the cosine of their responsibility vectors), split `l` (one of the three broadest
-    /// components by weight × generalised variance in standardised units, other than `i` and `j`;
-    /// the merged one itself when `K = 2`).
-    private static func nextMove(_ model: GaussianMixture, data: MixtureTrainingData, excluding tried: Set<[Int]>) -> [Int]? {
+    /// Moves of `model`, best first: merge `i` and `j` (the five most overlapping pairs by the
+    /// cosine of their responsibility vectors), split one of the three broadest components by
+    /// weight × generalised variance in standardised units, other than `i` and `j` (the merged one
+    /// itself when `K = 2`). One pass over the data for the responsibilities.
+    private static func rankedMoves(_ model: GaussianMixture, data: MixtureTrainingData) -> [(i: Int, j: Int, split: Int)] {
         let k = model.componentCount, d = model.dimension
         let r = model.responsibilities(for: data.initializationData, threads: data.threads)
         var norms = [Double](repeating: 0, count: k)
@@ -66,15 +69,13 @@ extension GaussianMixture {
         var pairs: [(Double, Int, Int)] = []
         for a in 0..<k { for b in (a + 1)..<max(a + 1, k) { pairs.append((dots[a, b] / max((norms[a] * norms[b]).squareRoot(), 1e-300), a, b)) } }
         pairs.sort { $0.0 > $1.0 }
-        // Broadness: weight times the geometric mean of the variances in standardised units.
         let logDet = model.logDeterminants
         let scaleLog = data.columnVariances.reduce(0) { $0 + log(max($1, 1e-300)) }
         let broadness = (0..<k).map { model.weights[$0] * exp((logDet[$0] - scaleLog) / Double(d)) }
-        for (_, i, j) in pairs.prefix(5) {
+        return pairs.prefix(5).flatMap { _, i, j in
             let splits = k == 2 ? [i] : (0..<k).filter { $0 != i && $0 != j }.sorted { broadness[$0] > broadness[$1] }
-            for l in splits.prefix(3) where !tried.contains([i, j, l]) { return [i, j, l] }
+            return splits.prefix(3).map { (i: i, j: j, split: $0) }
         }
-        return nil
     }
 
     /// This mixture with components `i` and `j` merged into `i` (moment-matched) and component `l`

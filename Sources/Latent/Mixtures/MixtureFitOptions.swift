@@ -33,8 +33,9 @@ public struct MixtureFitOptions: Sendable {
     public var splitMergeTrials: Int = 14
     /// Stopping rules of the runs to convergence: at most 1,000 iterations, and a tolerance of 1e-6
     /// nats per row on both the last improvement and Aitken's estimate of what is still to come,
-    /// so that a fit ends within about 1e-6 of its optimum (1e-3, the earlier default, stopped
-    /// slowly converging runs up to 0.05 nats per row short).
+    /// so that a slowly converging run is not stopped short of its optimum. (With the earlier
+    /// defaults, 1e-3 and 100 iterations, and the same search, default fits reached 158 of the 280
+    /// reference entries; with these, 188.)
     public var em = EMOptions(maxIterations: 1_000, tolerance: 1e-6)
     /// Added to the diagonal of every covariance estimate, in squared data units (scikit-learn's
     /// `reg_covar`; 0 by default, since a fixed number means different things in different units).
