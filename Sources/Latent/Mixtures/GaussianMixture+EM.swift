@@ -48,16 +48,8 @@ public struct MixtureTrainingData: Sendable {
 }
 
 extension MixtureTrainingData {
-    /// ``initializationData`` with each column centred and divided by its standard deviation:
-    /// distances between rows for seeding and assigning starts, so that no column dominates by its
-    /// units. Built once per search (a copy of the data), not kept with the training data.
-    func standardized() -> Matrix<Double> {
-        let x = initializationData
-        let inverseSD = columnVariances.map { $0 > 0 ? 1 / $0.squareRoot() : 1 }
-        var out = x
-        for i in 0..<x.rows { for j in 0..<x.columns { out[i, j] = (x[i, j] - shift[j]) * inverseSD[j] } }
-        return out
-    }
+    /// Each column's standard deviation (1 for a constant column).
+    var columnScales: [Double] { columnVariances.map { $0 > 0 ? $0.squareRoot() : 1 } }
 }
 
 extension GaussianMixture: ExpectationMaximizable {

@@ -28,9 +28,9 @@ extension GaussianMixture {
         }
         let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
-        let standardized = data.standardized()
+        let spaces = InitializationSpaces(data)
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
-            try initialize(data: data, standardized: standardized, components: components, type: options.covarianceType,
+            try initialize(data: data, space: spaces.draw(using: &rng), components: components, type: options.covarianceType,
                            method: options.initialization, rng: &rng)
         }, refine: { model, trace, rng in
             try splitAndMerge(model, trace: trace, data: data, em: options.em, trials: options.splitMergeTrials, rng: &rng)
@@ -79,8 +79,8 @@ extension GaussianMixture {
     }
 
     /// Starting parameters by the chosen method; seeds and assignments use distances between rows
-    /// of `standardized` (``MixtureTrainingData/standardized()``).
-    static func initialize(data: MixtureTrainingData, standardized x: Matrix<Double>, components k: Int, type: CovarianceType,
+    /// of `x`, the data in one of the ``InitializationSpaces``.
+    static func initialize(data: MixtureTrainingData, space x: Matrix<Double>, components k: Int, type: CovarianceType,
                            method: MixtureInitialization, rng: inout Xoshiro256StarStar) throws -> GaussianMixture {
         let n = x.rows
         var r = Matrix<Double>(rows: n, columns: k)
@@ -149,7 +149,7 @@ extension GaussianMixture: DegeneracyChecking {
             let odds = zip(candidates, shares).map { weights[$0] * (1 - $1 / totalShare) + 1e-12 }
             let donor = candidates[rng.nextCategorical(odds)]
             donors.remove(donor)
-            guard let (plus, minus) = Self.split(mean: means.row(donor), covariance: full[donor], rng: &rng) else { return nil }
+            guard let (plus, minus) = Self.split(mean: means.row(donor), covariance: full[donor], scales: data.columnScales, rng: &rng) else { return nil }
             for j in 0..<d { mu[c, j] = plus[j]; mu[donor, j] = minus[j] }
             full[c] = full[donor]
             w[donor] /= 2
@@ -160,12 +160,17 @@ extension GaussianMixture: DegeneracyChecking {
     }
 
     /// Two means half a standard deviation each way from `mean` along the widest axis of
-    /// `covariance` (which way is `+` is drawn at random); nil if the eigendecomposition fails.
-    static func split(mean: [Double], covariance: Matrix<Double>, rng: inout Xoshiro256StarStar) -> ([Double], [Double])? {
+    /// `covariance` measured in standardised units (each column divided by its entry of
+    /// `scales`, so that a column in large units does not decide the axis); which way is `+` is
+    /// drawn at random. Nil if the eigendecomposition fails.
+    static func split(mean: [Double], covariance: Matrix<Double>, scales: [Double],
+                      rng: inout Xoshiro256StarStar) -> ([Double], [Double])? {
         let d = mean.count
-        guard let eigen = try? SymmetricEigen(covariance) else { return nil }
+        var standardized = covariance
+        for a in 0..<d { for b in 0..<d { standardized[a, b] /= scales[a] * scales[b] } }
+        guard let eigen = try? SymmetricEigen(standardized) else { return nil }
         let step = 0.5 * max(eigen.values[d - 1], 0).squareRoot() * (rng.nextUniform() < 0.5 ? -1 : 1)
-        let delta = (0..<d).map { step * eigen.vectors[$0, d - 1] }
+        let delta = (0..<d).map { step * eigen.vectors[$0, d - 1] * scales[$0] }
         return (zip(mean, delta).map { $0 + $1 }, zip(mean, delta).map { $0 - $1 })
     }
 

@@ -27,7 +27,7 @@ extension GaussianMixture {
         for _ in 0..<trials {
             guard !moves.isEmpty else { break }
             let move = moves.removeFirst()
-            guard var candidate = current.mergedAndSplit(merge: (move.i, move.j), split: move.split, rng: &rng) else { continue }
+            guard var candidate = current.mergedAndSplit(merge: (move.i, move.j), split: move.split, scales: data.columnScales, rng: &rng) else { continue }
             // A short look first: a move that has not passed the current likelihood after a few
             // iterations rarely does, and is dropped without running to convergence.
             let look = EMOptions(maxIterations: min(lookIterations, em.maxIterations), tolerance: em.tolerance)
@@ -80,7 +80,7 @@ extension GaussianMixture {
 
     /// This mixture with components `i` and `j` merged into `i` (moment-matched) and component `l`
     /// split in two (into `l` and `j`) half a standard deviation each way along its widest axis.
-    private func mergedAndSplit(merge: (Int, Int), split l: Int, rng: inout Xoshiro256StarStar) -> GaussianMixture? {
+    private func mergedAndSplit(merge: (Int, Int), split l: Int, scales: [Double], rng: inout Xoshiro256StarStar) -> GaussianMixture? {
         let (i, j) = merge
         let d = dimension, k = componentCount
         var w = weights, mu = means
@@ -101,7 +101,7 @@ extension GaussianMixture {
         full[i] = merged
         // Split l (which may be the merged i) into l and j.
         let source = full[l]   // the merged one when l == i
-        guard let (plus, minus) = Self.split(mean: mu.row(l), covariance: source, rng: &rng) else { return nil }
+        guard let (plus, minus) = Self.split(mean: mu.row(l), covariance: source, scales: scales, rng: &rng) else { return nil }
         for a in 0..<d { mu[l, a] = plus[a]; mu[j, a] = minus[a] }
         full[j] = source
         w[j] = w[l] / 2
