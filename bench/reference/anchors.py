@@ -1,10 +1,13 @@
 """Best-known optima of the anchors for the reference suite: writes Data/reference/anchors.json.
 
 For every entry (data set, columns, model settings) the anchor is fitted from 60 starts and the best
-*eligible* log-likelihood is kept: a fit in which a component or state collapsed (its covariance,
-less the anchor's variance floor, has an eigenvalue below 1e-6 of the column variances, i.e. it sits
-on repeated values and its likelihood grows without bound as the floor shrinks) or holds less than
-one observation is not eligible, exactly the rule Latent applies to its own starts.
+*eligible* log-likelihood is kept: a fit in which a component or state collapsed is not eligible,
+exactly the rule Latent applies to its own starts. A component collapsed when its covariance, less
+the anchor's variance floor, has an eigenvalue below 1e-6 of the column variances (it sits on
+repeated values and its likelihood grows without bound as the floor shrinks), or when its standard
+deviation in some column, less the floor, is below a tenth of that column's resolution (the
+smallest gap between distinct values: a state with sd 0.04 on integer waiting times sits on one
+value); a component holding less than one observation is not eligible either.
 
 - Gaussian mixtures: scikit-learn GaussianMixture, reg_covar 1e-6, tol 1e-8, max_iter 5000;
   60 starts cycling through init_params kmeans, k-means++ and random_from_data (random_state 0–59).
@@ -35,6 +38,10 @@ import datasets as D  # noqa: E402
 
 STARTS = 60
 COLLAPSE = 1e-6
+# A component whose spread in a column, less the floor, is below this share of the column's
+# resolution (the smallest gap between its distinct values) sits on one repeated value there.
+RESOLUTION_SHARE = 0.1
+RESOLUTION_ROWS = 10000
 GMM_SETS = ["faithful", "iris", "geyser", "crabs", "pima", "glass", "quakes", "boston", "auto", "penguins", "wine",
             "breastcancer", "seatbelts", "diabetes"]
 COVARIANCES = ["full", "tied", "diag", "spherical"]
@@ -75,7 +82,19 @@ def load(file, columns=None):
     return df.to_numpy(dtype=float), list(df.columns)
 
 
-def collapsed(covariances, weights, n, floor, column_variances, kind):
+def resolutions(x):
+    """Each column's smallest positive gap between distinct values (on at most RESOLUTION_ROWS
+    evenly spaced rows, as Latent computes it); 0 when the column has fewer than two values."""
+    step = max(1, -(-len(x) // RESOLUTION_ROWS))
+    out = []
+    for j in range(x.shape[1]):
+        v = np.unique(x[::step, j][~np.isnan(x[::step, j])])
+        gaps = np.diff(v)
+        out.append(float(gaps.min()) if len(gaps) else 0.0)
+    return np.array(out)
+
+
+def collapsed(covariances, weights, n, floor, column_variances, kind, resolution):
     """The eligibility rule: True when some component sits on repeated values or on < 1 observation."""
     k = len(weights)
     if np.any(np.asarray(weights) * n < 1):
@@ -92,6 +111,8 @@ def collapsed(covariances, weights, n, floor, column_variances, kind):
         s = cov * np.outer(scale, scale)
         if np.linalg.eigvalsh(s).min() <= COLLAPSE:
             return True
+        if np.any((resolution > 0) & (np.diag(cov) < (RESOLUTION_SHARE * resolution) ** 2)):
+            return True
     return False
 
 
@@ -104,6 +125,7 @@ def gmm_entry(task):
         x, columns = x[:, :4], columns[:4]
     n = len(x)
     colvar = x.var(axis=0, ddof=1)
+    resolution = resolutions(x)
     best, best_any, eligible = -np.inf, -np.inf, 0
     inits = ["kmeans", "k-means++", "random_from_data"]
     for s in range(STARTS):
@@ -116,7 +138,7 @@ def gmm_entry(task):
                 continue
         ll = float(g.score(x))
         best_any = max(best_any, ll)
-        if not collapsed(g.covariances_, g.weights_, n, 1e-6, colvar, kind):
+        if not collapsed(g.covariances_, g.weights_, n, 1e-6, colvar, kind, resolution):
             eligible += 1
             best = max(best, ll)
     return {"family": "gmm", "data": file, "columns": columns, "components": k, "covariance": kind, "n": n,
@@ -131,6 +153,7 @@ def hmm_entry(task):
     n = len(x)
     best, best_any, eligible = -np.inf, -np.inf, 0
     colvar = x.var(axis=0, ddof=1)
+    resolution = resolutions(x)
     for s in range(STARTS):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -155,7 +178,7 @@ def hmm_entry(task):
         bad = np.any(occupancy < 1)
         if emission == "gaussian" and not bad:
             # covars_ is K × D × D for every covariance type.
-            bad = collapsed(m.covars_, np.ones(k), n, m.min_covar, colvar, "full")
+            bad = collapsed(m.covars_, np.ones(k), n, m.min_covar, colvar, "full", resolution)
         if not bad:
             eligible += 1
             best = max(best, ll)

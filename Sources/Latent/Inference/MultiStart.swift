@@ -81,7 +81,8 @@ public struct FitReport: Sendable {
 /// ends degenerate is repaired by the model (``DegeneracyChecking/repaired(_:on:using:)``, at most
 /// ``repairsPerCandidate`` times) and then, if still degenerate, the next-ranked candidate is
 /// continued instead (at most ``candidatesPerStart``); while every start so far is degenerate,
-/// up to ``extraStartsWhileDegenerate`` further starts are made. Among the starts, the best eligible final model wins. When no start
+/// up to ``extraStartsWhileDegenerate`` further starts are made. The best eligible final model
+/// wins, and the optional `refine` step (split-and-merge EM) starts from it. When no start
 /// produced an eligible model, a model with an empty component is returned with a warning, and a
 /// collapsed one is refused with ``ModelError/degenerateFit(_:)``, whose message says what to do.
 public enum MultiStart {
@@ -99,8 +100,9 @@ public enum MultiStart {
     ///   - data: what the model is fitted to.
     ///   - count: the number of observations, for means per observation.
     ///   - initialize: draws one starting model from the generator it is given.
-    ///   - refine: an optional step after a start's run to convergence (split-and-merge, say) that
-    ///     returns a better model with its trace, or nil; its iterations are counted.
+    ///   - refine: an optional step applied to the best start's model (split-and-merge, say) that
+    ///     returns a model with its trace and the iterations it spent, or nil; the result replaces
+    ///     the best when it is better and not degenerate.
     ///   - degenerateAdvice: what the warning tells a user whose every start was degenerate.
     ///   - progress: receives ``FitEvent``s.
     /// - Throws: the last start's error when every start fails; ``ModelError/degenerateFit(_:)`` when
@@ -149,13 +151,6 @@ public enum MultiStart {
                                 (model, trace, degeneracies) = (repaired, repairedTrace, repairedDegeneracies)
                             }
                         }
-                        if let refine, let (better, betterTrace, extra) = try refine(model, trace, &rng) {
-                            spent += extra
-                            let betterDegeneracies = better.degeneracies(on: data)
-                            if betterDegeneracies.isEmpty && betterTrace.logLikelihood > trace.logLikelihood {
-                                (model, trace, degeneracies) = (better, betterTrace, betterDegeneracies)
-                            }
-                        }
                         let result = Outcome(model: model, trace: trace, degeneracies: degeneracies)
                         if !result.degeneracies.isEmpty { discarded += 1 }
                         if outcome == nil || result.isBetter(than: outcome!) { outcome = result }
@@ -176,7 +171,13 @@ public enum MultiStart {
                 progress?(.startFailed(start: start, message: "\(error)"))
             }
         }
-        guard let best else { throw ModelError.fitFailed(failures.last ?? "no start succeeded") }
+        guard var best else { throw ModelError.fitFailed(failures.last ?? "no start succeeded") }
+        var rng = root.derived(start)
+        if let refine, let (better, betterTrace, extra) = try refine(best.model, best.trace, &rng) {
+            spent += extra
+            let refined = Outcome(model: better, trace: betterTrace, degeneracies: better.degeneracies(on: data))
+            if refined.degeneracies.isEmpty && refined.isBetter(than: best) { best = refined }
+        }
         var warnings: [String] = []
         if best.degeneracies.contains(where: { if case .collapsed = $0.kind { return true } else { return false } }) {
             throw ModelError.degenerateFit("every start ended with a component on repeated values (best: \(best.degeneracies.map(\.description).joined(separator: "; "))), where the likelihood grows without bound and means nothing. \(degenerateAdvice)")

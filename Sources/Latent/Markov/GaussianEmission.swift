@@ -58,7 +58,7 @@ public struct GaussianEmission: HMMEmission {
     public func degeneracies(occupancies: [Double], context: EmissionFitContext) -> [Degeneracy] {
         guard let data = context.mixtureData else { return [] }
         return Degeneracy.gaussian(covariances: states.covariances, occupancies: occupancies, floors: data.floors,
-                                   columnVariances: data.columnVariances)
+                                   columnVariances: data.columnVariances, resolutions: data.resolutions)
     }
 
     public static func validate(_ x: Matrix<Double>) throws {

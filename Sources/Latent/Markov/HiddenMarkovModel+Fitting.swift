@@ -9,6 +9,10 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     public var shortRuns: Int = 5
     /// Iterations of each short run.
     public var shortRunIterations: Int = 10
+    /// Split-and-merge moves tried from the best start (0: none; see ``SplitAndMerge``): two
+    /// overlapping states merge and a broad one splits, kept if the likelihood rises. Not tried
+    /// when some parameters are ``fixed``.
+    public var splitMergeTrials: Int = 14
     /// Stopping rules (tolerance on the mean log-likelihood per observation). At most 1,000
     /// iterations: with the earlier 100, slowly converging runs stopped short on 2 of the 40
     /// reference entries.
@@ -63,6 +67,8 @@ extension HiddenMarkovModel {
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             try randomStart(states: states, context: context, rng: &rng)
+        }, refine: { model, trace, rng in
+            SplitAndMerge.refine(model, trace: trace, data: data, count: x.rows, em: options.em, trials: options.splitMergeTrials, rng: &rng)
         }, degenerateAdvice: degenerateAdvice, progress: options.progress)
     }
 

@@ -17,6 +17,10 @@ public struct MixtureTrainingData: Sendable {
     let floors: [Double]
     /// Each column's sample variance.
     let columnVariances: [Double]
+    /// Each column's resolution: the smallest gap between its distinct observed values (0 with
+    /// fewer than two), on at most ``resolutionRows`` evenly spaced rows.
+    let resolutions: [Double]
+    static let resolutionRows = 10_000
     let threads: Int
     let work: ChunkedWork
 
@@ -42,12 +46,25 @@ public struct MixtureTrainingData: Sendable {
         for i in 0..<n { for j in 0..<d { let t = filled[i, j] - shift[j]; variance[j] += t * t } }
         columnVariances = variance.map { $0 / Double(max(1, n - 1)) }
         floors = columnVariances.map { regularization + relativeRegularization * $0 }
+        resolutions = Self.resolutions(of: data)
         self.threads = threads
         work = ChunkedWork(count: n, minimumChunk: 1024)
     }
 }
 
 extension MixtureTrainingData {
+    /// The smallest positive gap between distinct observed values of each column, on every
+    /// `⌈N / resolutionRows⌉`-th row. - Complexity: `O(D · m log m)`, `m ≤ resolutionRows`.
+    static func resolutions(of x: Matrix<Double>) -> [Double] {
+        let step = max(1, (x.rows + resolutionRows - 1) / resolutionRows)
+        return (0..<x.columns).map { j in
+            let values = stride(from: 0, to: x.rows, by: step).map { x[$0, j] }.filter { !$0.isNaN }.sorted()
+            var gap = Double.infinity
+            for i in values.indices.dropFirst() where values[i] > values[i - 1] { gap = min(gap, values[i] - values[i - 1]) }
+            return gap.isFinite ? gap : 0
+        }
+    }
+
     /// Each column's standard deviation (1 for a constant column).
     var columnScales: [Double] { columnVariances.map { $0 > 0 ? $0.squareRoot() : 1 } }
 }

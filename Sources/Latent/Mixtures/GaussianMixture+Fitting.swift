@@ -33,7 +33,7 @@ extension GaussianMixture {
             try initialize(data: data, space: spaces.draw(using: &rng), components: components, type: options.covarianceType,
                            method: options.initialization, rng: &rng)
         }, refine: { model, trace, rng in
-            try splitAndMerge(model, trace: trace, data: data, em: options.em, trials: options.splitMergeTrials, rng: &rng)
+            SplitAndMerge.refine(model, trace: trace, data: data, count: x.rows, em: options.em, trials: options.splitMergeTrials, rng: &rng)
         }, degenerateAdvice: degenerateAdvice, progress: options.progress)
     }
 
@@ -122,7 +122,7 @@ extension GaussianMixture: DegeneracyChecking {
     public func degeneracies(on data: MixtureTrainingData) -> [Degeneracy] {
         let n = Double(data.data.rows)
         return Degeneracy.gaussian(covariances: covariances, occupancies: weights.map { $0 * n },
-                                   floors: data.floors, columnVariances: data.columnVariances)
+                                   floors: data.floors, columnVariances: data.columnVariances, resolutions: data.resolutions)
     }
 
     /// The degenerate components re-placed by splitting proper ones. Each takes half of a proper

@@ -1,0 +1,100 @@
+import Foundation
+
+/// One move of split-and-merge EM: components `first` and `second` merge into `first`, and
+/// component `split` (possibly the merged one) splits in two, into `split` and `second`, so the
+/// number of components stays the same.
+public struct SplitMergeMove: Sendable, Equatable {
+    public let first: Int
+    public let second: Int
+    public let split: Int
+}
+
+/// A model whose components (mixture components, HMM states) split-and-merge EM can move.
+public protocol SplitMergeable: DegeneracyChecking {
+    /// Candidate moves on `data`, most promising first (usually from
+    /// ``SplitAndMerge/rankedMoves(responsibilities:broadness:)``).
+    func splitMergeMoves(on data: TrainingData) -> [SplitMergeMove]
+    /// This model after `move`, or nil when the move cannot be made.
+    func applying(_ move: SplitMergeMove, on data: TrainingData, using rng: inout Xoshiro256StarStar) -> Self?
+}
+
+/// Split-and-merge EM after convergence (after Ueda, Nakano, Ghahramani & Hinton 2000), written
+/// once for every ``SplitMergeable`` model.
+///
+/// EM often ends with two components sharing one cluster while another covers two. A move merges
+/// an overlapping pair and splits a broad component, keeping their number. EM gets
+/// ``lookIterations`` iterations to pass the current likelihood and then runs to convergence; the
+/// move is kept only if the likelihood rises and no component is degenerate. Moves are ranked by
+/// the model and ranked again after one is kept.
+public enum SplitAndMerge {
+    /// Iterations a move gets to pass the current likelihood before it is dropped.
+    public static let lookIterations = 20
+    /// Most overlapping pairs and broadest components ``rankedMoves(responsibilities:broadness:)`` combines.
+    static let rankedPairs = 5, rankedSplits = 3
+
+    /// Tries up to `trials` moves from `model` (converged, with `trace`).
+    ///
+    /// - Returns: the improved model, its trace and the EM iterations spent; the given model with
+    ///   the iterations spent when no move helped; nil when none was tried.
+    public static func refine<Model: SplitMergeable>(
+        _ model: Model, trace: EMTrace, data: Model.TrainingData, count: Int, em: EMOptions, trials: Int,
+        rng: inout Xoshiro256StarStar
+    ) -> (Model, EMTrace, spent: Int)? {
+        guard trials > 0 else { return nil }
+        var improved = false
+        var spent = 0
+        var current = model, currentTrace = trace
+        var moves = current.splitMergeMoves(on: data)
+        guard !moves.isEmpty else { return nil }
+        for _ in 0..<trials {
+            guard !moves.isEmpty else { break }
+            let move = moves.removeFirst()
+            guard var candidate = current.applying(move, on: data, using: &rng) else { continue }
+            // A short look first: a move that has not passed the current likelihood after a few
+            // iterations rarely does, and is dropped without running to convergence.
+            let look = EMOptions(maxIterations: min(lookIterations, em.maxIterations), tolerance: em.tolerance)
+            guard var candidateTrace = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: look) else { continue }
+            spent += candidateTrace.iterations
+            guard candidateTrace.logLikelihood > currentTrace.logLikelihood else { continue }
+            if !candidateTrace.converged {
+                guard let rest = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: em) else { continue }
+                spent += rest.iterations
+                candidateTrace = rest
+            }
+            if candidateTrace.logLikelihood > currentTrace.logLikelihood + 1e-9 * abs(currentTrace.logLikelihood),
+               candidate.degeneracies(on: data).isEmpty {
+                current = candidate
+                currentTrace = candidateTrace
+                improved = true
+                moves = current.splitMergeMoves(on: data)
+            }
+        }
+        return improved ? (current, currentTrace, spent) : (model, trace, spent)
+    }
+
+    /// Moves best first from a model's responsibilities (`N × K`) and each component's broadness
+    /// (weight × spread, in units that do not depend on the data's): merge `i` and `j` for the
+    /// ``rankedPairs`` pairs whose responsibility vectors have the largest cosine, each with a split
+    /// of one of the ``rankedSplits`` broadest components other than `i` and `j` (the merged one
+    /// itself when `K = 2`).
+    /// - Complexity: `O(N·K²)`.
+    public static func rankedMoves(responsibilities r: Matrix<Double>, broadness: [Double]) -> [SplitMergeMove] {
+        let k = r.columns
+        guard k >= 2 else { return [] }
+        var norms = [Double](repeating: 0, count: k)
+        var dots = Matrix<Double>(rows: k, columns: k)
+        for i in 0..<r.rows {
+            for a in 0..<k {
+                norms[a] += r[i, a] * r[i, a]
+                for b in (a + 1)..<max(a + 1, k) { dots[a, b] += r[i, a] * r[i, b] }
+            }
+        }
+        var pairs: [(Double, Int, Int)] = []
+        for a in 0..<k { for b in (a + 1)..<k { pairs.append((dots[a, b] / max((norms[a] * norms[b]).squareRoot(), 1e-300), a, b)) } }
+        pairs.sort { $0.0 > $1.0 }
+        return pairs.prefix(rankedPairs).flatMap { _, i, j in
+            let splits = k == 2 ? [i] : (0..<k).filter { $0 != i && $0 != j }.sorted { broadness[$0] > broadness[$1] }
+            return splits.prefix(rankedSplits).map { SplitMergeMove(first: i, second: j, split: $0) }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+extension HiddenMarkovModel: SplitMergeable {
+    /// Moves ranked by ``SplitAndMerge/rankedMoves(responsibilities:broadness:)`` from the state
+    /// posteriors; a state's broadness is its occupancy × the generalised variance of the rows it
+    /// explains, in standardised units. One forward-backward pass.
+    public func splitMergeMoves(on data: HMMTrainingData) -> [SplitMergeMove] {
+        let gamma = posteriors(of: data.data, sequences: data.sequences, threads: data.threads)
+        let x = data.standardizedData()
+        let broadness = (0..<stateCount).map { k -> Double in
+            guard let (weight, _, covariance) = Self.weightedMoments(x, weights: gamma, column: k), weight > 0 else { return 0 }
+            let logDet = (try? Cholesky(covariance).logDeterminant) ?? -.infinity
+            return weight * exp(logDet / Double(x.columns))
+        }
+        return SplitAndMerge.rankedMoves(responsibilities: gamma, broadness: broadness)
+    }
+
+    /// The model after `move`, built from the posteriors: the merged state's emission is fitted to
+    /// the two states' rows together, and the split state's rows are divided by the side of its
+    /// widest axis (in standardised units) they fall on, each half fitting one of the two new
+    /// states' emissions. Transitions follow: the merged state leaves as the two did (weighted by
+    /// occupancy) and is entered as either was; each half of the split state is entered half as
+    /// often and leaves as the whole did. Nil when some parameters are fixed or a half is empty.
+    public func applying(_ move: SplitMergeMove, on data: HMMTrainingData, using rng: inout Xoshiro256StarStar) -> HiddenMarkovModel? {
+        guard data.fixed.isEmpty else { return nil }
+        let (i, j, l) = (move.first, move.second, move.split)
+        let k = stateCount, n = data.data.rows
+        var gamma = posteriors(of: data.data, sequences: data.sequences, threads: data.threads)
+        var occupancy = [Double](repeating: 0, count: k)
+        for t in 0..<n { for s in 0..<k { occupancy[s] += gamma[t, s] } }
+        // Merge j into i.
+        for t in 0..<n { gamma[t, i] += gamma[t, j]; gamma[t, j] = 0 }
+        // Split l by the side of its widest axis.
+        let x = data.standardizedData()
+        guard let (_, mean, covariance) = Self.weightedMoments(x, weights: gamma, column: l),
+              let eigen = try? SymmetricEigen(covariance) else { return nil }
+        let axis = (0..<x.columns).map { eigen.vectors[$0, x.columns - 1] }
+        var halves = (0.0, 0.0)
+        for t in 0..<n where gamma[t, l] > 0 {
+            var projection = 0.0
+            for c in 0..<x.columns { projection += (x[t, c] - mean[c]) * axis[c] }
+            if projection < 0 {
+                gamma[t, j] = gamma[t, l]
+                gamma[t, l] = 0
+                halves.1 += gamma[t, j]
+            } else {
+                halves.0 += gamma[t, l]
+            }
+        }
+        guard halves.0 >= 1, halves.1 >= 1, let emission = try? emission.updated(posteriors: gamma, context: data.context) else { return nil }
+        var a = transitions
+        var start = startProbabilities
+        let total = occupancy[i] + occupancy[j]
+        for b in 0..<k {
+            a[i, b] = total > 0 ? (occupancy[i] * a[i, b] + occupancy[j] * a[j, b]) / total : (a[i, b] + a[j, b]) / 2
+        }
+        for r in 0..<k { a[r, i] += a[r, j]; a[r, j] = 0 }
+        start[i] += start[j]
+        for r in 0..<k { a[r, j] = a[r, l] / 2; a[r, l] /= 2 }
+        for b in 0..<k { a[j, b] = a[l, b] }
+        start[j] = start[l] / 2
+        start[l] /= 2
+        return try? HiddenMarkovModel(startProbabilities: start, transitions: a, emission: emission)
+    }
+
+    /// The weight, mean and covariance (`D × D`, with a 1e-9 ridge) of the rows of `x` weighted by
+    /// column `k` of `weights`; nil when the weights are all zero.
+    static func weightedMoments(_ x: Matrix<Double>, weights: Matrix<Double>, column k: Int) -> (Double, [Double], Matrix<Double>)? {
+        let d = x.columns
+        var total = 0.0
+        var mean = [Double](repeating: 0, count: d)
+        for t in 0..<x.rows where weights[t, k] > 0 {
+            total += weights[t, k]
+            for c in 0..<d { mean[c] += weights[t, k] * x[t, c] }
+        }
+        guard total > 0 else { return nil }
+        for c in 0..<d { mean[c] /= total }
+        var covariance = Matrix<Double>(rows: d, columns: d)
+        for t in 0..<x.rows where weights[t, k] > 0 {
+            for a in 0..<d { for b in 0..<d { covariance[a, b] += weights[t, k] * (x[t, a] - mean[a]) * (x[t, b] - mean[b]) } }
+        }
+        for a in 0..<d { for b in 0..<d { covariance[a, b] /= total } }
+        for a in 0..<d { covariance[a, a] += 1e-9 }
+        return (total, mean, covariance)
+    }
+}
+
+extension HMMTrainingData {
+    /// ``data`` with each column centred and scaled to unit variance (a constant column centred only).
+    func standardizedData() -> Matrix<Double> {
+        let n = data.rows, d = data.columns
+        var out = data
+        for c in 0..<d {
+            var mean = 0.0
+            for t in 0..<n { mean += data[t, c] }
+            mean /= Double(max(1, n))
+            var variance = 0.0
+            for t in 0..<n { variance += (data[t, c] - mean) * (data[t, c] - mean) }
+            let scale = variance > 0 ? 1 / (variance / Double(max(1, n))).squareRoot() : 1
+            for t in 0..<n { out[t, c] = (data[t, c] - mean) * scale }
+        }
+        return out
+    }
+}
