@@ -39,7 +39,7 @@ struct FitAutoencoderCommand: ParsableCommand {
         guard latent >= 1, epochs >= 1, batchSize >= 1 else { throw ValidationError("--latent, --epochs and --batch-size must be at least 1") }
         guard learningRate > 0, variance > 0 else { throw ValidationError("--learning-rate and --variance must be positive") }
         _ = try parseWidths(hidden)
-        try Console.checkWritable(output)
+        try Console.checkOutput(output, inputs: [("data file", dataOptions.data)])
     }
 
     func run() throws {

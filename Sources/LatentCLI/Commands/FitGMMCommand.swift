@@ -38,6 +38,8 @@ struct FitGMMCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("initial-means file", initialMeans),
+                                                     ("warm-start model", warmStart)])
         guard components >= 1 else { throw ValidationError("--components must be at least 1") }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
         guard shortRuns >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }

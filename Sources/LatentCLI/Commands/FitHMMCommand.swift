@@ -46,6 +46,8 @@ struct FitHMMCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("initial-means file", initialMeans),
+                                                     ("warm-start model", warmStart)])
         guard states >= 1 else { throw ValidationError("--states must be at least 1") }
         guard restarts >= 1, shortRuns >= 1 else { throw ValidationError("--restarts and --short-runs must be at least 1") }
         guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {

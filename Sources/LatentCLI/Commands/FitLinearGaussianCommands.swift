@@ -19,6 +19,10 @@ struct FitFactorAnalysisCommand: ParsableCommand {
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data)])
+    }
+
     func run() throws {
         try fitLinearGaussian(noise: .diagonal, factors: factors, rotation: rotation, noiseFloor: noiseFloor,
                               dataOptions: dataOptions, fit: fit, output: output)
@@ -37,6 +41,10 @@ struct FitPPCACommand: ParsableCommand {
     var factors: Int
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data)])
+    }
 
     func run() throws {
         try fitLinearGaussian(noise: .isotropic, factors: factors, rotation: .none, noiseFloor: 1e-12,

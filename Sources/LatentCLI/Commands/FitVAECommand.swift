@@ -60,7 +60,7 @@ struct FitVAECommand: ParsableCommand {
         }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
         if let variance, !(variance > 0) { throw ValidationError("--variance must be positive") }
-        try Console.checkWritable(output)
+        try Console.checkOutput(output, inputs: [("data file", dataOptions.data)])
     }
 
     func run() throws {

@@ -27,7 +27,7 @@ struct ImputeCommand: ParsableCommand {
 
     func validate() throws {
         if let draws, draws < 1 { throw ValidationError("--draws must be at least 1") }
-        try Console.checkWritable(output)
+        try Console.checkOutput(output, inputs: [("data file", dataOptions.data), ("model", modelOptions.model)])
     }
 
     func run() throws {

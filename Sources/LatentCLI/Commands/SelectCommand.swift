@@ -61,7 +61,7 @@ struct SelectGMMCommand: ParsableCommand {
     func validate() throws {
         _ = try parsedComponents()
         _ = try parsedTypes()
-        if let output { try Console.checkWritable(output) }
+        if let output { try Console.checkOutput(output, inputs: [("data file", dataOptions.data)]) }
     }
 
     func run() throws {

@@ -17,15 +17,14 @@ enum Console {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    /// Fails early, before any work, if `path` cannot be written.
-    static func checkWritable(_ path: String) throws {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("cannot write \(path): the directory \(directory) does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: directory) else {
-            throw ValidationError("cannot write \(path): the directory \(directory) is not writable")
+    /// Fails early, before any work, if `output` cannot be written or is one of the inputs (see
+    /// ``OutputTarget/check(_:inputs:)``). `inputs` pairs a role ("data file") with a path; nil paths
+    /// are skipped.
+    static func checkOutput(_ output: String, inputs: [(String, String?)]) throws {
+        do {
+            try OutputTarget.check(output, inputs: inputs.compactMap { role, path in path.map { (role: role, path: $0) } })
+        } catch {
+            throw ValidationError("\(error)")
         }
     }
 

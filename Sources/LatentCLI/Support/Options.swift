@@ -59,7 +59,6 @@ struct FitOptions: ParsableArguments {
         if let maxIterations, maxIterations < 1 { throw ValidationError("--max-iterations must be at least 1") }
         if let tolerance, !(tolerance >= 0 && tolerance.isFinite) { throw ValidationError("--tolerance must be a non-negative number") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        try Console.checkWritable(output)
     }
 }
 

@@ -17,11 +17,15 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case allMissingRows(path: String, lines: [Int])
     case unsupportedFormat(path: String, reason: String)
     case corrupt(path: String, reason: String)
+    /// An output that cannot or must not be written (the reason says what to do).
+    case unwritable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .fileNotFound(let path):
             return "\(path): no such file"
+        case .unwritable(let path, let reason):
+            return "\(path): cannot be written: \(reason)"
         case .unreadable(let path, let reason):
             return "\(path): cannot be read (\(reason))"
         case .emptyFile(let path):

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Hostile but realistic command lines: each is refused with a message that says what to do, or
+/// handled safely, and no input file changes by a byte.
+@Suite(.serialized) struct HostileInputCLITests {
+    let dir = TestData.temporaryDirectory()
+
+    /// A refusal case: the arguments (`$data`, `$model` and `$dir` stand for a copy of the faithful
+    /// data, a model fitted to it, and the test's folder), words the error must contain.
+    struct Refusal: CustomStringConvertible {
+        let arguments: [String]
+        let message: [String]
+        var description: String { arguments.joined(separator: " ") }
+    }
+
+    static let refusals: [Refusal] = [
+        Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--output", "$data"],
+                message: ["same file as the data file", "Choose another output path"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--output", "$dir/hardlink.csv"],
+                message: ["same file as the data file"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--warm-start", "$model", "--output", "$model"],
+                message: ["same file as the warm-start model"]),
+        Refusal(arguments: ["fit", "fa", "--data", "$data", "--factors", "1", "--output", "$data"],
+                message: ["same file as the data file"]),
+        Refusal(arguments: ["fit", "hmm", "--data", "$data", "--states", "2", "--output", "$data"],
+                message: ["same file as the data file"]),
+        Refusal(arguments: ["impute", "--model", "$model", "--data", "$data", "--output", "$model"],
+                message: ["same file as the model"]),
+        Refusal(arguments: ["impute", "--model", "$model", "--data", "$data", "--output", "$data"],
+                message: ["same file as the data file"]),
+        Refusal(arguments: ["select", "gmm", "--data", "$data", "--components", "1-2", "--output", "$data"],
+                message: ["same file as the data file"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--output", "$dir"],
+                message: ["is a directory"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--output", "$dir/missing/model.json"],
+                message: ["does not exist"]),
+    ]
+
+    /// The test folder with a data copy, a hard link to it and a fitted model; their bytes.
+    func prepare() throws -> (data: String, model: String, bytes: [String: Data]) {
+        let data = dir.appendingPathComponent("faithful.csv").path
+        if !FileManager.default.fileExists(atPath: data) {
+            try FileManager.default.copyItem(atPath: TestData.path("faithful.csv"), toPath: data)
+            try FileManager.default.linkItem(atPath: data, toPath: dir.appendingPathComponent("hardlink.csv").path)
+        }
+        let model = dir.appendingPathComponent("model.json").path
+        if !FileManager.default.fileExists(atPath: model) {
+            let r = try CommandRunner.run(["fit", "gmm", "--data", data, "--components", "2", "--output", model, "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+        }
+        return (data, model, [data: try Data(contentsOf: URL(fileURLWithPath: data)), model: try Data(contentsOf: URL(fileURLWithPath: model))])
+    }
+
+    @Test(arguments: refusals) func refusedBeforeAnyWorkAndNothingChanges(_ refusal: Refusal) throws {
+        let (data, model, bytes) = try prepare()
+        let arguments = refusal.arguments.map {
+            $0.replacingOccurrences(of: "$data", with: data).replacingOccurrences(of: "$model", with: model)
+                .replacingOccurrences(of: "$dir", with: dir.path)
+        }
+        let r = try CommandRunner.run(arguments)
+        #expect(r.status != 0)
+        for word in refusal.message { #expect(r.standardError.contains(word), "\(refusal): \(r.standardError)") }
+        for (path, content) in bytes { #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == content, "\(path) changed") }
+    }
+
+    @Test func aSymbolicLinkIsWrittenThroughAndStaysALink() throws {
+        let (data, _, _) = try prepare()
+        let target = dir.appendingPathComponent("target.json").path, link = dir.appendingPathComponent("link.json").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "target.json")
+        let r = try CommandRunner.run(["fit", "gmm", "--data", data, "--components", "2", "--output", link, "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == "target.json")
+        #expect(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: target))) is [String: Any])
+    }
+
+    @Test func aCharacterDeviceIsWrittenNotReplaced() throws {
+        let (data, _, _) = try prepare()
+        let r = try CommandRunner.run(["fit", "gmm", "--data", data, "--components", "2", "--output", "/dev/null", "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: "/dev/null")
+        #expect(attributes[.type] as? FileAttributeType == .typeCharacterSpecial)
+    }
+
+    @Test func writesLeaveNoTemporaryFilesAndRemoveStaleOnes() throws {
+        let (data, _, _) = try prepare()
+        let output = dir.appendingPathComponent("clean.json").path
+        // A temporary file left by a process that no longer runs (PIDs stay below 2^22 on Linux).
+        let stale = dir.appendingPathComponent(".clean.json.4194304.tmp").path
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: stale))
+        let r = try CommandRunner.run(["fit", "gmm", "--data", data, "--components", "2", "--output", output, "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".tmp") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+}
