@@ -95,3 +95,47 @@ import TestSupport
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
 }
+
+/// Data columns are matched to a model's by name.
+@Suite(.serialized) struct ColumnsByNameCLITests {
+    let dir = TestData.temporaryDirectory()
+
+    @Test func reorderedColumnsScoreTheSameAndRenamedOnesAreRefused() throws {
+        let model = dir.appendingPathComponent("m.json").path
+        let fit = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("faithful.csv"), "--components", "2", "--output", model, "--quiet"])
+        #expect(fit.status == 0, "\(fit.standardError)")
+        let lines = try String(contentsOfFile: TestData.path("faithful.csv"), encoding: .utf8).split(separator: "\n")
+        func write(_ name: String, header: String, swap: Bool) throws -> String {
+            let rows = lines.dropFirst().map { line -> String in
+                let f = line.split(separator: ",")
+                return swap ? "\(f[1]),\(f[0])" : String(line)
+            }
+            let path = dir.appendingPathComponent(name).path
+            try ([header] + rows).joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        func meanLogLikelihood(_ arguments: [String]) throws -> Double? {
+            let r = try CommandRunner.run(["score", "--model", model, "--json"] + arguments)
+            guard r.status == 0 else { return nil }
+            return (try JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])?["meanLogLikelihood"] as? Double
+        }
+        let original = try #require(try meanLogLikelihood(["--data", TestData.path("faithful.csv")]))
+        let swapped = try write("swapped.csv", header: "waiting,eruptions", swap: true)
+        #expect(try meanLogLikelihood(["--data", swapped]) == original)
+        let renamed = try write("renamed.csv", header: "a,b", swap: false)
+        let refused = try CommandRunner.run(["score", "--model", model, "--data", renamed])
+        #expect(refused.status != 0)
+        #expect(refused.standardError.contains("lacks 'eruptions', 'waiting'") && refused.standardError.contains("--columns"), "\(refused.standardError)")
+        // Naming the columns maps them in the order given.
+        #expect(try meanLogLikelihood(["--data", renamed, "--columns", "a,b"]) == original)
+        let predict = try CommandRunner.run(["predict", "--model", model, "--data", renamed])
+        #expect(predict.status != 0)
+    }
+
+    @Test func aColumnNamedTwiceIsRefused() throws {
+        let r = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("faithful.csv"), "--columns", "waiting,waiting",
+                                       "--components", "2", "--output", dir.appendingPathComponent("x.json").path])
+        #expect(r.status != 0)
+        #expect(r.standardError.contains("names 'waiting' twice"), "\(r.standardError)")
+    }
+}

@@ -42,6 +42,6 @@ func hmmData(_ file: ModelFile, dataOptions: DataOptions, sequenceColumn: String
         if names.contains(fitted) { column = fitted }
     }
     let loaded = try SequenceData.load(dataOptions, sequenceColumn: column, modelColumns: file.columns, quiet: true)
-    let x = try prepare(loaded.table, for: file)
+    let x = try prepare(loaded.table, for: file, explicit: dataOptions.columns != nil)
     return (x, loaded.sequences)
 }

@@ -33,15 +33,11 @@ struct ImputeCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
-        var table = try dataOptions.load()
-        if table.values.columns != file.model.dimension || table.columnNames != file.columns,
-           let selected = try? table.selecting(columns: file.columns) {
-            table = selected
-        }
+        let table = try modelColumns(of: try dataOptions.load(), for: file, explicit: dataOptions.columns != nil)
         if ["hmm", "vae", "autoencoder"].contains(file.model.kind) {
             throw ValidationError("impute works with mixtures and factor models; \(file.model.kind) models do not take missing values yet")
         }
-        let x = try prepare(table, for: file)
+        let x = try prepare(table, for: file, explicit: dataOptions.columns != nil)
         var rng = Xoshiro256StarStar(seed: seed)
         func complete(draw: Bool) -> Matrix<Double> {
             switch file.model {

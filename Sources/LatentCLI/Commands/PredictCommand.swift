@@ -19,7 +19,7 @@ struct PredictCommand: ParsableCommand {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
         let table = try dataOptions.load()
-        let x = try prepare(table, for: file)
+        let x = try prepare(table, for: file, explicit: dataOptions.columns != nil)
         switch file.model {
         case .gaussianMixture(let m):
             if probabilities {

@@ -29,7 +29,7 @@ struct ScoreCommand: ParsableCommand {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         guard refineSteps >= 0 else { throw ValidationError("--refine-steps must be non-negative") }
         let table = try dataOptions.load(quiet: output.quiet)
-        let raw = try prepare(table, for: file)
+        let raw = try prepare(table, for: file, explicit: dataOptions.columns != nil)
         try table.requireComplete()
         let x: Matrix<Float> = m.preprocessing.apply(raw)
         let (estimate, seconds) = Console.timed { m.estimateLogLikelihood(x, estimator: estimator, samples: samples, seed: seed, threads: threads) }
@@ -86,7 +86,7 @@ struct ScoreCommand: ParsableCommand {
         if case .autoencoder(let m) = file.model {
             // No prior: the score is the reconstruction log-likelihood log p(x | decode(encode(x))).
             let table = try dataOptions.load(quiet: output.quiet)
-            let x: Matrix<Float> = m.preprocessing.apply(try prepare(table, for: file))
+            let x: Matrix<Float> = m.preprocessing.apply(try prepare(table, for: file, explicit: dataOptions.columns != nil))
             let (perRow, seconds) = Console.timed { m.reconstructionLogLikelihoods(of: x).map(Double.init) }
             if output.json {
                 var o = likelihoodSummary(model: "autoencoder", logLikelihood: perRow.reduce(0, +), count: x.rows, parameters: m.parameterCount,
@@ -99,7 +99,7 @@ struct ScoreCommand: ParsableCommand {
             return
         }
         let table = try dataOptions.load(quiet: output.quiet)
-        let x = try prepare(table, for: file)
+        let x = try prepare(table, for: file, explicit: dataOptions.columns != nil)
         let (perRow, seconds): ([Double], Double) = Console.timed {
             switch file.model {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)

@@ -17,7 +17,7 @@ struct TransformCommand: ParsableCommand {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
         let table = try dataOptions.load()
-        let x = file.model.kind == "hmm" ? table.values : try prepare(table, for: file)
+        let x = file.model.kind == "hmm" ? table.values : try prepare(table, for: file, explicit: dataOptions.columns != nil)
         switch file.model {
         case .gaussianMixture(let m):
             Console.print(CSV.render(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.responsibilities(for: x, threads: threads)))

@@ -11,7 +11,16 @@ struct DataOptions: ParsableArguments {
     var columns: String?
 
     var columnList: [String]? {
-        columns.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        columns.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
+
+    func validate() throws {
+        guard let names = columnList else { return }
+        if names.contains(where: \.isEmpty) { throw ValidationError("--columns '\(columns ?? "")' has an empty name; separate column names by single commas") }
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            throw ValidationError("--columns names '\(name)' twice; each column can be used once")
+        }
     }
 
     /// Loads the data, reporting skipped label columns on standard error.

@@ -18,16 +18,31 @@ func likelihoodSummary(model: String, logLikelihood: Double, count: Int, paramet
     return o
 }
 
-/// Checks that data columns match a model's and that every row has an observed value (all models
-/// integrate missing values out).
-func prepare(_ table: DataTable, for file: ModelFile) throws -> Matrix<Double> {
-    if table.values.columns != file.model.dimension {
-        // Try the model's own column names before giving up.
-        if let selected = try? table.selecting(columns: file.columns) { return try prepare(selected, for: file) }
-        throw ModelError.dimensionMismatch(expected: file.model.dimension, found: table.values.columns)
+/// The model's columns of `table`, in the model's order, with every row holding an observed value
+/// (all models integrate missing values out).
+///
+/// Columns are matched by name, in any order. They are matched by position only when the names
+/// cannot say: the user chose the columns with `--columns` (`explicit`), or the file or the model
+/// has no column names (`.npy` and IDX data are named `x1`, `x2`, …).
+/// - Throws: an error naming the missing columns and what to do.
+func prepare(_ table: DataTable, for file: ModelFile, explicit: Bool) throws -> Matrix<Double> {
+    let selected = try modelColumns(of: table, for: file, explicit: explicit)
+    try selected.requireSomeObservedPerRow()
+    return selected.values
+}
+
+/// ``prepare(_:for:explicit:)`` without the row check.
+func modelColumns(of table: DataTable, for file: ModelFile, explicit: Bool) throws -> DataTable {
+    let wanted = file.columns, d = file.model.dimension
+    if wanted.count == d, wanted.allSatisfy(table.columnNames.contains) {
+        return try table.selecting(columns: wanted)
     }
-    try table.requireSomeObservedPerRow()
-    return table.values
+    func generated(_ names: [String]) -> Bool { names.enumerated().allSatisfy { $0.element == "x\($0.offset + 1)" } }
+    if table.values.columns == d && (explicit || generated(table.columnNames) || generated(wanted)) {
+        return table
+    }
+    let missing = wanted.filter { !table.columnNames.contains($0) }
+    throw CommandLineError(description: "\(table.source): the model was fitted to the column(s) \(wanted.joined(separator: ", ")); this data lacks \(missing.map { "'\($0)'" }.joined(separator: ", ")) (its columns: \(table.columnNames.joined(separator: ", "))). Give the data those column names, or name \(d) column(s) to use in the model's order with --columns")
 }
 
 /// The standard `--json` keys of a multi-start EM fit: `iterations` counts every EM iteration
