@@ -40,10 +40,10 @@ import TestSupport
     }
 
     @Test func csvHandlesQuotesCRLFAndMissingMarkers() throws {
-        let (t, _) = try CSV.parse("\"a\",b,c\r\n1,NA,\r\n\"2.5\",nan,3\r\n", source: "q.csv")
+        let (t, _) = try CSV.parse("\"a\",b,c\r\n1,NA,\r\n\"2.5\",nan,3\r\n4,5,6\r\n", source: "q.csv")
         #expect(t.columnNames == ["a", "b", "c"])
-        #expect(t.values[1, 0] == 2.5 && t.values[0, 1].isNaN && t.values[0, 2].isNaN && t.values[1, 2] == 3)
-        #expect(t.sourceRows == [2, 3])
+        #expect(t.values[1, 0] == 2.5 && t.values[0, 1].isNaN && t.values[1, 1].isNaN && t.values[0, 2].isNaN && t.values[1, 2] == 3)
+        #expect(t.sourceRows == [2, 3, 4])
     }
 
     @Test func npyRoundTripsAndDecodesOtherDtypes() throws {
@@ -83,5 +83,59 @@ import TestSupport
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "second")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.txt"])
         #expect(throws: DataError.self) { try AtomicFile.write("x", to: "/nonexistent-dir/out.txt") }
+    }
+}
+
+/// Cells and columns a CSV reader must not invent numbers for.
+@Suite struct CSVHostileCellTests {
+    @Test func hexadecimalIsNotANumber() {
+        #expect(throws: DataError.nonNumeric(path: "t.csv", line: 3, column: "a", text: "0x10")) {
+            try CSV.parse("a,b\n1,2\n0x10,3\n", source: "t.csv", columns: ["a", "b"])
+        }
+    }
+
+    @Test func emptyAndUnnamedColumnsAreLeftOutAndReported() throws {
+        let (table, skipped) = try CSV.parse("a,b,c,\n1,2,,\n2,3,,\n", source: "t.csv")
+        #expect(table.columnNames == ["a", "b"])
+        #expect(skipped == ["c (empty)", "(unnamed column 4, empty)"])
+        #expect(throws: DataError.self) { try CSV.parse("a,\n1,2\n", source: "t.csv") }
+    }
+}
+
+/// Headers that claim impossible sizes are refused before anything is allocated.
+@Suite struct HostileHeaderTests {
+    func npy(shape: String) -> [UInt8] {
+        var header = "{'descr': '<f8', 'fortran_order': False, 'shape': \(shape), }"
+        header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+        let n = header.utf8.count
+        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xff), UInt8(n >> 8)] + Array(header.utf8) + [UInt8](repeating: 0, count: 32)
+    }
+
+    @Test(arguments: ["(-5, 2)", "(4611686018427387904, 4)", "(3, x)", "(9223372036854775807, 9223372036854775807)"])
+    func npyShapes(_ shape: String) throws {
+        let path = TestData.temporaryDirectory().appendingPathComponent("bad.npy").path
+        try Data(npy(shape: shape)).write(to: URL(fileURLWithPath: path))
+        #expect(throws: DataError.self) { try NumPy.read(path: path) }
+    }
+
+    @Test func idxDimensions() throws {
+        let path = TestData.temporaryDirectory().appendingPathComponent("bad-idx3-ubyte").path
+        try Data([0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 1, 2, 3, 4]).write(to: URL(fileURLWithPath: path))
+        #expect(throws: DataError.self) { try IDX.read(path: path) }
+    }
+
+    @Test func safetensorsShapesAndOverlaps() throws {
+        func file(_ header: String, dataBytes: Int) -> Data {
+            var json = Array(header.utf8)
+            while json.count % 8 != 0 { json.append(0x20) }
+            let bytes = (0..<8).map { UInt8((json.count >> (8 * $0)) & 0xff) } + json + [UInt8](repeating: 0, count: dataBytes)
+            return Data(bytes)
+        }
+        let huge = file(#"{"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,16]}}"#, dataBytes: 16)
+        #expect(throws: DataError.self) { try SafeTensors.decode(huge, source: "t") }
+        let overlapping = file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, dataBytes: 12)
+        #expect(throws: DataError.self) { try SafeTensors.decode(overlapping, source: "t") }
+        let fine = file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#, dataBytes: 12)
+        #expect(try SafeTensors.decode(fine, source: "t").tensors.count == 2)
     }
 }

@@ -135,9 +135,9 @@ enum LinearGaussianFitting {
         let covariance = data.meanImputedCovariance
         for j in 0..<x.columns {
             if covariance[j, j] <= 0 {
-                warnings.append("column \(j) is constant: its noise variance sits at the floor (\(formatted(options.noiseFloor))) and its likelihood terms are degenerate; drop the column")
-            } else if noise == .diagonal && model.noiseVariances[j] <= max(options.noiseFloor * 10, 1e-9 * covariance[j, j]) {
-                warnings.append("column \(j) is explained perfectly by the factors (a Heywood case: noise variance at the floor); use fewer factors or drop the column")
+                warnings.append("column \(j + 1) is constant: its noise variance sits at the floor (\(formatted(options.noiseFloor))), which alone sets its share of the likelihood; drop the column to compare likelihoods")
+            } else if noise == .diagonal && model.noiseVariances[j] * scales[j] * scales[j] <= max(options.noiseFloor * 10, 1e-9 * covariance[j, j]) {
+                warnings.append("column \(j + 1) is explained perfectly by the factors (a Heywood case: noise variance at the floor); use fewer factors or drop the column")
             }
         }
         return (model, LinearGaussianFitReport(trace: trace, count: x.rows, observedValues: observed, warnings: warnings))

@@ -65,7 +65,7 @@ public struct GaussianEmission: HMMEmission {
         if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
             throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): a Gaussian HMM needs finite values, found \(x.storage[i])")
         }
-        try GaussianMixture.requireSpread(x)
+        try DataChecks.requireSpread(x)
     }
 
     public func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double] {

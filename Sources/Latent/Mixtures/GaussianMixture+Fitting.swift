@@ -53,29 +53,13 @@ extension GaussianMixture {
         if !empty.isEmpty {
             throw ModelError.invalidSetting("row(s) \(empty.prefix(10).map { String($0 + 1) }.joined(separator: ", ")) have every value missing; drop them")
         }
-        try requireSpread(x)
+        try DataChecks.requireSpread(x)
         guard options.regularization >= 0, options.regularization.isFinite,
               options.relativeRegularization >= 0, options.relativeRegularization.isFinite else {
             throw ModelError.invalidSetting("the regularisation must be a non-negative number")
         }
         guard options.em.tolerance >= 0 else { throw ModelError.invalidSetting("the tolerance must be non-negative") }
         guard options.em.maxIterations >= 1 else { throw ModelError.invalidSetting("the iteration limit must be at least 1") }
-    }
-
-    /// Refuses a column whose observed values are all equal: a Gaussian's likelihood is unbounded
-    /// on it, whatever the model.
-    static func requireSpread(_ x: Matrix<Double>) throws {
-        for j in 0..<x.columns {
-            var first: Double?
-            var varies = false
-            for i in 0..<x.rows where !x[i, j].isNaN {
-                if let f = first { if x[i, j] != f { varies = true; break } } else { first = x[i, j] }
-            }
-            if !varies {
-                let what = first.map { "has the value \(formatted($0)) in every row" } ?? "has no observed value"
-                throw ModelError.invalidSetting("column \(j + 1) \(what): a Gaussian model's likelihood is unbounded (or undefined) there; drop the column")
-            }
-        }
     }
 
     /// Starting parameters by the chosen method; seeds and assignments use distances between rows

@@ -51,6 +51,7 @@ struct FitGMMCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let table = try dataOptions.load(quiet: output.quiet)
+        try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
         try table.requireSomeObservedPerRow()
         if table.hasMissingValues && !output.quiet {
             Console.note("\(table.values.missingCount) missing values: EM integrates them out")

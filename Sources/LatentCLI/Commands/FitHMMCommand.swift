@@ -72,6 +72,9 @@ struct FitHMMCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
+        if emission == .gaussian {
+            try DataChecks.requireSpread(loaded.table.values, names: loaded.table.columnNames, source: loaded.table.source)
+        }
         let x = loaded.table.values
         let warm = try warmStart.map { path -> AnyHiddenMarkovModel in
             guard case .hiddenMarkov(let m) = try ModelFile.read(path: path).model else {

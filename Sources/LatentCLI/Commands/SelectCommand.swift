@@ -67,6 +67,7 @@ struct SelectGMMCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let table = try dataOptions.load(quiet: outputOptions.quiet)
+        try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
         try table.requireSomeObservedPerRow()
         let ks = try parsedComponents(), types = try parsedTypes()
         var rows: [JSONValue] = []

@@ -27,7 +27,7 @@ struct DataOptions: ParsableArguments {
     func load(quiet: Bool = false) throws -> DataTable {
         let (table, skipped) = try DataLoader.load(path: data, columns: columnList)
         if !skipped.isEmpty && !quiet {
-            Console.note("\(data): skipping non-numeric column(s) \(skipped.joined(separator: ", "))")
+            Console.note("\(data): skipping column(s) without numbers: \(skipped.joined(separator: ", "))")
         }
         return table
     }

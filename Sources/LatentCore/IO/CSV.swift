@@ -18,6 +18,12 @@ public enum CSV {
         return try parse(text, source: path, columns: columns)
     }
 
+    /// Whether `field` is written as a decimal number (digits, sign, point, exponent): `Double`
+    /// alone would also read hexadecimal (`0x10`) and names such as `infinity`.
+    static func isDecimal(_ field: String) -> Bool {
+        field.utf8.allSatisfy { (48...57).contains($0) || $0 == 43 || $0 == 45 || $0 == 46 || $0 == 101 || $0 == 69 }
+    }
+
     /// Parses CSV text; `source` names it in errors. See ``read(path:columns:)``.
     public static func parse(_ text: String, source: String, columns: [String]? = nil) throws -> (table: DataTable, skipped: [String]) {
         var lines: [(number: Int, text: Substring)] = []
@@ -58,10 +64,10 @@ public enum CSV {
             for (c, j) in wanted.enumerated() {
                 let field = fields[j].trimmingCharacters(in: .whitespaces)
                 if isMissing(field) { continue }
-                if let v = Double(field) {
-                    if !v.isFinite {
-                        throw DataError.nonFinite(path: source, line: line.number, column: names[j], value: v)
-                    }
+                if let v = Double(field), !v.isFinite {
+                    throw DataError.nonFinite(path: source, line: line.number, column: names[j], value: v)
+                }
+                if isDecimal(field), let v = Double(field) {
                     cells[r * wanted.count + c] = v
                     numericSeen.insert(c)
                 } else if firstText[c] == nil {
@@ -73,6 +79,18 @@ public enum CSV {
         var keep: [Int] = []
         var skipped: [String] = []
         for c in wanted.indices {
+            let name = names[wanted[c]]
+            if firstText[c] == nil && !numericSeen.contains(c) {
+                // No value at all: an unnamed column (a trailing comma) or an empty one is left out
+                // unless asked for by name; a model cannot learn anything from it.
+                if columns == nil || name.isEmpty {
+                    skipped.append(name.isEmpty ? "(unnamed column \(wanted[c] + 1), empty)" : "\(name) (empty)")
+                    continue
+                }
+            }
+            if name.isEmpty {
+                throw DataError.corrupt(path: source, reason: "column \(wanted[c] + 1) has values but no name in the header row; name it")
+            }
             if let bad = firstText[c] {
                 // A column of labels is dropped when the caller did not ask for it by name;
                 // a column that mixes numbers and text is an error either way.

@@ -28,12 +28,12 @@ public enum IDX {
             let o = 4 + 4 * d
             shape.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
         }
-        let rows = shape[0]
-        let columns = shape.dropFirst().reduce(1, *)
         let start = 4 + 4 * dims
-        guard bytes.count - start == rows * columns else {
-            throw DataError.corrupt(path: source, reason: "header promises \(rows * columns) bytes of data, the file holds \(bytes.count - start)")
+        guard let count = CheckedSize.elements(shape, width: 1, available: bytes.count - start), count == bytes.count - start, count > 0 else {
+            throw DataError.corrupt(path: source, reason: "the header's dimensions \(shape.map(String.init).joined(separator: " × ")) do not match the \(bytes.count - start) bytes of data")
         }
+        let rows = shape[0]
+        let columns = count / rows
         return Matrix(rows: rows, columns: columns, storage: bytes[start...].map(Double.init))
     }
 }

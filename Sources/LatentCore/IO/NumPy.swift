@@ -33,7 +33,9 @@ public enum NumPy {
         guard let descr = capture(header, key: "descr"), let shapeText = capture(header, key: "shape"),
               let fortranText = capture(header, key: "fortran_order")
         else { throw corrupt("header lacks descr, fortran_order or shape") }
-        let shape = shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let fields = shapeText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let shape = fields.compactMap { Int($0) }
+        guard shape.count == fields.count, shape.allSatisfy({ $0 >= 0 }) else { throw corrupt("shape (\(shapeText)) is not a list of non-negative integers") }
         guard shape.count == 1 || shape.count == 2 else {
             throw DataError.unsupportedFormat(path: source, reason: "array of shape (\(shapeText)) is not 1-D or 2-D")
         }
@@ -59,9 +61,8 @@ public enum NumPy {
             throw DataError.unsupportedFormat(path: source, reason: "dtype '\(descr)' is not supported (float64, float32 and integer arrays are)")
         }
         let start = headerStart + headerLength
-        let count = rows * columns
-        guard bytes.count - start >= count * width else {
-            throw corrupt("expected \(count) values of \(width) bytes after the header, found \(bytes.count - start) bytes")
+        guard let count = CheckedSize.elements([rows, columns], width: width, available: bytes.count - start) else {
+            throw corrupt("the header's shape (\(shapeText)) needs more than the \(bytes.count - start) bytes after it")
         }
         var m = Matrix<Double>(rows: rows, columns: columns)
         bytes.withUnsafeBytes { raw in

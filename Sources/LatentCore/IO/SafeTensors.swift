@@ -59,6 +59,7 @@ public enum SafeTensors {
         let dataStart = 8 + length, dataCount = bytes.count - dataStart
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
+        var ranges: [(start: Int, end: Int, name: String)] = []
         for (name, value) in header {
             if name == "__metadata__" {
                 metadata = value as? [String: String] ?? [:]
@@ -68,12 +69,13 @@ public enum SafeTensors {
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw corrupt("tensor '\(name)' lacks dtype, shape or data_offsets")
             }
-            let count = shape.reduce(1, *)
             let width = dtype == "F32" ? 4 : dtype == "F64" ? 8 : 0
             guard width > 0 else { throw DataError.unsupportedFormat(path: source, reason: "tensor '\(name)' has dtype \(dtype); F32 and F64 are supported") }
-            guard offsets[0] >= 0, offsets[1] == offsets[0] + count * width, offsets[1] <= dataCount else {
-                throw corrupt("tensor '\(name)' has byte range \(offsets) for \(count) values of \(width) bytes in \(dataCount) bytes of data")
+            guard let count = CheckedSize.elements(shape, width: width, available: dataCount),
+                  offsets[0] >= 0, offsets[1] == offsets[0] + count * width, offsets[1] <= dataCount else {
+                throw corrupt("tensor '\(name)' has byte range \(offsets) and shape \(shape) (\(width)-byte values), which do not fit the \(dataCount) bytes of data")
             }
+            ranges.append((offsets[0], offsets[1], name))
             var values = [Float](repeating: 0, count: count)
             bytes.withUnsafeBytes { raw in
                 let base = raw.baseAddress! + dataStart + offsets[0]
@@ -87,6 +89,15 @@ public enum SafeTensors {
             }
             tensors[name] = Tensor(shape: shape, values: values)
         }
+        // The tensors' byte ranges must tile the data buffer: no overlap, no gap.
+        var next = 0
+        for range in ranges.sorted(by: { ($0.start, $0.end) < ($1.start, $1.end) }) {
+            guard range.start == next else {
+                throw corrupt(range.start < next ? "tensor '\(range.name)' overlaps the bytes of another tensor" : "the data has unused bytes before tensor '\(range.name)'")
+            }
+            next = range.end
+        }
+        guard next == dataCount else { throw corrupt("the data has \(dataCount - next) bytes after the last tensor") }
         return (tensors, metadata)
     }
 }
