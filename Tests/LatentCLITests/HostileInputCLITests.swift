@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Latent
 
 /// Hostile but realistic command lines: each is refused with a message that says what to do, or
 /// handled safely, and no input file changes by a byte.
@@ -36,6 +37,12 @@ import TestSupport
                 message: ["is a directory"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--output", "$dir/missing/model.json"],
                 message: ["does not exist"]),
+        Refusal(arguments: ["select", "gmm", "--data", "$data", "--components", "1-100000"],
+                message: ["goes up to 100000", "272 rows"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--memory-limit", "0.000001", "--output", "$dir/m.json"],
+                message: ["would need", "memory budget", "--memory-limit"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$data", "--columns", "waiting,waiting", "--components", "2", "--output", "$dir/m.json"],
+                message: ["names 'waiting' twice"]),
     ]
 
     /// The test folder with a data copy, a hard link to it and a fitted model; their bytes.
@@ -137,5 +144,27 @@ import TestSupport
                                        "--components", "2", "--output", dir.appendingPathComponent("x.json").path])
         #expect(r.status != 0)
         #expect(r.standardError.contains("names 'waiting' twice"), "\(r.standardError)")
+    }
+}
+
+/// `sample` streams its output in blocks: any count runs in bounded memory, and the points are
+/// those the library draws in one call.
+@Suite struct StreamingSampleCLITests {
+    @Test func blocksGiveTheLibrarysDraws() throws {
+        let dir = TestData.temporaryDirectory()
+        let model = dir.appendingPathComponent("m.json").path
+        let fit = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("faithful.csv"), "--components", "2", "--output", model, "--quiet"])
+        #expect(fit.status == 0)
+        let r = try CommandRunner.run(["sample", "--model", model, "--count", "10000", "--seed", "4"])
+        #expect(r.status == 0)
+        let lines = r.standardOutput.split(separator: "\n")
+        #expect(lines.count == 10_001 && lines[0] == "eruptions,waiting,component")
+        let gmm = try #require({ if case .gaussianMixture(let m) = try ModelFile.read(path: model).model { return m } else { return nil } }())
+        var rng = Xoshiro256StarStar(seed: 4)
+        let (points, components) = gmm.sample(count: 10_000, using: &rng)
+        for i in [0, 4095, 4096, 9999] {
+            let fields = lines[i + 1].split(separator: ",").map { Double($0)! }
+            #expect(fields == [points[i, 0], points[i, 1], Double(components[i])], "row \(i)")
+        }
     }
 }

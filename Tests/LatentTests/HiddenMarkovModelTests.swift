@@ -210,3 +210,17 @@ import TestSupport
         #expect(gamma.storage.allSatisfy { $0.isFinite })
     }
 }
+
+/// A long sequence drawn in blocks that continue the chain equals the sequence drawn at once.
+@Test func hmmSamplesContinueAcrossBlocks() throws {
+    let emission = try GaussianEmission(means: Matrix([[0.0], [5.0], [9.0]]),
+                                        covariances: .diag(Matrix([[1.0], [2.0], [0.5]])))
+    let model = try HiddenMarkovModel(startProbabilities: [0.2, 0.3, 0.5],
+                                      transitions: Matrix([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]]), emission: emission)
+    var whole = Xoshiro256StarStar(seed: 11), parts = whole
+    let all = model.sample(length: 100, using: &whole)
+    let first = model.sample(length: 37, using: &parts)
+    let second = model.sample(length: 63, after: first.states.last, using: &parts)
+    #expect(first.states + second.states == all.states)
+    #expect(first.observations.storage + second.observations.storage == all.observations.storage)
+}

@@ -72,9 +72,9 @@ public struct Degeneracy: Sendable, Equatable, Codable, CustomStringConvertible 
                 out.append(Degeneracy(component: c, kind: .empty(occupancy: occupancies[c])))
                 continue
             }
-            let cov = covariances.matrix(component: c, dimension: d)
+            let variances = covariances.variances(component: c, dimension: d)
             if let j = (0..<d).first(where: {
-                resolutions[$0] > 0 && cov[$0, $0] - floors[$0] < (resolutionShare * resolutions[$0]) * (resolutionShare * resolutions[$0])
+                resolutions[$0] > 0 && variances[$0] - floors[$0] < (resolutionShare * resolutions[$0]) * (resolutionShare * resolutions[$0])
             }) {
                 if covariances.type != .tied || c == 0 { out.append(Degeneracy(component: c, kind: .collapsed(column: j))) }
                 continue
@@ -85,15 +85,15 @@ public struct Degeneracy: Sendable, Equatable, Codable, CustomStringConvertible 
                     // One variance for every column: collapsed when it is nil next to the widest column's.
                     let floor = floors.reduce(0, +) / Double(d)
                     let widest = columnVariances.max() ?? 0
-                    if widest > 0 && cov[0, 0] - floor <= collapseThreshold * widest {
+                    if widest > 0 && variances[0] - floor <= collapseThreshold * widest {
                         out.append(Degeneracy(component: c, kind: .collapsed(column: nil)))
                     }
-                } else if let j = (0..<d).first(where: { columnVariances[$0] > 0 && cov[$0, $0] - floors[$0] <= collapseThreshold * columnVariances[$0] }) {
+                } else if let j = (0..<d).first(where: { columnVariances[$0] > 0 && variances[$0] - floors[$0] <= collapseThreshold * columnVariances[$0] }) {
                     out.append(Degeneracy(component: c, kind: .collapsed(column: j)))
                 }
             case .full, .tied:
                 if covariances.type == .tied && c > 0 { continue }
-                var s = cov
+                var s = covariances.matrix(component: c, dimension: d)
                 for a in 0..<d {
                     s[a, a] -= floors[a]
                     for b in 0..<d { s[a, b] *= scale[a] * scale[b] }

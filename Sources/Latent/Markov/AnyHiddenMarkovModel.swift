@@ -81,11 +81,11 @@ public enum AnyHiddenMarkovModel: Equatable, Sendable {
         }
     }
 
-    public func sample(length: Int, using rng: inout Xoshiro256StarStar) -> (observations: Matrix<Double>, states: [Int]) {
+    public func sample(length: Int, after previous: Int? = nil, using rng: inout Xoshiro256StarStar) -> (observations: Matrix<Double>, states: [Int]) {
         switch self {
-        case .gaussian(let m): return m.sample(length: length, using: &rng)
-        case .categorical(let m): return m.sample(length: length, using: &rng)
-        case .poisson(let m): return m.sample(length: length, using: &rng)
+        case .gaussian(let m): return m.sample(length: length, after: previous, using: &rng)
+        case .categorical(let m): return m.sample(length: length, after: previous, using: &rng)
+        case .poisson(let m): return m.sample(length: length, after: previous, using: &rng)
         }
     }
 

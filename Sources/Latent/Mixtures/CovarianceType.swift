@@ -42,6 +42,16 @@ public enum MixtureCovariances: Equatable, Sendable {
     }
 
     /// The first component's covariance repeated for `k` components.
+    /// The variances of component `k` (the diagonal of its covariance), without building a `D × D` matrix.
+    public func variances(component k: Int, dimension d: Int) -> [Double] {
+        switch self {
+        case .full(let m): return m[k].diagonal
+        case .tied(let m): return m.diagonal
+        case .diag(let v): return v.row(k)
+        case .spherical(let v): return [Double](repeating: v[k], count: d)
+        }
+    }
+
     func repeated(_ k: Int) -> MixtureCovariances {
         switch self {
         case .full(let m): return .full([Matrix<Double>](repeating: m[0], count: k))

@@ -117,6 +117,7 @@ extension GaussianMixture: DegeneracyChecking {
     /// Nil when no proper component is left to split.
     public func repaired(_ degeneracies: [Degeneracy], on data: MixtureTrainingData,
                          using rng: inout Xoshiro256StarStar) -> GaussianMixture? {
+        guard Self.movesFit(covarianceType, dimension: dimension) else { return nil }
         let bad = Set(degeneracies.map(\.component))
         var donors = Set((0..<componentCount).filter { !bad.contains($0) })
         guard !donors.isEmpty else { return nil }

@@ -2,8 +2,11 @@ import Foundation
 
 extension GaussianMixture: SplitMergeable {
     /// Moves ranked by ``SplitAndMerge/rankedMoves(responsibilities:broadness:)``, broadness being
-    /// weight × generalised variance in standardised units. One pass over the data.
+    /// weight × generalised variance in standardised units. One pass over the data. None for
+    /// diagonal and spherical mixtures in more than ``largestDimensionForMoves`` columns: a move
+    /// works on `D × D` covariance matrices, which such mixtures otherwise never build.
     public func splitMergeMoves(on data: MixtureTrainingData) -> [SplitMergeMove] {
+        guard Self.movesFit(covarianceType, dimension: dimension) else { return [] }
         let r = responsibilities(for: data.initializationData, threads: data.threads)
         let logDet = logDeterminants
         let scaleLog = data.columnVariances.reduce(0) { $0 + log(max($1, 1e-300)) }
@@ -13,6 +16,13 @@ extension GaussianMixture: SplitMergeable {
 
     public func applying(_ move: SplitMergeMove, on data: MixtureTrainingData, using rng: inout Xoshiro256StarStar) -> GaussianMixture? {
         mergedAndSplit(merge: (move.first, move.second), split: move.split, scales: data.columnScales, rng: &rng)
+    }
+
+    /// Columns above which diagonal and spherical mixtures make no split-and-merge moves or repairs.
+    static let largestDimensionForMoves = 1_000
+
+    static func movesFit(_ type: CovarianceType, dimension: Int) -> Bool {
+        type == .full || type == .tied || dimension <= largestDimensionForMoves
     }
 
     /// This mixture with components `i` and `j` merged into `i` (moment-matched) and component `l`

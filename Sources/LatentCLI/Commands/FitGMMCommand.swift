@@ -36,6 +36,7 @@ struct FitGMMCommand: ParsableCommand {
     var warmStart: String?
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var memory: MemoryOptions
 
     func validate() throws {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("initial-means file", initialMeans),
@@ -52,6 +53,7 @@ struct FitGMMCommand: ParsableCommand {
         BLAS.setThreads(1)
         let table = try dataOptions.load(quiet: output.quiet)
         try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
+        try memory.budget.requireMixtureFit(rows: table.values.rows, columns: table.values.columns, components: components, type: covariance)
         try table.requireSomeObservedPerRow()
         if table.hasMissingValues && !output.quiet {
             Console.note("\(table.values.missingCount) missing values: EM integrates them out")

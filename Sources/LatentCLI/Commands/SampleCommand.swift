@@ -18,39 +18,61 @@ struct SampleCommand: ParsableCommand {
         guard count >= 0 else { throw ValidationError("--count must be non-negative") }
     }
 
+    /// Rows drawn and printed at a time, so that any --count runs in bounded memory.
+    static let blockRows = 4096
+
     func run() throws {
         let file = try modelOptions.load()
         var rng = Xoshiro256StarStar(seed: seed)
+        var lastState: Int?
+        let header: [String]
+        let draw: (Int, inout Xoshiro256StarStar) -> (Matrix<Double>, Matrix<Double>)
         switch file.model {
         case .gaussianMixture(let m):
-            let (points, components) = m.sample(count: count, using: &rng)
-            printSamples(points, labels: Matrix(rows: count, columns: 1, storage: components.map(Double.init)),
-                         header: file.columns + ["component"])
+            header = file.columns + ["component"]
+            draw = { n, rng in
+                let (points, components) = m.sample(count: n, using: &rng)
+                return (points, Matrix(rows: n, columns: 1, storage: components.map(Double.init)))
+            }
         case .linearGaussian(let m):
-            let (points, latents) = m.sample(count: count, using: &rng)
-            printSamples(points, labels: latents, header: file.columns + (0..<m.factorCount).map { "z\($0)" })
+            header = file.columns + (0..<m.factorCount).map { "z\($0)" }
+            draw = { n, rng in m.sample(count: n, using: &rng) }
         case .variationalAutoencoder(let m):
-            let (points, latents) = m.sample(count: count, using: &rng)
-            printSamples(Matrix(rows: count, columns: m.dimension, storage: points.storage.map(Double.init)),
-                         labels: Matrix(rows: count, columns: m.latentSize, storage: latents.storage.map(Double.init)),
-                         header: file.columns + (0..<m.latentSize).map { "z\($0)" })
+            header = file.columns + (0..<m.latentSize).map { "z\($0)" }
+            draw = { n, rng in
+                let (points, latents) = m.sample(count: n, using: &rng)
+                return (Matrix(rows: n, columns: m.dimension, storage: points.storage.map(Double.init)),
+                        Matrix(rows: n, columns: m.latentSize, storage: latents.storage.map(Double.init)))
+            }
         case .autoencoder:
             throw ValidationError("an autoencoder has no prior over its codes, so it cannot sample; fit a VAE (`latent fit vae`) for that")
         case .hiddenMarkov(let m):
-            // One sequence of --count steps.
-            let (x, states) = m.sample(length: count, using: &rng)
-            printSamples(x, labels: Matrix(rows: count, columns: 1, storage: states.map(Double.init)),
-                         header: file.columns + ["state"])
+            // One sequence of --count steps, drawn in blocks that continue the chain.
+            header = file.columns + ["state"]
+            draw = { n, rng in
+                let (x, states) = m.sample(length: n, after: lastState, using: &rng)
+                lastState = states.last ?? lastState
+                return (x, Matrix(rows: n, columns: 1, storage: states.map(Double.init)))
+            }
+        }
+        Console.print(CSV.render(header: header, rows: Matrix(rows: 0, columns: header.count)))
+        var remaining = count
+        while remaining > 0 {
+            let n = min(remaining, Self.blockRows)
+            let (points, labels) = draw(n, &rng)
+            Console.print(Self.rows(points, beside: labels))
+            remaining -= n
         }
     }
 
-    /// Prints the samples and, beside each, what generated it (component, state or latent values).
-    private func printSamples(_ points: Matrix<Double>, labels: Matrix<Double>, header: [String]) {
+    /// CSV rows (no header) of the samples and, beside each, what generated it (component, state or latent values).
+    private static func rows(_ points: Matrix<Double>, beside labels: Matrix<Double>) -> String {
         var rows = Matrix<Double>(rows: points.rows, columns: points.columns + labels.columns)
         for i in 0..<points.rows {
             for j in 0..<points.columns { rows[i, j] = points[i, j] }
             for j in 0..<labels.columns { rows[i, points.columns + j] = labels[i, j] }
         }
-        Console.print(CSV.render(header: header, rows: rows))
+        let text = CSV.render(header: [], rows: rows)
+        return text.hasPrefix("\n") ? String(text.dropFirst()) : text
     }
 }

@@ -23,11 +23,17 @@ struct ScoreCommand: ParsableCommand {
     @Option(name: .long, help: "VAEs: also optimise each example's own q(z|x) for this many Adam steps with the decoder fixed, and report the ELBO gained over the encoder (the amortisation gap).")
     var refineSteps: Int = 0
     @OptionGroup var output: OutputOptions
+    @OptionGroup var memory: MemoryOptions
 
     /// VAEs: a Monte Carlo estimate of log p(x) per example (CSV), or the summary.
     func scoreVAE(_ m: VariationalAutoencoder<Float>, file: ModelFile) throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         guard refineSteps >= 0 else { throw ValidationError("--refine-steps must be non-negative") }
+        // Each thread holds every sample of one example at once: its noise, every layer's outputs
+        // and the decoder's reconstruction (4-byte floats).
+        let width = 3 * m.latentSize + m.encoder.layers.reduce(0) { $0 + $1.outputs } + m.decoder.layers.reduce(0) { $0 + $1.outputs } + m.dimension
+        try memory.budget.require(MemoryBudget.product(max(samples, 8192), width, 4, 2, max(1, threads)),
+                                  for: "--samples \(samples) (\(width) values per sample, \(threads) threads)")
         let table = try dataOptions.load(quiet: output.quiet)
         let raw = try prepare(table, for: file, explicit: dataOptions.columns != nil)
         try table.requireComplete()

@@ -35,6 +35,7 @@ struct SelectGMMCommand: ParsableCommand {
     @Option(name: .long, help: "Write the model with the lowest BIC here.")
     var output: String?
     @OptionGroup var outputOptions: OutputOptions
+    @OptionGroup var memory: MemoryOptions
 
     func parsedComponents() throws -> [Int] {
         var out: [Int] = []
@@ -70,6 +71,13 @@ struct SelectGMMCommand: ParsableCommand {
         try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
         try table.requireSomeObservedPerRow()
         let ks = try parsedComponents(), types = try parsedTypes()
+        let n = table.values.rows
+        if let k = ks.max(), k > n {
+            throw ValidationError("--components goes up to \(k), but \(table.source) has \(n) rows; a mixture needs at least one row per component")
+        }
+        for type in types {
+            try memory.budget.requireMixtureFit(rows: n, columns: table.values.columns, components: ks.max() ?? 1, type: type)
+        }
         var rows: [JSONValue] = []
         var best: (bic: Double, model: GaussianMixture, report: FitReport)?
         var text = "BIC (lower is better; −2 log L + p log N)\n" + MixtureReport.pad("K", 4)

@@ -42,6 +42,31 @@ struct OutputOptions: ParsableArguments {
     var quiet = false
 }
 
+/// `--memory-limit`: the memory budget of work whose size is known before it starts.
+struct MemoryOptions: ParsableArguments {
+    @Option(name: .long, help: "Gigabytes the command may use for work whose size is known up front (default: half the physical memory); larger work is refused before it starts.")
+    var memoryLimit: Double?
+
+    var budget: MemoryBudget {
+        memoryLimit.map { MemoryBudget(bytes: Int(clamping: Int64(min($0, 1e9) * Double(1 << 30)))) } ?? .default
+    }
+
+    func validate() throws {
+        if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be a positive number of gigabytes") }
+    }
+}
+
+extension MemoryBudget {
+    /// Refuses a mixture fit whose responsibilities, data copies and covariances (`K` of `D × D`
+    /// for full and tied ones, and for split-and-merge moves up to 1,000 columns) exceed the budget.
+    func requireMixtureFit(rows n: Int, columns d: Int, components k: Int, type: CovarianceType) throws {
+        let matrices = type == .full || type == .tied || d <= 1_000
+        let bytes = MemoryBudget.sum(MemoryBudget.product(8, n, k, 3), MemoryBudget.product(8, n, d, 3),
+                                     matrices ? MemoryBudget.product(8, k + 2, d, d, 2) : MemoryBudget.product(8, k, d, 4))
+        try require(bytes, for: "a \(k)-component \(type.rawValue) mixture of \(n) rows × \(d) columns")
+    }
+}
+
 /// Settings every fitting command shares.
 struct FitOptions: ParsableArguments {
     @Option(name: .long, help: "Seed of every random choice; the same seed gives the same model.")
