@@ -37,6 +37,10 @@ import Latent
                 message: ["is a directory"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--output", "$dir/missing/model.json"],
                 message: ["does not exist"]),
+        Refusal(arguments: ["score", "--model", "$dir", "--data", "$data"],
+                message: ["is a directory"]),
+        Refusal(arguments: ["score", "--model", "$dir/asymmetric.json", "--data", "$data"],
+                message: ["not symmetric", "entry (2, 1)"]),
         Refusal(arguments: ["select", "gmm", "--data", "$data", "--components", "1-100000"],
                 message: ["goes up to 100000", "272 rows"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--memory-limit", "0.000001", "--output", "$dir/m.json"],
@@ -56,6 +60,17 @@ import Latent
         if !FileManager.default.fileExists(atPath: model) {
             let r = try CommandRunner.run(["fit", "gmm", "--data", data, "--components", "2", "--output", model, "--quiet"])
             #expect(r.status == 0, "\(r.standardError)")
+        }
+        // The fitted model with one covariance made asymmetric.
+        let asymmetric = dir.appendingPathComponent("asymmetric.json").path
+        if !FileManager.default.fileExists(atPath: asymmetric) {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model))) as? [String: Any])
+            var parameters = try #require(object["gaussianMixture"] as? [String: Any])
+            var covariances = try #require(parameters["covariances"] as? [[[Double]]])
+            covariances[0][1][0] += 1
+            parameters["covariances"] = covariances
+            object["gaussianMixture"] = parameters
+            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: asymmetric))
         }
         return (data, model, [data: try Data(contentsOf: URL(fileURLWithPath: data)), model: try Data(contentsOf: URL(fileURLWithPath: model))])
     }

@@ -28,6 +28,13 @@ struct GaussianMixtureParameters: Codable, Equatable {
             guard rows.count == d, rows.allSatisfy({ $0.count == d }) else {
                 throw ModelError.invalidSetting("a covariance matrix is not \(d) × \(d)")
             }
+            guard rows.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { throw ModelError.invalidSetting("a covariance matrix holds a value that is not a finite number") }
+            // Symmetric up to rounding (a stored matrix is written from a symmetric one).
+            for a in 0..<d {
+                for b in 0..<a where abs(rows[a][b] - rows[b][a]) > 1e-9 * (abs(rows[a][a] * rows[b][b]).squareRoot() + abs(rows[a][b])) {
+                    throw ModelError.invalidSetting("a covariance matrix is not symmetric: entry (\(a + 1), \(b + 1)) is \(rows[a][b]) but (\(b + 1), \(a + 1)) is \(rows[b][a])")
+                }
+            }
             return Matrix(rows)
         }
         let cov: MixtureCovariances
