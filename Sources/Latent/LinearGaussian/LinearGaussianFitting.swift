@@ -4,8 +4,10 @@ import Foundation
 public struct LinearGaussianFitOptions: Sendable {
     /// Stopping rules for EM (tolerance on the mean log-likelihood per row).
     public var em = EMOptions(maxIterations: 10_000, tolerance: 1e-7)
-    /// Lower bound on noise variances. scikit-learn uses 1e-12; a constant column drives its
-    /// variance here (and Latent warns).
+    /// Lower bound on noise variances, relative to the data's scale: factor analysis is fitted on
+    /// columns scaled to unit variance, probabilistic PCA multiplies it by the mean column variance.
+    /// scikit-learn uses 1e-12 in absolute units; a constant column drives its variance here (and
+    /// Latent warns).
     public var noiseFloor: Double = 1e-12
     /// Rotate the fitted loadings (factor analysis only; the likelihood is unchanged).
     public var rotation: FactorRotation = .none
@@ -107,6 +109,11 @@ enum LinearGaussianFitting {
         // well conditioned in every column, whatever the units (probabilistic PCA is not
         // equivariant and is fitted as it is).
         let scales = noise == .diagonal ? unitVarianceScales(x) : [Double](repeating: 1, count: x.columns)
+        // The floor is relative: factor analysis works at unit variance; probabilistic PCA scales
+        // it by the mean column variance, so that c·x gives the same fit as x.
+        let floorScale = noise == .diagonal ? 1 : unitVarianceScales(x).map { 1 / ($0 * $0) }.reduce(0, +) / Double(x.columns)
+        var options = options
+        options.noiseFloor *= floorScale
         let data = LinearGaussianTrainingData(scaled(x, by: scales), noiseFloor: options.noiseFloor)
         let observed = x.rows * x.columns - x.missingCount
         var model = try principalSubspace(data, factors: factors, floor: options.noiseFloor)

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import Latent
+import TestSupport
+
+/// Fitting `c·x` gives the same clusters, states and factors as fitting `x`, and log-likelihoods
+/// lower by exactly `D·log c` per row, for `c` from 1e-12 to 1e12: every floor and start follows the
+/// data's scale.
+@Suite struct UnitEquivarianceTests {
+    static let factors: [Double] = [1e-12, 1e-6, 1e6, 1e12]
+
+    static func scaled(_ x: Matrix<Double>, _ c: Double) -> Matrix<Double> {
+        Matrix(rows: x.rows, columns: x.columns, storage: x.storage.map { $0 * c })
+    }
+
+    @Test(arguments: factors) func mixtures(_ c: Double) throws {
+        let x = try TestData.csv("faithful.csv").values
+        for type in CovarianceType.allCases {
+            var options = MixtureFitOptions()
+            options.covarianceType = type
+            options.threads = 1
+            let (m, report) = try GaussianMixture.fit(x, components: 3, options: options)
+            let (mc, reportC) = try GaussianMixture.fit(Self.scaled(x, c), components: 3, options: options)
+            let shift = Double(x.columns) * log(c)
+            #expect(abs(reportC.meanLogLikelihood - (report.meanLogLikelihood - shift)) < 1e-6 * max(1, abs(shift)), "\(type) × \(c)")
+            #expect(m.predict(x) == mc.predict(Self.scaled(x, c)), "\(type) × \(c): the clusters differ")
+        }
+    }
+
+    @Test(arguments: factors) func hiddenMarkovModels(_ c: Double) throws {
+        let x = try TestData.csv("nile.csv", columns: ["flow"]).values
+        var options = HMMFitOptions<GaussianEmission>()
+        options.covarianceType = .diag
+        options.threads = 1
+        let (m, report) = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 2, options: options)
+        let (mc, reportC) = try HiddenMarkovModel<GaussianEmission>.fit(Self.scaled(x, c), states: 2, options: options)
+        let shift = Double(x.rows) * log(c)
+        #expect(abs(reportC.logLikelihood - (report.logLikelihood - shift)) < 1e-6 * max(1, abs(shift)), "× \(c)")
+        #expect(m.viterbi(x).states == mc.viterbi(Self.scaled(x, c)).states, "× \(c): the state paths differ")
+    }
+
+    @Test(arguments: factors) func factorModels(_ c: Double) throws {
+        let x = try TestData.csv("iris.csv", columns: ["sepal_length", "sepal_width", "petal_length", "petal_width"]).values
+        for fit in [{ try FactorAnalysis.fit($0, factors: 2) }, { try ProbabilisticPCA.fit($0, components: 2) }] as [(Matrix<Double>) throws -> (model: LinearGaussianModel, report: LinearGaussianFitReport)] {
+            let (m, report) = try fit(x)
+            let (mc, reportC) = try fit(Self.scaled(x, c))
+            let shift = Double(x.columns) * log(c)
+            #expect(abs(reportC.meanLogLikelihood - (report.meanLogLikelihood - shift)) < 1e-6 * max(1, abs(shift)), "\(m.noise) × \(c)")
+            // Loadings up to sign: W W^T scales by c².
+            let wwt = m.loadings.multiplied(by: m.loadings, transposeOther: true)
+            let wwtC = mc.loadings.multiplied(by: mc.loadings, transposeOther: true)
+            for i in wwt.storage.indices {
+                #expect(abs(wwtC.storage[i] / (c * c) - wwt.storage[i]) <= 1e-6 * max(1e-3, abs(wwt.storage[i])), "\(m.noise) × \(c): loadings")
+            }
+        }
+    }
+}
