@@ -41,6 +41,12 @@ import Latent
                 message: ["is a directory"]),
         Refusal(arguments: ["score", "--model", "$dir/asymmetric.json", "--data", "$data"],
                 message: ["not symmetric", "entry (2, 1)"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$dir/semicolons.csv", "--components", "2", "--output", "$dir/m.json"],
+                message: ["no commas", "';'", "decimal"]),
+        Refusal(arguments: ["impute", "--model", "$model", "--data", "$data", "--output", "$dir/out.npy"],
+                message: ["writes the input's format", ".csv"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--initial-means", "$dir/nan-means.csv", "--output", "$dir/m.json"],
+                message: ["row 2 of the means", "missing"]),
         Refusal(arguments: ["select", "gmm", "--data", "$data", "--components", "1-100000"],
                 message: ["goes up to 100000", "272 rows"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--memory-limit", "0.000001", "--output", "$dir/m.json"],
@@ -61,6 +67,8 @@ import Latent
             let r = try CommandRunner.run(["fit", "gmm", "--data", data, "--components", "2", "--output", model, "--quiet"])
             #expect(r.status == 0, "\(r.standardError)")
         }
+        try "eruptions;waiting\n3,6;79\n1,8;54\n".write(toFile: dir.appendingPathComponent("semicolons.csv").path, atomically: true, encoding: .utf8)
+        try "eruptions,waiting\n2,55\nNA,80\n".write(toFile: dir.appendingPathComponent("nan-means.csv").path, atomically: true, encoding: .utf8)
         // The fitted model with one covariance made asymmetric.
         let asymmetric = dir.appendingPathComponent("asymmetric.json").path
         if !FileManager.default.fileExists(atPath: asymmetric) {

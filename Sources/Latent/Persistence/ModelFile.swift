@@ -99,7 +99,10 @@ public struct ModelFile: Equatable, Sendable {
                                 linearGaussian: linearGaussianParameters, hiddenMarkov: hiddenMarkovParameters)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        var data = try encoder.encode(envelope)
+        var data: Data
+        do { data = try encoder.encode(envelope) } catch EncodingError.invalidValue {
+            throw ModelError.fitFailed("the model has a parameter that is not a finite number (the fit diverged); nothing was written. Try fewer components or factors, or a larger regularisation")
+        }
         data.append(0x0A)
         return data
     }

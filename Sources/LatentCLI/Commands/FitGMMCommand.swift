@@ -74,6 +74,9 @@ struct FitGMMCommand: ParsableCommand {
             guard means.rows == components, means.columns == table.values.columns else {
                 throw ValidationError("--initial-means \(initialMeans) holds a \(means.rows) × \(means.columns) matrix; expected \(components) × \(table.values.columns)")
             }
+            if let i = means.storage.firstIndex(where: { !$0.isFinite }) {
+                throw ValidationError("--initial-means \(initialMeans): row \(i / means.columns + 1) of the means has a missing or non-finite value; every mean needs a number in every column")
+            }
             options.initialMeans = means
         }
         if let warmStart {

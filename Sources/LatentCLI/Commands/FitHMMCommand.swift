@@ -162,6 +162,9 @@ struct FitHMMCommand: ParsableCommand {
         guard means.rows == states, means.columns == x.columns else {
             throw ValidationError("--initial-means \(path) holds a \(means.rows) × \(means.columns) matrix; expected \(states) × \(x.columns)")
         }
+        if let i = means.storage.firstIndex(where: { !$0.isFinite }) {
+            throw ValidationError("--initial-means \(path): row \(i / means.columns + 1) of the means has a missing or non-finite value; every mean needs a number in every column")
+        }
         let d = x.columns, n = Double(x.rows)
         var mean = [Double](repeating: 0, count: d)
         for i in 0..<x.rows { for j in 0..<d { mean[j] += x[i, j] } }

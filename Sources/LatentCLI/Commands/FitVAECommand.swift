@@ -54,6 +54,7 @@ struct FitVAECommand: ParsableCommand {
     func hiddenWidths() throws -> [Int] { try parseWidths(hidden) }
 
     func validate() throws {
+        guard beta >= 0, beta.isFinite else { throw ValidationError("--beta must be a non-negative number (the weight of the KL term; 1 gives the ELBO)") }
         _ = try hiddenWidths()
         guard latent >= 1, epochs >= 1, batchSize >= 1, iwaeSamples >= 1, threads >= 1 else {
             throw ValidationError("--latent, --epochs, --batch-size, --iwae-samples and --threads must be at least 1")

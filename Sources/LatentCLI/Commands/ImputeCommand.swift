@@ -28,6 +28,10 @@ struct ImputeCommand: ParsableCommand {
     func validate() throws {
         if let draws, draws < 1 { throw ValidationError("--draws must be at least 1") }
         try Console.checkOutput(output, inputs: [("data file", dataOptions.data), ("model", modelOptions.model)])
+        let npyIn = dataOptions.data.lowercased().hasSuffix(".npy"), npyOut = output.lowercased().hasSuffix(".npy")
+        if npyIn != npyOut {
+            throw ValidationError("--output \(output): impute writes the input's format (\(npyIn ? ".npy" : "CSV")); give an output path ending in \(npyIn ? ".npy" : ".csv")")
+        }
     }
 
     func run() throws {

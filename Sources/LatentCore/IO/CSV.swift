@@ -38,6 +38,10 @@ public enum CSV {
         }
         guard let header = lines.first else { throw DataError.emptyFile(path: source) }
         let names = splitFields(header.text).map { $0.trimmingCharacters(in: .whitespaces) }
+        if names.count == 1, let delimiter = [";", "\t", "|"].first(where: { header.text.contains($0) }) {
+            let shown = delimiter == "\t" ? "tabs" : "'\(delimiter)'"
+            throw DataError.unsupportedFormat(path: source, reason: "the header row has no commas but is split by \(shown); Latent reads comma-separated values with a point as the decimal mark. Convert the file (for a ';'-separated file with decimal commas, replace ',' by '.' and then ';' by ',')")
+        }
         var seen = Set<String>()
         for n in names where !seen.insert(n).inserted { throw DataError.duplicateColumn(path: source, name: n) }
         let body = lines.dropFirst()
