@@ -118,6 +118,14 @@ import TestSupport
         #expect(throws: DataError.self) { try NumPy.read(path: path) }
     }
 
+    /// Found by Fuzz/run.sh: an empty dtype trapped on a force unwrap.
+    @Test func npyEmptyDtype() throws {
+        var header = "{'descr': '', 'fortran_order': True, 'shape': (2,), }"
+        header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+        let bytes = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0] + Array(header.utf8) + [UInt8](repeating: 0, count: 16)
+        #expect(throws: DataError.self) { try NumPy.decode(Data(bytes), source: "t.npy") }
+    }
+
     @Test func idxDimensions() throws {
         let path = TestData.temporaryDirectory().appendingPathComponent("bad-idx3-ubyte").path
         try Data([0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 1, 2, 3, 4]).write(to: URL(fileURLWithPath: path))

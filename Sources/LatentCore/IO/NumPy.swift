@@ -41,7 +41,7 @@ public enum NumPy {
         }
         let rows = shape[0], columns = shape.count == 2 ? shape[1] : 1
         let fortran = fortranText.hasPrefix("True")
-        let order = descr.first!
+        guard let order = descr.first else { throw corrupt("the dtype is empty") }
         let littleEndian = order == "<" || order == "|" || order == "="
         let kind = descr.dropFirst()
         let width: Int

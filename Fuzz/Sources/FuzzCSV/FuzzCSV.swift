@@ -1,0 +1,24 @@
+import Foundation
+import Latent
+
+/// Any bytes as CSV text: parsing returns a table or throws `DataError`, never traps.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    let text = String(decoding: UnsafeRawBufferPointer(start: start, count: count), as: UTF8.self)
+    _ = try? CSV.parse(text, source: "fuzz.csv")
+    _ = try? CSV.parse(text, source: "fuzz.csv", columns: ["a", "b"])
+    return 0
+}
+
+/// SwiftPM renames an executable's entry point to `<module>_main`; it hands over to libFuzzer.
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>,
+                     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                     _ callback: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
+
+@_cdecl("FuzzCSV_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var count = argc
+    var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return runFuzzerDriver(&count, &arguments, { fuzz($0, $1) })
+}
