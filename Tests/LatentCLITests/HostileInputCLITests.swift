@@ -47,6 +47,8 @@ import Latent
                 message: ["writes the input's format", ".csv"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--initial-means", "$dir/nan-means.csv", "--output", "$dir/m.json"],
                 message: ["row 2 of the means", "missing"]),
+        Refusal(arguments: ["impute", "--model", "$model", "--data", "$data", "--draws", "1000000000", "--output", "$dir/draws.csv"],
+                message: ["would need", "memory budget"]),
         Refusal(arguments: ["select", "gmm", "--data", "$data", "--components", "1-100000"],
                 message: ["goes up to 100000", "272 rows"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--memory-limit", "0.000001", "--output", "$dir/m.json"],
@@ -103,6 +105,18 @@ import Latent
         #expect(r.status == 0, "\(r.standardError)")
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == "target.json")
         #expect(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: target))) is [String: Any])
+    }
+
+    @Test func imputeKeepsAByteOrderMark() throws {
+        let (_, model, _) = try prepare()
+        let input = dir.appendingPathComponent("bom.csv").path, output = dir.appendingPathComponent("bom-out.csv").path
+        let body = "eruptions,waiting\n3.6,79\n1.8,NA\n"
+        try Data([0xEF, 0xBB, 0xBF] + Array(body.utf8)).write(to: URL(fileURLWithPath: input))
+        let r = try CommandRunner.run(["impute", "--model", model, "--data", input, "--output", output])
+        #expect(r.status == 0, "\(r.standardError)")
+        let written = try Data(contentsOf: URL(fileURLWithPath: output))
+        #expect(written.starts(with: [0xEF, 0xBB, 0xBF]))
+        #expect(String(decoding: written.dropFirst(3), as: UTF8.self).hasPrefix("eruptions,waiting\n3.6,79\n1.8,"))
     }
 
     @Test func aCharacterDeviceIsWrittenNotReplaced() throws {

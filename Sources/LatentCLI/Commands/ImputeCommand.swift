@@ -24,6 +24,7 @@ struct ImputeCommand: ParsableCommand {
     var output: String
     @Flag(name: .long, help: "Print a JSON summary on standard output.")
     var json = false
+    @OptionGroup var memory: MemoryOptions
 
     func validate() throws {
         if let draws, draws < 1 { throw ValidationError("--draws must be at least 1") }
@@ -50,13 +51,21 @@ struct ImputeCommand: ParsableCommand {
             case .hiddenMarkov, .variationalAutoencoder, .autoencoder: return x
             }
         }
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: dataOptions.data)[.size] as? Int) ?? 0
+        try memory.budget.require(MemoryBudget.product(draws ?? 1, max(fileBytes, x.rows * x.columns * 8), 4),
+                                  for: "--draws \(draws ?? 1) completed copies of \(dataOptions.data)")
         let copies = draws.map { n in (1...n).map { _ in complete(draw: true) } } ?? [complete(draw: false)]
         if dataOptions.data.lowercased().hasSuffix(".npy") {
             guard copies.count == 1 else { throw ValidationError("--draws writes CSV; give a .csv input") }
             try NumPy.write(copies[0], to: output)
         } else {
-            let text = try String(contentsOfFile: dataOptions.data, encoding: .utf8)
-            var pieces: [String] = []
+            let bytes = try FileBytes.read(dataOptions.data)
+            // Foundation drops a UTF-8 byte-order mark when it decodes; the output keeps it.
+            let byteOrderMark = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? "\u{FEFF}" : ""
+            guard let text = String(data: bytes, encoding: .utf8) else {
+                throw DataError.unreadable(path: dataOptions.data, reason: "not UTF-8 text")
+            }
+            var pieces: [String] = [byteOrderMark]
             for (i, filled) in copies.enumerated() {
                 var piece = try CSV.fillingMissing(in: text, columns: table.columnNames, with: filled,
                                                    extraColumn: draws == nil ? nil : ("draw", String(i + 1)), source: dataOptions.data)
