@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .long, help: "Timed runs per kernel.")
     var repetitions: Int = 7
-    @Option(name: .long, help: "Cores for the row-parallel kernels.")
+    @Option(name: .long, parsing: .unconditional, help: "Cores for the row-parallel kernels.")
     var threads: Int = 1
     @Option(name: .long, help: "Rows of the synthetic data.")
     var rows: Int = 100_000

@@ -14,7 +14,7 @@ struct DecodeCommand: ParsableCommand {
     var probabilities = false
     @Option(name: .long, help: "A column whose value changes between sequences (default: the one used in fitting, if present).")
     var sequenceColumn: String?
-    @Option(name: .long, help: "Cores to use (default: all).")
+    @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
 
     func run() throws {

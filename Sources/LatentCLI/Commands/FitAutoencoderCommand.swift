@@ -13,7 +13,7 @@ struct FitAutoencoderCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Flag(name: .long, help: "Threshold the (scaled) data at 0.5.")
     var binarize = false
-    @Option(name: .long, help: "Code dimension.")
+    @Option(name: .long, parsing: .unconditional, help: "Code dimension.")
     var latent: Int = 20
     @Option(name: .long, help: "Hidden widths, comma-separated (the decoder mirrors them).")
     var hidden: String = "400"
@@ -21,7 +21,7 @@ struct FitAutoencoderCommand: ParsableCommand {
     var likelihood: LikelihoodChoice = .bernoulli
     @Option(name: .long, help: "Gaussian likelihood: its fixed variance.")
     var variance: Double = 1
-    @Option(name: .long, help: "Training epochs.")
+    @Option(name: .long, parsing: .unconditional, help: "Training epochs.")
     var epochs: Int = 10
     @Option(name: .long, help: "Mini-batch size.")
     var batchSize: Int = 100

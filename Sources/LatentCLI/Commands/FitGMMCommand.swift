@@ -14,21 +14,21 @@ struct FitGMMCommand: ParsableCommand {
     )
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .long, help: "Number of mixture components K.")
+    @Option(name: .long, parsing: .unconditional, help: "Number of mixture components K.")
     var components: Int
     @Option(name: .long, help: "Covariance structure: full, tied, diag or spherical.")
     var covariance: CovarianceType = .full
     @Option(name: .customLong("init"), help: "Initialisation of each EM run: kmeans, kmeans++, random-from-data or random.")
     var initialization: MixtureInitialization = .randomFromData
-    @Option(name: .long, help: "Independent starts; the best likelihood wins.")
+    @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
     var restarts: Int = 1
-    @Option(name: .long, help: "Short EM runs per start (1: plain EM from a single initialisation).")
+    @Option(name: .long, parsing: .unconditional, help: "Short EM runs per start (1: plain EM from a single initialisation).")
     var shortRuns: Int = 10
-    @Option(name: .long, help: "EM iterations of each short run.")
+    @Option(name: .long, parsing: .unconditional, help: "EM iterations of each short run.")
     var shortRunIterations: Int = 10
-    @Option(name: .long, help: "Added to every covariance diagonal, in squared data units.")
+    @Option(name: .long, parsing: .unconditional, help: "Added to every covariance diagonal, in squared data units.")
     var regularization: Double = MixtureFitOptions().regularization
-    @Option(name: .long, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")
+    @Option(name: .long, parsing: .unconditional, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")
     var relativeRegularization: Double = MixtureFitOptions().relativeRegularization
     @Option(name: .long, help: "A .npy or .csv file of K starting means (one row each): EM starts there, once.")
     var initialMeans: String?

@@ -20,7 +20,7 @@ struct FitHMMCommand: ParsableCommand {
     )
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .long, help: "Number of hidden states K.")
+    @Option(name: .long, parsing: .unconditional, help: "Number of hidden states K.")
     var states: Int
     @Option(name: .long, help: "Emission model: gaussian, categorical or poisson.")
     var emission: EmissionChoice = .gaussian
@@ -28,13 +28,13 @@ struct FitHMMCommand: ParsableCommand {
     var covariance: CovarianceType = .full
     @Option(name: .long, help: "A column whose value changes between sequences.")
     var sequenceColumn: String?
-    @Option(name: .long, help: "Independent starts; the best likelihood wins.")
+    @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
     var restarts: Int = 10
-    @Option(name: .long, help: "Short Baum-Welch runs per start (1: plain Baum-Welch from one initialisation).")
+    @Option(name: .long, parsing: .unconditional, help: "Short Baum-Welch runs per start (1: plain Baum-Welch from one initialisation).")
     var shortRuns: Int = 5
-    @Option(name: .long, help: "Added to every Gaussian covariance diagonal, in squared data units.")
+    @Option(name: .long, parsing: .unconditional, help: "Added to every Gaussian covariance diagonal, in squared data units.")
     var regularization: Double = HMMFitOptions<GaussianEmission>().regularization
-    @Option(name: .long, help: "Added to each Gaussian state's variance, times the column's sample variance: the variance floor.")
+    @Option(name: .long, parsing: .unconditional, help: "Added to each Gaussian state's variance, times the column's sample variance: the variance floor.")
     var relativeRegularization: Double = HMMFitOptions<GaussianEmission>().relativeRegularization
     @Option(name: .long, help: "Gaussian emissions: a .npy or .csv file of K starting means; one start with uniform start probabilities, transitions 0.7 on the diagonal (the rest shared equally), and the data's covariance for every state.")
     var initialMeans: String?

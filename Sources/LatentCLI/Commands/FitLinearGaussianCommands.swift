@@ -10,7 +10,7 @@ struct FitFactorAnalysisCommand: ParsableCommand {
     )
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .long, help: "Number of latent factors k.")
+    @Option(name: .long, parsing: .unconditional, help: "Number of latent factors k.")
     var factors: Int
     @Option(name: .long, help: "Rotation of the loadings: none or varimax.")
     var rotation: FactorRotation = .none
@@ -37,7 +37,7 @@ struct FitPPCACommand: ParsableCommand {
     )
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .long, help: "Number of principal components k.")
+    @Option(name: .long, parsing: .unconditional, help: "Number of principal components k.")
     var factors: Int
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions

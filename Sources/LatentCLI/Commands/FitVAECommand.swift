@@ -21,7 +21,7 @@ struct FitVAECommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Flag(name: .long, help: "Threshold the (scaled) data at 0.5.")
     var binarize = false
-    @Option(name: .long, help: "Latent dimension.")
+    @Option(name: .long, parsing: .unconditional, help: "Latent dimension.")
     var latent: Int = 20
     @Option(name: .long, help: "Hidden widths, comma-separated (the decoder mirrors them).")
     var hidden: String = "400"
@@ -29,7 +29,7 @@ struct FitVAECommand: ParsableCommand {
     var likelihood: LikelihoodChoice = .bernoulli
     @Option(name: .long, help: "Gaussian likelihood: a fixed variance σ² (default: one learned variance per dimension).")
     var variance: Double?
-    @Option(name: .long, help: "Training epochs.")
+    @Option(name: .long, parsing: .unconditional, help: "Training epochs.")
     var epochs: Int = 10
     @Option(name: .long, help: "Mini-batch size.")
     var batchSize: Int = 100
@@ -41,11 +41,11 @@ struct FitVAECommand: ParsableCommand {
     var objective: ObjectiveChoice = .elbo
     @Option(name: .long, help: "Importance samples for --objective iwae.")
     var iwaeSamples: Int = 5
-    @Option(name: .long, help: "Weight β of the KL term in the ELBO.")
+    @Option(name: .long, parsing: .unconditional, help: "Weight β of the KL term in the ELBO.")
     var beta: Double = 1
     @Option(name: .long, help: "Seed of the initial weights, the shuffling and the noise.")
     var seed: UInt64 = 0
-    @Option(name: .long, help: "Cores for the network products (default: all).")
+    @Option(name: .long, parsing: .unconditional, help: "Cores for the network products (default: all).")
     var threads: Int = availableCores
     @Option(name: .long, help: "Where to write the model (safetensors).")
     var output: String

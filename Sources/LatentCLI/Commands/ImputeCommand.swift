@@ -16,7 +16,7 @@ struct ImputeCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .long, help: "Number of multiple imputations drawn from the conditional distribution (default: conditional means).")
+    @Option(name: .long, parsing: .unconditional, help: "Number of multiple imputations drawn from the conditional distribution (default: conditional means).")
     var draws: Int?
     @Option(name: .long, help: "Seed of the draws.")
     var seed: UInt64 = 0

@@ -12,7 +12,7 @@ struct PredictCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Flag(name: .long, help: "Print the responsibilities p(z = k | x), one column per component.")
     var probabilities = false
-    @Option(name: .long, help: "Cores to use (default: all).")
+    @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
 
     func run() throws {

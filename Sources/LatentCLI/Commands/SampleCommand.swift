@@ -9,7 +9,7 @@ struct SampleCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(name: .long, help: "Number of points.")
+    @Option(name: .long, parsing: .unconditional, help: "Number of points.")
     var count: Int
     @Option(name: .long, help: "Seed; the same seed gives the same points.")
     var seed: UInt64 = 0

@@ -10,13 +10,13 @@ struct ScoreCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .long, help: "Cores to use (default: all).")
+    @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
     @Option(name: .long, help: "Hidden Markov models: a column whose value changes between sequences (default: the one used in fitting, if present).")
     var sequenceColumn: String?
     @Option(name: .long, help: "VAEs: elbo, iwae (importance sampling with q(z|x)) or naive-mc (z from the prior).")
     var estimator: LogLikelihoodEstimator = .iwae
-    @Option(name: .long, help: "VAEs: samples per example.")
+    @Option(name: .long, parsing: .unconditional, help: "VAEs: samples per example.")
     var samples: Int = 100
     @Option(name: .long, help: "VAEs: seed of the samples.")
     var seed: UInt64 = 0

@@ -18,19 +18,19 @@ struct SelectGMMCommand: ParsableCommand {
     )
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .long, help: "Numbers of components: a range like 1-6 or a list like 1,2,4.")
+    @Option(name: .long, parsing: .unconditional, help: "Numbers of components: a range like 1-6 or a list like 1,2,4.")
     var components: String = "1-6"
     @Option(name: .long, help: "Covariance types, comma-separated, or 'all'.")
     var covariance: String = "all"
-    @Option(name: .long, help: "Independent starts per fit.")
+    @Option(name: .long, parsing: .unconditional, help: "Independent starts per fit.")
     var restarts: Int = 1
-    @Option(name: .long, help: "Added to every covariance diagonal, in squared data units.")
+    @Option(name: .long, parsing: .unconditional, help: "Added to every covariance diagonal, in squared data units.")
     var regularization: Double = MixtureFitOptions().regularization
-    @Option(name: .long, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")
+    @Option(name: .long, parsing: .unconditional, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")
     var relativeRegularization: Double = MixtureFitOptions().relativeRegularization
     @Option(name: .long, help: "Seed of every random choice.")
     var seed: UInt64 = 0
-    @Option(name: .long, help: "Cores to use (default: all).")
+    @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
     @Option(name: .long, help: "Write the model with the lowest BIC here.")
     var output: String?

@@ -10,7 +10,7 @@ struct TransformCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: DataOptions
-    @Option(name: .long, help: "Cores to use (default: all).")
+    @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
 
     func run() throws {

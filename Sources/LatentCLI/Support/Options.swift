@@ -44,7 +44,7 @@ struct OutputOptions: ParsableArguments {
 
 /// `--memory-limit`: the memory budget of work whose size is known before it starts.
 struct MemoryOptions: ParsableArguments {
-    @Option(name: .long, help: "Gigabytes the command may use for work whose size is known up front (default: half the physical memory); larger work is refused before it starts.")
+    @Option(name: .long, parsing: .unconditional, help: "Gigabytes the command may use for work whose size is known up front (default: half the physical memory); larger work is refused before it starts.")
     var memoryLimit: Double?
 
     var budget: MemoryBudget {
@@ -72,13 +72,13 @@ struct FitOptions: ParsableArguments {
     @Option(name: .long, help: "Seed of every random choice; the same seed gives the same model.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Upper bound on EM iterations (default: 1000 for mixtures and HMMs, 10000 for factor models).")
+    @Option(name: .long, parsing: .unconditional, help: "Upper bound on EM iterations (default: 1000 for mixtures and HMMs, 10000 for factor models).")
     var maxIterations: Int?
 
-    @Option(name: .long, help: "EM stops when the mean log-likelihood per row improves by less than this, and Aitken's estimate of the gain still to come is below it too (default: 1e-6 for mixtures and HMMs, 1e-7 for factor models).")
+    @Option(name: .long, parsing: .unconditional, help: "EM stops when the mean log-likelihood per row improves by less than this, and Aitken's estimate of the gain still to come is below it too (default: 1e-6 for mixtures and HMMs, 1e-7 for factor models).")
     var tolerance: Double?
 
-    @Option(name: .long, help: "Cores to use (default: all).")
+    @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
 
     @Option(name: .long, help: "Where to write the fitted model (JSON).")
