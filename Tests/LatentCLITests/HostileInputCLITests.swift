@@ -53,6 +53,8 @@ import Latent
                 message: ["--components must be at least 1"]),
         Refusal(arguments: ["sample", "--model", "$model", "--count", "-5"],
                 message: ["--count must be non-negative"]),
+        Refusal(arguments: ["fit", "hmm", "--data", "$data", "--columns", "eruptions", "--emission", "poisson", "--states", "2", "--output", "$dir/m.json"],
+                message: ["row 2, column 'eruptions'", "non-negative integers", "3.6"]),
         Refusal(arguments: ["select", "gmm", "--data", "$data", "--components", "1-100000"],
                 message: ["goes up to 100000", "272 rows"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--memory-limit", "0.000001", "--output", "$dir/m.json"],

@@ -74,6 +74,13 @@ struct FitHMMCommand: ParsableCommand {
         let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
         if emission == .gaussian {
             try DataChecks.requireSpread(loaded.table.values, names: loaded.table.columnNames, source: loaded.table.source)
+        } else {
+            // Counts and symbols, checked here so that the message names the file's row and column.
+            let t = loaded.table, v = t.values
+            if let i = v.storage.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && (emission == .poisson ? $0.isFinite : $0 < 1e6)) }) {
+                let what = emission == .poisson ? "Poisson counts must be non-negative integers" : "categorical symbols must be integers 0, 1, 2, …"
+                throw CommandLineError(description: "\(t.source), row \(t.sourceRows[i / v.columns]), column '\(t.columnNames[i % v.columns])': \(what); found \(Console.number(v.storage[i]))")
+            }
         }
         let x = loaded.table.values
         let warm = try warmStart.map { path -> AnyHiddenMarkovModel in
