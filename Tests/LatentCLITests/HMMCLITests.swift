@@ -44,6 +44,6 @@ import TestSupport
         let bad = dir.appendingPathComponent("bad.csv").path
         try "count\n1\n2.5\n".write(toFile: bad, atomically: true, encoding: .utf8)
         let failure = try CommandRunner.run(["fit", "hmm", "--data", bad, "--states", "1", "--emission", "poisson", "--output", model])
-        #expect(failure.status != 0 && failure.standardError.contains("row 2") && failure.standardError.contains("2.5"))
+        #expect(failure.status != 0 && failure.standardError.contains("row 3, column 'count'") && failure.standardError.contains("2.5"), "\(failure.standardError)")
     }
 }
