@@ -41,7 +41,7 @@ import TestSupport
 
     @Test(arguments: factors) func factorModels(_ c: Double) throws {
         let x = try TestData.csv("iris.csv", columns: ["sepal_length", "sepal_width", "petal_length", "petal_width"]).values
-        for fit in [{ try FactorAnalysis.fit($0, factors: 2) }, { try ProbabilisticPCA.fit($0, components: 2) }] as [(Matrix<Double>) throws -> (model: LinearGaussianModel, report: LinearGaussianFitReport)] {
+        for fit in [{ try FactorAnalysis.fit($0, factors: 2) }, { try ProbabilisticPCA.fit($0, components: 2) }] as [(Matrix<Double>) throws -> (model: LinearGaussianModel, report: FitReport)] {
             let (m, report) = try fit(x)
             let (mc, reportC) = try fit(Self.scaled(x, c))
             let shift = Double(x.columns) * log(c)

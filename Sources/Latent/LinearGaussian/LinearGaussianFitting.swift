@@ -11,8 +11,8 @@ public struct LinearGaussianFitOptions: Sendable {
     public var noiseFloor: Double = 1e-12
     /// Rotate the fitted loadings (factor analysis only; the likelihood is unchanged).
     public var rotation: FactorRotation = .none
-    /// Receives progress lines.
-    public var log: (@Sendable (String) -> Void)? = nil
+    /// Receives progress events (each EM start is one `start`; means per row in the data's units).
+    public var progress: (@Sendable (FitEvent) -> Void)? = nil
 
     public init() {}
 }
@@ -22,21 +22,6 @@ public enum FactorRotation: String, CaseIterable, Codable, Sendable {
     case none
     /// Kaiser's varimax: maximises the variance of the squared loadings within each factor.
     case varimax
-}
-
-/// What a linear-Gaussian fit did.
-public struct LinearGaussianFitReport: Sendable {
-    /// The EM trace (one entry for the closed form).
-    public var trace: EMTrace
-    /// Rows fitted.
-    public var count: Int
-    /// Observed values fitted (fewer than rows × columns when values are missing).
-    public var observedValues: Int
-    /// Warnings: Heywood cases, constant columns.
-    public var warnings: [String]
-
-    public var logLikelihood: Double { trace.logLikelihood }
-    public var meanLogLikelihood: Double { trace.logLikelihood / Double(max(1, count)) }
 }
 
 /// Factor analysis: `x = μ + W z + ε` with `k` factors and diagonal noise, fitted by EM through the
@@ -49,7 +34,7 @@ public enum FactorAnalysis {
     /// rows there are.
     /// - Throws: ``ModelError`` for empty data, rows with nothing observed, too many factors.
     public static func fit(_ x: Matrix<Double>, factors: Int, options: LinearGaussianFitOptions = LinearGaussianFitOptions())
-        throws -> (model: LinearGaussianModel, report: LinearGaussianFitReport)
+        throws -> (model: LinearGaussianModel, report: FitReport)
     {
         try LinearGaussianFitting.fit(x, factors: factors, noise: .diagonal, options: options)
     }
@@ -69,7 +54,7 @@ public enum ProbabilisticPCA {
     /// Fits probabilistic PCA: the closed form for complete data, EM over the observed values when
     /// some are missing.
     public static func fit(_ x: Matrix<Double>, components: Int, options: LinearGaussianFitOptions = LinearGaussianFitOptions())
-        throws -> (model: LinearGaussianModel, report: LinearGaussianFitReport)
+        throws -> (model: LinearGaussianModel, report: FitReport)
     {
         try LinearGaussianFitting.fit(x, factors: components, noise: .isotropic, options: options)
     }
@@ -78,19 +63,21 @@ public enum ProbabilisticPCA {
 extension LinearGaussianModel {
     /// Continues EM from this model (a warm start) on `x` (NaN = missing).
     public func refined(on x: Matrix<Double>, options: LinearGaussianFitOptions = LinearGaussianFitOptions())
-        throws -> (model: LinearGaussianModel, report: LinearGaussianFitReport)
+        throws -> (model: LinearGaussianModel, report: FitReport)
     {
         precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
         let data = LinearGaussianTrainingData(x, noiseFloor: options.noiseFloor)
         var model = self
-        let trace = try ExpectationMaximization.run(&model, on: data, count: x.rows, options: options.em)
-        return (model, LinearGaussianFitReport(trace: trace, count: x.rows, observedValues: x.rows * x.columns - x.missingCount, warnings: []))
+        let trace = try ExpectationMaximization.run(&model, on: data, count: x.rows, options: options.em) { i, mean in
+            options.progress?(.iteration(start: 0, iteration: i, meanLogLikelihood: mean))
+        }
+        return (model, FitReport(trace: trace, startLogLikelihoods: [trace.logLikelihood], count: x.rows))
     }
 }
 
 enum LinearGaussianFitting {
     static func fit(_ x: Matrix<Double>, factors: Int, noise: LinearGaussianNoise, options: LinearGaussianFitOptions)
-        throws -> (model: LinearGaussianModel, report: LinearGaussianFitReport)
+        throws -> (model: LinearGaussianModel, report: FitReport)
     {
         guard x.rows > 0, x.columns > 0 else { throw ModelError.emptyData }
         guard factors >= 1, factors < x.columns || (noise == .diagonal && factors <= x.columns) else {
@@ -115,25 +102,25 @@ enum LinearGaussianFitting {
         var options = options
         options.noiseFloor *= floorScale
         let data = LinearGaussianTrainingData(scaled(x, by: scales), noiseFloor: options.noiseFloor)
-        let observed = x.rows * x.columns - x.missingCount
+        // Likelihoods of the scaled data map back to the data's units by the log-Jacobian.
+        let logJacobian = (0..<x.columns).reduce(0.0) { total, j in
+            let observedInColumn = (0..<x.rows).reduce(0) { $0 + (x[$1, j].isNaN ? 0 : 1) }
+            return total + Double(observedInColumn) * log(scales[j])
+        }
+        var search = StartSearch(data: data, options: options, meanOffset: logJacobian / Double(x.rows))
         var model = try principalSubspace(data, factors: factors, floor: options.noiseFloor)
         var trace: EMTrace
         if noise == .isotropic && x.missingCount == 0 {
             // The closed form is the maximum.
             let ll = try model.totalLogLikelihood(of: data)
             trace = EMTrace(history: [ll], iterations: 0, converged: true, stoppedOnDecrease: false)
+            search.finals.append(ll)
         } else if noise == .isotropic {
-            trace = try ExpectationMaximization.run(&model, on: data, count: x.rows, options: options.em) { i, mean in
-                if i % 50 == 0 { options.log?("iteration \(i): mean log-likelihood \(formatted(mean))") }
-            }
+            (model, trace) = try search.bestOf([model])
         } else {
-            (model, trace) = try fitFactorAnalysis(data, principal: model, factors: factors, options: options)
+            (model, trace) = try search.fitFactorAnalysis(principal: model, factors: factors)
         }
         model = model.rescaled(by: scales.map { 1 / $0 })
-        let logJacobian = (0..<x.columns).reduce(0.0) { total, j in
-            let observedInColumn = (0..<x.rows).reduce(0) { $0 + (x[$1, j].isNaN ? 0 : 1) }
-            return total + Double(observedInColumn) * log(scales[j])
-        }
         trace.history = trace.history.map { $0 + logJacobian }
         if options.rotation == .varimax && noise == .diagonal {
             model = model.rotated(by: Varimax.rotation(for: model.loadings))
@@ -147,7 +134,8 @@ enum LinearGaussianFitting {
                 warnings.append("column \(j + 1) is explained perfectly by the factors (a Heywood case: noise variance at the floor); use fewer factors or drop the column")
             }
         }
-        return (model, LinearGaussianFitReport(trace: trace, count: x.rows, observedValues: observed, warnings: warnings))
+        return (model, FitReport(trace: trace, startLogLikelihoods: search.finals.map { $0 + logJacobian }, count: x.rows,
+                                 warnings: warnings, totalIterations: search.spent))
     }
 
     /// `1 / sd` of each column's observed values (1 for a constant column).
@@ -171,83 +159,7 @@ enum LinearGaussianFitting {
         return out
     }
 
-    /// A column whose noise variance ends below this share of its variance is a Heywood candidate.
-    static let heywoodShare = 0.05
-    /// Heywood starts tried at most (the columns with the smallest shares).
-    static let heywoodStarts = 3
-
-    /// Factor analysis from several starts (in the unit-variance coordinates it is fitted in); the
-    /// highest likelihood wins.
-    ///
-    /// 1. The probabilistic-PCA solution (`Ψ = σ² I`) and the same loadings with `Ψ = diag C`, each
-    ///    column's whole variance (scikit-learn's start), each run to convergence.
-    /// 2. *Heywood starts.* The maximum-likelihood solution often has a noise variance at zero (a
-    ///    column the factors explain entirely), which EM from an interior start approaches
-    ///    geometrically slowly, thousands of iterations for a fraction of a nat. Columns that are
-    ///    candidates for it get a start on the boundary: up to ``heywoodStarts`` columns that the
-    ///    best fit so far leaves less than ``heywoodShare`` of their variance as noise, and up to
-    ///    as many whose variance the other columns leave less than that share of unexplained
-    ///    (`1 / (Cⱼⱼ (C⁻¹)ⱼⱼ)`, which bounds `ψⱼ / Cⱼⱼ`). The start for column `j`: the first factor is column
-    ///    `j`'s regression direction `C₍·ⱼ₎ / √Cⱼⱼ`, with `ψⱼ` a thousandth of `Cⱼⱼ`; the other
-    ///    `k − 1` factors are the principal directions of what it leaves, `C − w wᵀ`.
-    ///
-    /// On the reference suite the PCA start alone missed the anchors' best in 3 of 22 entries: a
-    /// second local optimum (crabs, 2 factors), found from `Ψ = diag C`, and Heywood optima (breast
-    /// cancer, 1 and 2 factors), found from Heywood starts.
-    ///
-    /// - Complexity: two to eight EM runs; data whose columns are not nearly explained pays for two.
-    static func fitFactorAnalysis(_ data: LinearGaussianTrainingData, principal: LinearGaussianModel, factors k: Int,
-                                  options: LinearGaussianFitOptions) throws -> (LinearGaussianModel, EMTrace) {
-        let c = data.meanImputedCovariance
-        let d = data.dimension
-        var starts: [LinearGaussianModel] = []
-        if let pca = try? LinearGaussianModel(mean: principal.mean, loadings: principal.loadings,
-                                              noiseVariances: principal.noiseVariances, noise: .diagonal) { starts.append(pca) }
-        if let whole = try? LinearGaussianModel(mean: principal.mean, loadings: principal.loadings,
-                                                noiseVariances: (0..<d).map { max(c[$0, $0], options.noiseFloor) }, noise: .diagonal) {
-            starts.append(whole)
-        }
-        var best = try bestOf(starts, data: data, options: options)
-        if k < d {
-            let shares = (0..<d).map { c[$0, $0] > 0 ? best.0.noiseVariances[$0] / c[$0, $0] : .infinity }
-            var candidates = Array((0..<d).filter { shares[$0] < heywoodShare }.sorted { shares[$0] < shares[$1] }.prefix(heywoodStarts))
-            // The columns best predicted by the others: 1 / (C⁻¹)ⱼⱼ is the share of column j's
-            // variance the others leave unexplained, an upper bound on any fit's ψⱼ / Cⱼⱼ.
-            if let precision = try? Cholesky(c).inverse {
-                let unexplained = (0..<d).map { c[$0, $0] > 0 ? 1 / (precision[$0, $0] * c[$0, $0]) : .infinity }
-                for j in (0..<d).sorted(by: { unexplained[$0] < unexplained[$1] }).prefix(heywoodStarts)
-                    where unexplained[j] < heywoodShare && !candidates.contains(j) { candidates.append(j) }
-            }
-            let boundary = candidates.compactMap { try? heywoodStart(covariance: c, column: $0, factors: k, mean: data.shift, floor: options.noiseFloor) }
-            if !boundary.isEmpty, let other = try? bestOf(boundary, data: data, options: options),
-               other.1.logLikelihood > best.1.logLikelihood {
-                best = other
-            }
-        }
-        return best
-    }
-
-    /// The highest-likelihood fit of EM run to convergence from each of `starts`.
-    /// - Throws: the last error when every start fails.
-    static func bestOf(_ starts: [LinearGaussianModel], data: LinearGaussianTrainingData, options: LinearGaussianFitOptions)
-        throws -> (LinearGaussianModel, EMTrace)
-    {
-        var best: (LinearGaussianModel, EMTrace)?
-        var lastError: Error?
-        for start in starts {
-            var model = start
-            do {
-                let trace = try ExpectationMaximization.run(&model, on: data, count: data.count, options: options.em) { t, mean in
-                    if t % 50 == 0 { options.log?("iteration \(t): mean log-likelihood \(formatted(mean))") }
-                }
-                if best == nil || trace.logLikelihood > best!.1.logLikelihood { best = (model, trace) }
-            } catch { lastError = error }
-        }
-        guard let best else { throw lastError ?? ModelError.fitFailed("no factor-analysis start succeeded") }
-        return best
-    }
-
-    /// The Heywood start of ``fitFactorAnalysis(_:principal:factors:options:)`` for column `j` of covariance `c`.
+    /// The Heywood start of ``StartSearch/fitFactorAnalysis(principal:factors:)`` for column `j` of covariance `c`.
     static func heywoodStart(covariance c: Matrix<Double>, column j: Int, factors k: Int, mean: [Double], floor: Double) throws -> LinearGaussianModel {
         let d = c.rows
         let first = (0..<d).map { c[$0, j] / c[j, j].squareRoot() }
@@ -286,5 +198,107 @@ enum LinearGaussianFitting {
             for j in 0..<d { w[j, f] = eigen.vectors[j, column] * scale }
         }
         return try LinearGaussianModel(mean: data.shift, loadings: w, noiseVariances: [Double](repeating: sigma2, count: d), noise: .isotropic)
+    }
+}
+
+/// The starts of one linear-Gaussian fit, in the (scaled) coordinates it is fitted in: what each
+/// start reached and the EM iterations spent, for the ``FitReport``.
+struct StartSearch {
+    let data: LinearGaussianTrainingData
+    let options: LinearGaussianFitOptions
+    /// Added to progress means so that they are in the data's units (the mean log-Jacobian).
+    let meanOffset: Double
+    /// Final log-likelihood of each start (NaN where it failed), in the fitted coordinates.
+    var finals: [Double] = []
+    /// EM iterations of every start.
+    var spent = 0
+
+    init(data: LinearGaussianTrainingData, options: LinearGaussianFitOptions, meanOffset: Double) {
+        self.data = data
+        self.options = options
+        self.meanOffset = meanOffset
+    }
+
+    /// A column whose noise variance ends below this share of its variance is a Heywood candidate.
+    static let heywoodShare = 0.05
+    /// Heywood starts tried at most (the columns with the smallest shares).
+    static let heywoodStarts = 3
+
+    /// Factor analysis from several starts (in the unit-variance coordinates it is fitted in); the
+    /// highest likelihood wins.
+    ///
+    /// 1. The probabilistic-PCA solution (`Ψ = σ² I`) and the same loadings with `Ψ = diag C`, each
+    ///    column's whole variance (scikit-learn's start), each run to convergence.
+    /// 2. *Heywood starts.* The maximum-likelihood solution often has a noise variance at zero (a
+    ///    column the factors explain entirely), which EM from an interior start approaches
+    ///    geometrically slowly, thousands of iterations for a fraction of a nat. Columns that are
+    ///    candidates for it get a start on the boundary: up to ``heywoodStarts`` columns that the
+    ///    best fit so far leaves less than ``heywoodShare`` of their variance as noise, and up to
+    ///    as many whose variance the other columns leave less than that share of unexplained
+    ///    (`1 / (Cⱼⱼ (C⁻¹)ⱼⱼ)`, which bounds `ψⱼ / Cⱼⱼ`). The start for column `j`: the first factor is column
+    ///    `j`'s regression direction `C₍·ⱼ₎ / √Cⱼⱼ`, with `ψⱼ` a thousandth of `Cⱼⱼ`; the other
+    ///    `k − 1` factors are the principal directions of what it leaves, `C − w wᵀ`.
+    ///
+    /// On the reference suite the PCA start alone missed the anchors' best in 3 of 22 entries: a
+    /// second local optimum (crabs, 2 factors), found from `Ψ = diag C`, and Heywood optima (breast
+    /// cancer, 1 and 2 factors), found from Heywood starts.
+    ///
+    /// - Complexity: two to eight EM runs; data whose columns are not nearly explained pays for two.
+    mutating func fitFactorAnalysis(principal: LinearGaussianModel, factors k: Int) throws -> (LinearGaussianModel, EMTrace) {
+        let c = data.meanImputedCovariance
+        let d = data.dimension
+        var starts: [LinearGaussianModel] = []
+        if let pca = try? LinearGaussianModel(mean: principal.mean, loadings: principal.loadings,
+                                              noiseVariances: principal.noiseVariances, noise: .diagonal) { starts.append(pca) }
+        if let whole = try? LinearGaussianModel(mean: principal.mean, loadings: principal.loadings,
+                                                noiseVariances: (0..<d).map { max(c[$0, $0], options.noiseFloor) }, noise: .diagonal) {
+            starts.append(whole)
+        }
+        var best = try bestOf(starts)
+        if k < d {
+            let shares = (0..<d).map { c[$0, $0] > 0 ? best.0.noiseVariances[$0] / c[$0, $0] : .infinity }
+            var candidates = Array((0..<d).filter { shares[$0] < Self.heywoodShare }.sorted { shares[$0] < shares[$1] }.prefix(Self.heywoodStarts))
+            // The columns best predicted by the others: 1 / (C⁻¹)ⱼⱼ is the share of column j's
+            // variance the others leave unexplained, an upper bound on any fit's ψⱼ / Cⱼⱼ.
+            if let precision = try? Cholesky(c).inverse {
+                let unexplained = (0..<d).map { c[$0, $0] > 0 ? 1 / (precision[$0, $0] * c[$0, $0]) : .infinity }
+                for j in (0..<d).sorted(by: { unexplained[$0] < unexplained[$1] }).prefix(Self.heywoodStarts)
+                    where unexplained[j] < Self.heywoodShare && !candidates.contains(j) { candidates.append(j) }
+            }
+            let boundary = candidates.compactMap { try? LinearGaussianFitting.heywoodStart(covariance: c, column: $0, factors: k, mean: data.shift, floor: options.noiseFloor) }
+            if !boundary.isEmpty, let other = try? bestOf(boundary),
+               other.1.logLikelihood > best.1.logLikelihood {
+                best = other
+            }
+        }
+        return best
+    }
+
+    /// The highest-likelihood fit of EM run to convergence from each of `starts`; records each
+    /// start's final likelihood and iterations and reports progress.
+    /// - Throws: the last error when every start fails.
+    mutating func bestOf(_ starts: [LinearGaussianModel]) throws -> (LinearGaussianModel, EMTrace) {
+        var best: (LinearGaussianModel, EMTrace)?
+        var lastError: Error?
+        for start in starts {
+            var model = start
+            let index = finals.count, offset = meanOffset, progress = options.progress
+            do {
+                let trace = try ExpectationMaximization.run(&model, on: data, count: data.count, options: options.em) { t, mean in
+                    progress?(.iteration(start: index, iteration: t, meanLogLikelihood: mean + offset))
+                }
+                finals.append(trace.logLikelihood)
+                spent += trace.iterations
+                progress?(.startFinished(start: index, meanLogLikelihood: trace.logLikelihood / Double(data.count) + offset,
+                                         iterations: trace.iterations, converged: trace.converged, degeneracies: []))
+                if best == nil || trace.logLikelihood > best!.1.logLikelihood { best = (model, trace) }
+            } catch {
+                finals.append(.nan)
+                lastError = error
+                progress?(.startFailed(start: index, message: "\(error)"))
+            }
+        }
+        guard let best else { throw lastError ?? ModelError.fitFailed("no factor-analysis start succeeded") }
+        return best
     }
 }

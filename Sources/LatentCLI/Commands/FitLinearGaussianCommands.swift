@@ -62,7 +62,7 @@ func fitLinearGaussian(noise: LinearGaussianNoise, factors: Int, rotation: Facto
     options.em = fit.em(defaultIterations: 10_000, defaultTolerance: 1e-7)
     options.noiseFloor = noiseFloor
     options.rotation = rotation
-    if !output.quiet { options.log = { Console.note($0) } }
+    if !output.quiet { options.progress = Console.fitProgress(every: 50) }
     let ((model, report), seconds) = try Console.timed {
         noise == .diagonal
             ? try FactorAnalysis.fit(table.values, factors: factors, options: options)
@@ -70,19 +70,16 @@ func fitLinearGaussian(noise: LinearGaussianNoise, factors: Int, rotation: Facto
     }
     for w in report.warnings { Console.warn(w) }
     let kind = noise == .diagonal ? "fa" : "ppca"
-    let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count, iterations: report.trace.iterations,
+    let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count, iterations: report.totalIterations,
                                    converged: report.trace.converged, seed: fit.seed,
                                    settings: ["factors": String(factors), "rotation": rotation.rawValue,
                                               "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations),
                                               "noiseFloor": "\(noiseFloor)"])
     try ModelFile(model: .linearGaussian(model), columns: table.columnNames, training: training).write(to: fit.output)
-    var o = likelihoodSummary(model: kind, logLikelihood: report.logLikelihood, count: table.count,
-                              parameters: model.parameterCount, iterations: report.trace.iterations,
-                              converged: report.trace.converged, seconds: seconds)
+    var o = fitSummary(model: kind, report: report, parameters: model.parameterCount, seconds: seconds)
     o["factors"] = .integer(factors)
     o["missingValues"] = .integer(table.values.missingCount)
     o["output"] = .string(fit.output)
-    o["warnings"] = .strings(report.warnings)
     if output.json {
         Console.print(o.render() + "\n")
     } else {
