@@ -39,15 +39,19 @@ import TestSupport
         var rng = Xoshiro256StarStar(seed: 11)
         let truth = try Self.knownMixture()
         let x = truth.sample(count: 1500, using: &rng).points
-        var bics: [Double] = []
-        for k in 1...6 {
-            var options = MixtureFitOptions()
-            options.restarts = 2
-            options.seed = 3
-            let (model, report) = try GaussianMixture.fit(x, components: k, options: options)
-            bics.append(GaussianMixture.bic(logLikelihood: report.logLikelihood, parameters: model.parameterCount, count: x.rows))
-        }
-        #expect(bics.firstIndex(of: bics.min()!)! + 1 == 3, "BIC by K: \(bics)")
+        var options = MixtureFitOptions()
+        options.restarts = 2
+        options.seed = 3
+        var seen = 0
+        let selection = try GaussianMixture.selectByBIC(x, components: Array(1...6), covarianceTypes: [.full, .diag],
+                                                        options: options) { _ in seen += 1 }
+        #expect(seen == 12 && selection.candidates.count == 12)
+        let best = selection.best
+        #expect(best.model.componentCount == 3 && best.model.covarianceType == truth.covarianceType,
+                "BIC by candidate: \(selection.candidates.map { "\($0.components) \($0.covarianceType): \($0.bic ?? .nan)" })")
+        // The chosen BIC is the lowest, and equals the formula on its own fit.
+        #expect(selection.candidates.compactMap(\.bic).allSatisfy { $0 >= best.bic })
+        #expect(abs(best.bic - GaussianMixture.bic(logLikelihood: best.report.logLikelihood, parameters: best.model.parameterCount, count: x.rows)) < 1e-9)
     }
 
     @Test func samplesReproduceTheParametersTheyCameFrom() throws {

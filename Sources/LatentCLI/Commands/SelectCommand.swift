@@ -78,71 +78,60 @@ struct SelectGMMCommand: ParsableCommand {
         for type in types {
             try memory.budget.requireMixtureFit(rows: n, columns: table.values.columns, components: ks.max() ?? 1, type: type)
         }
-        var rows: [JSONValue] = []
-        var best: (bic: Double, model: GaussianMixture, report: FitReport)?
-        var text = "BIC (lower is better; −2 log L + p log N)\n" + MixtureReport.pad("K", 4)
-        for t in types { text += MixtureReport.pad(t.rawValue, 14) }
-        text += "\n"
-        var grid: [Int: [CovarianceType: Double]] = [:]
-        var collapsed = Set<String>()
-        let start = DispatchTime.now().uptimeNanoseconds
-        for k in ks {
-            for t in types {
-                var options = MixtureFitOptions()
-                options.covarianceType = t
-                options.restarts = restarts
-                options.regularization = regularization
-                options.relativeRegularization = relativeRegularization
-                options.seed = seed
-                options.threads = threads
-                do {
-                    let (model, report) = try GaussianMixture.fit(table.values, components: k, options: options)
-                    let bic = GaussianMixture.bic(logLikelihood: report.logLikelihood, parameters: model.parameterCount, count: table.count)
-                    let aic = GaussianMixture.aic(logLikelihood: report.logLikelihood, parameters: model.parameterCount)
-                    grid[k, default: [:]][t] = bic
-                    var o = JSONObject()
-                    o["components"] = .integer(k)
-                    o["covariance"] = .string(t.rawValue)
-                    o["logLikelihood"] = .number(report.logLikelihood)
-                    o["meanLogLikelihood"] = .number(report.meanLogLikelihood)
-                    o["parameters"] = .integer(model.parameterCount)
-                    o["bic"] = .number(bic)
-                    o["aic"] = .number(aic)
-                    o["warnings"] = .strings(report.warnings)
-                    o["collapsed"] = .bool(!report.collapsedComponents.isEmpty)
-                    rows.append(.object(o))
-                    if report.collapsedComponents.isEmpty {
-                        if best == nil || bic < best!.bic { best = (bic, model, report) }
-                    } else {
-                        collapsed.insert("\(k)-\(t.rawValue)")
-                    }
-                    if !outputOptions.quiet { Console.note("K=\(k) \(t.rawValue): BIC \(Console.number(bic))") }
-                } catch ModelError.degenerateFit(let message) {
-                    // Every start collapsed: a row that says so, never a candidate.
-                    collapsed.insert("\(k)-\(t.rawValue)")
-                    var o = JSONObject()
-                    o["components"] = .integer(k)
-                    o["covariance"] = .string(t.rawValue)
-                    o["collapsed"] = .bool(true)
-                    o["warnings"] = .strings([message])
-                    rows.append(.object(o))
-                    if !outputOptions.quiet { Console.warn("K=\(k) \(t.rawValue): every start collapsed onto repeated values") }
-                } catch {
-                    if !outputOptions.quiet { Console.warn("K=\(k) \(t.rawValue): \(error)") }
+        var options = MixtureFitOptions()
+        options.restarts = restarts
+        options.regularization = regularization
+        options.relativeRegularization = relativeRegularization
+        options.seed = seed
+        options.threads = threads
+        let quiet = outputOptions.quiet
+        let (selection, seconds) = try Console.timed {
+            try GaussianMixture.selectByBIC(table.values, components: ks, covarianceTypes: types, options: options) { c in
+                guard !quiet else { return }
+                switch c.outcome {
+                case .fitted(_, _, let bic, _): Console.note("K=\(c.components) \(c.covarianceType.rawValue): BIC \(Console.number(bic))")
+                case .collapsed: Console.warn("K=\(c.components) \(c.covarianceType.rawValue): every start collapsed onto repeated values")
+                case .failed(let message): Console.warn("K=\(c.components) \(c.covarianceType.rawValue): \(message)")
                 }
             }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        guard let best else { throw ModelError.fitFailed("no combination could be fitted without a collapsed component") }
-        for k in ks {
-            text += MixtureReport.pad("\(k)", 4)
-            for t in types {
-                let v = grid[k]?[t]
-                let isCollapsed = collapsed.contains("\(k)-\(t.rawValue)")
-                let mark = v == best.bic ? " *" : (isCollapsed ? " †" : "")
-                text += MixtureReport.pad(v.map { String(format: "%.2f", $0) + mark } ?? (isCollapsed ? "collapsed †" : "failed"), 14)
+        let best = selection.best
+        var rows: [JSONValue] = []
+        var text = "BIC (lower is better; −2 log L + p log N)\n" + MixtureReport.pad("K", 4)
+        for t in types { text += MixtureReport.pad(t.rawValue, 14) }
+        text += "\n"
+        var anyCollapsed = false
+        for (i, c) in selection.candidates.enumerated() {
+            var o = JSONObject()
+            o["components"] = .integer(c.components)
+            o["covariance"] = .string(c.covarianceType.rawValue)
+            switch c.outcome {
+            case .fitted(let model, let report, let bic, let aic):
+                o["logLikelihood"] = .number(report.logLikelihood)
+                o["meanLogLikelihood"] = .number(report.meanLogLikelihood)
+                o["parameters"] = .integer(model.parameterCount)
+                o["bic"] = .number(bic)
+                o["aic"] = .number(aic)
+                o["warnings"] = .strings(report.warnings)
+                o["collapsed"] = .bool(false)
+            case .collapsed(let message):
+                anyCollapsed = true
+                o["collapsed"] = .bool(true)
+                o["warnings"] = .strings([message])
+            case .failed(let message):
+                o["collapsed"] = .bool(false)
+                o["warnings"] = .strings([message])
             }
-            text += "\n"
+            rows.append(.object(o))
+            if c.covarianceType == types.first { text += MixtureReport.pad("\(c.components)", 4) }
+            let cell: String
+            switch c.outcome {
+            case .fitted(_, _, let bic, _): cell = String(format: "%.2f", bic) + (i == selection.bestIndex ? " *" : "")
+            case .collapsed: cell = "collapsed †"
+            case .failed: cell = "failed"
+            }
+            text += MixtureReport.pad(cell, 14)
+            if c.covarianceType == types.last { text += "\n" }
         }
         if let output {
             let training = TrainingSummary(logLikelihood: best.report.logLikelihood, count: table.count,
@@ -159,7 +148,7 @@ struct SelectGMMCommand: ParsableCommand {
             o["table"] = .array(rows)
             Console.print(o.render() + "\n")
         } else {
-            if !collapsed.isEmpty {
+            if anyCollapsed {
                 text += "† every start had a component collapsed onto repeated values (its variance at the floor): the likelihood is spurious, so the fit is not eligible. A larger --relative-regularization (e.g. 1e-3) keeps components off repeated values.\n"
             }
             text += "\nlowest BIC: K=\(best.model.componentCount), \(best.model.covarianceType.rawValue) covariance\n"
