@@ -224,3 +224,19 @@ import TestSupport
     #expect(first.states + second.states == all.states)
     #expect(first.observations.storage + second.observations.storage == all.observations.storage)
 }
+
+/// A start from given state means (the library side of `--initial-means`) continues to the
+/// two-regime Nile model, whose change is around 1898.
+@Test func hmmFromGivenMeansFindsTheNileRegimes() throws {
+    let x = try TestData.csv("nile.csv", columns: ["flow"]).values
+    let start = try HiddenMarkovModel<GaussianEmission>.start(means: Matrix([[1100.0], [850]]), data: x, covarianceType: .diag)
+    #expect(start.transitions[0, 0] == 0.7 && start.startProbabilities == [0.5, 0.5])
+    var options = HMMFitOptions<GaussianEmission>()
+    options.covarianceType = .diag
+    options.initialModel = start
+    let (model, report) = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 2, options: options)
+    #expect(abs(report.logLikelihood - -629.8045) < 0.01)
+    let path = model.viterbi(x).states
+    let change = try #require(path.indices.dropFirst().first { path[$0] != path[$0 - 1] })
+    #expect((1897...1901).contains(1871 + change))
+}

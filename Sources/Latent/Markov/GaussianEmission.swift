@@ -74,3 +74,36 @@ public struct GaussianEmission: HMMEmission {
         return (0..<dimension).map { a in states.means[k, a] + (0...a).reduce(0) { $0 + l[a, $1] * z[$1] } }
     }
 }
+
+extension HiddenMarkovModel where Emission == GaussianEmission {
+    /// A starting model with the given state means (`K × D`), every state given the whole data's
+    /// covariance (plus `regularization` on the diagonal), uniform start probabilities and a
+    /// transition matrix that stays with probability 0.7 and moves evenly otherwise. Baum-Welch
+    /// continues from it (``HMMFitOptions/initialModel``).
+    /// - Throws: ``ModelError`` when a covariance is not positive definite.
+    /// - Complexity: `O(N·D²)`.
+    public static func start(means: Matrix<Double>, data x: Matrix<Double>, covarianceType: CovarianceType,
+                             regularization: Double = 0) throws -> HiddenMarkovModel {
+        precondition(means.columns == x.columns && means.rows >= 1, "One mean per state, one column per data column")
+        let states = means.rows, d = x.columns, n = Double(x.rows)
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<x.rows { for j in 0..<d { mean[j] += x[i, j] } }
+        mean = mean.map { $0 / n }
+        var centered = x
+        for i in 0..<x.rows { for j in 0..<d { centered[i, j] -= mean[j] } }
+        var cov = (1 / n) * centered.gram
+        for j in 0..<d { cov[j, j] += regularization }
+        let covariances: MixtureCovariances
+        switch covarianceType {
+        case .full: covariances = .full([Matrix<Double>](repeating: cov, count: states))
+        case .tied: covariances = .tied(cov)
+        case .diag: covariances = .diag(Matrix((0..<states).map { _ in cov.diagonal }))
+        case .spherical: covariances = .spherical([Double](repeating: cov.diagonal.reduce(0, +) / Double(d), count: states))
+        }
+        let off = states > 1 ? 0.3 / Double(states - 1) : 0
+        var a = Matrix<Double>(rows: states, columns: states, repeating: off)
+        for i in 0..<states { a[i, i] = states > 1 ? 0.7 : 1 }
+        return try HiddenMarkovModel(startProbabilities: [Double](repeating: 1 / Double(states), count: states), transitions: a,
+                                     emission: GaussianEmission(means: means, covariances: covariances))
+    }
+}

@@ -164,6 +164,7 @@ struct FitHMMCommand: ParsableCommand {
 
     /// The benchmark's common start: uniform π, A with 0.7 on the diagonal, given means, and the
     /// data's covariance (divisor T) for every state.
+    /// The start of `--initial-means`: the means read from `path`, checked (see ``HiddenMarkovModel/start(means:data:covarianceType:regularization:)``).
     func meansStart(_ path: String, x: Matrix<Double>) throws -> HiddenMarkovModel<GaussianEmission> {
         let means = try DataLoader.load(path: path).table.values
         guard means.rows == states, means.columns == x.columns else {
@@ -172,26 +173,7 @@ struct FitHMMCommand: ParsableCommand {
         if let i = means.storage.firstIndex(where: { !$0.isFinite }) {
             throw ValidationError("--initial-means \(path): row \(i / means.columns + 1) of the means has a missing or non-finite value; every mean needs a number in every column")
         }
-        let d = x.columns, n = Double(x.rows)
-        var mean = [Double](repeating: 0, count: d)
-        for i in 0..<x.rows { for j in 0..<d { mean[j] += x[i, j] } }
-        mean = mean.map { $0 / n }
-        var centered = x
-        for i in 0..<x.rows { for j in 0..<d { centered[i, j] -= mean[j] } }
-        var cov = (1 / n) * centered.gram
-        for j in 0..<d { cov[j, j] += regularization }
-        let covariances: MixtureCovariances
-        switch covariance {
-        case .full: covariances = .full([Matrix<Double>](repeating: cov, count: states))
-        case .tied: covariances = .tied(cov)
-        case .diag: covariances = .diag(Matrix((0..<states).map { _ in cov.diagonal }))
-        case .spherical: covariances = .spherical([Double](repeating: cov.diagonal.reduce(0, +) / Double(d), count: states))
-        }
-        let off = states > 1 ? 0.3 / Double(states - 1) : 0
-        var a = Matrix<Double>(rows: states, columns: states, repeating: off)
-        for i in 0..<states { a[i, i] = states > 1 ? 0.7 : 1 }
-        return try HiddenMarkovModel(startProbabilities: [Double](repeating: 1 / Double(states), count: states), transitions: a,
-                                     emission: GaussianEmission(means: means, covariances: covariances))
+        return try HiddenMarkovModel<GaussianEmission>.start(means: means, data: x, covarianceType: covariance, regularization: regularization)
     }
 }
 
