@@ -55,6 +55,9 @@ import Latent
                 message: ["--count must be non-negative"]),
         Refusal(arguments: ["fit", "hmm", "--data", "$data", "--columns", "eruptions", "--emission", "poisson", "--states", "2", "--output", "$dir/m.json"],
                 message: ["row 2, column 'eruptions'", "non-negative integers", "3.6"]),
+        Refusal(arguments: ["fit", "vae", "--data", "$dir/constant.csv", "--likelihood", "gaussian", "--latent", "1", "--hidden", "4",
+                            "--epochs", "1", "--output", "$dir/vae.safetensors"],
+                message: ["column 'c' has the value 5 in every row", "--variance"]),
         Refusal(arguments: ["select", "gmm", "--data", "$data", "--components", "1-100000"],
                 message: ["goes up to 100000", "272 rows"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--components", "2", "--memory-limit", "0.000001", "--output", "$dir/m.json"],
@@ -76,6 +79,7 @@ import Latent
             #expect(r.status == 0, "\(r.standardError)")
         }
         try "eruptions;waiting\n3,6;79\n1,8;54\n".write(toFile: dir.appendingPathComponent("semicolons.csv").path, atomically: true, encoding: .utf8)
+        try "a,b,c\n1,2,5\n2,3,5\n3,5,5\n4,4,5\n".write(toFile: dir.appendingPathComponent("constant.csv").path, atomically: true, encoding: .utf8)
         try "eruptions,waiting\n2,55\nNA,80\n".write(toFile: dir.appendingPathComponent("nan-means.csv").path, atomically: true, encoding: .utf8)
         // The fitted model with one covariance made asymmetric.
         let asymmetric = dir.appendingPathComponent("asymmetric.json").path

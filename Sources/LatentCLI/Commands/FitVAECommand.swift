@@ -67,6 +67,12 @@ struct FitVAECommand: ParsableCommand {
     func run() throws {
         let (table, preprocessing, x) = try loadNetworkData(dataOptions, binarize: binarize, bernoulli: likelihood == .bernoulli,
                                                             quiet: outputOptions.quiet)
+        if likelihood == .gaussian && variance == nil {
+            // A learned variance shrinks without bound on a constant column.
+            do { try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source) } catch {
+                throw CommandLineError(description: "\(error) (or fix the decoder's variance with --variance)")
+            }
+        }
         let vaeLikelihood: VAELikelihood = likelihood == .bernoulli ? .bernoulli : (variance.map { .gaussianFixed(variance: $0) } ?? .gaussianLearned)
         var rng = Xoshiro256StarStar(seed: seed)
         var model = VariationalAutoencoder<Float>(dimension: x.columns, latent: latent, hidden: try hiddenWidths(),
