@@ -15,10 +15,8 @@ ROOT=..
 LATENT=$ROOT/.build/release/latent
 [ -x "$LATENT" ] || (cd $ROOT && make build >/dev/null)
 
-echo "== building the fuzz targets (libFuzzer + AddressSanitizer)"
-for reader in "${READERS[@]}"; do
-    swift build -c release -Xswiftc -sanitize=fuzzer,address --product "Fuzz$reader" 2>&1 | grep -E "error|Compiling Fuzz|Build" || true
-done
+echo "== building the fuzz target (libFuzzer + AddressSanitizer)"
+swift build -c release -Xswiftc -sanitize=fuzzer,address --product LatentFuzz 2>&1 | grep -E "error|Build" || true
 
 echo "== seed corpora"
 SEEDS=.build/seeds
@@ -55,10 +53,10 @@ status=0
 for reader in "${READERS[@]}"; do
     corpus=.build/corpus/$reader crashes=crashes/$reader
     mkdir -p "$corpus" "$crashes"
-    echo "== Fuzz$reader for ${SECONDS_PER_READER}s"
-    if ! .build/release/Fuzz$reader -max_total_time="$SECONDS_PER_READER" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
+    echo "== $reader for ${SECONDS_PER_READER}s"
+    if ! .build/release/LatentFuzz "$reader" -max_total_time="$SECONDS_PER_READER" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
             -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" "$SEEDS/$reader" > ".build/fuzz-$reader.log" 2>&1; then
-        echo "Fuzz$reader found a failure; input in $crashes/:"; tail -30 ".build/fuzz-$reader.log"; status=1
+        echo "$reader found a failure; input in $crashes/:"; tail -30 ".build/fuzz-$reader.log"; status=1
     else
         grep -E "stat::number_of_executed_units|stat::peak_rss_mb" ".build/fuzz-$reader.log" | tr '\n' ' '; echo
         rmdir "$crashes" 2>/dev/null || true
