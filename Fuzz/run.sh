@@ -34,7 +34,7 @@ TMP=$(mktemp -d)
 "$LATENT" fit fa --data "$ROOT/Data/iris.csv" --factors 1 --output "$SEEDS/ModelFile/fa.json" --quiet >/dev/null
 "$LATENT" fit hmm --data "$ROOT/Data/nile.csv" --columns flow --states 2 --output "$SEEDS/ModelFile/hmm.json" --quiet >/dev/null
 head -201 "$ROOT/Data/digits-train.csv" > "$TMP/digits.csv"
-"$LATENT" fit vae --data "$TMP/digits.csv" --latent 2 --hidden 8 --epochs 1 --likelihood gaussian --output "$SEEDS/SafeTensors/vae.safetensors" --quiet
+"$LATENT" fit vae --data "$TMP/digits.csv" --latent 2 --hidden 8 --epochs 1 --likelihood gaussian --variance 1 --output "$SEEDS/SafeTensors/vae.safetensors" --quiet
 cp "$SEEDS/SafeTensors/vae.safetensors" "$SEEDS/ModelFile/"
 python3 - "$SEEDS/NumPy" <<'PY' || echo "(no python3: the NumPy corpus starts empty)"
 import struct, sys
@@ -58,7 +58,7 @@ for reader in "${READERS[@]}"; do
             -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" "$SEEDS/$reader" > ".build/fuzz-$reader.log" 2>&1; then
         echo "$reader found a failure; input in $crashes/:"; tail -30 ".build/fuzz-$reader.log"; status=1
     else
-        grep -E "stat::number_of_executed_units|stat::peak_rss_mb" ".build/fuzz-$reader.log" | tr '\n' ' '; echo
+        grep -a -E "stat::number_of_executed_units|stat::peak_rss_mb" ".build/fuzz-$reader.log" | tr '\n' ' '; echo
         rmdir "$crashes" 2>/dev/null || true
     fi
 done
