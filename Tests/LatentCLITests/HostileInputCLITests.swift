@@ -64,6 +64,8 @@ import Latent
                 message: ["would need", "memory budget", "--memory-limit"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--columns", "waiting,waiting", "--components", "2", "--output", "$dir/m.json"],
                 message: ["names 'waiting' twice"]),
+        Refusal(arguments: ["score", "--model", "$dir/extreme-variance.safetensors", "--data", "$data", "--json"],
+                message: ["logVariance of column 1 is -100.0", "overflows single precision"]),
     ]
 
     /// The test folder with a data copy, a hard link to it and a fitted model; their bytes.
@@ -92,6 +94,19 @@ import Latent
             object["gaussianMixture"] = parameters
             try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: asymmetric))
         }
+        // A Gaussian VAE whose stored log-variance would overflow when exponentiated.
+        let extreme = dir.appendingPathComponent("extreme-variance.safetensors").path
+        if !FileManager.default.fileExists(atPath: extreme) {
+            let vae = dir.appendingPathComponent("vae-learned.safetensors").path
+            let r = try CommandRunner.run(["fit", "vae", "--data", data, "--likelihood", "gaussian", "--latent", "1", "--hidden", "4",
+                                           "--epochs", "1", "--output", vae, "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+            var (tensors, metadata) = try SafeTensors.decode(try Data(contentsOf: URL(fileURLWithPath: vae)), source: vae)
+            var logVariance = try #require(tensors["logVariance"])
+            logVariance = SafeTensors.Tensor(shape: logVariance.shape, values: logVariance.values.map { _ in -100 })
+            tensors["logVariance"] = logVariance
+            try SafeTensors.encode(tensors, metadata: metadata).write(to: URL(fileURLWithPath: extreme))
+        }
         return (data, model, [data: try Data(contentsOf: URL(fileURLWithPath: data)), model: try Data(contentsOf: URL(fileURLWithPath: model))])
     }
 
@@ -105,6 +120,30 @@ import Latent
         #expect(r.status != 0)
         for word in refusal.message { #expect(r.standardError.contains(word), "\(refusal): \(r.standardError)") }
         for (path, content) in bytes { #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == content, "\(path) changed") }
+    }
+
+    @Test func skippedColumnsAreJSONWarnings() throws {
+        let model = dir.appendingPathComponent("iris.json").path
+        let r = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("iris.csv"), "--components", "2", "--output", model, "--json"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        let warnings = try #require(object["warnings"] as? [String])
+        #expect(warnings.contains { $0.contains("skipped column(s) without numbers: species") }, "\(warnings)")
+    }
+
+    @Test func perRowOutputIsWrittenInBlocksWithEveryRow() throws {
+        let (data, model, _) = try prepare()
+        // 20 copies of the 272 rows: 5,440 rows, more than one output block.
+        let lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n")
+        let big = dir.appendingPathComponent("faithful20.csv").path
+        try ([String(lines[0])] + Array(repeating: lines.dropFirst().map(String.init), count: 20).flatMap { $0 })
+            .joined(separator: "\n").appending("\n").write(toFile: big, atomically: true, encoding: .utf8)
+        let r = try CommandRunner.run(["score", "--model", model, "--data", big])
+        #expect(r.status == 0, "\(r.standardError)")
+        let scores = r.standardOutput.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(scores.count == 1 + 5_440)
+        #expect(scores.first == "logLikelihood")
+        for i in [1, 4_096, 4_097, 5_440] { #expect(scores[i] == scores[(i - 1) % 272 + 1], "row \(i)") }
     }
 
     @Test func aSymbolicLinkIsWrittenThroughAndStaysALink() throws {

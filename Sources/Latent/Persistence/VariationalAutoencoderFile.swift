@@ -90,6 +90,9 @@ enum VariationalAutoencoderFile {
               description.columns.count == decoder.outputs else { throw corrupt("encoder, decoder and columns disagree in size") }
         let logVariance = tensors["logVariance"]?.values ?? []
         if description.likelihood == .gaussianLearned && logVariance.count != decoder.outputs { throw corrupt("logVariance is missing") }
+        if let j = logVariance.firstIndex(where: { !(abs($0) <= VariationalAutoencoder<Float>.largestLogVariance) }) {
+            throw corrupt("logVariance of column \(j + 1) is \(logVariance[j]), outside ±\(VariationalAutoencoder<Float>.largestLogVariance): its exponential overflows single precision")
+        }
         let model = VariationalAutoencoder(encoder: encoder, decoder: decoder, likelihood: description.likelihood,
                                            logVariance: logVariance, preprocessing: description.preprocessing)
         return ModelFile(model: .variationalAutoencoder(model), columns: description.columns, training: description.training)

@@ -93,6 +93,10 @@ extension VariationalAutoencoder {
             step(&decoder.layers[l].weights.storage, gradients.decoder[l].weights.storage)
             step(&decoder.layers[l].bias, gradients.decoder[l].bias)
         }
-        if !logVariance.isEmpty { step(&logVariance, gradients.logVariance) }
+        if !logVariance.isEmpty {
+            step(&logVariance, gradients.logVariance)
+            let bound = Self.largestLogVariance
+            for j in logVariance.indices { logVariance[j] = min(max(logVariance[j], -bound), bound) }
+        }
     }
 }

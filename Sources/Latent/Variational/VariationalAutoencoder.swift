@@ -48,6 +48,11 @@ public struct VariationalAutoencoder<S: NeuralScalar>: Equatable, Sendable {
     public var logVariance: [S]
     public var preprocessing: Preprocessing
 
+    /// Bound on the magnitude of each entry of ``logVariance``: `exp(±80)` is still finite in single
+    /// precision (whose largest value is about `e^88.7`). Training clamps to it and model files
+    /// outside it are refused.
+    public static var largestLogVariance: S { 80 }
+
     public var latentSize: Int { decoder.inputs }
     public var dimension: Int { decoder.outputs }
     public var parameterCount: Int { encoder.parameterCount + decoder.parameterCount + logVariance.count }

@@ -125,7 +125,7 @@ struct BenchCommand: ParsableCommand {
             var o = JSONObject()
             o["threads"] = .integer(threads)
             o["kernels"] = .array(items)
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         } else {
             var text = MixtureReport.pad("kernel", 52) + MixtureReport.pad("median", 12) + MixtureReport.pad("best", 12) + "rate (median)\n"
             for r in results {

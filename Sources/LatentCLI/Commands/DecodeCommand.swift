@@ -26,10 +26,10 @@ struct DecodeCommand: ParsableCommand {
         let (x, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: sequenceColumn)
         try m.validate(x)
         if probabilities {
-            Console.print(CSV.render(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: x, sequences: sequences, threads: threads)))
+            Console.printCSV(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: x, sequences: sequences, threads: threads))
         } else {
             let path = m.viterbi(x, sequences: sequences, threads: threads).states
-            Console.print(CSV.render(header: ["state"], rows: Matrix(rows: path.count, columns: 1, storage: path.map(Double.init))))
+            Console.printCSV(header: ["state"], rows: Matrix(rows: path.count, columns: 1, storage: path.map(Double.init)))
         }
     }
 }

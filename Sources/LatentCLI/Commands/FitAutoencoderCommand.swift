@@ -68,7 +68,7 @@ struct FitAutoencoderCommand: ParsableCommand {
         o["estimator"] = .string("reconstruction log-likelihood (training average over the last epoch; not log p(x))")
         o["epochs"] = .integer(epochs)
         o["output"] = .string(output)
-        if outputOptions.json { Console.print(o.render() + "\n") } else {
+        if outputOptions.json { Console.printJSON(o) } else {
             Console.print("Autoencoder \(x.columns)-\(hidden)-\(latent): reconstruction log-likelihood \(Console.number(final)) per example after \(epochs) epochs\n")
         }
     }

@@ -107,7 +107,7 @@ struct FitGMMCommand: ParsableCommand {
         o["covariance"] = .string(covariance.rawValue)
         o["output"] = .string(fit.output)
         if output.json {
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         } else {
             Console.print(MixtureReport.text(model, columns: table.columnNames, summary: o))
         }

@@ -156,7 +156,7 @@ struct FitHMMCommand: ParsableCommand {
         o["sequences"] = .integer(loaded.sequences.count)
         o["output"] = .string(fit.output)
         if output.json {
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         } else {
             Console.print(HMMReport.text(model, columns: loaded.table.columnNames, logLikelihood: report.logLikelihood, count: x.rows))
         }

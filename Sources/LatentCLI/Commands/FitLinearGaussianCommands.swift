@@ -81,7 +81,7 @@ func fitLinearGaussian(noise: LinearGaussianNoise, factors: Int, rotation: Facto
     o["missingValues"] = .integer(table.values.missingCount)
     o["output"] = .string(fit.output)
     if output.json {
-        Console.print(o.render() + "\n")
+        Console.printJSON(o)
     } else {
         Console.print(LinearGaussianReport.text(model, columns: table.columnNames, logLikelihood: report.logLikelihood, count: table.count))
     }

@@ -105,7 +105,7 @@ struct FitVAECommand: ParsableCommand {
         o["objectiveByEpoch"] = .numbers(reports.map(\.meanObjective))
         o["output"] = .string(output)
         if outputOptions.json {
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         } else {
             Console.print("Variational autoencoder \(x.columns)-\(hidden)-\(latent), \(likelihood.rawValue) decoder: \(objective.rawValue) \(Console.number(final)) per example after \(epochs) epochs (\(Console.number(seconds, 3)) s)\n")
         }

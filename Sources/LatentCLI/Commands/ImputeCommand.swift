@@ -85,7 +85,7 @@ struct ImputeCommand: ParsableCommand {
             o["missingValues"] = .integer(x.missingCount)
             o["draws"] = .integer(draws ?? 0)
             o["output"] = .string(output)
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         }
     }
 }

@@ -30,7 +30,7 @@ struct InfoCommand: ParsableCommand {
             o["weights"] = .numbers(m.weights)
             o["means"] = .array(m.means.rowArrays.map { .numbers($0) })
             if output.json {
-                Console.print(o.render() + "\n")
+                Console.printJSON(o)
             } else {
                 var text = "\(modelOptions.model): Latent model file, version \(ModelFile.version)\n"
                 if let t = file.training {
@@ -43,13 +43,13 @@ struct InfoCommand: ParsableCommand {
             o["encoderWidths"] = .array(([m.encoder.inputs] + m.encoder.layers.map(\.outputs)).map { .integer($0) })
             o["decoderWidths"] = .array(([m.decoder.inputs] + m.decoder.layers.map(\.outputs)).map { .integer($0) })
             if output.json {
-                Console.print(o.render() + "\n")
+                Console.printJSON(o)
             } else {
                 Console.print("Variational autoencoder: encoder \(([m.encoder.inputs] + m.encoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), decoder \(([m.decoder.inputs] + m.decoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), \(m.parameterCount) parameters\n")
             }
         case .autoencoder(let m):
             o["code"] = .integer(m.codeSize)
-            if output.json { Console.print(o.render() + "\n") } else {
+            if output.json { Console.printJSON(o) } else {
                 Console.print("Autoencoder: encoder \(([m.encoder.inputs] + m.encoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), decoder \(([m.decoder.inputs] + m.decoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), \(m.parameterCount) parameters\n")
             }
         case .hiddenMarkov(let m):
@@ -58,7 +58,7 @@ struct InfoCommand: ParsableCommand {
             o["startProbabilities"] = .numbers(m.startProbabilities)
             o["transitions"] = .array(m.transitions.rowArrays.map { .numbers($0) })
             if output.json {
-                Console.print(o.render() + "\n")
+                Console.printJSON(o)
             } else {
                 Console.print(HMMReport.text(m, columns: file.columns, logLikelihood: file.training?.logLikelihood, count: file.training?.count))
             }
@@ -68,7 +68,7 @@ struct InfoCommand: ParsableCommand {
             o["loadings"] = .array(m.loadings.rowArrays.map { .numbers($0) })
             o["noiseVariances"] = .numbers(m.noiseVariances)
             if output.json {
-                Console.print(o.render() + "\n")
+                Console.printJSON(o)
             } else {
                 Console.print(LinearGaussianReport.text(m, columns: file.columns, logLikelihood: file.training?.logLikelihood,
                                                         count: file.training?.count))

@@ -24,10 +24,10 @@ struct PredictCommand: ParsableCommand {
         case .gaussianMixture(let m):
             if probabilities {
                 let r = m.responsibilities(for: x, threads: threads)
-                Console.print(CSV.render(header: (0..<m.componentCount).map { "p\($0)" }, rows: r))
+                Console.printCSV(header: (0..<m.componentCount).map { "p\($0)" }, rows: r)
             } else {
                 let labels = m.predict(x, threads: threads)
-                Console.print(CSV.render(header: ["component"], rows: Matrix(rows: labels.count, columns: 1, storage: labels.map(Double.init))))
+                Console.printCSV(header: ["component"], rows: Matrix(rows: labels.count, columns: 1, storage: labels.map(Double.init)))
             }
         case .variationalAutoencoder, .autoencoder:
             throw ValidationError("predict assigns clusters; a VAE has none. Use `latent transform` for its latent means")

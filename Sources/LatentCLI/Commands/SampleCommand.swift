@@ -55,7 +55,7 @@ struct SampleCommand: ParsableCommand {
                 return (x, Matrix(rows: n, columns: 1, storage: states.map(Double.init)))
             }
         }
-        Console.print(CSV.render(header: header, rows: Matrix(rows: 0, columns: header.count)))
+        Console.printCSV(header: header, rows: Matrix(rows: 0, columns: header.count))
         var remaining = count
         while remaining > 0 {
             let n = min(remaining, Self.blockRows)
@@ -72,7 +72,6 @@ struct SampleCommand: ParsableCommand {
             for j in 0..<points.columns { rows[i, j] = points[i, j] }
             for j in 0..<labels.columns { rows[i, points.columns + j] = labels[i, j] }
         }
-        let text = CSV.render(header: [], rows: rows)
-        return text.hasPrefix("\n") ? String(text.dropFirst()) : text
+        return CSV.render(rows: rows, 0..<rows.rows)
     }
 }

@@ -39,6 +39,7 @@ struct ScoreCommand: ParsableCommand {
         try table.requireComplete()
         let x: Matrix<Float> = m.preprocessing.apply(raw)
         let (estimate, seconds) = Console.timed { m.estimateLogLikelihood(x, estimator: estimator, samples: samples, seed: seed, threads: threads) }
+        try requireFinite(estimate.perExample, model: "vae")
         if output.json {
             var o = likelihoodSummary(model: "vae", logLikelihood: estimate.perExample.reduce(0, +), count: x.rows,
                                       parameters: m.parameterCount, iterations: file.training?.iterations,
@@ -54,9 +55,9 @@ struct ScoreCommand: ParsableCommand {
                 o["amortizationGap"] = .number(report.gap)
                 o["refineSeconds"] = .number(report.seconds)
             }
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         } else {
-            Console.print(CSV.render(header: ["logLikelihood"], rows: Matrix(rows: x.rows, columns: 1, storage: estimate.perExample)))
+            Console.printCSV(header: ["logLikelihood"], rows: Matrix(rows: x.rows, columns: 1, storage: estimate.perExample))
         }
     }
 
@@ -65,16 +66,17 @@ struct ScoreCommand: ParsableCommand {
         let (x, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: sequenceColumn)
         try m.validate(x)
         let (perSequence, seconds) = Console.timed { m.sequenceLogLikelihoods(of: x, sequences: sequences, threads: threads) }
+        try requireFinite(perSequence, each: "sequence", model: "hmm")
         if output.json {
             var o = likelihoodSummary(model: "hmm", logLikelihood: perSequence.reduce(0, +), count: x.rows,
                                       parameters: m.parameterCount, iterations: file.training?.iterations,
                                       converged: file.training?.converged, seconds: seconds)
             o["sequences"] = .integer(sequences.count)
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         } else {
             var rows = Matrix<Double>(rows: sequences.count, columns: 3)
             for (s, r) in sequences.enumerated() { rows[s, 0] = Double(s); rows[s, 1] = Double(r.count); rows[s, 2] = perSequence[s] }
-            Console.print(CSV.render(header: ["sequence", "length", "logLikelihood"], rows: rows))
+            Console.printCSV(header: ["sequence", "length", "logLikelihood"], rows: rows)
         }
     }
 
@@ -94,13 +96,14 @@ struct ScoreCommand: ParsableCommand {
             let table = try dataOptions.load(quiet: output.quiet)
             let x: Matrix<Float> = m.preprocessing.apply(try prepare(table, for: file, explicit: dataOptions.columns != nil))
             let (perRow, seconds) = Console.timed { m.reconstructionLogLikelihoods(of: x).map(Double.init) }
+            try requireFinite(perRow, model: "autoencoder")
             if output.json {
                 var o = likelihoodSummary(model: "autoencoder", logLikelihood: perRow.reduce(0, +), count: x.rows, parameters: m.parameterCount,
                                           iterations: file.training?.iterations, converged: file.training?.converged, seconds: seconds)
                 o["estimator"] = .string("reconstruction")
-                Console.print(o.render() + "\n")
+                Console.printJSON(o)
             } else {
-                Console.print(CSV.render(header: ["reconstructionLogLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow)))
+                Console.printCSV(header: ["reconstructionLogLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow))
             }
             return
         }
@@ -113,6 +116,7 @@ struct ScoreCommand: ParsableCommand {
             case .hiddenMarkov, .variationalAutoencoder, .autoencoder: return []
             }
         }
+        try requireFinite(perRow, model: file.model.kind)
         if output.json {
             let total = perRow.reduce(0, +)
             var o = likelihoodSummary(model: file.model.kind, logLikelihood: total, count: x.rows,
@@ -121,9 +125,9 @@ struct ScoreCommand: ParsableCommand {
             o["minLogLikelihood"] = .number(perRow.min() ?? .nan)
             o["maxLogLikelihood"] = .number(perRow.max() ?? .nan)
             o["missingValues"] = .integer(x.missingCount)
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         } else {
-            Console.print(CSV.render(header: ["logLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow)))
+            Console.printCSV(header: ["logLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow))
         }
     }
 }

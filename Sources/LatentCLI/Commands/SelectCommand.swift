@@ -146,7 +146,7 @@ struct SelectGMMCommand: ParsableCommand {
             o["components"] = .integer(best.model.componentCount)
             o["covariance"] = .string(best.model.covarianceType.rawValue)
             o["table"] = .array(rows)
-            Console.print(o.render() + "\n")
+            Console.printJSON(o)
         } else {
             if anyCollapsed {
                 text += "† every start had a component collapsed onto repeated values (its variance at the floor): the likelihood is spurious, so the fit is not eligible. A larger --relative-regularization (e.g. 1e-3) keeps components off repeated values.\n"

@@ -20,18 +20,18 @@ struct TransformCommand: ParsableCommand {
         let x = file.model.kind == "hmm" ? table.values : try prepare(table, for: file, explicit: dataOptions.columns != nil)
         switch file.model {
         case .gaussianMixture(let m):
-            Console.print(CSV.render(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.responsibilities(for: x, threads: threads)))
+            Console.printCSV(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.responsibilities(for: x, threads: threads))
         case .linearGaussian(let m):
-            Console.print(CSV.render(header: (0..<m.factorCount).map { "z\($0)" }, rows: m.latentMeans(of: x)))
+            Console.printCSV(header: (0..<m.factorCount).map { "z\($0)" }, rows: m.latentMeans(of: x))
         case .variationalAutoencoder(let m):
             let encoded = m.encode(m.preprocessing.apply(x) as Matrix<Float>).mean
-            Console.print(CSV.render(header: (0..<m.latentSize).map { "z\($0)" }, rows: encoded.double))
+            Console.printCSV(header: (0..<m.latentSize).map { "z\($0)" }, rows: encoded.double)
         case .autoencoder(let m):
             let codes = m.encode(m.preprocessing.apply(x) as Matrix<Float>)
-            Console.print(CSV.render(header: (0..<m.codeSize).map { "z\($0)" }, rows: codes.double))
+            Console.printCSV(header: (0..<m.codeSize).map { "z\($0)" }, rows: codes.double)
         case .hiddenMarkov(let m):
             let (seqX, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: nil)
-            Console.print(CSV.render(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: seqX, sequences: sequences, threads: threads)))
+            Console.printCSV(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: seqX, sequences: sequences, threads: threads))
         }
     }
 }

@@ -12,9 +12,46 @@ enum Console {
     /// Writes a warning to standard error.
     static func warn(_ message: String) { note("warning: \(message)") }
 
+    /// Warnings about the input data (columns skipped, say), kept so that ``printJSON(_:)`` can
+    /// put them in `warnings`; written to standard error too unless `quiet`.
+    static func dataWarning(_ message: String, quiet: Bool) {
+        if !quiet { note(message) }
+        dataWarnings.withLock { $0.append(message) }
+    }
+
+    private static let dataWarnings = Locked<[String]>([])
+
+    /// Writes a `--json` document: `object` with the data warnings gathered so far added to its
+    /// `warnings` (the key is created when there are any).
+    static func printJSON(_ object: JSONObject) {
+        var o = object
+        let notes = dataWarnings.withLock { $0 }
+        if !notes.isEmpty {
+            var all = notes.map { JSONValue.string($0) }
+            if case .array(let existing)? = o["warnings"] { all = existing + all }
+            o["warnings"] = .array(all)
+        }
+        print(o.render() + "\n")
+    }
+
     /// Writes text to standard output.
     static func print(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// Rows of output text rendered and written per block, so that per-row output never builds
+    /// the whole text in memory.
+    static let outputBlockRows = 4096
+
+    /// Writes `header` and then the rows of `rows` as CSV, ``outputBlockRows`` at a time.
+    static func printCSV(header: [String], rows: Matrix<Double>) {
+        if !header.isEmpty { print(header.joined(separator: ",") + "\n") }
+        var start = 0
+        while start < rows.rows {
+            let end = min(rows.rows, start + outputBlockRows)
+            print(CSV.render(rows: rows, start..<end))
+            start = end
+        }
     }
 
     /// Fails early, before any work, if `output` cannot be written or is one of the inputs (see
@@ -48,5 +85,17 @@ struct CommandLineError: Error, CustomStringConvertible {
         do { return try body() } catch ModelError.degenerateFit(let message) {
             throw CommandLineError(description: message + " " + hint)
         }
+    }
+}
+
+/// A value behind a lock.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }

@@ -23,11 +23,11 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    /// Loads the data, reporting skipped label columns on standard error.
+    /// Loads the data, reporting skipped label columns on standard error and in `--json` warnings.
     func load(quiet: Bool = false) throws -> DataTable {
         let (table, skipped) = try DataLoader.load(path: data, columns: columnList)
-        if !skipped.isEmpty && !quiet {
-            Console.note("\(data): skipping column(s) without numbers: \(skipped.joined(separator: ", "))")
+        if !skipped.isEmpty {
+            Console.dataWarning("\(data): skipped column(s) without numbers: \(skipped.joined(separator: ", "))", quiet: quiet)
         }
         return table
     }

@@ -12,7 +12,7 @@ struct SequenceData {
         var columns = dataOptions.columnList ?? modelColumns
         if let sequenceColumn, var c = columns, !c.contains(sequenceColumn) { c.append(sequenceColumn); columns = c }
         var (table, skipped) = try DataLoader.load(path: dataOptions.data, columns: columns)
-        if !skipped.isEmpty && !quiet { Console.note("\(dataOptions.data): skipping column(s) without numbers: \(skipped.joined(separator: ", "))") }
+        if !skipped.isEmpty { Console.dataWarning("\(dataOptions.data): skipped column(s) without numbers: \(skipped.joined(separator: ", "))", quiet: quiet) }
         var sequences: [SequenceRange] = .single(table.count)
         if let sequenceColumn {
             let ids = try table.selecting(columns: [sequenceColumn]).values.storage

@@ -2,6 +2,16 @@ import Latent
 
 /// The keys every `--json` result shares: `model`, `meanLogLikelihood`, `logLikelihood`, `n`,
 /// `parameters`, `bic`, `aic`, `iterations`, `converged`, `seconds`.
+/// Refuses log-likelihoods that are not finite numbers, naming the first such row (counted from 1
+/// after the header) or sequence: a silent `null` in `--json` or an empty CSV cell would read as
+/// an answer. An overflowing density means a model parameter is extreme (a variance near zero or
+/// beyond the range of its number type); the message says so.
+func requireFinite(_ values: [Double], each what: String = "data row", model: String) throws {
+    guard let i = values.firstIndex(where: { !$0.isFinite }) else { return }
+    let bad = values.lazy.filter { !$0.isFinite }.count
+    throw CommandLineError(description: "the log-likelihood of \(what) \(i + 1) is \(values[i]) under the \(model) model (\(bad) of \(values.count) are not finite numbers): a parameter of the model is extreme (a variance near zero or overflowing). Refit the model, or check the model file")
+}
+
 func likelihoodSummary(model: String, logLikelihood: Double, count: Int, parameters: Int,
                        iterations: Int?, converged: Bool?, seconds: Double) -> JSONObject {
     var o = JSONObject()

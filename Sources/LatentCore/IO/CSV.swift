@@ -148,9 +148,14 @@ public enum CSV {
 
     /// CSV text with `header` and rows of numbers.
     public static func render(header: [String], rows: Matrix<Double>) -> String {
-        var out = header.joined(separator: ",") + "\n"
-        out.reserveCapacity(rows.rows * rows.columns * 10)
-        for i in 0..<rows.rows {
+        header.joined(separator: ",") + "\n" + render(rows: rows, 0..<rows.rows)
+    }
+
+    /// CSV lines (no header) for the rows `range` of `rows`; NaN is an empty cell.
+    public static func render(rows: Matrix<Double>, _ range: Range<Int>) -> String {
+        var out = ""
+        out.reserveCapacity(range.count * rows.columns * 10)
+        for i in range {
             for j in 0..<rows.columns {
                 if j > 0 { out += "," }
                 out += format(rows[i, j])
