@@ -1,0 +1,209 @@
+import Foundation
+
+/// What the Kalman filter computes for one sequence. Covariances are stored flat, one `L × L`
+/// matrix per row (row-major); ``covariance(_:at:)`` reads one back.
+public struct KalmanFiltering: Sendable {
+    /// `E[xₜ | y₁…yₜ₋₁]`, one row per time step (`T × L`).
+    public var predictedMeans: Matrix<Double>
+    /// `Cov[xₜ | y₁…yₜ₋₁]`, flat (`T × L²`).
+    public var predictedCovariances: Matrix<Double>
+    /// `E[xₜ | y₁…yₜ]` (`T × L`).
+    public var filteredMeans: Matrix<Double>
+    /// `Cov[xₜ | y₁…yₜ]`, flat (`T × L²`).
+    public var filteredCovariances: Matrix<Double>
+    /// `log p(yₜ | y₁…yₜ₋₁)` of each step's observed values (0 for a step with none).
+    public var stepLogLikelihoods: [Double]
+    /// Leading steps whose terms a diffuse start leaves out of ``logLikelihood`` (0 for a learned start).
+    public var burnIn: Int
+
+    /// The log-likelihood of the sequence's observed values (after the burn-in of a diffuse start).
+    public var logLikelihood: Double { stepLogLikelihoods.dropFirst(burnIn).reduce(0, +) }
+}
+
+/// What the Rauch–Tung–Striebel smoother adds.
+public struct KalmanSmoothing: Sendable {
+    /// `E[xₜ | y₁…y_T]` (`T × L`).
+    public var means: Matrix<Double>
+    /// `Cov[xₜ | y₁…y_T]`, flat (`T × L²`).
+    public var covariances: Matrix<Double>
+    /// `Cov[xₜ₊₁, xₜ | y₁…y_T]` for `t = 1…T−1`, flat (`(T−1) × L²`; row `t−1` pairs steps `t+1` and `t`).
+    public var lagOneCovariances: Matrix<Double>
+    /// The filter pass it was computed from.
+    public var filtering: KalmanFiltering
+}
+
+extension Matrix where Scalar == Double {
+    /// Row `t` of a flat stack of `n × n` matrices, as a matrix.
+    public func covariance(_ n: Int, at t: Int) -> Matrix<Double> {
+        Matrix(rows: n, columns: n, storage: Array(storage[(t * n * n)..<((t + 1) * n * n)]))
+    }
+}
+
+extension LinearDynamicalSystem {
+    /// The Kalman filter on one sequence `y` (`T × D`, NaN = missing).
+    ///
+    /// Each update uses the observed coordinates only; a step with none observed is a pure
+    /// prediction. Covariances are updated in Joseph form, `(I − KC)P(I − KC)ᵀ + KRKᵀ`, and
+    /// symmetrised, so they stay symmetric positive semi-definite in floating point.
+    /// - Throws: ``ModelError/singularCovariance(component:detail:)`` when an innovation covariance
+    ///   is not positive definite.
+    /// - Complexity: `O(T·(L³ + D³ + D·L²))` time, `O(T·L²)` memory; no allocation per step.
+    public func filter(_ y: Matrix<Double>) throws -> KalmanFiltering {
+        precondition(y.columns == dimension, "The data has \(y.columns) columns; the model \(dimension)")
+        let t = y.rows, l = latentDimension, d = dimension, ll = l * l
+        var result = KalmanFiltering(predictedMeans: Matrix(rows: t, columns: l), predictedCovariances: Matrix(rows: t, columns: ll),
+                                     filteredMeans: Matrix(rows: t, columns: l), filteredCovariances: Matrix(rows: t, columns: ll),
+                                     stepLogLikelihoods: [Double](repeating: 0, count: t), burnIn: 0)
+        let a = transition.storage, q = stateNoise.storage, c = observation.storage, r = observationNoise.storage
+        let log2Pi = log(2 * Double.pi)
+        var mean = initialMean, covariance = initialCovariance.storage
+        var scratchMean = [Double](repeating: 0, count: l)
+        var product = [Double](repeating: 0, count: ll), reduction = [Double](repeating: 0, count: ll)
+        var pct = [Double](repeating: 0, count: l * d), gain = [Double](repeating: 0, count: l * d), kr = [Double](repeating: 0, count: l * d)
+        var s = [Double](repeating: 0, count: d * d), factor = [Double](repeating: 0, count: d * d)
+        var innovation = [Double](repeating: 0, count: d), solved = [Double](repeating: 0, count: d)
+        var observed = [Int](repeating: 0, count: d)
+        var observedSoFar = 0
+        var burning = initialState == .diffuse
+        for step in 0..<t {
+            if step > 0 {
+                // m ← A m;  P ← A P Aᵀ + Q.
+                for i in 0..<l { var v = 0.0; for k in 0..<l { v += a[i * l + k] * mean[k] }; scratchMean[i] = v }
+                swap(&mean, &scratchMean)
+                for i in 0..<l { for j in 0..<l { var v = 0.0; for k in 0..<l { v += a[i * l + k] * covariance[k * l + j] }; product[i * l + j] = v } }
+                for i in 0..<l { for j in i..<l {
+                    var v = q[i * l + j]
+                    for k in 0..<l { v += product[i * l + k] * a[j * l + k] }
+                    covariance[i * l + j] = v; covariance[j * l + i] = v
+                } }
+            }
+            for i in 0..<l { result.predictedMeans.storage[step * l + i] = mean[i] }
+            for i in 0..<ll { result.predictedCovariances.storage[step * ll + i] = covariance[i] }
+            var o = 0
+            for j in 0..<d where !y.storage[step * d + j].isNaN { observed[o] = j; o += 1 }
+            if o > 0 {
+                // P Cᵀ (L × o) and S = C P Cᵀ + R (o × o).
+                for i in 0..<l { for b in 0..<o {
+                    var v = 0.0
+                    for k in 0..<l { v += covariance[i * l + k] * c[observed[b] * l + k] }
+                    pct[i * o + b] = v
+                } }
+                for x in 0..<o { for z in x..<o {
+                    var v = r[observed[x] * d + observed[z]]
+                    for k in 0..<l { v += c[observed[x] * l + k] * pct[k * o + z] }
+                    s[x * o + z] = v; s[z * o + x] = v
+                } }
+                guard SmallCholesky.robustFactor(s, into: &factor, n: o) else {
+                    throw ModelError.singularCovariance(component: nil, detail: "the innovation covariance at time step \(step + 1) is not positive definite")
+                }
+                for x in 0..<o {
+                    var v = y.storage[step * d + observed[x]] - offset[observed[x]]
+                    for k in 0..<l { v -= c[observed[x] * l + k] * mean[k] }
+                    innovation[x] = v; solved[x] = v
+                }
+                SmallCholesky.solve(factor, n: o, &solved)
+                var quadratic = 0.0
+                for x in 0..<o { quadratic += innovation[x] * solved[x] }
+                result.stepLogLikelihoods[step] = -0.5 * (Double(o) * log2Pi + SmallCholesky.logDeterminant(factor, n: o) + quadratic)
+                // K = P Cᵀ S⁻¹, row by row; m ← m + K v.
+                for i in 0..<l {
+                    for x in 0..<o { gain[i * o + x] = pct[i * o + x] }
+                    SmallCholesky.solve(factor, n: o, &gain, offset: i * o)
+                    var v = 0.0
+                    for x in 0..<o { v += gain[i * o + x] * innovation[x] }
+                    mean[i] += v
+                }
+                // Joseph form: M = I − K C;  P ← M P Mᵀ + K R Kᵀ.
+                for i in 0..<l { for j in 0..<l {
+                    var v = i == j ? 1.0 : 0.0
+                    for x in 0..<o { v -= gain[i * o + x] * c[observed[x] * l + j] }
+                    reduction[i * l + j] = v
+                } }
+                for i in 0..<l { for j in 0..<l { var v = 0.0; for k in 0..<l { v += reduction[i * l + k] * covariance[k * l + j] }; product[i * l + j] = v } }
+                for i in 0..<l { for x in 0..<o {
+                    var v = 0.0
+                    for z in 0..<o { v += gain[i * o + z] * r[observed[z] * d + observed[x]] }
+                    kr[i * o + x] = v
+                } }
+                for i in 0..<l { for j in i..<l {
+                    var v = 0.0
+                    for k in 0..<l { v += product[i * l + k] * reduction[j * l + k] }
+                    for x in 0..<o { v += kr[i * o + x] * gain[j * o + x] }
+                    covariance[i * l + j] = v; covariance[j * l + i] = v
+                } }
+                if burning {
+                    observedSoFar += o
+                    result.burnIn = step + 1
+                    if observedSoFar >= l { burning = false }
+                }
+            } else if burning {
+                result.burnIn = step + 1
+            }
+            for i in 0..<l { result.filteredMeans.storage[step * l + i] = mean[i] }
+            for i in 0..<ll { result.filteredCovariances.storage[step * ll + i] = covariance[i] }
+        }
+        return result
+    }
+
+    /// The Rauch–Tung–Striebel smoother on one sequence (one filter pass and one backward pass),
+    /// with the lag-one covariances EM needs.
+    /// - Complexity: `O(T·(L³ + D³ + D·L²))` time, `O(T·L²)` memory.
+    public func smooth(_ y: Matrix<Double>) throws -> KalmanSmoothing {
+        let filtering = try filter(y)
+        let t = y.rows, l = latentDimension, ll = l * l
+        var means = filtering.filteredMeans
+        var covariances = filtering.filteredCovariances
+        var lagOne = Matrix<Double>(rows: max(0, t - 1), columns: ll)
+        let a = transition.storage
+        var pat = [Double](repeating: 0, count: ll), gain = [Double](repeating: 0, count: ll)
+        var predicted = [Double](repeating: 0, count: ll), factor = [Double](repeating: 0, count: ll)
+        var difference = [Double](repeating: 0, count: ll), product = [Double](repeating: 0, count: ll)
+        var change = [Double](repeating: 0, count: l)
+        for step in stride(from: t - 2, through: 0, by: -1) {
+            let f = step * ll, next = (step + 1) * ll
+            // J = P_t Aᵀ (P_{t+1|t})⁻¹, row by row.
+            for i in 0..<l { for j in 0..<l {
+                var v = 0.0
+                for k in 0..<l { v += filtering.filteredCovariances.storage[f + i * l + k] * a[j * l + k] }
+                pat[i * l + j] = v
+            } }
+            for i in 0..<ll { predicted[i] = filtering.predictedCovariances.storage[next + i] }
+            guard SmallCholesky.robustFactor(predicted, into: &factor, n: l) else {
+                throw ModelError.singularCovariance(component: nil, detail: "the predicted state covariance at time step \(step + 2) is singular")
+            }
+            for i in 0..<ll { gain[i] = pat[i] }
+            for i in 0..<l { SmallCholesky.solve(factor, n: l, &gain, offset: i * l) }
+            // m^s_t = m_t + J (m^s_{t+1} − m_{t+1|t}).
+            for j in 0..<l { change[j] = means.storage[(step + 1) * l + j] - filtering.predictedMeans.storage[(step + 1) * l + j] }
+            for i in 0..<l {
+                var v = 0.0
+                for k in 0..<l { v += gain[i * l + k] * change[k] }
+                means.storage[step * l + i] = filtering.filteredMeans.storage[step * l + i] + v
+            }
+            // P^s_t = P_t + J (P^s_{t+1} − P_{t+1|t}) Jᵀ;  Cov[x_{t+1}, x_t] = P^s_{t+1} Jᵀ.
+            for i in 0..<ll { difference[i] = covariances.storage[next + i] - predicted[i] }
+            for i in 0..<l { for j in 0..<l { var v = 0.0; for k in 0..<l { v += gain[i * l + k] * difference[k * l + j] }; product[i * l + j] = v } }
+            for i in 0..<l { for j in i..<l {
+                var v = filtering.filteredCovariances.storage[f + i * l + j]
+                for k in 0..<l { v += product[i * l + k] * gain[j * l + k] }
+                covariances.storage[f + i * l + j] = v; covariances.storage[f + j * l + i] = v
+            } }
+            for i in 0..<l { for j in 0..<l {
+                var v = 0.0
+                for k in 0..<l { v += covariances.storage[next + i * l + k] * gain[j * l + k] }
+                lagOne.storage[step * ll + i * l + j] = v
+            } }
+        }
+        return KalmanSmoothing(means: means, covariances: covariances, lagOneCovariances: lagOne, filtering: filtering)
+    }
+
+    /// Total log-likelihood of several sequences (rows `sequences` of `y`).
+    public func logLikelihood(of y: Matrix<Double>, sequences: [SequenceRange]) throws -> Double {
+        try sequenceLogLikelihoods(of: y, sequences: sequences).reduce(0, +)
+    }
+
+    /// The log-likelihood of each sequence.
+    public func sequenceLogLikelihoods(of y: Matrix<Double>, sequences: [SequenceRange]) throws -> [Double] {
+        try sequences.map { try filter(y.selectingRows($0)).logLikelihood }
+    }
+}

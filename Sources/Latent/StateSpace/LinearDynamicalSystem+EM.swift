@@ -1,0 +1,248 @@
+import Foundation
+
+/// Sequences of observations for fitting a ``LinearDynamicalSystem``: rows are time steps, NaN a
+/// missing value.
+public struct StateSpaceTrainingData: Sendable {
+    public let data: Matrix<Double>
+    public let sequences: [SequenceRange]
+    /// Each column's variance over its observed values (the scale of the variance floor).
+    public let columnVariances: [Double]
+    /// Observed values in all.
+    public let observedCount: Int
+
+    public init(_ data: Matrix<Double>, sequences: [SequenceRange]) {
+        self.data = data
+        self.sequences = sequences
+        var variances: [Double] = []
+        var observed = 0
+        for j in 0..<data.columns {
+            let values = (0..<data.rows).map { data[$0, j] }.filter { !$0.isNaN }
+            observed += values.count
+            let mean = values.reduce(0, +) / Double(max(1, values.count))
+            variances.append(values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, values.count - 1)))
+        }
+        columnVariances = variances
+        observedCount = observed
+    }
+}
+
+/// The expected complete-data sufficient statistics of a linear dynamical system, summed over
+/// time steps and sequences: what one EM M-step needs. Missing observations are part of the
+/// complete data, so the M-step is exact and EM never decreases the likelihood.
+public struct StateSpaceStatistics: Sendable {
+    /// Σ over sequences of `E[x₁]` and `E[x₁x₁ᵀ]`, and the number of sequences.
+    public var initialMean: [Double], initialSecondMoment: Matrix<Double>, sequences = 0
+    /// Σ over `t ≥ 2` of `E[xₜ₋₁xₜ₋₁ᵀ]`, `E[xₜxₜ₋₁ᵀ]`, `E[xₜxₜᵀ]`, and the number of transitions.
+    public var previousSecondMoment: Matrix<Double>, crossMoment: Matrix<Double>, nextSecondMoment: Matrix<Double>, transitions = 0
+    /// Σ over all `t` of `E[xₜ]`, `E[xₜxₜᵀ]`, `E[yₜ]`, `E[yₜxₜᵀ]`, `E[yₜyₜᵀ]`, and the number of time steps.
+    public var stateSum: [Double], stateSecondMoment: Matrix<Double>
+    public var observationSum: [Double], observationStateMoment: Matrix<Double>, observationSecondMoment: Matrix<Double>, steps = 0
+    /// Log-likelihood of the parameters the statistics were computed with.
+    public var logLikelihood = 0.0
+
+    /// Empty statistics for `states` hidden states and `dimension` observed columns.
+    public init(states l: Int, dimension d: Int) {
+        initialMean = [Double](repeating: 0, count: l)
+        initialSecondMoment = Matrix(rows: l, columns: l)
+        previousSecondMoment = Matrix(rows: l, columns: l)
+        crossMoment = Matrix(rows: l, columns: l)
+        nextSecondMoment = Matrix(rows: l, columns: l)
+        stateSum = [Double](repeating: 0, count: l)
+        stateSecondMoment = Matrix(rows: l, columns: l)
+        observationSum = [Double](repeating: 0, count: d)
+        observationStateMoment = Matrix(rows: d, columns: l)
+        observationSecondMoment = Matrix(rows: d, columns: d)
+    }
+}
+
+extension LinearDynamicalSystem: ExpectationMaximizable {
+    public typealias TrainingData = StateSpaceTrainingData
+
+    /// The E-step: smooths every sequence and sums the expected statistics.
+    public func statistics(of data: StateSpaceTrainingData) throws -> StateSpaceStatistics {
+        var stats = StateSpaceStatistics(states: latentDimension, dimension: dimension)
+        for range in data.sequences where !range.isEmpty {
+            try accumulate(data.data.selectingRows(range), into: &stats)
+        }
+        return stats
+    }
+
+    /// Adds one sequence's expected statistics.
+    func accumulate(_ y: Matrix<Double>, into stats: inout StateSpaceStatistics) throws {
+        let smoothing = try smooth(y)
+        stats.logLikelihood += smoothing.filtering.logLikelihood
+        let t = y.rows, l = latentDimension, d = dimension, ll = l * l
+        let means = smoothing.means.storage, covariances = smoothing.covariances.storage, lagOne = smoothing.lagOneCovariances.storage
+        /// E[xₐxₐᵀ][i, j] and E[xₐ₊₁xₐᵀ][i, j].
+        @inline(__always) func second(_ s: Int, _ i: Int, _ j: Int) -> Double { covariances[s * ll + i * l + j] + means[s * l + i] * means[s * l + j] }
+        @inline(__always) func cross(_ s: Int, _ i: Int, _ j: Int) -> Double { lagOne[s * ll + i * l + j] + means[(s + 1) * l + i] * means[s * l + j] }
+        stats.sequences += 1
+        for i in 0..<l {
+            stats.initialMean[i] += means[i]
+            for j in 0..<l { stats.initialSecondMoment.storage[i * l + j] += second(0, i, j) }
+        }
+        for step in 0..<t {
+            for i in 0..<l {
+                stats.stateSum[i] += means[step * l + i]
+                for j in 0..<l {
+                    let v = second(step, i, j)
+                    stats.stateSecondMoment.storage[i * l + j] += v
+                    if step < t - 1 { stats.previousSecondMoment.storage[i * l + j] += v }
+                    if step > 0 { stats.nextSecondMoment.storage[i * l + j] += v }
+                    if step < t - 1 { stats.crossMoment.storage[i * l + j] += cross(step, i, j) }
+                }
+            }
+            if step < t - 1 { stats.transitions += 1 }
+            let row = step * d
+            if (0..<d).allSatisfy({ !y.storage[row + $0].isNaN }) {
+                for i in 0..<d {
+                    let yi = y.storage[row + i]
+                    stats.observationSum[i] += yi
+                    for k in 0..<l { stats.observationStateMoment.storage[i * l + k] += yi * means[step * l + k] }
+                    for j in 0..<d { stats.observationSecondMoment.storage[i * d + j] += yi * y.storage[row + j] }
+                }
+            } else {
+                let m = Array(means[(step * l)..<((step + 1) * l)])
+                let (ey, eyx, eyy) = expectedObservation(y.row(step), stateMean: m, stateSecondMoment: smoothing.covariances.covariance(l, at: step) + SmallDense.outer(m, m))
+                for j in 0..<d { stats.observationSum[j] += ey[j] }
+                SmallDense.accumulate(&stats.observationStateMoment, eyx)
+                SmallDense.accumulate(&stats.observationSecondMoment, eyy)
+            }
+            stats.steps += 1
+        }
+    }
+
+    /// `E[y]`, `E[y xᵀ]` and `E[y yᵀ]` of one time step given the smoothed moments of its state.
+    /// Observed coordinates are fixed; missing ones are `y_m = G x + h + e` with `G = C_m − B C_o`,
+    /// `h = d_m + B (y_o − d_o)`, `B = R_mo R_oo⁻¹` and `e ~ 𝒩(0, R_mm − B R_om)`.
+    func expectedObservation(_ y: [Double], stateMean m: [Double], stateSecondMoment exx: Matrix<Double>)
+        -> ([Double], Matrix<Double>, Matrix<Double>)
+    {
+        let d = dimension, l = latentDimension
+        let missing = (0..<d).filter { y[$0].isNaN }
+        if missing.isEmpty {
+            return (y, SmallDense.outer(y, m), SmallDense.outer(y, y))
+        }
+        let observed = (0..<d).filter { !y[$0].isNaN }
+        var g = observation.selectingRows(missing)
+        var h = missing.map { offset[$0] }
+        var conditional = SmallDense.submatrix(observationNoise, rows: missing, columns: missing)
+        if !observed.isEmpty, observationNoiseType == .full,
+           let factor = try? Cholesky(SmallDense.submatrix(observationNoise, rows: observed, columns: observed)) {
+            let rmo = SmallDense.submatrix(observationNoise, rows: missing, columns: observed)
+            let b = SmallDense.rightSolve(rmo, factor)                                   // R_mo R_oo⁻¹
+            SmallDense.accumulate(&g, SmallDense.product(b, observation.selectingRows(observed)), scale: -1)
+            let residual = observed.map { y[$0] - offset[$0] }
+            let shift = SmallDense.apply(b, residual)
+            for a in h.indices { h[a] += shift[a] }
+            SmallDense.accumulate(&conditional, SmallDense.productTransposed(b, rmo), scale: -1)
+        }
+        // Moments of the missing block.
+        let gm = SmallDense.apply(g, m)
+        let eyMissing = zip(gm, h).map { $0 + $1 }
+        let gExx = SmallDense.product(g, exx)                                            // G E[xxᵀ]
+        var eyyMissing = SmallDense.productTransposed(gExx, g)                          // G E[xxᵀ] Gᵀ
+        let ghT = SmallDense.outer(gm, h)
+        SmallDense.accumulate(&eyyMissing, ghT)
+        SmallDense.accumulate(&eyyMissing, ghT.transposed)
+        SmallDense.accumulate(&eyyMissing, SmallDense.outer(h, h))
+        SmallDense.accumulate(&eyyMissing, conditional)
+        var ey = y
+        for (a, j) in missing.enumerated() { ey[j] = eyMissing[a] }
+        var eyx = Matrix<Double>(rows: d, columns: l)
+        for j in observed { for k in 0..<l { eyx[j, k] = y[j] * m[k] } }
+        for (a, j) in missing.enumerated() { for k in 0..<l { eyx[j, k] = gExx[a, k] + h[a] * m[k] } }
+        var eyy = SmallDense.outer(ey, ey)   // right for observed × anything (E[y_o y_mᵀ] = y_o E[y_m]ᵀ)
+        for (a, i) in missing.enumerated() { for (b, j) in missing.enumerated() { eyy[i, j] = eyyMissing[a, b] } }
+        return (ey, eyx, eyy)
+    }
+
+    /// The M-step: the parameters that maximise the expected complete-data log-likelihood, block by
+    /// block (`μ₀, V₀`; `A, Q`; `C, d, R`), each held fixed if asked. Variances are floored at
+    /// `floor` times each column's variance (and `Q`'s diagonal at that relative to `V₀`'s scale).
+    public mutating func maximize(_ s: StateSpaceStatistics, columnVariances: [Double], floor: Double = 1e-9) throws {
+        let l = latentDimension, d = dimension
+        if initialState == .learned && !fixed.contains(.initial) && s.sequences > 0 {
+            let n = Double(s.sequences)
+            let mu = s.initialMean.map { $0 / n }
+            var v = (1 / n) * s.initialSecondMoment
+            SmallDense.accumulate(&v, SmallDense.outer(mu, mu), scale: -1)
+            initialMean = mu
+            initialCovariance = SmallDense.symmetrized(v)
+            let scale = (0..<l).reduce(0) { $0 + abs(initialCovariance[$1, $1]) } / Double(l)
+            for j in 0..<l { initialCovariance[j, j] = max(initialCovariance[j, j], floor * max(scale, 1e-300)) }
+        }
+        if s.transitions > 0 {
+            if !fixed.contains(.transition) {
+                let factor = try SmallDense.robustCholesky(s.previousSecondMoment)
+                transition = SmallDense.rightSolve(s.crossMoment, factor)                  // S₁₀ S₀₀⁻¹
+            }
+            if !fixed.contains(.stateNoise) {
+                // Q = (S₁₁ − A S₁₀ᵀ − S₁₀ Aᵀ + A S₀₀ Aᵀ) / n
+                var q = s.nextSecondMoment
+                let asT = SmallDense.productTransposed(transition, s.crossMoment)
+                SmallDense.accumulate(&q, asT, scale: -1)
+                SmallDense.accumulate(&q, asT.transposed, scale: -1)
+                SmallDense.accumulate(&q, SmallDense.sandwich(transition, s.previousSecondMoment))
+                q = SmallDense.symmetrized((1 / Double(s.transitions)) * q)
+                let scale = max((0..<l).reduce(0) { $0 + abs(s.nextSecondMoment[$1, $1]) } / Double(l * s.transitions), 1e-300)
+                for j in 0..<l { q[j, j] = max(q[j, j], floor * scale) }
+                stateNoise = q
+            }
+        }
+        guard s.steps > 0 else { return }
+        let n = Double(s.steps)
+        switch (fixed.contains(.observation), fixed.contains(.offset)) {
+        case (false, false):
+            // [C d] = [S_yx S_y] [[S_xx, S_x], [S_xᵀ, n]]⁻¹
+            var augmented = Matrix<Double>(rows: l + 1, columns: l + 1)
+            for i in 0..<l { for j in 0..<l { augmented[i, j] = s.stateSecondMoment[i, j] }; augmented[i, l] = s.stateSum[i]; augmented[l, i] = s.stateSum[i] }
+            augmented[l, l] = n
+            var right = Matrix<Double>(rows: d, columns: l + 1)
+            for i in 0..<d { for j in 0..<l { right[i, j] = s.observationStateMoment[i, j] }; right[i, l] = s.observationSum[i] }
+            let w = SmallDense.rightSolve(right, try SmallDense.robustCholesky(augmented))
+            for i in 0..<d { for j in 0..<l { observation[i, j] = w[i, j] }; offset[i] = w[i, l] }
+        case (false, true):
+            var right = s.observationStateMoment
+            SmallDense.accumulate(&right, SmallDense.outer(offset, s.stateSum), scale: -1)
+            observation = SmallDense.rightSolve(right, try SmallDense.robustCholesky(s.stateSecondMoment))
+        case (true, false):
+            let cx = SmallDense.apply(observation, s.stateSum)
+            offset = (0..<d).map { (s.observationSum[$0] - cx[$0]) / n }
+        case (true, true):
+            break
+        }
+        if !fixed.contains(.observationNoise) {
+            // R = E[(y − Cx − d)(y − Cx − d)ᵀ] averaged over steps.
+            var r = s.observationSecondMoment
+            let cSxy = SmallDense.productTransposed(observation, s.observationStateMoment)      // C S_yxᵀ
+            SmallDense.accumulate(&r, cSxy, scale: -1)
+            SmallDense.accumulate(&r, cSxy.transposed, scale: -1)
+            SmallDense.accumulate(&r, SmallDense.sandwich(observation, s.stateSecondMoment))
+            let cx = SmallDense.apply(observation, s.stateSum)
+            let dy = SmallDense.outer(offset, s.observationSum)
+            SmallDense.accumulate(&r, dy, scale: -1)
+            SmallDense.accumulate(&r, dy.transposed, scale: -1)
+            let dcx = SmallDense.outer(offset, cx)
+            SmallDense.accumulate(&r, dcx)
+            SmallDense.accumulate(&r, dcx.transposed)
+            SmallDense.accumulate(&r, SmallDense.outer(offset, offset), scale: n)
+            r = SmallDense.symmetrized((1 / n) * r)
+            if observationNoiseType == .diagonal {
+                r = Matrix.diagonal(r.diagonal)
+            }
+            for j in 0..<d { r[j, j] = max(r[j, j], floor * max(columnVariances[j], 1e-300)) }
+            observationNoise = r
+        }
+    }
+
+    public mutating func expectationMaximizationStep(on data: StateSpaceTrainingData) throws -> Double {
+        let stats = try statistics(of: data)
+        try maximize(stats, columnVariances: data.columnVariances)
+        return stats.logLikelihood
+    }
+
+    public func totalLogLikelihood(of data: StateSpaceTrainingData) throws -> Double {
+        try logLikelihood(of: data.data, sequences: data.sequences)
+    }
+}
