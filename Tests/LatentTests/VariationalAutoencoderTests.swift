@@ -70,6 +70,27 @@ import TestSupport
         checkGradients(wide, x: sparse, objective: .elbo(beta: 1))
     }
 
+    /// Training with two threads gives the model one thread gives (the batch is always split in two
+    /// halves whose gradients are added in a fixed order). Small enough to run under ThreadSanitizer
+    /// (`swift test --sanitize=thread --filter twoThreadTraining`).
+    @Test func twoThreadTrainingEqualsOneThread() throws {
+        let x: Matrix<Float> = try TestData.csv("faithful.csv").values.float
+        var models: [VariationalAutoencoder<Float>] = []
+        for threads in [1, 2] {
+            var rng = Xoshiro256StarStar(seed: 3)
+            var model = VariationalAutoencoder<Float>(dimension: 2, latent: 1, hidden: [8], likelihood: .gaussianLearned,
+                                                      preprocessing: Preprocessing(), using: &rng)
+            var options = VAETrainingOptions()
+            options.epochs = 3
+            options.batchSize = 64
+            options.seed = 4
+            options.threads = threads
+            _ = model.train(on: x, options: options)
+            models.append(model)
+        }
+        #expect(models[0] == models[1])
+    }
+
     @Test func closedFormKLEqualsMonteCarlo() {
         // KL(𝒩(μ, σ²) ‖ 𝒩(0, 1)) per dimension, closed form against E_q[log q − log p].
         let mu = [0.7, -1.2, 0.1], logVar = [-0.5, 0.8, 0.0]

@@ -11,6 +11,8 @@ public enum LatentModel: Equatable, Sendable {
     case variationalAutoencoder(VariationalAutoencoder<Float>)
     /// A plain autoencoder (stored as safetensors).
     case autoencoder(Autoencoder<Float>)
+    /// A linear dynamical system (Kalman filter model).
+    case linearDynamical(LinearDynamicalSystem)
 
     /// The short name used on the command line and in files (`gmm`, `fa`, `ppca`, …).
     public var kind: String {
@@ -20,6 +22,7 @@ public enum LatentModel: Equatable, Sendable {
         case .hiddenMarkov: return "hmm"
         case .variationalAutoencoder: return "vae"
         case .autoencoder: return "autoencoder"
+        case .linearDynamical: return "lds"
         }
     }
 
@@ -31,6 +34,7 @@ public enum LatentModel: Equatable, Sendable {
         case .hiddenMarkov(let m): return m.parameterCount
         case .variationalAutoencoder(let m): return m.parameterCount
         case .autoencoder(let m): return m.parameterCount
+        case .linearDynamical(let m): return m.parameterCount
         }
     }
 
@@ -42,6 +46,7 @@ public enum LatentModel: Equatable, Sendable {
         case .hiddenMarkov(let m): return m.dimension
         case .variationalAutoencoder(let m): return m.dimension
         case .autoencoder(let m): return m.dimension
+        case .linearDynamical(let m): return m.dimension
         }
     }
 }
@@ -96,7 +101,8 @@ public struct ModelFile: Equatable, Sendable {
         }
         let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,
                                 columns: columns, training: training, gaussianMixture: gaussianMixtureParameters,
-                                linearGaussian: linearGaussianParameters, hiddenMarkov: hiddenMarkovParameters)
+                                linearGaussian: linearGaussianParameters, hiddenMarkov: hiddenMarkovParameters,
+                                linearDynamical: linearDynamicalParameters)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var data: Data
@@ -153,6 +159,9 @@ public struct ModelFile: Equatable, Sendable {
             case "hmm":
                 guard let p = envelope.hiddenMarkov else { throw corrupt("no hiddenMarkov parameters") }
                 model = .hiddenMarkov(try p.makeModel())
+            case "lds":
+                guard let p = envelope.linearDynamical else { throw corrupt("no linearDynamical parameters") }
+                model = .linearDynamical(try p.makeModel())
             default:
                 throw DataError.unsupportedFormat(path: source, reason: "model kind '\(envelope.model)' is unknown to this build of Latent")
             }
@@ -194,6 +203,11 @@ public struct ModelFile: Equatable, Sendable {
         return nil
     }
 
+    private var linearDynamicalParameters: LinearDynamicalSystemParameters? {
+        if case .linearDynamical(let m) = model { return LinearDynamicalSystemParameters(m) }
+        return nil
+    }
+
     private struct Header: Decodable {
         var format: String
         var version: Int
@@ -210,5 +224,6 @@ public struct ModelFile: Equatable, Sendable {
         var gaussianMixture: GaussianMixtureParameters?
         var linearGaussian: LinearGaussianParameters?
         var hiddenMarkov: HiddenMarkovModelParameters?
+        var linearDynamical: LinearDynamicalSystemParameters?
     }
 }

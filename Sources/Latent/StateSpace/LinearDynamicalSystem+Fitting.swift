@@ -11,6 +11,9 @@ public struct StateSpaceFitOptions: Sendable {
     public var transition: Matrix<Double>?
     /// Starting (and, if fixed, final) observation matrix `C`; by default the leading principal axes.
     public var observation: Matrix<Double>?
+    /// Starting (and, if fixed, final) offset `d`; by default the column means, or 0 when the
+    /// offset is held fixed (a local-level model, say, has none).
+    public var offset: [Double]?
     /// Parameters held at their starting values.
     public var fixed: Set<LinearDynamicalSystem.Parameter>
     /// Stopping rules: at most 10,000 EM iterations (EM converges slowly on the noise variances of
@@ -23,7 +26,7 @@ public struct StateSpaceFitOptions: Sendable {
 
     public init(observationNoise: LinearDynamicalSystem.ObservationNoise = .diagonal,
                 initialState: LinearDynamicalSystem.InitialState = .learned,
-                transition: Matrix<Double>? = nil, observation: Matrix<Double>? = nil,
+                transition: Matrix<Double>? = nil, observation: Matrix<Double>? = nil, offset: [Double]? = nil,
                 fixed: Set<LinearDynamicalSystem.Parameter> = [],
                 em: EMOptions = EMOptions(maxIterations: 10_000, tolerance: 1e-8), seed: UInt64 = 0,
                 progress: (@Sendable (FitEvent) -> Void)? = nil) {
@@ -31,6 +34,7 @@ public struct StateSpaceFitOptions: Sendable {
         self.initialState = initialState
         self.transition = transition
         self.observation = observation
+        self.offset = offset
         self.fixed = fixed
         self.em = em
         self.seed = seed
@@ -42,7 +46,7 @@ extension LinearDynamicalSystem {
     /// Fits a system with `latent` hidden states to the rows of `y` (NaN = missing) by EM.
     ///
     /// The start comes from principal components of the observed values (missing ones set to
-    /// their column's mean): `C` spans the leading axes, `d` is the column means, `A` and `Q` come
+    /// their column's mean): `C` spans the leading axes, `d` is the column means (0 if held fixed), `A` and `Q` come
     /// from regressing each step's component scores on the previous step's, `R` from what the
     /// components leave unexplained. Given matrices replace the start's; fixed parameters stay at
     /// their start. EM never decreases the likelihood (the M-step is exact, missing values
@@ -132,7 +136,15 @@ extension LinearDynamicalSystem {
         let ridgeScale = (0..<l).reduce(0) { $0 + ctc[$1, $1] } / Double(l)
         for a in 0..<l { ridge[a, a] += 1e-9 * max(ridgeScale, 1e-300) }
         let projection = SmallDense.rightSolve(c, try SmallDense.robustCholesky(ridge))   // C (CᵀC)⁻¹, D × L
-        let scores = centred.multiplied(by: projection)                                    // T × L
+        var scores = centred.multiplied(by: projection)                                    // T × L
+        // The offset: given, 0 when held fixed without a value, the column means otherwise. The
+        // scores take up what the offset leaves of the means.
+        let offset = options.offset ?? (options.fixed.contains(.offset) ? [Double](repeating: 0, count: d) : means)
+        guard offset.count == d else {
+            throw ModelError.invalidSetting("the offset has \(offset.count) entries; the data has \(d) columns")
+        }
+        let shift = SmallDense.apply(projection.transposed, zip(means, offset).map { $0 - $1 })
+        for t in 0..<scores.rows { for a in 0..<l { scores[t, a] += shift[a] } }
         // A and Q: regression of zₜ on zₜ₋₁ within sequences.
         var previous = Matrix<Double>(rows: l, columns: l), cross = Matrix<Double>(rows: l, columns: l)
         var pairs = 0
@@ -169,7 +181,7 @@ extension LinearDynamicalSystem {
         q = SmallDense.symmetrized(q)
         for j in 0..<l { q[j, j] = max(q[j, j], 1e-2 * max(scoreVariance[j, j], 1e-12)) }
         // R: what the start's components leave, floored at a share of each column's variance.
-        let fitted = scores.multiplied(by: c, transposeOther: true)
+        let fitted = centred.multiplied(by: projection).multiplied(by: c, transposeOther: true)
         var r = Matrix<Double>(rows: d, columns: d)
         for j in 0..<d {
             var s = 0.0, n = 0
@@ -186,7 +198,7 @@ extension LinearDynamicalSystem {
                 for j in 0..<l { initialMean[j] += scores[range.lowerBound, j] / Double(data.sequences.count) }
             }
         }
-        return try LinearDynamicalSystem(transition: a, stateNoise: q, observation: c, offset: means, observationNoise: r,
+        return try LinearDynamicalSystem(transition: a, stateNoise: q, observation: c, offset: offset, observationNoise: r,
                                          observationNoiseType: options.observationNoise, initialMean: initialMean,
                                          initialCovariance: initialCovariance, initialState: options.initialState,
                                          fixed: options.initialState == .diffuse ? options.fixed.union([.initial]) : options.fixed)

@@ -39,19 +39,25 @@ extension LinearDynamicalSystem {
         return StateSpaceForecast(means: means, standardDeviations: deviations)
     }
 
-    /// Draws one sequence of `length` observations and its hidden states.
+    /// Draws one sequence of `length` observations and its hidden states; with `after`, the
+    /// sequence continues from that state (so that a long sequence can be drawn in blocks). A
+    /// diffuse model's first state is its mean `μ₀` (a draw from the very wide prior would say
+    /// nothing about the data).
     /// - Returns: the observations (`length × D`) and the states (`length × L`).
     /// - Throws: when `Q`, `R` or `V₀` has no Cholesky factor even with a tiny jitter.
-    public func sample(length: Int, using rng: inout Xoshiro256StarStar) throws -> (observations: Matrix<Double>, states: Matrix<Double>) {
+    public func sample(length: Int, after state: [Double]? = nil,
+                       using rng: inout Xoshiro256StarStar) throws -> (observations: Matrix<Double>, states: Matrix<Double>) {
         let l = latentDimension, d = dimension
         let stateFactor = try SmallDense.robustCholesky(stateNoise).lower
         let noiseFactor = try SmallDense.robustCholesky(observationNoise).lower
         let initialFactor = try SmallDense.robustCholesky(initialCovariance).lower
         var ys = Matrix<Double>(rows: length, columns: d), xs = Matrix<Double>(rows: length, columns: l)
-        var x = initialMean
+        var x = state ?? initialMean
         for t in 0..<length {
-            let shock = SmallDense.apply(t == 0 ? initialFactor : stateFactor, (0..<l).map { _ in rng.nextNormal() })
-            if t > 0 { x = SmallDense.apply(transition, x) }
+            let first = t == 0 && state == nil
+            var shock = SmallDense.apply(first ? initialFactor : stateFactor, (0..<l).map { _ in rng.nextNormal() })
+            if first && initialState == .diffuse { shock = [Double](repeating: 0, count: l) }
+            if !first { x = SmallDense.apply(transition, x) }
             for j in 0..<l { x[j] += shock[j]; xs[t, j] = x[j] }
             let noise = SmallDense.apply(noiseFactor, (0..<d).map { _ in rng.nextNormal() })
             let y = SmallDense.apply(observation, x)

@@ -73,6 +73,24 @@ struct InfoCommand: ParsableCommand {
                 Console.print(LinearGaussianReport.text(m, columns: file.columns, logLikelihood: file.training?.logLikelihood,
                                                         count: file.training?.count))
             }
+        case .linearDynamical(let m):
+            o["latent"] = .integer(m.latentDimension)
+            o["observationNoise"] = .string(m.observationNoiseType.rawValue)
+            o["initialState"] = .string(m.initialState.rawValue)
+            o["fixed"] = .strings(m.fixed.sorted().map(\.rawValue))
+            o["transition"] = .array(m.transition.rowArrays.map { .numbers($0) })
+            o["stateNoise"] = .array(m.stateNoise.rowArrays.map { .numbers($0) })
+            o["observation"] = .array(m.observation.rowArrays.map { .numbers($0) })
+            o["offset"] = .numbers(m.offset)
+            o["observationNoiseCovariance"] = .array(m.observationNoise.rowArrays.map { .numbers($0) })
+            o["initialMean"] = .numbers(m.initialMean)
+            o["initialCovariance"] = .array(m.initialCovariance.rowArrays.map { .numbers($0) })
+            if output.json {
+                Console.printJSON(o)
+            } else {
+                Console.print(StateSpaceReport.text(m, columns: file.columns, logLikelihood: file.training?.logLikelihood,
+                                                    count: file.training?.count))
+            }
         }
     }
 }

@@ -35,6 +35,8 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("predict assigns clusters; for a hidden Markov model use `latent decode`")
         case .linearGaussian:
             throw ValidationError("predict assigns clusters; a \(file.model.kind) model has none. Use `latent transform` for its latent factors")
+        case .linearDynamical:
+            throw ValidationError("predict assigns clusters; a linear dynamical system has none. Use `latent smooth` or `latent filter` for its states, `latent forecast` for future values")
         }
     }
 }

@@ -54,6 +54,16 @@ struct SampleCommand: ParsableCommand {
                 lastState = states.last ?? lastState
                 return (x, Matrix(rows: n, columns: 1, storage: states.map(Double.init)))
             }
+        case .linearDynamical(let m):
+            // One sequence of --count steps, drawn in blocks that continue the state path.
+            header = file.columns + (1...m.latentDimension).map { "x\($0)" }
+            var lastHiddenState: [Double]?
+            draw = { n, rng in
+                // The covariances were checked on load, so the Cholesky factors exist.
+                let (y, states) = try! m.sample(length: n, after: lastHiddenState, using: &rng)
+                if n > 0 { lastHiddenState = states.row(n - 1) }
+                return (y, states)
+            }
         }
         Console.printCSV(header: header, rows: Matrix(rows: 0, columns: header.count))
         var remaining = count

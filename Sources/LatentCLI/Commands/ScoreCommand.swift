@@ -80,6 +80,26 @@ struct ScoreCommand: ParsableCommand {
         }
     }
 
+    /// Linear dynamical systems: log p(y) of each sequence by the Kalman filter (CSV), or the summary.
+    func scoreStateSpace(_ file: ModelFile) throws {
+        let (m, y, sequences) = try stateSpaceData(file, dataOptions: dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
+        let (perSequence, seconds) = try Console.timed { try m.sequenceLogLikelihoods(of: y, sequences: sequences) }
+        try requireFinite(perSequence, each: "sequence", model: "lds")
+        if output.json {
+            var o = likelihoodSummary(model: "lds", logLikelihood: perSequence.reduce(0, +), count: y.rows,
+                                      parameters: m.parameterCount, iterations: file.training?.iterations,
+                                      converged: file.training?.converged, seconds: seconds)
+            o["estimator"] = .string("exact")
+            o["sequences"] = .integer(sequences.count)
+            o["missingValues"] = .integer(y.missingCount)
+            Console.printJSON(o)
+        } else {
+            var rows = Matrix<Double>(rows: sequences.count, columns: 3)
+            for (s, r) in sequences.enumerated() { rows[s, 0] = Double(s); rows[s, 1] = Double(r.count); rows[s, 2] = perSequence[s] }
+            Console.printCSV(header: ["sequence", "length", "logLikelihood"], rows: rows)
+        }
+    }
+
     func run() throws {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
@@ -89,6 +109,10 @@ struct ScoreCommand: ParsableCommand {
         }
         if case .variationalAutoencoder(let m) = file.model {
             try scoreVAE(m, file: file)
+            return
+        }
+        if case .linearDynamical = file.model {
+            try scoreStateSpace(file)
             return
         }
         if case .autoencoder(let m) = file.model {
@@ -113,7 +137,7 @@ struct ScoreCommand: ParsableCommand {
             switch file.model {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
             case .linearGaussian(let m): return m.logLikelihoods(of: x)
-            case .hiddenMarkov, .variationalAutoencoder, .autoencoder: return []
+            case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical: return []
             }
         }
         try requireFinite(perRow, model: file.model.kind)

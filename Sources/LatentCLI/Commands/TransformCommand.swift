@@ -17,6 +17,16 @@ struct TransformCommand: ParsableCommand {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
         let table = try dataOptions.load()
+        if file.model.kind == "lds" {
+            let (m, y, sequences) = try stateSpaceData(file, dataOptions: dataOptions, sequenceColumn: nil, quiet: true)
+            var means = Matrix<Double>(rows: y.rows, columns: m.latentDimension)
+            for range in sequences {
+                let smoothed = try m.smooth(y.selectingRows(range)).means
+                for (t, row) in range.enumerated() { for j in 0..<m.latentDimension { means[row, j] = smoothed[t, j] } }
+            }
+            Console.printCSV(header: (1...m.latentDimension).map { "x\($0)" }, rows: means)
+            return
+        }
         let x = file.model.kind == "hmm" ? table.values : try prepare(table, for: file, explicit: dataOptions.columns != nil)
         switch file.model {
         case .gaussianMixture(let m):
@@ -32,6 +42,8 @@ struct TransformCommand: ParsableCommand {
         case .hiddenMarkov(let m):
             let (seqX, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: nil)
             Console.printCSV(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: seqX, sequences: sequences, threads: threads))
+        case .linearDynamical:
+            break   // handled above
         }
     }
 }

@@ -107,3 +107,5 @@ struct ModelOptions: ParsableArguments {
 extension CovarianceType: ExpressibleByArgument {}
 extension FactorRotation: ExpressibleByArgument {}
 extension MixtureInitialization: ExpressibleByArgument {}
+extension LinearDynamicalSystem.ObservationNoise: ExpressibleByArgument {}
+extension LinearDynamicalSystem.InitialState: ExpressibleByArgument {}

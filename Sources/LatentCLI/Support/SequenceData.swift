@@ -8,7 +8,9 @@ struct SequenceData {
 
     /// Loads `dataOptions`; with `sequenceColumn`, that column splits the rows and is dropped from
     /// the data columns.
-    static func load(_ dataOptions: DataOptions, sequenceColumn: String?, modelColumns: [String]? = nil, quiet: Bool) throws -> SequenceData {
+    /// Missing values are refused unless `allowMissing` (state-space models integrate them out).
+    static func load(_ dataOptions: DataOptions, sequenceColumn: String?, modelColumns: [String]? = nil, quiet: Bool,
+                     allowMissing: Bool = false) throws -> SequenceData {
         var columns = dataOptions.columnList ?? modelColumns
         if let sequenceColumn, var c = columns, !c.contains(sequenceColumn) { c.append(sequenceColumn); columns = c }
         var (table, skipped) = try DataLoader.load(path: dataOptions.data, columns: columns)
@@ -22,7 +24,7 @@ struct SequenceData {
             sequences = .split(by: ids)
             table = try table.selecting(columns: table.columnNames.filter { $0 != sequenceColumn })
         }
-        try table.requireComplete()
+        if !allowMissing { try table.requireComplete() }
         return SequenceData(table: table, sequences: sequences)
     }
 }
