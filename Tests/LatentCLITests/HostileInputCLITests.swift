@@ -64,6 +64,12 @@ import Latent
                 message: ["would need", "memory budget", "--memory-limit"]),
         Refusal(arguments: ["fit", "gmm", "--data", "$data", "--columns", "waiting,waiting", "--components", "2", "--output", "$dir/m.json"],
                 message: ["names 'waiting' twice"]),
+        Refusal(arguments: ["fit", "gmm", "--data", "$dir/duplicate.csv", "--components", "2", "--output", "$dir/m.json"],
+                message: ["columns 'waiting' and 'again' carry the same information", "--covariance diag"]),
+        Refusal(arguments: ["fit", "hmm", "--data", "$dir/dependent.csv", "--states", "2", "--output", "$dir/m.json"],
+                message: ["'a', 'b', 'c' are linearly dependent"]),
+        Refusal(arguments: ["select", "gmm", "--data", "$dir/dependent.csv", "--components", "1-2", "--covariance", "tied"],
+                message: ["linearly dependent"]),
         Refusal(arguments: ["score", "--model", "$dir/extreme-variance.safetensors", "--data", "$data", "--json"],
                 message: ["logVariance of column 1 is -100.0", "overflows single precision"]),
     ]
@@ -82,6 +88,10 @@ import Latent
         }
         try "eruptions;waiting\n3,6;79\n1,8;54\n".write(toFile: dir.appendingPathComponent("semicolons.csv").path, atomically: true, encoding: .utf8)
         try "a,b,c\n1,2,5\n2,3,5\n3,5,5\n4,4,5\n".write(toFile: dir.appendingPathComponent("constant.csv").path, atomically: true, encoding: .utf8)
+        try "a,b,c\n1,2,3\n2,7,9\n3,5,8\n4,4,8\n5,1,6\n6,9,15\n".write(toFile: dir.appendingPathComponent("dependent.csv").path, atomically: true, encoding: .utf8)
+        let faithful = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n")
+        try (["eruptions,waiting,again"] + faithful.dropFirst().map { "\($0),\($0.split(separator: ",")[1])" }).joined(separator: "\n")
+            .write(toFile: dir.appendingPathComponent("duplicate.csv").path, atomically: true, encoding: .utf8)
         try "eruptions,waiting\n2,55\nNA,80\n".write(toFile: dir.appendingPathComponent("nan-means.csv").path, atomically: true, encoding: .utf8)
         // The fitted model with one covariance made asymmetric.
         let asymmetric = dir.appendingPathComponent("asymmetric.json").path

@@ -27,6 +27,28 @@ import TestSupport
         }
     }
 
+    @Test(arguments: factors) func linearDynamicalSystems(_ c: Double) throws {
+        // Four air-quality series with missing cells, two states; and the Nile local level (diffuse).
+        let air = try TestData.csv("airquality.csv").values
+        var options = StateSpaceFitOptions()
+        options.em = EMOptions(maxIterations: 200, tolerance: 0)
+        let (m, report) = try LinearDynamicalSystem.fit(air, latent: 2, options: options)
+        let (mc, reportC) = try LinearDynamicalSystem.fit(Self.scaled(air, c), latent: 2, options: options)
+        let observed = Double(air.storage.filter { !$0.isNaN }.count)
+        let shift = observed * log(c)
+        #expect(abs(reportC.logLikelihood - (report.logLikelihood - shift)) < 1e-6 * max(1, abs(shift), abs(report.logLikelihood)), "air × \(c)")
+        let states = try m.smooth(air).means, statesC = try mc.smooth(Self.scaled(air, c)).means
+        for i in states.storage.indices { #expect(abs(statesC.storage[i] - states.storage[i]) < 1e-5 * max(1, abs(states.storage[i])), "air × \(c): state \(i)") }
+        let nile = try TestData.csv("nile.csv", columns: ["flow"]).values
+        let level = StateSpaceFitOptions(initialState: .diffuse, transition: Matrix([[1]]), observation: Matrix([[1]]),
+                                         fixed: [.transition, .observation, .offset])
+        let (n, nileReport) = try LinearDynamicalSystem.fit(nile, latent: 1, options: level)
+        let (nc, nileReportC) = try LinearDynamicalSystem.fit(Self.scaled(nile, c), latent: 1, options: level)
+        // The diffuse likelihood leaves out the first observation.
+        #expect(abs(nileReportC.logLikelihood - (nileReport.logLikelihood - 99 * log(c))) < 1e-6 * max(1, abs(99 * log(c))), "Nile × \(c)")
+        #expect(abs(nc.stateNoise[0, 0] / (c * c) - n.stateNoise[0, 0]) < 1e-4 * n.stateNoise[0, 0], "Nile × \(c)")   // EM stops within its tolerance
+    }
+
     @Test(arguments: factors) func hiddenMarkovModels(_ c: Double) throws {
         let x = try TestData.csv("nile.csv", columns: ["flow"]).values
         var options = HMMFitOptions<GaussianEmission>()

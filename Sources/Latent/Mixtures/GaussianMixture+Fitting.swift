@@ -54,6 +54,7 @@ extension GaussianMixture {
             throw ModelError.invalidSetting("row(s) \(empty.prefix(10).map { String($0 + 1) }.joined(separator: ", ")) have every value missing; drop them")
         }
         try DataChecks.requireSpread(x)
+        if options.covarianceType == .full || options.covarianceType == .tied { try DataChecks.requireIndependentColumns(x) }
         guard options.regularization >= 0, options.regularization.isFinite,
               options.relativeRegularization >= 0, options.relativeRegularization.isFinite else {
             throw ModelError.invalidSetting("the regularisation must be a non-negative number")

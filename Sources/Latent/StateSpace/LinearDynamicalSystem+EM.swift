@@ -7,22 +7,17 @@ public struct StateSpaceTrainingData: Sendable {
     public let sequences: [SequenceRange]
     /// Each column's variance over its observed values (the scale of the variance floor).
     public let columnVariances: [Double]
-    /// Observed values in all.
-    public let observedCount: Int
 
     public init(_ data: Matrix<Double>, sequences: [SequenceRange]) {
         self.data = data
         self.sequences = sequences
         var variances: [Double] = []
-        var observed = 0
         for j in 0..<data.columns {
             let values = (0..<data.rows).map { data[$0, j] }.filter { !$0.isNaN }
-            observed += values.count
             let mean = values.reduce(0, +) / Double(max(1, values.count))
             variances.append(values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, values.count - 1)))
         }
         columnVariances = variances
-        observedCount = observed
     }
 }
 

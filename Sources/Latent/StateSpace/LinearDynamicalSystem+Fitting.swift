@@ -17,7 +17,7 @@ public struct StateSpaceFitOptions: Sendable {
     /// Parameters held at their starting values.
     public var fixed: Set<LinearDynamicalSystem.Parameter>
     /// Stopping rules: at most 10,000 EM iterations (EM converges slowly on the noise variances of
-    /// state-space models) and 1e-8 nats per observed value.
+    /// state-space models) and 1e-8 nats per time step.
     public var em: EMOptions
     /// Seed of the random columns of `C` when there are more states than observed columns.
     public var seed: UInt64
@@ -77,10 +77,10 @@ extension LinearDynamicalSystem {
             }
         }
         var model = try start(data, latent: latent, options: options)
-        let trace = try ExpectationMaximization.run(&model, on: data, count: data.observedCount, options: options.em) { i, mean in
+        let trace = try ExpectationMaximization.run(&model, on: data, count: y.rows, options: options.em) { i, mean in
             options.progress?(.iteration(start: 0, iteration: i, meanLogLikelihood: mean))
         }
-        return (model, FitReport(trace: trace, startLogLikelihoods: [trace.logLikelihood], count: data.observedCount))
+        return (model, FitReport(trace: trace, startLogLikelihoods: [trace.logLikelihood], count: y.rows))
     }
 
     /// The principal-component start (see ``fit(_:sequences:latent:options:)``).

@@ -53,6 +53,9 @@ struct FitGMMCommand: ParsableCommand {
         BLAS.setThreads(1)
         let table = try dataOptions.load(quiet: output.quiet)
         try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
+        if covariance == .full || covariance == .tied {
+            try DataChecks.requireIndependentColumns(table.values, names: table.columnNames, source: table.source)
+        }
         try memory.budget.requireMixtureFit(rows: table.values.rows, columns: table.values.columns, components: components, type: covariance)
         try table.requireSomeObservedPerRow()
         if table.hasMissingValues && !output.quiet {

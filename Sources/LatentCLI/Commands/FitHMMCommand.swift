@@ -74,6 +74,9 @@ struct FitHMMCommand: ParsableCommand {
         let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
         if emission == .gaussian {
             try DataChecks.requireSpread(loaded.table.values, names: loaded.table.columnNames, source: loaded.table.source)
+            if covariance == .full || covariance == .tied {
+                try DataChecks.requireIndependentColumns(loaded.table.values, names: loaded.table.columnNames, source: loaded.table.source)
+            }
         } else {
             // Counts and symbols, checked here so that the message names the file's row and column.
             let t = loaded.table, v = t.values

@@ -71,6 +71,9 @@ struct SelectGMMCommand: ParsableCommand {
         try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
         try table.requireSomeObservedPerRow()
         let ks = try parsedComponents(), types = try parsedTypes()
+        if types.contains(.full) || types.contains(.tied) {
+            try DataChecks.requireIndependentColumns(table.values, names: table.columnNames, source: table.source)
+        }
         let n = table.values.rows
         if let k = ks.max(), k > n {
             throw ValidationError("--components goes up to \(k), but \(table.source) has \(n) rows; a mixture needs at least one row per component")
