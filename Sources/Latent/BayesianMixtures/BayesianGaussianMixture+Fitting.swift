@@ -1,0 +1,76 @@
+import Foundation
+
+/// Settings for ``BayesianGaussianMixture/fit(_:components:prior:options:)``.
+public struct BayesianMixtureFitOptions: Sendable {
+    /// Independent starts; the highest lower bound wins.
+    public var restarts: Int
+    /// Short coordinate-ascent runs per start, from different initialisations (the em-EM search of
+    /// the maximum-likelihood mixture, with the same k-means and random-point starts in standardised
+    /// or sphered coordinates); the best is continued to convergence.
+    public var shortRuns: Int
+    public var shortRunIterations: Int
+    /// Stopping rules on the lower bound per row: at most 1,000 sweeps, tolerance 1e-6.
+    public var em: EMOptions
+    public var seed: UInt64
+    public var progress: (@Sendable (FitEvent) -> Void)?
+
+    public init(restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10,
+                em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6), seed: UInt64 = 0,
+                progress: (@Sendable (FitEvent) -> Void)? = nil) {
+        self.restarts = restarts
+        self.shortRuns = shortRuns
+        self.shortRunIterations = shortRunIterations
+        self.em = em
+        self.seed = seed
+        self.progress = progress
+    }
+}
+
+extension BayesianGaussianMixture {
+    /// Fits a variational posterior with at most `components` components (full covariances) to
+    /// the rows of `x` by coordinate ascent on the evidence lower bound.
+    ///
+    /// Each start takes its first responsibilities from a k-means or random-point clustering (as
+    /// the maximum-likelihood mixture's starts) and runs the variational updates; the bound never
+    /// decreases and ``FitReport/trace`` holds it per sweep (`logLikelihood` there is the bound).
+    /// - Parameter prior: by default ``BayesianMixturePrior/defaults(for:components:)``.
+    /// - Throws: ``ModelError`` for empty data, missing or non-finite values, fewer rows than
+    ///   components, or an invalid prior.
+    /// - Complexity: per sweep `O(N·K·D²)`.
+    public static func fit(_ x: Matrix<Double>, components: Int, prior: BayesianMixturePrior? = nil,
+                           options: BayesianMixtureFitOptions = BayesianMixtureFitOptions()) throws
+        -> (model: BayesianGaussianMixture, report: FitReport)
+    {
+        guard x.rows > 0, x.columns > 0 else { throw ModelError.emptyData }
+        guard components >= 1 else { throw ModelError.invalidSetting("the number of components must be at least 1") }
+        guard x.rows >= components else { throw ModelError.tooFewPoints(points: x.rows, needed: components, what: "a mixture of \(components) components") }
+        if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.storage[i]); the variational mixture needs complete, finite rows")
+        }
+        try DataChecks.requireSpread(x)
+        let prior = prior ?? BayesianMixturePrior.defaults(for: x, components: components)
+        try prior.validate(dimension: x.columns)
+        let mixture = MixtureTrainingData(x, covarianceType: .full, regularization: 0, relativeRegularization: 1e-6, threads: 1)
+        let data = BayesianMixtureTrainingData(x: x, prior: prior, mixture: mixture)
+        let spaces = InitializationSpaces(mixture)
+        let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
+                                        shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
+        return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
+            let method: MixtureInitialization = rng.nextUniform() < 0.5 ? .kmeans : .randomFromData
+            let start = try GaussianMixture.initialize(data: mixture, space: spaces.draw(using: &rng), components: components,
+                                                       type: .full, method: method, rng: &rng)
+            let r = start.responsibilities(for: x, threads: 1)
+            return BayesianGaussianMixture(prior: prior, responsibilities: r, x: x)
+        }, degenerateAdvice: "", progress: options.progress)
+    }
+
+    /// The posterior one variational M-step makes from responsibilities `r` (`N × K`).
+    public init(prior: BayesianMixturePrior, responsibilities r: Matrix<Double>, x: Matrix<Double>) {
+        let k = r.columns, d = x.columns
+        self.init(uncheckedPrior: prior, weightConcentration: [Double](repeating: 1, count: k), weightConcentration2: [],
+                  meanPrecision: [Double](repeating: 1, count: k), means: Matrix(rows: k, columns: d),
+                  degreesOfFreedom: [Double](repeating: Double(d), count: k),
+                  scaleInverses: [Matrix<Double>](repeating: prior.covariance, count: k))
+        update(from: Self.statistics(x, responsibilities: r))
+    }
+}
