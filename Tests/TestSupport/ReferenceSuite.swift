@@ -19,6 +19,9 @@ public struct ReferenceSuite: Decodable, Sendable {
         public let bestLogLikelihood: Double?
         // Mixtures and factor analysis (per row)
         public let bestMeanLogLikelihood: Double?
+        /// Mixtures: the best eligible mean log-likelihood of 60 starts with scikit-learn's default
+        /// (k-means) start, what a scikit-learn user gets from the best of 60 restarts.
+        public let kmeansBestMeanLogLikelihood: Double?
         // Factor analysis
         public let factors: Int?
 
