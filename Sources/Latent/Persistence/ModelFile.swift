@@ -13,6 +13,8 @@ public enum LatentModel: Equatable, Sendable {
     case autoencoder(Autoencoder<Float>)
     /// A linear dynamical system (Kalman filter model).
     case linearDynamical(LinearDynamicalSystem)
+    /// A Gaussian mixture fitted by variational Bayes.
+    case bayesianMixture(BayesianGaussianMixture)
 
     /// The short name used on the command line and in files (`gmm`, `fa`, `ppca`, …).
     public var kind: String {
@@ -23,6 +25,7 @@ public enum LatentModel: Equatable, Sendable {
         case .variationalAutoencoder: return "vae"
         case .autoencoder: return "autoencoder"
         case .linearDynamical: return "lds"
+        case .bayesianMixture: return "bayesian-gmm"
         }
     }
 
@@ -35,6 +38,7 @@ public enum LatentModel: Equatable, Sendable {
         case .variationalAutoencoder(let m): return m.parameterCount
         case .autoencoder(let m): return m.parameterCount
         case .linearDynamical(let m): return m.parameterCount
+        case .bayesianMixture(let m): return m.parameterCount
         }
     }
 
@@ -47,6 +51,7 @@ public enum LatentModel: Equatable, Sendable {
         case .variationalAutoencoder(let m): return m.dimension
         case .autoencoder(let m): return m.dimension
         case .linearDynamical(let m): return m.dimension
+        case .bayesianMixture(let m): return m.dimension
         }
     }
 }
@@ -102,7 +107,7 @@ public struct ModelFile: Equatable, Sendable {
         let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,
                                 columns: columns, training: training, gaussianMixture: gaussianMixtureParameters,
                                 linearGaussian: linearGaussianParameters, hiddenMarkov: hiddenMarkovParameters,
-                                linearDynamical: linearDynamicalParameters)
+                                linearDynamical: linearDynamicalParameters, bayesianMixture: bayesianMixtureParameters)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var data: Data
@@ -159,6 +164,9 @@ public struct ModelFile: Equatable, Sendable {
             case "hmm":
                 guard let p = envelope.hiddenMarkov else { throw corrupt("no hiddenMarkov parameters") }
                 model = .hiddenMarkov(try p.makeModel())
+            case "bayesian-gmm":
+                guard let p = envelope.bayesianMixture else { throw corrupt("no bayesianMixture parameters") }
+                model = .bayesianMixture(try p.makeModel())
             case "lds":
                 guard let p = envelope.linearDynamical else { throw corrupt("no linearDynamical parameters") }
                 model = .linearDynamical(try p.makeModel())
@@ -203,6 +211,11 @@ public struct ModelFile: Equatable, Sendable {
         return nil
     }
 
+    private var bayesianMixtureParameters: BayesianGaussianMixtureParameters? {
+        if case .bayesianMixture(let m) = model { return BayesianGaussianMixtureParameters(m) }
+        return nil
+    }
+
     private var linearDynamicalParameters: LinearDynamicalSystemParameters? {
         if case .linearDynamical(let m) = model { return LinearDynamicalSystemParameters(m) }
         return nil
@@ -225,5 +238,6 @@ public struct ModelFile: Equatable, Sendable {
         var linearGaussian: LinearGaussianParameters?
         var hiddenMarkov: HiddenMarkovModelParameters?
         var linearDynamical: LinearDynamicalSystemParameters?
+        var bayesianMixture: BayesianGaussianMixtureParameters?
     }
 }

@@ -73,6 +73,18 @@ struct InfoCommand: ParsableCommand {
                 Console.print(LinearGaussianReport.text(m, columns: file.columns, logLikelihood: file.training?.logLikelihood,
                                                         count: file.training?.count))
             }
+        case .bayesianMixture(let m):
+            o["components"] = .integer(m.componentCount)
+            o["effectiveComponents"] = .integer(m.effectiveComponents)
+            o["weightPrior"] = .string(m.prior.weightPrior.rawValue)
+            o["weights"] = .numbers(m.weights)
+            o["means"] = .array(m.means.rowArrays.map { .numbers($0) })
+            o["lowerBound"] = file.training?.settings["lowerBound"].flatMap(Double.init).map { .number($0) } ?? .null
+            if output.json {
+                Console.printJSON(o)
+            } else {
+                Console.print(BayesianMixtureReport.text(m, columns: file.columns, lowerBound: file.training?.settings["lowerBound"].flatMap(Double.init)))
+            }
         case .linearDynamical(let m):
             o["latent"] = .integer(m.latentDimension)
             o["observationNoise"] = .string(m.observationNoiseType.rawValue)

@@ -29,6 +29,14 @@ struct PredictCommand: ParsableCommand {
                 let labels = m.predict(x, threads: threads)
                 Console.printCSV(header: ["component"], rows: Matrix(rows: labels.count, columns: 1, storage: labels.map(Double.init)))
             }
+        case .bayesianMixture(let m):
+            try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()   // the predictive needs whole rows
+            if probabilities {
+                Console.printCSV(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.predictiveResponsibilities(x))
+            } else {
+                let labels = m.predict(x)
+                Console.printCSV(header: ["component"], rows: Matrix(rows: labels.count, columns: 1, storage: labels.map(Double.init)))
+            }
         case .variationalAutoencoder, .autoencoder:
             throw ValidationError("predict assigns clusters; a VAE has none. Use `latent transform` for its latent means")
         case .hiddenMarkov:

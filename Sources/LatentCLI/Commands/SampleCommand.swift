@@ -34,6 +34,12 @@ struct SampleCommand: ParsableCommand {
                 let (points, components) = m.sample(count: n, using: &rng)
                 return (points, Matrix(rows: n, columns: 1, storage: components.map(Double.init)))
             }
+        case .bayesianMixture(let m):
+            header = file.columns + ["component"]
+            draw = { n, rng in
+                let (points, components) = m.sample(count: n, using: &rng)
+                return (points, Matrix(rows: n, columns: 1, storage: components.map(Double.init)))
+            }
         case .linearGaussian(let m):
             header = file.columns + (0..<m.factorCount).map { "z\($0)" }
             draw = { n, rng in m.sample(count: n, using: &rng) }

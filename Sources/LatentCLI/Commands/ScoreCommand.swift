@@ -136,6 +136,7 @@ struct ScoreCommand: ParsableCommand {
         let (perRow, seconds): ([Double], Double) = Console.timed {
             switch file.model {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
+            case .bayesianMixture(let m): return m.logLikelihoods(of: x)
             case .linearGaussian(let m): return m.logLikelihoods(of: x)
             case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical: return []
             }

@@ -44,6 +44,9 @@ struct TransformCommand: ParsableCommand {
             Console.printCSV(header: (0..<m.stateCount).map { "p\($0)" }, rows: m.posteriors(of: seqX, sequences: sequences, threads: threads))
         case .linearDynamical:
             break   // handled above
+        case .bayesianMixture(let m):
+            try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()   // the predictive needs whole rows
+            Console.printCSV(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.predictiveResponsibilities(x))
         }
     }
 }

@@ -109,3 +109,4 @@ extension FactorRotation: ExpressibleByArgument {}
 extension MixtureInitialization: ExpressibleByArgument {}
 extension LinearDynamicalSystem.ObservationNoise: ExpressibleByArgument {}
 extension LinearDynamicalSystem.InitialState: ExpressibleByArgument {}
+extension BayesianMixturePrior.WeightPrior: ExpressibleByArgument {}
