@@ -90,6 +90,21 @@ struct LinearDynamicalSystemTests {
         }
     }
 
+    /// Past the steady state only the means are updated; the answers equal the full recursions.
+    @Test func theSteadyStateShortcutChangesNothing() throws {
+        let m = try Self.smallModel()
+        var y = try Self.simulated(m, length: 3000, seed: 12)
+        for i in 1500..<1510 { y[i, 0] = .nan }                // leaves the steady state and finds it again
+        for i in 2000..<2003 { y[i, 0] = .nan; y[i, 1] = .nan }
+        let fast = try m.smooth(y), slow = try m.smooth(y, steadyState: false)
+        #expect(fast.filtering.steady.filter { $0 }.count > 2500)
+        #expect(!fast.filtering.steady[1505] && !fast.filtering.steady[2001])
+        #expect(abs(fast.filtering.logLikelihood - slow.filtering.logLikelihood) < 1e-9 * abs(slow.filtering.logLikelihood))
+        for i in fast.means.storage.indices { #expect(abs(fast.means.storage[i] - slow.means.storage[i]) < 1e-8) }
+        for i in fast.covariances.storage.indices { #expect(abs(fast.covariances.storage[i] - slow.covariances.storage[i]) < 1e-9) }
+        for i in fast.lagOneCovariances.storage.indices { #expect(abs(fast.lagOneCovariances.storage[i] - slow.lagOneCovariances.storage[i]) < 1e-9) }
+    }
+
     @Test func emNeverDecreasesAndRecoversTheParameters() throws {
         let truth = try Self.smallModel(noise: .diagonal)
         var y = try Self.simulated(truth, length: 3000, seed: 7)

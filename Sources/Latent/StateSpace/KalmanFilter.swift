@@ -15,6 +15,10 @@ public struct KalmanFiltering: Sendable {
     public var stepLogLikelihoods: [Double]
     /// Leading steps whose terms a diffuse start leaves out of ``logLikelihood`` (0 for a learned start).
     public var burnIn: Int
+    /// Steps at which the filter had reached its steady state (every value observed and the
+    /// covariance unchanged from the step before, to rounding): their covariances and gain are those
+    /// of the step before. The smoother reuses its gain there.
+    public var steady: [Bool]
 
     /// The log-likelihood of the sequence's observed values (after the burn-in of a diffuse start).
     public var logLikelihood: Double { stepLogLikelihoods.dropFirst(burnIn).reduce(0, +) }
@@ -48,12 +52,15 @@ extension LinearDynamicalSystem {
     /// - Throws: ``ModelError/singularCovariance(component:detail:)`` when an innovation covariance
     ///   is not positive definite.
     /// - Complexity: `O(T·(L³ + D³ + D·L²))` time, `O(T·L²)` memory; no allocation per step.
-    public func filter(_ y: Matrix<Double>) throws -> KalmanFiltering {
+    /// With `steadyState` (the default) a fully observed stretch past the filter's steady state costs
+    /// only the mean updates; `false` runs every covariance update (for checks).
+    public func filter(_ y: Matrix<Double>, steadyState: Bool = true) throws -> KalmanFiltering {
         precondition(y.columns == dimension, "The data has \(y.columns) columns; the model \(dimension)")
         let t = y.rows, l = latentDimension, d = dimension, ll = l * l
         var result = KalmanFiltering(predictedMeans: Matrix(rows: t, columns: l), predictedCovariances: Matrix(rows: t, columns: ll),
                                      filteredMeans: Matrix(rows: t, columns: l), filteredCovariances: Matrix(rows: t, columns: ll),
-                                     stepLogLikelihoods: [Double](repeating: 0, count: t), burnIn: 0)
+                                     stepLogLikelihoods: [Double](repeating: 0, count: t), burnIn: 0,
+                                     steady: [Bool](repeating: false, count: t))
         let a = transition.storage, q = stateNoise.storage, c = observation.storage, r = observationNoise.storage
         let log2Pi = log(2 * Double.pi)
         var mean = initialMean, covariance = initialCovariance.storage
@@ -65,7 +72,40 @@ extension LinearDynamicalSystem {
         var observed = [Int](repeating: 0, count: d)
         var observedSoFar = 0
         var burning = initialState == .diffuse
+        // Steady state: once a fully observed step leaves the filtered covariance as it was, the
+        // gain, the innovation covariance and both covariances stay fixed while every value keeps
+        // being observed, and only the means need updating.
+        var steady = false, previousFull = false
+        var previousCovariance = [Double](repeating: 0, count: ll)
+        var steadyLogDeterminant = 0.0
+        let log2PiD = Double(d) * log2Pi
         for step in 0..<t {
+            let full = (0..<d).allSatisfy { !y.storage[step * d + $0].isNaN }
+            if steady && full {
+                for i in 0..<l { var v = 0.0; for k in 0..<l { v += a[i * l + k] * mean[k] }; scratchMean[i] = v }
+                swap(&mean, &scratchMean)
+                for i in 0..<l { result.predictedMeans.storage[step * l + i] = mean[i] }
+                for i in 0..<ll { result.predictedCovariances.storage[step * ll + i] = result.predictedCovariances.storage[(step - 1) * ll + i] }
+                for x in 0..<d {
+                    var v = y.storage[step * d + x] - offset[x]
+                    for k in 0..<l { v -= c[x * l + k] * mean[k] }
+                    innovation[x] = v; solved[x] = v
+                }
+                SmallCholesky.solve(factor, n: d, &solved)
+                var quadratic = 0.0
+                for x in 0..<d { quadratic += innovation[x] * solved[x] }
+                result.stepLogLikelihoods[step] = -0.5 * (log2PiD + steadyLogDeterminant + quadratic)
+                for i in 0..<l {
+                    var v = 0.0
+                    for x in 0..<d { v += gain[i * d + x] * innovation[x] }
+                    mean[i] += v
+                }
+                for i in 0..<l { result.filteredMeans.storage[step * l + i] = mean[i] }
+                for i in 0..<ll { result.filteredCovariances.storage[step * ll + i] = covariance[i] }
+                result.steady[step] = true
+                continue
+            }
+            steady = false
             if step > 0 {
                 // m ← A m;  P ← A P Aᵀ + Q.
                 for i in 0..<l { var v = 0.0; for k in 0..<l { v += a[i * l + k] * mean[k] }; scratchMean[i] = v }
@@ -135,21 +175,34 @@ extension LinearDynamicalSystem {
                     observedSoFar += o
                     result.burnIn = step + 1
                     if observedSoFar >= l { burning = false }
+                } else if steadyState && full && previousFull {
+                    var change = 0.0, size = 0.0
+                    for i in 0..<ll { change = max(change, abs(covariance[i] - previousCovariance[i])); size = max(size, abs(covariance[i])) }
+                    if change <= Self.steadyStateTolerance * size {
+                        steady = true
+                        steadyLogDeterminant = SmallCholesky.logDeterminant(factor, n: d)
+                    }
                 }
             } else if burning {
                 result.burnIn = step + 1
             }
+            previousFull = full && !burning
+            for i in 0..<ll { previousCovariance[i] = covariance[i] }
             for i in 0..<l { result.filteredMeans.storage[step * l + i] = mean[i] }
             for i in 0..<ll { result.filteredCovariances.storage[step * ll + i] = covariance[i] }
         }
         return result
     }
 
+    /// Largest change of the filtered covariance between two fully observed steps, relative to its
+    /// largest entry, at which the filter takes its steady state as reached.
+    public static let steadyStateTolerance = 1e-13
+
     /// The Rauch–Tung–Striebel smoother on one sequence (one filter pass and one backward pass),
     /// with the lag-one covariances EM needs.
     /// - Complexity: `O(T·(L³ + D³ + D·L²))` time, `O(T·L²)` memory.
-    public func smooth(_ y: Matrix<Double>) throws -> KalmanSmoothing {
-        let filtering = try filter(y)
+    public func smooth(_ y: Matrix<Double>, steadyState: Bool = true) throws -> KalmanSmoothing {
+        let filtering = try filter(y, steadyState: steadyState)
         let t = y.rows, l = latentDimension, ll = l * l
         var means = filtering.filteredMeans
         var covariances = filtering.filteredCovariances
@@ -159,20 +212,26 @@ extension LinearDynamicalSystem {
         var predicted = [Double](repeating: 0, count: ll), factor = [Double](repeating: 0, count: ll)
         var difference = [Double](repeating: 0, count: ll), product = [Double](repeating: 0, count: ll)
         var change = [Double](repeating: 0, count: l)
+        var haveGain = false
         for step in stride(from: t - 2, through: 0, by: -1) {
             let f = step * ll, next = (step + 1) * ll
-            // J = P_t Aᵀ (P_{t+1|t})⁻¹, row by row.
-            for i in 0..<l { for j in 0..<l {
-                var v = 0.0
-                for k in 0..<l { v += filtering.filteredCovariances.storage[f + i * l + k] * a[j * l + k] }
-                pat[i * l + j] = v
-            } }
             for i in 0..<ll { predicted[i] = filtering.predictedCovariances.storage[next + i] }
-            guard SmallCholesky.robustFactor(predicted, into: &factor, n: l) else {
-                throw ModelError.singularCovariance(component: nil, detail: "the predicted state covariance at time step \(step + 2) is singular")
+            // J = P_t Aᵀ (P_{t+1|t})⁻¹ depends on P_t and P_{t+1|t}, which the filter's steady state
+            // keeps fixed: when steps t+1 and t+2 are steady, J is the one of step t+1.
+            let reuse = haveGain && step + 2 < t && filtering.steady[step + 1] && filtering.steady[step + 2]
+            if !reuse {
+                for i in 0..<l { for j in 0..<l {
+                    var v = 0.0
+                    for k in 0..<l { v += filtering.filteredCovariances.storage[f + i * l + k] * a[j * l + k] }
+                    pat[i * l + j] = v
+                } }
+                guard SmallCholesky.robustFactor(predicted, into: &factor, n: l) else {
+                    throw ModelError.singularCovariance(component: nil, detail: "the predicted state covariance at time step \(step + 2) is singular")
+                }
+                for i in 0..<ll { gain[i] = pat[i] }
+                for i in 0..<l { SmallCholesky.solve(factor, n: l, &gain, offset: i * l) }
+                haveGain = true
             }
-            for i in 0..<ll { gain[i] = pat[i] }
-            for i in 0..<l { SmallCholesky.solve(factor, n: l, &gain, offset: i * l) }
             // m^s_t = m_t + J (m^s_{t+1} − m_{t+1|t}).
             for j in 0..<l { change[j] = means.storage[(step + 1) * l + j] - filtering.predictedMeans.storage[(step + 1) * l + j] }
             for i in 0..<l {
