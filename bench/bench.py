@@ -262,6 +262,10 @@ def make_datasets(names):
                                                                       store.path("hmm-means0.npy"),
                                                                       spec["t"], spec["d"], spec["k"]))
                 paths[name] = {"data": data, "means0": means0}
+            elif kind == "lds":
+                data, = store.ensure(["lds.npy"], {**spec, "seed": datagen.SEED},
+                                     lambda: datagen.write_lds(store.path("lds.npy"), spec["t"], spec["d"], spec["l"]))
+                paths[name] = {"data": data}
             elif kind == "idx-prefix":
                 src = spec["source"]
                 if not os.path.exists(src):

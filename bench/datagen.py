@@ -88,6 +88,29 @@ def write_hmm(path, means_path, t, d, k, seed=SEED):
     np.save(means_path, np.ascontiguousarray(x[first]))
 
 
+def lds_truth(d, l, seed=SEED):
+    """A stable linear dynamical system: A with eigenvalues 0.5–0.95 (a random rotation of a
+    diagonal), C ~ N(0, 1), Q = 0.25 I, R = diag U(0.05, 0.2), x_1 ~ N(0, I)."""
+    rng = np.random.default_rng([seed, 6])
+    q, _ = np.linalg.qr(rng.normal(size=(l, l)))
+    a = q @ np.diag(np.linspace(0.95, 0.5, l)) @ q.T
+    c = rng.normal(size=(d, l))
+    return a, c, 0.25 * np.eye(l), np.diag(rng.uniform(0.05, 0.2, size=d))
+
+
+def write_lds(path, t, d, l, seed=SEED):
+    """T steps of the system of lds_truth."""
+    a, c, q, r = lds_truth(d, l, seed)
+    rng = np.random.default_rng([seed, 7])
+    w = rng.normal(size=(t, l)) @ np.linalg.cholesky(q).T
+    v = rng.normal(size=(t, d)) @ np.linalg.cholesky(r).T
+    x = np.empty((t, l))
+    x[0] = rng.normal(size=l)
+    for i in range(1, t):
+        x[i] = a @ x[i - 1] + w[i]
+    np.save(path, np.ascontiguousarray(x @ c.T + v))
+
+
 def read_idx_images(path):
     """An IDX3 file (big-endian magic 0x00000803, three int32 sizes) as an (n, rows*cols) uint8 array."""
     with open(path, "rb") as f:

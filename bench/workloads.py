@@ -21,6 +21,7 @@ MNIST = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__))
 GMM_N = 5_000 if QUICK else 100_000
 FA_N = 2_000 if QUICK else 50_000
 HMM_T = 2_000 if QUICK else 100_000
+LDS_T = 2_000 if QUICK else 100_000
 SCALE_NS = [1_000, 10_000] if QUICK else [10_000, 100_000, 1_000_000, 10_000_000]
 SCALE_ANCHOR_MAX = int(os.environ.get("BENCH_SCALE_ANCHOR_MAX", 10_000 if QUICK else 1_000_000))
 SCALE_MAX = int(os.environ.get("BENCH_SCALE_MAX", SCALE_NS[-1]))
@@ -36,6 +37,7 @@ DATASETS = {
     "gmm": {"kind": "gmm", "n": GMM_N, "d": GMM_D, "k": GMM_K},
     "fa": {"kind": "fa", "n": FA_N, "d": 64, "factors": 10},
     "hmm": {"kind": "hmm", "t": HMM_T, "d": 4, "k": 4},
+    "lds": {"kind": "lds", "t": LDS_T, "d": 8, "l": 4},
     "mnist-train": {"kind": "idx-prefix", "source": MNIST, "count": VAE_IMAGES},
     "mnist-score": {"kind": "idx-prefix", "source": MNIST, "count": IWAE_IMAGES},
 }
@@ -119,6 +121,18 @@ WORKLOADS += [
                    "spec": {"kind": "hmmlearn-hmm", "iterations": 10, "implementation": "scaling"}},
         "metric": "iteration", "threads": (1, 2), "target": {1: 10.0, 2: 10.0},
     },
+    {
+        "name": "lds", "group": "lds",
+        "title": f"Linear dynamical system, T = {LDS_T:,}, D = 8, 4 states: Kalman smoothing + one EM iteration "
+                 "(statsmodels: one smoother pass, it has no EM for this model)",
+        "dataset": "lds",
+        "latent": ["fit", "lds", "--data", "{data}", "--latent", "4", "--max-iterations", "10", "--tolerance", "0",
+                   "--threads", "{threads}", "--output", "{out}", "--json", "--quiet"],
+        "latentHelp": ["fit", "lds"], "latentNeeds": ["--latent"],
+        "anchor": {"package": "statsmodels", "label": "statsmodels MLEModel.ssm.smooth()",
+                   "spec": {"kind": "statsmodels-lds", "states": 4, "iterations": 10}},
+        "metric": "iteration", "threads": (1,), "target": {1: 10.0},
+    },
     _vae("vae", VAE_EPOCHS, "{model}", threads=(1, 2), target={1: 1.3, 2: 1.3}),
     # The full-length run of issue 5: the train ELBO per image after 50 epochs (PyTorch reference
     # −85.75; Latent must reach at least −86.8), one repetition at one thread.
@@ -145,6 +159,7 @@ TARGET_TEXT = {
     "gmm-diag": "GMM ≥4× scikit-learn at 1 thread, ≥6× at 2",
     "fa": "FA whole fit ≥5×",
     "hmm": "HMM ≥10×",
+    "lds": "Kalman smoothing + one EM iteration ≥10× statsmodels' filter/smoother",
     "vae": "VAE epoch ≥1.3×",
     "vae-50": "VAE epoch ≥1.3×; train ELBO after 50 epochs ≥ −86.8 (PyTorch reference −85.75)",
     "iwae": "IWAE scoring ≥2.5×",

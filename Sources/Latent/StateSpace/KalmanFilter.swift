@@ -78,9 +78,11 @@ extension LinearDynamicalSystem {
         var steady = false, previousFull = false
         var previousCovariance = [Double](repeating: 0, count: ll)
         var steadyLogDeterminant = 0.0
+        var steadyInverse = [Double](repeating: 0, count: d * d)   // S⁻¹ of the steady state
         let log2PiD = Double(d) * log2Pi
         for step in 0..<t {
-            let full = (0..<d).allSatisfy { !y.storage[step * d + $0].isNaN }
+            var full = true
+            for j in 0..<d where y.storage[step * d + j].isNaN { full = false; break }
             if steady && full {
                 for i in 0..<l { var v = 0.0; for k in 0..<l { v += a[i * l + k] * mean[k] }; scratchMean[i] = v }
                 swap(&mean, &scratchMean)
@@ -89,11 +91,14 @@ extension LinearDynamicalSystem {
                 for x in 0..<d {
                     var v = y.storage[step * d + x] - offset[x]
                     for k in 0..<l { v -= c[x * l + k] * mean[k] }
-                    innovation[x] = v; solved[x] = v
+                    innovation[x] = v
                 }
-                SmallCholesky.solve(factor, n: d, &solved)
                 var quadratic = 0.0
-                for x in 0..<d { quadratic += innovation[x] * solved[x] }
+                for x in 0..<d {
+                    var v = 0.0
+                    for z in 0..<d { v += steadyInverse[x * d + z] * innovation[z] }
+                    quadratic += innovation[x] * v
+                }
                 result.stepLogLikelihoods[step] = -0.5 * (log2PiD + steadyLogDeterminant + quadratic)
                 for i in 0..<l {
                     var v = 0.0
@@ -181,6 +186,8 @@ extension LinearDynamicalSystem {
                     if change <= Self.steadyStateTolerance * size {
                         steady = true
                         steadyLogDeterminant = SmallCholesky.logDeterminant(factor, n: d)
+                        for x in 0..<(d * d) { steadyInverse[x] = x % (d + 1) == 0 ? 1 : 0 }
+                        for x in 0..<d { SmallCholesky.solve(factor, n: d, &steadyInverse, offset: x * d) }
                     }
                 }
             } else if burning {
@@ -238,6 +245,22 @@ extension LinearDynamicalSystem {
                 var v = 0.0
                 for k in 0..<l { v += gain[i * l + k] * change[k] }
                 means.storage[step * l + i] = filtering.filteredMeans.storage[step * l + i] + v
+            }
+            // Where J is fixed and P^s_{t+1} = P^s_{t+2} (the backward recursion has converged too),
+            // P^s_t and the lag-one covariance repeat those of step t+1.
+            if reuse {
+                var change = 0.0, size = 0.0
+                for i in 0..<ll {
+                    change = max(change, abs(covariances.storage[next + i] - covariances.storage[next + ll + i]))
+                    size = max(size, abs(covariances.storage[next + i]))
+                }
+                if change <= Self.steadyStateTolerance * size {
+                    for i in 0..<ll {
+                        covariances.storage[f + i] = covariances.storage[next + i]
+                        lagOne.storage[step * ll + i] = lagOne.storage[(step + 1) * ll + i]
+                    }
+                    continue
+                }
             }
             // P^s_t = P_t + J (P^s_{t+1} − P_{t+1|t}) Jᵀ;  Cov[x_{t+1}, x_t] = P^s_{t+1} Jᵀ.
             for i in 0..<ll { difference[i] = covariances.storage[next + i] - predicted[i] }

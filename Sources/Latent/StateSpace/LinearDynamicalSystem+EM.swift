@@ -7,6 +7,8 @@ public struct StateSpaceTrainingData: Sendable {
     public let sequences: [SequenceRange]
     /// Each column's variance over its observed values (the scale of the variance floor).
     public let columnVariances: [Double]
+    /// Per sequence, `Σ yₜyₜᵀ` over its fully observed rows: data alone, the same in every E-step.
+    let completeSecondMoments: [Matrix<Double>]
 
     public init(_ data: Matrix<Double>, sequences: [SequenceRange]) {
         self.data = data
@@ -18,6 +20,15 @@ public struct StateSpaceTrainingData: Sendable {
             variances.append(values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, values.count - 1)))
         }
         columnVariances = variances
+        completeSecondMoments = sequences.map { range in
+            let d = data.columns
+            var m = Matrix<Double>(rows: d, columns: d)
+            for t in range where (0..<d).allSatisfy({ !data[t, $0].isNaN }) {
+                for i in 0..<d { for j in i..<d { m[i, j] += data[t, i] * data[t, j] } }
+            }
+            m.symmetrizeFromUpper()
+            return m
+        }
     }
 }
 
@@ -56,55 +67,78 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
     /// The E-step: smooths every sequence and sums the expected statistics.
     public func statistics(of data: StateSpaceTrainingData) throws -> StateSpaceStatistics {
         var stats = StateSpaceStatistics(states: latentDimension, dimension: dimension)
-        for range in data.sequences where !range.isEmpty {
-            try accumulate(data.data.selectingRows(range), into: &stats)
+        for (s, range) in data.sequences.enumerated() where !range.isEmpty {
+            try accumulate(data.data.selectingRows(range), into: &stats, completeSecondMoment: data.completeSecondMoments[s])
         }
         return stats
     }
 
     /// Adds one sequence's expected statistics.
-    func accumulate(_ y: Matrix<Double>, into stats: inout StateSpaceStatistics) throws {
+    /// `completeSecondMoment`, when given, is `Σ yₜyₜᵀ` over the sequence's fully observed rows.
+    func accumulate(_ y: Matrix<Double>, into stats: inout StateSpaceStatistics, completeSecondMoment: Matrix<Double>? = nil) throws {
         let smoothing = try smooth(y)
         stats.logLikelihood += smoothing.filtering.logLikelihood
         let t = y.rows, l = latentDimension, d = dimension, ll = l * l
         let means = smoothing.means.storage, covariances = smoothing.covariances.storage, lagOne = smoothing.lagOneCovariances.storage
-        /// E[xₐxₐᵀ][i, j] and E[xₐ₊₁xₐᵀ][i, j].
-        @inline(__always) func second(_ s: Int, _ i: Int, _ j: Int) -> Double { covariances[s * ll + i * l + j] + means[s * l + i] * means[s * l + j] }
-        @inline(__always) func cross(_ s: Int, _ i: Int, _ j: Int) -> Double { lagOne[s * ll + i * l + j] + means[(s + 1) * l + i] * means[s * l + j] }
+        // Sums kept in local buffers (written back once) and each step's E[xₜxₜᵀ] formed once.
+        var stateSum = stats.stateSum, all = stats.stateSecondMoment.storage
+        var previous = stats.previousSecondMoment.storage, next = stats.nextSecondMoment.storage, cross = stats.crossMoment.storage
+        var observationSum = stats.observationSum, observationState = stats.observationStateMoment.storage
+        var second = [Double](repeating: 0, count: ll)
+        defer {
+            stats.observationSum = observationSum
+            stats.observationStateMoment.storage = observationState
+            stats.stateSum = stateSum
+            stats.stateSecondMoment.storage = all
+            stats.previousSecondMoment.storage = previous
+            stats.nextSecondMoment.storage = next
+            stats.crossMoment.storage = cross
+        }
         stats.sequences += 1
         for i in 0..<l {
             stats.initialMean[i] += means[i]
-            for j in 0..<l { stats.initialSecondMoment.storage[i * l + j] += second(0, i, j) }
+            for j in 0..<l { stats.initialSecondMoment.storage[i * l + j] += covariances[i * l + j] + means[i] * means[j] }
         }
         for step in 0..<t {
+            let m = step * l, c = step * ll
             for i in 0..<l {
-                stats.stateSum[i] += means[step * l + i]
-                for j in 0..<l {
-                    let v = second(step, i, j)
-                    stats.stateSecondMoment.storage[i * l + j] += v
-                    if step < t - 1 { stats.previousSecondMoment.storage[i * l + j] += v }
-                    if step > 0 { stats.nextSecondMoment.storage[i * l + j] += v }
-                    if step < t - 1 { stats.crossMoment.storage[i * l + j] += cross(step, i, j) }
-                }
+                stateSum[i] += means[m + i]
+                let mi = means[m + i]
+                for j in 0..<l { second[i * l + j] = covariances[c + i * l + j] + mi * means[m + j] }
             }
-            if step < t - 1 { stats.transitions += 1 }
+            for x in 0..<ll { all[x] += second[x] }
+            if step > 0 { for x in 0..<ll { next[x] += second[x] } }
+            if step < t - 1 {
+                for x in 0..<ll { previous[x] += second[x] }
+                // E[xₜ₊₁xₜᵀ] = Cov[xₜ₊₁, xₜ] + mₜ₊₁mₜᵀ.
+                for i in 0..<l {
+                    let mi = means[m + l + i]
+                    for j in 0..<l { cross[i * l + j] += lagOne[c + i * l + j] + mi * means[m + j] }
+                }
+                stats.transitions += 1
+            }
             let row = step * d
-            if (0..<d).allSatisfy({ !y.storage[row + $0].isNaN }) {
+            var complete = true
+            for j in 0..<d where y.storage[row + j].isNaN { complete = false; break }
+            if complete {
                 for i in 0..<d {
                     let yi = y.storage[row + i]
-                    stats.observationSum[i] += yi
-                    for k in 0..<l { stats.observationStateMoment.storage[i * l + k] += yi * means[step * l + k] }
-                    for j in 0..<d { stats.observationSecondMoment.storage[i * d + j] += yi * y.storage[row + j] }
+                    observationSum[i] += yi
+                    for k in 0..<l { observationState[i * l + k] += yi * means[m + k] }
+                    if completeSecondMoment == nil {
+                        for j in 0..<d { stats.observationSecondMoment.storage[i * d + j] += yi * y.storage[row + j] }
+                    }
                 }
             } else {
                 let m = Array(means[(step * l)..<((step + 1) * l)])
                 let (ey, eyx, eyy) = expectedObservation(y.row(step), stateMean: m, stateSecondMoment: smoothing.covariances.covariance(l, at: step) + SmallDense.outer(m, m))
-                for j in 0..<d { stats.observationSum[j] += ey[j] }
-                SmallDense.accumulate(&stats.observationStateMoment, eyx)
+                for j in 0..<d { observationSum[j] += ey[j] }
+                for x in 0..<(d * l) { observationState[x] += eyx.storage[x] }
                 SmallDense.accumulate(&stats.observationSecondMoment, eyy)
             }
             stats.steps += 1
         }
+        if let completeSecondMoment { SmallDense.accumulate(&stats.observationSecondMoment, completeSecondMoment) }
     }
 
     /// `E[y]`, `E[y xᵀ]` and `E[y yᵀ]` of one time step given the smoothed moments of its state.
