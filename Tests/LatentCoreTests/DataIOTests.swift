@@ -126,6 +126,17 @@ import TestSupport
         #expect(throws: DataError.self) { try NumPy.decode(Data(bytes), source: "t.npy") }
     }
 
+    /// Found by Fuzz/run.sh (CI, this round): a Fortran-order shape (0, 8·10¹⁷) spun in the transpose.
+    @Test func npyEmptyArrayWithAHugeDimension() throws {
+        let input = "k05VTVBZAQB2AHsnZGVzY3InOiAnfHUyJywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVl/////ywgJ3NoYXBlJzogKDAsICAgICAgICAgICAgICAgIDAwMDAwMDAwMDAwMDAwMDAwMDAwMDgwMDAwMDAwMDAwMDAwMDE3MikyLCB9ICAgICAgICAgICAgICAgICAgICAgICCTTlVNUFkBIA=="
+        let bytes = try #require(Data(base64Encoded: input))
+        #expect(throws: DataError.self) { try NumPy.decode(bytes, source: "t.npy") }
+        var header = "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 3), }"
+        header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+        let empty = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0] + Array(header.utf8)
+        #expect(throws: DataError.self) { try NumPy.decode(Data(empty), source: "empty.npy") }
+    }
+
     @Test func idxDimensions() throws {
         let path = TestData.temporaryDirectory().appendingPathComponent("bad-idx3-ubyte").path
         try Data([0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 1, 2, 3, 4]).write(to: URL(fileURLWithPath: path))

@@ -119,16 +119,20 @@ def collapsed(covariances, weights, n, floor, column_variances, kind, resolution
     return False
 
 
-def gmm_entry(task):
-    name, k, kind = task
-    from sklearn.mixture import GaussianMixture
+def mixture_data(name):
+    """A mixture entry's file name, data, columns, column variances and resolutions."""
     file = f"{name}.csv" if name in ("faithful", "iris", "geyser") else f"reference/{name}.csv"
     x, columns = load(file)
     if name == "iris":
         x, columns = x[:, :4], columns[:4]
+    return file, x, columns, x.var(axis=0, ddof=1), resolutions(x)
+
+
+def gmm_entry(task):
+    name, k, kind = task
+    from sklearn.mixture import GaussianMixture
+    file, x, columns, colvar, resolution = mixture_data(name)
     n = len(x)
-    colvar = x.var(axis=0, ddof=1)
-    resolution = resolutions(x)
     best, best_any, eligible = -np.inf, -np.inf, 0
     inits = ["kmeans", "k-means++", "random_from_data"]
     for s in range(STARTS):
@@ -155,13 +159,8 @@ def gmm_kmeans_entry(task):
     """The best eligible log-likelihood of 60 starts with scikit-learn's default (k-means) start."""
     name, k, kind = task
     from sklearn.mixture import GaussianMixture
-    file = f"{name}.csv" if name in ("faithful", "iris", "geyser") else f"reference/{name}.csv"
-    x, _ = load(file)
-    if name == "iris":
-        x = x[:, :4]
+    _, x, _, colvar, resolution = mixture_data(name)
     n = len(x)
-    colvar = x.var(axis=0, ddof=1)
-    resolution = resolutions(x)
     best = -np.inf
     for s in range(STARTS):
         with warnings.catch_warnings():

@@ -40,19 +40,9 @@ extension BayesianGaussianMixture {
         let log2Pi = log(2 * Double.pi)
         for c in 0..<k {
             let constant = logWeights[c] + 0.5 * factors[c].expectedLogDetLambda - 0.5 * Double(d) * log2Pi - 0.5 * Double(d) / meanPrecision[c]
-            let l = factors[c].factor.lower
-            var z = [Double](repeating: 0, count: d)
-            for i in 0..<x.rows {
-                // z = L⁻¹ (x − m): ‖z‖² = (x − m)ᵀ W (x − m).
-                var q = 0.0
-                for a in 0..<d {
-                    var s = x[i, a] - means[c, a]
-                    for b in 0..<a { s -= l[a, b] * z[b] }
-                    z[a] = s / l[a, a]
-                    q += z[a] * z[a]
-                }
-                out[i, c] = constant - 0.5 * degreesOfFreedom[c] * q
-            }
+            // ‖L⁻¹(x − m)‖² = (x − m)ᵀ W (x − m) with W⁻¹ = L Lᵀ.
+            let q = Self.squaredDistances(x, from: means.row(c), lower: factors[c].factor.lower)
+            for i in 0..<x.rows { out[i, c] = constant - 0.5 * degreesOfFreedom[c] * q[i] }
         }
         return out
     }
@@ -218,22 +208,29 @@ extension BayesianGaussianMixture {
             let scale = (1 + meanPrecision[c]) / (nu * meanPrecision[c])
             // scaleInverses are positive definite by construction (prior plus scatter).
             let factor = try! Cholesky(scale * scaleInverses[c])
-            let l = factor.lower
             let normalizer: Double = lgamma((nu + dd) / 2) - lgamma(nu / 2) - 0.5 * dd * log(nu * Double.pi)
             let constant: Double = log(w[c]) + normalizer - 0.5 * factor.logDeterminant
-            var z = [Double](repeating: 0, count: d)
-            for i in 0..<x.rows {
-                var q = 0.0
-                for a in 0..<d {
-                    var s = x[i, a] - means[c, a]
-                    for b in 0..<a { s -= l[a, b] * z[b] }
-                    z[a] = s / l[a, a]
-                    q += z[a] * z[a]
-                }
-                out[i, c] = constant - 0.5 * (nu + dd) * log1p(q / nu)
-            }
+            let q = Self.squaredDistances(x, from: means.row(c), lower: factor.lower)
+            for i in 0..<x.rows { out[i, c] = constant - 0.5 * (nu + dd) * log1p(q[i] / nu) }
         }
         return out
+    }
+
+    /// `‖L⁻¹(xᵢ − m)‖²` for each row `xᵢ` of `x`, by forward substitution with the lower-triangular `l`.
+    /// - Complexity: `O(N·D²)`.
+    static func squaredDistances(_ x: Matrix<Double>, from m: [Double], lower l: Matrix<Double>) -> [Double] {
+        let d = m.count
+        var z = [Double](repeating: 0, count: d)
+        return (0..<x.rows).map { i in
+            var q = 0.0
+            for a in 0..<d {
+                var s = x[i, a] - m[a]
+                for b in 0..<a { s -= l[a, b] * z[b] }
+                z[a] = s / l[a, a]
+                q += z[a] * z[a]
+            }
+            return q
+        }
     }
 
     /// Posterior predictive cluster probabilities (`N × K`).

@@ -74,10 +74,15 @@ struct ScoreCommand: ParsableCommand {
             o["sequences"] = .integer(sequences.count)
             Console.printJSON(o)
         } else {
-            var rows = Matrix<Double>(rows: sequences.count, columns: 3)
-            for (s, r) in sequences.enumerated() { rows[s, 0] = Double(s); rows[s, 1] = Double(r.count); rows[s, 2] = perSequence[s] }
-            Console.printCSV(header: ["sequence", "length", "logLikelihood"], rows: rows)
+            Self.printSequenceScores(perSequence, sequences: sequences)
         }
+    }
+
+    /// CSV of each sequence's number, length and log-likelihood.
+    static func printSequenceScores(_ perSequence: [Double], sequences: [SequenceRange]) {
+        var rows = Matrix<Double>(rows: sequences.count, columns: 3)
+        for (s, r) in sequences.enumerated() { rows[s, 0] = Double(s); rows[s, 1] = Double(r.count); rows[s, 2] = perSequence[s] }
+        Console.printCSV(header: ["sequence", "length", "logLikelihood"], rows: rows)
     }
 
     /// Linear dynamical systems: log p(y) of each sequence by the Kalman filter (CSV), or the summary.
@@ -94,9 +99,7 @@ struct ScoreCommand: ParsableCommand {
             o["missingValues"] = .integer(y.missingCount)
             Console.printJSON(o)
         } else {
-            var rows = Matrix<Double>(rows: sequences.count, columns: 3)
-            for (s, r) in sequences.enumerated() { rows[s, 0] = Double(s); rows[s, 1] = Double(r.count); rows[s, 2] = perSequence[s] }
-            Console.printCSV(header: ["sequence", "length", "logLikelihood"], rows: rows)
+            Self.printSequenceScores(perSequence, sequences: sequences)
         }
     }
 

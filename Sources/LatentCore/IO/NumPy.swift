@@ -64,6 +64,11 @@ public enum NumPy {
         guard let count = CheckedSize.elements([rows, columns], width: width, available: bytes.count - start) else {
             throw corrupt("the header's shape (\(shapeText)) needs more than the \(bytes.count - start) bytes after it")
         }
+        guard count > 0 else {
+            // An empty array has nothing to model, and a huge dimension beside a zero one would
+            // make every loop over rows or columns spin for nothing.
+            throw DataError.unsupportedFormat(path: source, reason: "the array of shape (\(shapeText)) holds no values")
+        }
         var m = Matrix<Double>(rows: rows, columns: columns)
         bytes.withUnsafeBytes { raw in
             let base = raw.baseAddress! + start

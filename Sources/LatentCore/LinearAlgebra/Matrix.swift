@@ -87,6 +87,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// The transpose.
     public var transposed: Matrix {
         var t = Matrix(rows: columns, columns: rows)
+        guard rows > 0 && columns > 0 else { return t }
         for i in 0..<rows {
             for j in 0..<columns { t.storage[j * rows + i] = storage[i * columns + j] }
         }
