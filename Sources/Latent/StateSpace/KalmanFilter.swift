@@ -57,10 +57,11 @@ extension LinearDynamicalSystem {
     public func filter(_ y: Matrix<Double>, steadyState: Bool = true) throws -> KalmanFiltering {
         precondition(y.columns == dimension, "The data has \(y.columns) columns; the model \(dimension)")
         let t = y.rows, l = latentDimension, d = dimension, ll = l * l
-        var result = KalmanFiltering(predictedMeans: Matrix(rows: t, columns: l), predictedCovariances: Matrix(rows: t, columns: ll),
-                                     filteredMeans: Matrix(rows: t, columns: l), filteredCovariances: Matrix(rows: t, columns: ll),
-                                     stepLogLikelihoods: [Double](repeating: 0, count: t), burnIn: 0,
-                                     steady: [Bool](repeating: false, count: t))
+        // Outputs in local arrays (a write through a stored property checks uniqueness each time).
+        var predictedMeans = [Double](repeating: 0, count: t * l), predictedCovariances = [Double](repeating: 0, count: t * ll)
+        var filteredMeans = [Double](repeating: 0, count: t * l), filteredCovariances = [Double](repeating: 0, count: t * ll)
+        var stepLogLikelihoods = [Double](repeating: 0, count: t), steadySteps = [Bool](repeating: false, count: t)
+        var burnIn = 0
         let a = transition.storage, q = stateNoise.storage, c = observation.storage, r = observationNoise.storage
         let log2Pi = log(2 * Double.pi)
         var mean = initialMean, covariance = initialCovariance.storage
@@ -86,8 +87,8 @@ extension LinearDynamicalSystem {
             if steady && full {
                 for i in 0..<l { var v = 0.0; for k in 0..<l { v += a[i * l + k] * mean[k] }; scratchMean[i] = v }
                 swap(&mean, &scratchMean)
-                for i in 0..<l { result.predictedMeans.storage[step * l + i] = mean[i] }
-                for i in 0..<ll { result.predictedCovariances.storage[step * ll + i] = result.predictedCovariances.storage[(step - 1) * ll + i] }
+                for i in 0..<l { predictedMeans[step * l + i] = mean[i] }
+                for i in 0..<ll { predictedCovariances[step * ll + i] = predictedCovariances[(step - 1) * ll + i] }
                 for x in 0..<d {
                     var v = y.storage[step * d + x] - offset[x]
                     for k in 0..<l { v -= c[x * l + k] * mean[k] }
@@ -99,15 +100,15 @@ extension LinearDynamicalSystem {
                     for z in 0..<d { v += steadyInverse[x * d + z] * innovation[z] }
                     quadratic += innovation[x] * v
                 }
-                result.stepLogLikelihoods[step] = -0.5 * (log2PiD + steadyLogDeterminant + quadratic)
+                stepLogLikelihoods[step] = -0.5 * (log2PiD + steadyLogDeterminant + quadratic)
                 for i in 0..<l {
                     var v = 0.0
                     for x in 0..<d { v += gain[i * d + x] * innovation[x] }
                     mean[i] += v
                 }
-                for i in 0..<l { result.filteredMeans.storage[step * l + i] = mean[i] }
-                for i in 0..<ll { result.filteredCovariances.storage[step * ll + i] = covariance[i] }
-                result.steady[step] = true
+                for i in 0..<l { filteredMeans[step * l + i] = mean[i] }
+                for i in 0..<ll { filteredCovariances[step * ll + i] = covariance[i] }
+                steadySteps[step] = true
                 continue
             }
             steady = false
@@ -122,8 +123,8 @@ extension LinearDynamicalSystem {
                     covariance[i * l + j] = v; covariance[j * l + i] = v
                 } }
             }
-            for i in 0..<l { result.predictedMeans.storage[step * l + i] = mean[i] }
-            for i in 0..<ll { result.predictedCovariances.storage[step * ll + i] = covariance[i] }
+            for i in 0..<l { predictedMeans[step * l + i] = mean[i] }
+            for i in 0..<ll { predictedCovariances[step * ll + i] = covariance[i] }
             var o = 0
             for j in 0..<d where !y.storage[step * d + j].isNaN { observed[o] = j; o += 1 }
             if o > 0 {
@@ -149,7 +150,7 @@ extension LinearDynamicalSystem {
                 SmallCholesky.solve(factor, n: o, &solved)
                 var quadratic = 0.0
                 for x in 0..<o { quadratic += innovation[x] * solved[x] }
-                result.stepLogLikelihoods[step] = -0.5 * (Double(o) * log2Pi + SmallCholesky.logDeterminant(factor, n: o) + quadratic)
+                stepLogLikelihoods[step] = -0.5 * (Double(o) * log2Pi + SmallCholesky.logDeterminant(factor, n: o) + quadratic)
                 // K = P Cᵀ S⁻¹, row by row; m ← m + K v.
                 for i in 0..<l {
                     for x in 0..<o { gain[i * o + x] = pct[i * o + x] }
@@ -178,7 +179,7 @@ extension LinearDynamicalSystem {
                 } }
                 if burning {
                     observedSoFar += o
-                    result.burnIn = step + 1
+                    burnIn = step + 1
                     if observedSoFar >= l { burning = false }
                 } else if steadyState && full && previousFull {
                     var change = 0.0, size = 0.0
@@ -191,14 +192,18 @@ extension LinearDynamicalSystem {
                     }
                 }
             } else if burning {
-                result.burnIn = step + 1
+                burnIn = step + 1
             }
             previousFull = full && !burning
             for i in 0..<ll { previousCovariance[i] = covariance[i] }
-            for i in 0..<l { result.filteredMeans.storage[step * l + i] = mean[i] }
-            for i in 0..<ll { result.filteredCovariances.storage[step * ll + i] = covariance[i] }
+            for i in 0..<l { filteredMeans[step * l + i] = mean[i] }
+            for i in 0..<ll { filteredCovariances[step * ll + i] = covariance[i] }
         }
-        return result
+        return KalmanFiltering(predictedMeans: Matrix(rows: t, columns: l, storage: predictedMeans),
+                               predictedCovariances: Matrix(rows: t, columns: ll, storage: predictedCovariances),
+                               filteredMeans: Matrix(rows: t, columns: l, storage: filteredMeans),
+                               filteredCovariances: Matrix(rows: t, columns: ll, storage: filteredCovariances),
+                               stepLogLikelihoods: stepLogLikelihoods, burnIn: burnIn, steady: steadySteps)
     }
 
     /// Largest change of the filtered covariance between two fully observed steps, relative to its
@@ -211,9 +216,11 @@ extension LinearDynamicalSystem {
     public func smooth(_ y: Matrix<Double>, steadyState: Bool = true) throws -> KalmanSmoothing {
         let filtering = try filter(y, steadyState: steadyState)
         let t = y.rows, l = latentDimension, ll = l * l
-        var means = filtering.filteredMeans
-        var covariances = filtering.filteredCovariances
-        var lagOne = Matrix<Double>(rows: max(0, t - 1), columns: ll)
+        // Local arrays: a write through a stored property checks uniqueness each time.
+        var means = filtering.filteredMeans.storage, covariances = filtering.filteredCovariances.storage
+        var lagOne = [Double](repeating: 0, count: max(0, t - 1) * ll)
+        let filteredMeans = filtering.filteredMeans.storage, predictedMeans = filtering.predictedMeans.storage
+        let filteredCovariances = filtering.filteredCovariances.storage, predictedCovariances = filtering.predictedCovariances.storage
         let a = transition.storage
         var pat = [Double](repeating: 0, count: ll), gain = [Double](repeating: 0, count: ll)
         var predicted = [Double](repeating: 0, count: ll), factor = [Double](repeating: 0, count: ll)
@@ -222,14 +229,14 @@ extension LinearDynamicalSystem {
         var haveGain = false
         for step in stride(from: t - 2, through: 0, by: -1) {
             let f = step * ll, next = (step + 1) * ll
-            for i in 0..<ll { predicted[i] = filtering.predictedCovariances.storage[next + i] }
+            for i in 0..<ll { predicted[i] = predictedCovariances[next + i] }
             // J = P_t Aᵀ (P_{t+1|t})⁻¹ depends on P_t and P_{t+1|t}, which the filter's steady state
             // keeps fixed: when steps t+1 and t+2 are steady, J is the one of step t+1.
             let reuse = haveGain && step + 2 < t && filtering.steady[step + 1] && filtering.steady[step + 2]
             if !reuse {
                 for i in 0..<l { for j in 0..<l {
                     var v = 0.0
-                    for k in 0..<l { v += filtering.filteredCovariances.storage[f + i * l + k] * a[j * l + k] }
+                    for k in 0..<l { v += filteredCovariances[f + i * l + k] * a[j * l + k] }
                     pat[i * l + j] = v
                 } }
                 guard SmallCholesky.robustFactor(predicted, into: &factor, n: l) else {
@@ -240,43 +247,44 @@ extension LinearDynamicalSystem {
                 haveGain = true
             }
             // m^s_t = m_t + J (m^s_{t+1} − m_{t+1|t}).
-            for j in 0..<l { change[j] = means.storage[(step + 1) * l + j] - filtering.predictedMeans.storage[(step + 1) * l + j] }
+            for j in 0..<l { change[j] = means[(step + 1) * l + j] - predictedMeans[(step + 1) * l + j] }
             for i in 0..<l {
                 var v = 0.0
                 for k in 0..<l { v += gain[i * l + k] * change[k] }
-                means.storage[step * l + i] = filtering.filteredMeans.storage[step * l + i] + v
+                means[step * l + i] = filteredMeans[step * l + i] + v
             }
             // Where J is fixed and P^s_{t+1} = P^s_{t+2} (the backward recursion has converged too),
             // P^s_t and the lag-one covariance repeat those of step t+1.
             if reuse {
                 var change = 0.0, size = 0.0
                 for i in 0..<ll {
-                    change = max(change, abs(covariances.storage[next + i] - covariances.storage[next + ll + i]))
-                    size = max(size, abs(covariances.storage[next + i]))
+                    change = max(change, abs(covariances[next + i] - covariances[next + ll + i]))
+                    size = max(size, abs(covariances[next + i]))
                 }
                 if change <= Self.steadyStateTolerance * size {
                     for i in 0..<ll {
-                        covariances.storage[f + i] = covariances.storage[next + i]
-                        lagOne.storage[step * ll + i] = lagOne.storage[(step + 1) * ll + i]
+                        covariances[f + i] = covariances[next + i]
+                        lagOne[step * ll + i] = lagOne[(step + 1) * ll + i]
                     }
                     continue
                 }
             }
             // P^s_t = P_t + J (P^s_{t+1} − P_{t+1|t}) Jᵀ;  Cov[x_{t+1}, x_t] = P^s_{t+1} Jᵀ.
-            for i in 0..<ll { difference[i] = covariances.storage[next + i] - predicted[i] }
+            for i in 0..<ll { difference[i] = covariances[next + i] - predicted[i] }
             for i in 0..<l { for j in 0..<l { var v = 0.0; for k in 0..<l { v += gain[i * l + k] * difference[k * l + j] }; product[i * l + j] = v } }
             for i in 0..<l { for j in i..<l {
-                var v = filtering.filteredCovariances.storage[f + i * l + j]
+                var v = filteredCovariances[f + i * l + j]
                 for k in 0..<l { v += product[i * l + k] * gain[j * l + k] }
-                covariances.storage[f + i * l + j] = v; covariances.storage[f + j * l + i] = v
+                covariances[f + i * l + j] = v; covariances[f + j * l + i] = v
             } }
             for i in 0..<l { for j in 0..<l {
                 var v = 0.0
-                for k in 0..<l { v += covariances.storage[next + i * l + k] * gain[j * l + k] }
-                lagOne.storage[step * ll + i * l + j] = v
+                for k in 0..<l { v += covariances[next + i * l + k] * gain[j * l + k] }
+                lagOne[step * ll + i * l + j] = v
             } }
         }
-        return KalmanSmoothing(means: means, covariances: covariances, lagOneCovariances: lagOne, filtering: filtering)
+        return KalmanSmoothing(means: Matrix(rows: t, columns: l, storage: means), covariances: Matrix(rows: t, columns: ll, storage: covariances),
+                               lagOneCovariances: Matrix(rows: max(0, t - 1), columns: ll, storage: lagOne), filtering: filtering)
     }
 
     /// Total log-likelihood of several sequences (rows `sequences` of `y`).
