@@ -30,6 +30,11 @@ import TestSupport
         #expect(sample.first == "eruptions,waiting,component" && sample.count == 6)
         let info = try json(CommandRunner.run(["info", "--model", model, "--json"]).standardOutput)
         #expect(info["effectiveComponents"] as? Int == 2 && (info["lowerBound"] as? Double).map { abs($0 - lowerBound) < 1e-9 } == true)
+        // Rows with a missing value are refused with the row and column named, not scored as NaN.
+        let missing = dir.appendingPathComponent("missing.csv").path
+        try "eruptions,waiting\n3.6,79\nNA,54\n".write(toFile: missing, atomically: true, encoding: .utf8)
+        let refused = try CommandRunner.run(["score", "--model", model, "--data", missing])
+        #expect(refused.status != 0 && refused.standardError.contains("row 3, column 'eruptions'"), "\(refused.standardError)")
         let diag = try CommandRunner.run(["fit", "bayesian-gmm", "--data", faithful, "--components", "3", "--covariance", "diag", "--output", model])
         #expect(diag.status != 0 && diag.standardError.contains("full covariances only"))
     }

@@ -47,12 +47,21 @@ import TestSupport
         #expect(forecast.count == 5)
         #expect(forecast.allSatisfy { abs($0[2] - forecast[0][2]) < 1e-9 })
         #expect(zip(forecast, forecast.dropFirst()).allSatisfy { $1[4] - $1[3] > $0[4] - $0[3] })
-        // Samples in blocks continue one path: 10,000 rows, the level wandering but not jumping.
-        let sample = try CommandRunner.run(["sample", "--model", model, "--count", "10000", "--seed", "3"])
+        // A diffuse first state has nothing to draw from: refused with what to do.
+        let diffuseSample = try CommandRunner.run(["sample", "--model", model, "--count", "5"])
+        #expect(diffuseSample.status != 0 && diffuseSample.standardError.contains("--initial-state learned"), "\(diffuseSample.standardError)")
+        // The same model with a learned first state: samples in blocks continue one path, 10,000 rows,
+        // the level wandering but not jumping.
+        let learned = dir.appendingPathComponent("nile-learned.json").path
+        let fitLearned = try CommandRunner.run(["fit", "lds", "--data", nile, "--columns", "flow", "--latent", "1", "--transition", "1",
+                                                "--observation", "1", "--fix", "transition,observation,offset", "--output", learned, "--quiet"])
+        #expect(fitLearned.status == 0, "\(fitLearned.standardError)")
+        let sample = try CommandRunner.run(["sample", "--model", learned, "--count", "10000", "--seed", "3"])
         let drawn = rows(sample.standardOutput)
         #expect(drawn.count == 10_000 && sample.standardOutput.hasPrefix("flow,x1\n"))
         let steps = zip(drawn, drawn.dropFirst()).map { abs($1[1] - $0[1]) }
-        #expect(steps.max()! < 8 * 1_479.0.squareRoot())   // Q ≈ 1,479: no jump between blocks
+        #expect(steps.max()! < 8 * 1_479.0.squareRoot())   // Q ≈ 1,280 in this fit: no jump between blocks
+        #expect(abs(drawn[0][1] - 1_120) < 500)   // the first level near the series' start, not at 0
     }
 
     @Test func missingValuesAndSequencesAreFilteredThrough() throws {

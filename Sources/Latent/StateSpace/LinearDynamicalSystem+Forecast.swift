@@ -40,14 +40,17 @@ extension LinearDynamicalSystem {
     }
 
     /// Draws one sequence of `length` observations and its hidden states; with `after`, the
-    /// sequence continues from that state (so that a long sequence can be drawn in blocks). A
-    /// diffuse model's first state is its mean `μ₀` (a draw from the very wide prior would say
-    /// nothing about the data).
+    /// sequence continues from that state (so that a long sequence can be drawn in blocks).
     /// - Returns: the observations (`length × D`) and the states (`length × L`).
-    /// - Throws: when `Q`, `R` or `V₀` has no Cholesky factor even with a tiny jitter.
+    /// - Throws: ``ModelError/invalidSetting(_:)`` for a diffuse model without `after` (its first
+    ///   state has no proper distribution to draw from: `μ₀` is a placeholder), and when `Q`, `R` or
+    ///   `V₀` has no Cholesky factor even with a tiny jitter.
     public func sample(length: Int, after state: [Double]? = nil,
                        using rng: inout Xoshiro256StarStar) throws -> (observations: Matrix<Double>, states: Matrix<Double>) {
         let l = latentDimension, d = dimension
+        if initialState == .diffuse && state == nil {
+            throw ModelError.invalidSetting("a linear dynamical system with a diffuse first state has no distribution to draw its first state from; give the state to continue from, or fit with a learned first state")
+        }
         let stateFactor = try SmallDense.robustCholesky(stateNoise).lower
         let noiseFactor = try SmallDense.robustCholesky(observationNoise).lower
         let initialFactor = try SmallDense.robustCholesky(initialCovariance).lower
@@ -55,8 +58,7 @@ extension LinearDynamicalSystem {
         var x = state ?? initialMean
         for t in 0..<length {
             let first = t == 0 && state == nil
-            var shock = SmallDense.apply(first ? initialFactor : stateFactor, (0..<l).map { _ in rng.nextNormal() })
-            if first && initialState == .diffuse { shock = [Double](repeating: 0, count: l) }
+            let shock = SmallDense.apply(first ? initialFactor : stateFactor, (0..<l).map { _ in rng.nextNormal() })
             if !first { x = SmallDense.apply(transition, x) }
             for j in 0..<l { x[j] += shock[j]; xs[t, j] = x[j] }
             let noise = SmallDense.apply(noiseFactor, (0..<d).map { _ in rng.nextNormal() })

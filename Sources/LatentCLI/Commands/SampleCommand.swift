@@ -61,11 +61,17 @@ struct SampleCommand: ParsableCommand {
                 return (x, Matrix(rows: n, columns: 1, storage: states.map(Double.init)))
             }
         case .linearDynamical(let m):
-            // One sequence of --count steps, drawn in blocks that continue the state path.
+            // One sequence of --count steps, drawn in blocks that continue the state path. A zero-length
+            // draw checks, before any output, that Q, R and V₀ have Cholesky factors (it uses no randomness).
+            guard m.initialState == .learned else {
+                throw ValidationError("the model has a diffuse first state, which has no distribution to draw from; refit it with --initial-state learned to sample, or use `latent forecast` to continue observed data")
+            }
+            var probe = rng
+            _ = try m.sample(length: 0, using: &probe)
             header = file.columns + (1...m.latentDimension).map { "x\($0)" }
             var lastHiddenState: [Double]?
             draw = { n, rng in
-                // The covariances were checked on load, so the Cholesky factors exist.
+                // The factors exist: the zero-length draw above would have thrown.
                 let (y, states) = try! m.sample(length: n, after: lastHiddenState, using: &rng)
                 if n > 0 { lastHiddenState = states.row(n - 1) }
                 return (y, states)

@@ -136,6 +136,10 @@ struct ScoreCommand: ParsableCommand {
         }
         let table = try dataOptions.load(quiet: output.quiet)
         let x = try prepare(table, for: file, explicit: dataOptions.columns != nil)
+        if case .bayesianMixture = file.model {
+            // The variational mixture's predictive is scored on whole rows only (for now).
+            try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()
+        }
         let (perRow, seconds): ([Double], Double) = Console.timed {
             switch file.model {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
