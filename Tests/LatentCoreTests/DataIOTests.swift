@@ -137,6 +137,13 @@ import TestSupport
         #expect(throws: DataError.self) { try NumPy.decode(Data(empty), source: "empty.npy") }
     }
 
+    /// Found by Fuzz/run.sh (CI, this round): a header length of Int64.max overflowed `8 + length`.
+    @Test func safetensorsHeaderLengthNearIntMax() throws {
+        let bytes = Data([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])
+        #expect(throws: DataError.self) { try SafeTensors.decode(bytes, source: "t.safetensors") }
+        #expect(throws: DataError.self) { try SafeTensors.decode(bytes + Data("{}".utf8), source: "t.safetensors") }
+    }
+
     @Test func idxDimensions() throws {
         let path = TestData.temporaryDirectory().appendingPathComponent("bad-idx3-ubyte").path
         try Data([0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, 1, 2, 3, 4]).write(to: URL(fileURLWithPath: path))

@@ -52,7 +52,8 @@ public enum SafeTensors {
         let bytes = [UInt8](data)
         guard bytes.count >= 8 else { throw corrupt("shorter than its 8-byte header length") }
         let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
-        guard length > 0, 8 + length <= bytes.count else { throw corrupt("header length \(length) exceeds the file") }
+        // `length <= count − 8`, not `8 + length <= count`, which can overflow.
+        guard length > 0, length <= bytes.count - 8 else { throw corrupt("header length \(length) exceeds the file") }
         guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any] else {
             throw corrupt("the header is not a JSON object")
         }
