@@ -122,6 +122,18 @@ WORKLOADS += [
         "metric": "iteration", "threads": (1, 2), "target": {1: 10.0, 2: 10.0},
     },
     {
+        "name": "vb-gmm", "group": "vb-gmm",
+        "title": f"Variational Bayes GMM, full covariances, K = {GMM_K} (Dirichlet process), one start, 50 sweeps "
+                 "(start included on both sides)",
+        "dataset": "gmm",
+        "latent": ["fit", "bayesian-gmm", "--data", "{data}", "--components", str(GMM_K), "--short-runs", "1",
+                   "--max-iterations", "50", "--tolerance", "0", "--seed", "0", "--output", "{out}", "--json", "--quiet"],
+        "latentHelp": ["fit", "bayesian-gmm"], "latentNeeds": ["--short-runs"],
+        "anchor": {"package": "sklearn", "label": "scikit-learn BayesianGaussianMixture (init random_from_data)",
+                   "spec": {"kind": "sklearn-bgmm", "components": GMM_K, "iterations": 50}},
+        "metric": "iteration", "threads": (1,), "target": {1: 4.0},
+    },
+    {
         "name": "lds", "group": "lds",
         "title": f"Linear dynamical system, T = {LDS_T:,}, D = 8, 4 states: Kalman smoothing + one EM iteration "
                  "(statsmodels: one smoother pass, it has no EM for this model)",
@@ -159,6 +171,7 @@ TARGET_TEXT = {
     "gmm-diag": "GMM ≥4× scikit-learn at 1 thread, ≥6× at 2",
     "fa": "FA whole fit ≥5×",
     "hmm": "HMM ≥10×",
+    "vb-gmm": "VB mixture per iteration ≥4× BayesianGaussianMixture at 1 thread",
     "lds": "Kalman smoothing + one EM iteration ≥10× statsmodels' filter/smoother",
     "vae": "VAE epoch ≥1.3×",
     "vae-50": "VAE epoch ≥1.3×; train ELBO after 50 epochs ≥ −86.8 (PyTorch reference −85.75)",

@@ -35,7 +35,24 @@ import TestSupport
         try "eruptions,waiting\n3.6,79\nNA,54\n".write(toFile: missing, atomically: true, encoding: .utf8)
         let refused = try CommandRunner.run(["score", "--model", model, "--data", missing])
         #expect(refused.status != 0 && refused.standardError.contains("row 3, column 'eruptions'"), "\(refused.standardError)")
-        let diag = try CommandRunner.run(["fit", "bayesian-gmm", "--data", faithful, "--components", "3", "--covariance", "diag", "--output", model])
-        #expect(diag.status != 0 && diag.standardError.contains("full covariances only"))
+    }
+
+    @Test(arguments: ["tied", "diag", "spherical"])
+    func everyCovarianceTypeFitsScoresAndReloads(_ covariance: String) throws {
+        let faithful = TestData.path("faithful.csv"), model = dir.appendingPathComponent("bg-\(covariance).json").path
+        let r = try CommandRunner.run(["fit", "bayesian-gmm", "--data", faithful, "--components", "6", "--covariance", covariance,
+                                       "--output", model, "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let o = try json(r.standardOutput)
+        #expect(o["covariance"] as? String == covariance)
+        let effective = try #require(o["effectiveComponents"] as? Int)
+        // Spherical components on unscaled columns (minutes against seconds) need more of them.
+        #expect((2...6).contains(effective), "\(covariance): \(effective) effective components")
+        let score = try json(CommandRunner.run(["score", "--model", model, "--data", faithful, "--json"]).standardOutput)
+        #expect(abs((score["logLikelihood"] as! Double) - (o["logLikelihood"] as! Double)) < 1e-6)
+        let info = try json(CommandRunner.run(["info", "--model", model, "--json"]).standardOutput)
+        #expect(info["covariance"] as? String == covariance)
+        let sample = try CommandRunner.run(["sample", "--model", model, "--count", "3", "--seed", "1"]).standardOutput.split(separator: "\n")
+        #expect(sample.count == 4)
     }
 }

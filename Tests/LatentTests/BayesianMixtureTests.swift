@@ -39,27 +39,33 @@ struct BayesianMixtureTests {
         let (x, labels) = Self.fourClusters(seed: 11)
         var prior = BayesianMixturePrior.defaults(for: x, components: 10)
         prior.weightPrior = weightPrior
-        let (model, report) = try BayesianGaussianMixture.fit(x, components: 10, prior: prior)
-        let history = report.trace.history
-        #expect(zip(history, history.dropFirst()).allSatisfy { $1 >= $0 - 1e-9 * abs($0) }, "the bound decreased")
-        #expect(!report.trace.stoppedOnDecrease)
-        print("VB \(weightPrior): \(model.effectiveComponents) effective components, weights \(model.weights.map { (1000 * $0).rounded() / 1000 })")
-        #expect(model.effectiveComponents == 4)
-        let ari = Self.adjustedRandIndex(model.predict(x), labels)
-        #expect(ari >= 0.9, "adjusted Rand index \(ari)")
+        for type in CovarianceType.allCases {
+            let (model, report) = try BayesianGaussianMixture.fit(x, components: 10, prior: prior, options: BayesianMixtureFitOptions(covarianceType: type))
+            let history = report.trace.history
+            #expect(zip(history, history.dropFirst()).allSatisfy { $1 >= $0 - 1e-9 * abs($0) }, "\(type): the bound decreased")
+            #expect(!report.trace.stoppedOnDecrease)
+            print("VB \(weightPrior) \(type): bound \(report.trace.logLikelihood), \(model.effectiveComponents) effective components, weights \(model.weights.map { (1000 * $0).rounded() / 1000 })")
+            // The clusters are tilted ellipses: every type finds four of them (a spherical or diagonal
+            // fit cannot tilt them, but the clusters are far enough apart).
+            #expect(model.effectiveComponents == 4, "\(type)")
+            let ari = Self.adjustedRandIndex(model.predict(x), labels)
+            #expect(ari >= 0.9, "\(type): adjusted Rand index \(ari)")
+        }
     }
 
-    @Test func theBoundEqualsAMonteCarloEstimateOfItsDefinition() throws {
+    @Test(arguments: CovarianceType.allCases)
+    func theBoundEqualsAMonteCarloEstimateOfItsDefinition(_ type: CovarianceType) throws {
         // 12 points, 2 components: E_q[log p(x, z, π, μ, Λ) − log q(z, π, μ, Λ)] by sampling q.
         let (all, _) = Self.fourClusters(seed: 3)
         let x = all.selectingRows([0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21])
         for weightPrior in [BayesianMixturePrior.WeightPrior.dirichlet, .dirichletProcess] {
             var prior = BayesianMixturePrior.defaults(for: x, components: 2)
             prior.weightPrior = weightPrior
-            var options = BayesianMixtureFitOptions()
+            var options = BayesianMixtureFitOptions(covarianceType: type)
             options.em = EMOptions(maxIterations: 3, tolerance: 0)   // any posterior will do: not the optimum
             let (model, report) = try BayesianGaussianMixture.fit(x, components: 2, prior: prior, options: options)
             let bound = report.trace.logLikelihood
+            #expect(abs(try model.lowerBound(on: x) - bound) < 1e-9 * abs(bound))
             let r = try model.responsibilities(x)
             var rng = Xoshiro256StarStar(seed: 5)
             var total = 0.0, totalSquares = 0.0
@@ -70,8 +76,56 @@ struct BayesianMixtureTests {
             }
             let mean = total / Double(draws)
             let se = ((totalSquares / Double(draws) - mean * mean) / Double(draws)).squareRoot()
-            print("VB bound \(weightPrior): \(bound), Monte Carlo \(mean) ± \(se)")
-            #expect(abs(mean - bound) < 4 * se + 1e-6, "bound \(bound), Monte Carlo \(mean) ± \(se)")
+            print("VB bound \(type) \(weightPrior): \(bound), Monte Carlo \(mean) ± \(se)")
+            #expect(abs(mean - bound) < 4 * se + 1e-6, "\(type) \(weightPrior): bound \(bound), Monte Carlo \(mean) ± \(se)")
+        }
+    }
+
+    /// Draws the precisions from `q` and returns them as `D × D` matrices with
+    /// `log p(Λ) − log q(Λ)` (a shared precision drawn and counted once when tied; diagonal and
+    /// spherical precisions are products of Gammas, one-dimensional Wisharts).
+    static func samplePrecisions(_ m: BayesianGaussianMixture, using rng: inout Xoshiro256StarStar) -> ([Matrix<Double>], Double) {
+        let k = m.componentCount, d = m.dimension, p = m.prior
+        let nu = m.degreesOfFreedom, nu0 = p.degreesOfFreedom
+        func gamma(_ dof: Double, _ scaleInverse: Double) -> Double {
+            sampleWishart(scale: Matrix([[1 / scaleInverse]]), dof: dof, using: &rng)[0, 0]
+        }
+        func logGamma(_ lambda: Double, _ scaleInverse: Double, _ dof: Double) -> Double {
+            logWishart(Matrix([[lambda]]), scaleInverse: Matrix([[scaleInverse]]), dof: dof)
+        }
+        switch (m.scaleInverses, p.scaleInverse(for: m.covarianceType, components: k)) {
+        case (.full(let ws), .full):
+            var value = 0.0
+            let lambdas = (0..<k).map { c -> Matrix<Double> in
+                let lambda = sampleWishart(scale: try! Cholesky(ws[c]).inverse, dof: nu[c], using: &rng)
+                value += logWishart(lambda, scaleInverse: p.covariance, dof: nu0) - logWishart(lambda, scaleInverse: ws[c], dof: nu[c])
+                return lambda
+            }
+            return (lambdas, value)
+        case (.tied(let w), .tied):
+            let lambda = sampleWishart(scale: try! Cholesky(w).inverse, dof: nu[0], using: &rng)
+            let value = logWishart(lambda, scaleInverse: p.covariance, dof: nu0) - logWishart(lambda, scaleInverse: w, dof: nu[0])
+            return ([Matrix<Double>](repeating: lambda, count: k), value)
+        case (.diag(let v), .diag(let v0)):
+            var value = 0.0
+            let lambdas = (0..<k).map { c -> Matrix<Double> in
+                Matrix.diagonal((0..<d).map { j in
+                    let l = gamma(nu[c], v[c, j])
+                    value += logGamma(l, v0[c, j], nu0) - logGamma(l, v[c, j], nu[c])
+                    return l
+                })
+            }
+            return (lambdas, value)
+        case (.spherical(let v), .spherical(let v0)):
+            var value = 0.0
+            let lambdas = (0..<k).map { c -> Matrix<Double> in
+                let l = gamma(nu[c], v[c])
+                value += logGamma(l, v0[c], nu0) - logGamma(l, v[c], nu[c])
+                return Matrix.diagonal([Double](repeating: l, count: d))
+            }
+            return (lambdas, value)
+        default:
+            fatalError("posterior and prior of different types")
         }
     }
 
@@ -96,19 +150,19 @@ struct BayesianMixtureTests {
                 value += logBeta(v, 1, p.weightConcentration) - logBeta(v, m.weightConcentration[c], m.weightConcentration2[c])
             }
         }
-        // Means and precisions.
-        var mus: [[Double]] = [], lambdas: [Matrix<Double>] = []
+        // Precisions, then means.
+        let (lambdas, precisionTerms) = samplePrecisions(m, using: &rng)
+        value += precisionTerms
+        var mus: [[Double]] = []
         for c in 0..<k {
-            let w = try! Cholesky(m.scaleInverses[c]).inverse
-            let lambda = sampleWishart(scale: w, dof: m.degreesOfFreedom[c], using: &rng)
+            let lambda = lambdas[c]
             let covariance = try! Cholesky((m.meanPrecision[c]) * lambda).inverse
             let l = try! Cholesky(covariance).lower
             let z = (0..<d).map { _ in rng.nextNormal() }
             let mu = (0..<d).map { a in m.means[c, a] + (0...a).reduce(0) { $0 + l[a, $1] * z[$1] } }
-            mus.append(mu); lambdas.append(lambda)
-            value += logNormal(mu, mean: p.mean, precision: p.meanPrecision * lambda) + logWishart(lambda, scaleInverse: p.covariance, dof: p.degreesOfFreedom)
+            mus.append(mu)
+            value += logNormal(mu, mean: p.mean, precision: p.meanPrecision * lambda)
             value -= logNormal(mu, mean: m.means.row(c), precision: m.meanPrecision[c] * lambda)
-                + logWishart(lambda, scaleInverse: m.scaleInverses[c], dof: m.degreesOfFreedom[c])
         }
         // Assignments and data.
         for i in 0..<x.rows {
@@ -179,7 +233,7 @@ struct BayesianMixtureTests {
             var anchor = try BayesianGaussianMixture(
                 prior: prior, weightConcentration: p["weightConcentration"] as! [Double], weightConcentration2: p["weightConcentration2"] as! [Double],
                 meanPrecision: p["meanPrecision"] as! [Double], means: Matrix(p["means"] as! [[Double]]),
-                degreesOfFreedom: p["degreesOfFreedom"] as! [Double], scaleInverses: (p["scaleInverses"] as! [[[Double]]]).map { Matrix($0) })
+                degreesOfFreedom: p["degreesOfFreedom"] as! [Double], scaleInverses: .full((p["scaleInverses"] as! [[[Double]]]).map { Matrix($0) }))
             let anchorBound = try anchor.lowerBound(on: x)
             let (model, report) = try BayesianGaussianMixture.fit(x, components: k, prior: prior)
             print("VB \(file) K=\(k) \(prior.weightPrior): Latent bound \(report.trace.logLikelihood), at scikit-learn's answer \(anchorBound); weights \(model.weights.sorted()) vs \((entry["weights"] as! [Double]).sorted())")

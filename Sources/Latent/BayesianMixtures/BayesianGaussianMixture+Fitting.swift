@@ -2,6 +2,8 @@ import Foundation
 
 /// Settings for ``BayesianGaussianMixture/fit(_:components:prior:options:)``.
 public struct BayesianMixtureFitOptions: Sendable {
+    /// The shape of the components' precisions (see ``BayesianGaussianMixture``).
+    public var covarianceType: CovarianceType
     /// Independent starts; the highest lower bound wins.
     public var restarts: Int
     /// Short coordinate-ascent runs per start, from different initialisations (the em-EM search of
@@ -14,9 +16,10 @@ public struct BayesianMixtureFitOptions: Sendable {
     public var seed: UInt64
     public var progress: (@Sendable (FitEvent) -> Void)?
 
-    public init(restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10,
+    public init(covarianceType: CovarianceType = .full, restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10,
                 em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6), seed: UInt64 = 0,
                 progress: (@Sendable (FitEvent) -> Void)? = nil) {
+        self.covarianceType = covarianceType
         self.restarts = restarts
         self.shortRuns = shortRuns
         self.shortRunIterations = shortRunIterations
@@ -27,8 +30,9 @@ public struct BayesianMixtureFitOptions: Sendable {
 }
 
 extension BayesianGaussianMixture {
-    /// Fits a variational posterior with at most `components` components (full covariances) to
-    /// the rows of `x` by coordinate ascent on the evidence lower bound.
+    /// Fits a variational posterior with at most `components` components (precisions shaped by
+    /// ``BayesianMixtureFitOptions/covarianceType``) to the rows of `x` by coordinate ascent on the
+    /// evidence lower bound.
     ///
     /// Each start takes its first responsibilities from a k-means or random-point clustering (as
     /// the maximum-likelihood mixture's starts) and runs the variational updates; the bound never
@@ -36,7 +40,8 @@ extension BayesianGaussianMixture {
     /// - Parameter prior: by default ``BayesianMixturePrior/defaults(for:components:)``.
     /// - Throws: ``ModelError`` for empty data, missing or non-finite values, fewer rows than
     ///   components, or an invalid prior.
-    /// - Complexity: per sweep `O(N·K·D²)`.
+    /// - Complexity: per sweep that of a maximum-likelihood EM iteration, `O(N·K·D²)` (full) or
+    ///   `O(N·K·D)` (diag, spherical), in BLAS-3 blocks.
     public static func fit(_ x: Matrix<Double>, components: Int, prior: BayesianMixturePrior? = nil,
                            options: BayesianMixtureFitOptions = BayesianMixtureFitOptions()) throws
         -> (model: BayesianGaussianMixture, report: FitReport)
@@ -49,28 +54,35 @@ extension BayesianGaussianMixture {
         }
         try DataChecks.requireSpread(x)
         let prior = prior ?? BayesianMixturePrior.defaults(for: x, components: components)
-        try prior.validate(dimension: x.columns)
-        let mixture = MixtureTrainingData(x, covarianceType: .full, regularization: 0, relativeRegularization: 1e-6, threads: 1)
-        let data = BayesianMixtureTrainingData(x: x, prior: prior, mixture: mixture)
-        let spaces = InitializationSpaces(mixture)
+        let type = options.covarianceType
+        try prior.validate(dimension: x.columns, type: type)
+        if type == .full || type == .tied { try DataChecks.requireIndependentColumns(x) }
+        let data = BayesianMixtureTrainingData(x: x, prior: prior, covarianceType: type)
+        let spaces = InitializationSpaces(data.mixture)
         let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             let method: MixtureInitialization = rng.nextUniform() < 0.5 ? .kmeans : .randomFromData
-            let start = try GaussianMixture.initialize(data: mixture, space: spaces.draw(using: &rng), components: components,
-                                                       type: .full, method: method, rng: &rng)
-            let r = start.responsibilities(for: x, threads: 1)
-            return BayesianGaussianMixture(prior: prior, responsibilities: r, x: x)
+            let start = try GaussianMixture.initialize(data: data.mixture, space: spaces.draw(using: &rng), components: components,
+                                                       type: type, method: method, rng: &rng)
+            return BayesianGaussianMixture(responsibilities: start.responsibilities(for: x, threads: 1), data: data)
         }, degenerateAdvice: "", progress: options.progress)
     }
 
-    /// The posterior one variational M-step makes from responsibilities `r` (`N × K`).
-    public init(prior: BayesianMixturePrior, responsibilities r: Matrix<Double>, x: Matrix<Double>) {
-        let k = r.columns, d = x.columns
-        self.init(uncheckedPrior: prior, weightConcentration: [Double](repeating: 1, count: k), weightConcentration2: [],
+    /// The posterior one variational M-step makes from responsibilities `r` (`N × K`) of the rows
+    /// of `x` (complete), with precisions of the given type.
+    public init(prior: BayesianMixturePrior, responsibilities r: Matrix<Double>, x: Matrix<Double>, covarianceType: CovarianceType = .full) {
+        self.init(responsibilities: r, data: BayesianMixtureTrainingData(x: x, prior: prior, covarianceType: covarianceType))
+    }
+
+    init(responsibilities r: Matrix<Double>, data: BayesianMixtureTrainingData) {
+        let k = r.columns, d = data.x.columns, type = data.covarianceType
+        self.init(uncheckedPrior: data.prior, weightConcentration: [Double](repeating: 1, count: k), weightConcentration2: [],
                   meanPrecision: [Double](repeating: 1, count: k), means: Matrix(rows: k, columns: d),
-                  degreesOfFreedom: [Double](repeating: Double(d), count: k),
-                  scaleInverses: [Matrix<Double>](repeating: prior.covariance, count: k))
-        update(from: Self.statistics(x, responsibilities: r))
+                  degreesOfFreedom: [Double](repeating: data.prior.degreesOfFreedom, count: k),
+                  scaleInverses: data.prior.scaleInverse(for: type, components: k))
+        let stats = GaussianMixture.responsibilityStatistics(r, type: type, data: data.mixture)
+        update(from: MixtureMoments(stats, components: k, type: type, data: data.mixture,
+                                    referenceMeans: [Double](repeating: 0, count: k * d)), shift: data.mixture.shift)
     }
 }

@@ -1,177 +1,201 @@
 import Foundation
 
-/// What a ``BayesianGaussianMixture`` is fitted to: complete rows and the prior.
+/// What a ``BayesianGaussianMixture`` is fitted to: complete rows, the prior, and what stays
+/// constant across sweeps.
 public struct BayesianMixtureTrainingData: Sendable {
     public let x: Matrix<Double>
     public let prior: BayesianMixturePrior
+    public let covarianceType: CovarianceType
     let mixture: MixtureTrainingData
-}
 
-/// The responsibility-weighted statistics of one variational M-step.
-struct BayesianMixtureStatistics {
-    /// `N_k`, `x̄_k` (`K × D`) and `S_k` (the weighted scatter about `x̄_k`, divided by `N_k`).
-    var counts: [Double]
-    var means: Matrix<Double>
-    var scatters: [Matrix<Double>]
-    /// `Σ_n Σ_k r_nk log r_nk`.
-    var responsibilityEntropyTerm: Double
+    init(x: Matrix<Double>, prior: BayesianMixturePrior, covarianceType: CovarianceType, threads: Int = 1) {
+        self.x = x
+        self.prior = prior
+        self.covarianceType = covarianceType
+        mixture = MixtureTrainingData(x, covarianceType: covarianceType, regularization: 0, relativeRegularization: 1e-6, threads: threads)
+    }
 }
 
 extension BayesianGaussianMixture {
-    /// Per component: the Cholesky factor of `W_k⁻¹`, `log|W_k|` and `E[log|Λ_k|]`.
-    func precisionFactors() throws -> [(factor: Cholesky, logDetW: Double, expectedLogDetLambda: Double)] {
-        let d = dimension
-        return try (0..<componentCount).map { k in
-            let factor = try Cholesky(scaleInverses[k])
-            let logDetW = -factor.logDeterminant
-            var e = Double(d) * log(2) + logDetW
-            for i in 1...d { e += SpecialFunctions.digamma((degreesOfFreedom[k] + Double(1 - i)) / 2) }
-            return (factor, logDetW, e)
+    /// The precisions' summaries: `E[log|Λ_k|]` per component and the Cholesky factors of the
+    /// `W⁻¹` (full: one per component; tied: one; otherwise none).
+    struct PrecisionSummary {
+        let expectedLogDeterminants: [Double]
+        let factors: [Cholesky]
+    }
+
+    func precisionSummary() throws -> PrecisionSummary {
+        let k = componentCount, d = dimension, nu = degreesOfFreedom
+        switch scaleInverses {
+        case .full(let ws):
+            let factors = try ws.map { try Cholesky($0) }
+            return PrecisionSummary(expectedLogDeterminants: (0..<k).map {
+                Wishart.expectedLogDeterminant(dimension: d, degreesOfFreedom: nu[$0], logDetScaleInverse: factors[$0].logDeterminant)
+            }, factors: factors)
+        case .tied(let w):
+            let factor = try Cholesky(w)
+            let e = Wishart.expectedLogDeterminant(dimension: d, degreesOfFreedom: nu[0], logDetScaleInverse: factor.logDeterminant)
+            return PrecisionSummary(expectedLogDeterminants: [Double](repeating: e, count: k), factors: [factor])
+        case .diag(let v):
+            return PrecisionSummary(expectedLogDeterminants: (0..<k).map { c in
+                (0..<d).reduce(0) { $0 + Wishart.expectedLogDeterminant(dimension: 1, degreesOfFreedom: nu[c], logDetScaleInverse: log(v[c, $1])) }
+            }, factors: [])
+        case .spherical(let v):
+            return PrecisionSummary(expectedLogDeterminants: (0..<k).map {
+                Double(d) * Wishart.expectedLogDeterminant(dimension: 1, degreesOfFreedom: nu[$0], logDetScaleInverse: log(v[$0]))
+            }, factors: [])
         }
     }
 
-    /// `log ρ_nk = E[log π_k] + ½E[log|Λ_k|] − D/2 log 2π − D/(2β_k) − ν_k/2 (x−m_k)ᵀW_k(x−m_k)`
-    /// (`N × K`); the responsibilities are its rows normalised.
-    func logResponsibilityNumerators(_ x: Matrix<Double>) throws -> Matrix<Double> {
-        let k = componentCount, d = dimension
-        let factors = try precisionFactors()
-        let logWeights = expectedLogWeights
-        var out = Matrix<Double>(rows: x.rows, columns: k)
-        let log2Pi = log(2 * Double.pi)
-        for c in 0..<k {
-            let constant = logWeights[c] + 0.5 * factors[c].expectedLogDetLambda - 0.5 * Double(d) * log2Pi - 0.5 * Double(d) / meanPrecision[c]
-            // ‖L⁻¹(x − m)‖² = (x − m)ᵀ W (x − m) with W⁻¹ = L Lᵀ.
-            let q = Self.squaredDistances(x, from: means.row(c), lower: factors[c].factor.lower)
-            for i in 0..<x.rows { out[i, c] = constant - 0.5 * degreesOfFreedom[c] * q[i] }
+    /// `δᵀ E[Λ_k] δ`.
+    func expectedQuadratic(_ delta: [Double], component c: Int, _ summary: PrecisionSummary) -> Double {
+        let nu = degreesOfFreedom[c]
+        switch scaleInverses {
+        case .full, .tied:
+            let l = summary.factors[summary.factors.count == 1 ? 0 : c].lower
+            return nu * Self.squaredDistance(delta, lower: l)
+        case .diag(let v):
+            return nu * delta.indices.reduce(0) { $0 + delta[$1] * delta[$1] / v[c, $1] }
+        case .spherical(let v):
+            return nu * delta.reduce(0) { $0 + $1 * $1 } / v[c]
         }
-        return out
+    }
+
+    /// The E-step as a Gaussian mixture kernel: with covariances `E[Λ_k]⁻¹ = W_k⁻¹/ν_k` and the
+    /// log-weights replaced by `E[log π_k] + ½E[log|Λ_k|] − D/(2β_k) + ½ log|W_k⁻¹/ν_k|`, the kernel's
+    /// log-densities are `log ρ_nk` (Bishop 10.46) and its log-likelihood is `Σ_n log Σ_k ρ_nk`.
+    /// - Complexity: the maximum-likelihood mixture's E-step (GEMM/SYRK in blocks of rows).
+    func expectationKernel(shift: [Double]) throws -> MixtureKernel {
+        let k = componentCount, d = dimension
+        let summary = try precisionSummary()
+        let mixture = try GaussianMixture(weights: [Double](repeating: 1 / Double(k), count: k), means: means, covariances: covariances)
+        let logDets = mixture.logDeterminants
+        let logWeights = expectedLogWeights
+        let adjusted = (0..<k).map { c in
+            logWeights[c] + 0.5 * summary.expectedLogDeterminants[c] - 0.5 * Double(d) / meanPrecision[c] + 0.5 * logDets[c]
+        }
+        return MixtureKernel(mixture, shift: shift, logWeights: adjusted)
     }
 
     /// The responsibilities `q(z_n = k)` of the rows of `x` under the current posterior (`N × K`).
+    /// - Precondition: `x` has ``dimension`` columns and no missing values.
     public func responsibilities(_ x: Matrix<Double>) throws -> Matrix<Double> {
-        var r = try logResponsibilityNumerators(x)
-        let k = componentCount
-        for i in 0..<r.rows {
-            var top = -Double.infinity
-            for c in 0..<k { top = max(top, r[i, c]) }
-            var s = 0.0
-            for c in 0..<k { r[i, c] = exp(r[i, c] - top); s += r[i, c] }
-            for c in 0..<k { r[i, c] /= s }
-        }
-        return r
-    }
-
-    static func statistics(_ x: Matrix<Double>, responsibilities r: Matrix<Double>) -> BayesianMixtureStatistics {
-        let k = r.columns, d = x.columns
-        var counts = [Double](repeating: 0, count: k)
-        var means = Matrix<Double>(rows: k, columns: d)
-        var entropy = 0.0
-        for i in 0..<x.rows {
-            for c in 0..<k {
-                let w = r[i, c]
-                if w > 0 { entropy += w * log(w) }
-                counts[c] += w
-                for a in 0..<d { means[c, a] += w * x[i, a] }
+        precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
+        let kernel = try expectationKernel(shift: x.observedColumnMeans)
+        return Matrix<Double>(rows: x.rows, columns: componentCount) { out in
+            guard let base = out.baseAddress else { return }
+            x.withUnsafeBufferPointer { xp in
+                kernel.evaluate(data: xp.baseAddress!, rows: 0..<x.rows, logLikelihoods: nil, responsibilities: base, statistics: nil)
             }
         }
-        for c in 0..<k where counts[c] > 0 { for a in 0..<d { means[c, a] /= counts[c] } }
-        var scatters = [Matrix<Double>](repeating: Matrix(rows: d, columns: d), count: k)
-        var diff = [Double](repeating: 0, count: d)
-        for c in 0..<k {
-            var s = Matrix<Double>(rows: d, columns: d)
-            for i in 0..<x.rows {
-                let w = r[i, c]
-                if w == 0 { continue }
-                for a in 0..<d { diff[a] = x[i, a] - means[c, a] }
-                for a in 0..<d { for b in a..<d { s[a, b] += w * diff[a] * diff[b] } }
-            }
-            for a in 0..<d { for b in a..<d {
-                let v = counts[c] > 0 ? s[a, b] / counts[c] : 0
-                s[a, b] = v; s[b, a] = v
-            } }
-            scatters[c] = s
-        }
-        return BayesianMixtureStatistics(counts: counts, means: means, scatters: scatters, responsibilityEntropyTerm: entropy)
     }
 
-    /// The variational M-step: the posterior's parameters given responsibility statistics.
-    mutating func update(from s: BayesianMixtureStatistics) {
+    /// The variational M-step (Bishop 10.58–10.63, and their tied, diagonal and spherical forms)
+    /// from responsibility moments centred on `shift`.
+    mutating func update(from s: MixtureMoments, shift: [Double]) {
         let k = componentCount, d = dimension
         let p = prior
+        let n = s.counts
         if p.weightPrior == .dirichlet {
-            weightConcentration = s.counts.map { p.weightConcentration + $0 }
+            weightConcentration = n.map { p.weightConcentration + $0 }
             weightConcentration2 = []
         } else {
-            weightConcentration = s.counts.map { 1 + $0 }
+            weightConcentration = n.map { 1 + $0 }
             var tail = 0.0
             weightConcentration2 = [Double](repeating: 0, count: k)
             for c in stride(from: k - 1, through: 0, by: -1) {
                 weightConcentration2[c] = p.weightConcentration + tail
-                tail += s.counts[c]
+                tail += n[c]
             }
         }
+        // δ_k = x̄_k − m₀ and the shrinkage β₀N_k/(β₀ + N_k) of its outer product.
+        var deltas = [[Double]](repeating: [Double](repeating: 0, count: d), count: k)
+        var shrink = [Double](repeating: 0, count: k)
         for c in 0..<k {
-            let n = s.counts[c]
-            meanPrecision[c] = p.meanPrecision + n
-            degreesOfFreedom[c] = p.degreesOfFreedom + n
-            var w = p.covariance
-            let shrink = p.meanPrecision * n / (p.meanPrecision + n)
+            meanPrecision[c] = p.meanPrecision + n[c]
+            shrink[c] = p.meanPrecision * n[c] / (p.meanPrecision + n[c])
             for a in 0..<d {
-                means[c, a] = (p.meanPrecision * p.mean[a] + n * s.means[c, a]) / meanPrecision[c]
+                let priorMean = p.mean[a] - shift[a]
+                deltas[c][a] = s.centeredMeans[c * d + a] - priorMean
+                means[c, a] = (p.meanPrecision * priorMean + n[c] * s.centeredMeans[c * d + a]) / meanPrecision[c] + shift[a]
             }
-            for a in 0..<d { for b in 0..<d {
-                w[a, b] += n * s.scatters[c][a, b] + shrink * (s.means[c, a] - p.mean[a]) * (s.means[c, b] - p.mean[b])
-            } }
-            scaleInverses[c] = SmallDense.symmetrized(w)
+        }
+        func addShrunkOuterProducts(_ w: inout Matrix<Double>, components: [Int]) {
+            for c in components { for a in 0..<d { for b in 0..<d { w[a, b] += shrink[c] * deltas[c][a] * deltas[c][b] } } }
+        }
+        let base = p.scaleInverse(for: covarianceType, components: k)
+        switch (s.scatter, base) {
+        case (.full(let t), .full(let w0)):
+            scaleInverses = .full((0..<k).map { c in
+                var w = w0[c]
+                SmallDense.accumulate(&w, t[c])
+                addShrunkOuterProducts(&w, components: [c])
+                return SmallDense.symmetrized(w)
+            })
+            degreesOfFreedom = n.map { p.degreesOfFreedom + $0 }
+        case (.tied(let t), .tied(var w)):
+            SmallDense.accumulate(&w, t)
+            addShrunkOuterProducts(&w, components: Array(0..<k))
+            scaleInverses = .tied(SmallDense.symmetrized(w))
+            degreesOfFreedom = [Double](repeating: p.degreesOfFreedom + n.reduce(0, +), count: k)
+        case (.diag(let t), .diag(var w)):
+            for c in 0..<k { for a in 0..<d { w[c, a] += t[c, a] + shrink[c] * deltas[c][a] * deltas[c][a] } }
+            scaleInverses = .diag(w)
+            degreesOfFreedom = n.map { p.degreesOfFreedom + $0 }
+        case (.spherical(let t), .spherical(var w)):
+            for c in 0..<k { w[c] += t[c] + shrink[c] * deltas[c].reduce(0) { $0 + $1 * $1 } }
+            scaleInverses = .spherical(w)
+            degreesOfFreedom = n.map { p.degreesOfFreedom + Double(d) * $0 }
+        default:
+            preconditionFailure("Moments of a different covariance type")
         }
     }
 
-    /// The evidence lower bound `E_q[log p(X, Z, π, μ, Λ)] − E_q[log q(Z, π, μ, Λ)]`, every constant
-    /// included (Bishop 2006, eqs. 10.70–10.77; for a Dirichlet process the Beta sticks replace the
-    /// Dirichlet), for responsibilities summarised by `s`.
-    func lowerBound(_ s: BayesianMixtureStatistics) throws -> Double {
+    /// `KL(q(π) ‖ p(π)) + Σ_k KL(q(μ_k, Λ_k) ‖ p(μ_k, Λ_k))` (the shared precision counted once
+    /// when tied): what the evidence lower bound subtracts from `Σ_n log Σ_k ρ_nk`.
+    func divergence() throws -> Double {
         let k = componentCount, d = dimension, dd = Double(d)
         let p = prior
-        let factors = try precisionFactors()
-        let logWeights = expectedLogWeights
-        let log2Pi = log(2 * Double.pi)
-        let priorFactor = try Cholesky(p.covariance)
-        // log B(W, ν) = −ν/2 log|W| − νD/2 log 2 − log Γ_D(ν/2).
-        func logB(logDetW: Double, nu: Double) -> Double {
-            -0.5 * nu * logDetW - 0.5 * nu * dd * log(2) - SpecialFunctions.logMultivariateGamma(nu / 2, dimension: d)
-        }
-        var bound = 0.0
+        let summary = try precisionSummary()
+        var total = 0.0
+        // The means: E_q(Λ) KL(𝒩(m_k, (β_kΛ)⁻¹) ‖ 𝒩(m₀, (β₀Λ)⁻¹)).
         for c in 0..<k {
-            let w = factors[c].factor.inverse
-            let lambda = factors[c].expectedLogDetLambda
-            let n = s.counts[c], nu = degreesOfFreedom[c], beta = meanPrecision[c]
-            var traceSW = 0.0, traceW0W = 0.0, quadData = 0.0, quadPrior = 0.0
-            for a in 0..<d { for b in 0..<d {
-                traceSW += s.scatters[c][a, b] * w[b, a]
-                traceW0W += p.covariance[a, b] * w[b, a]
-                quadData += (s.means[c, a] - means[c, a]) * w[a, b] * (s.means[c, b] - means[c, b])
-                quadPrior += (means[c, a] - p.mean[a]) * w[a, b] * (means[c, b] - p.mean[b])
-            } }
-            // E[log p(X | Z, μ, Λ)] (10.71) and E[log p(Z | π)] (10.72).
-            bound += 0.5 * n * (lambda - dd / beta - nu * traceSW - nu * quadData - dd * log2Pi)
-            bound += n * logWeights[c]
-            // E[log p(μ, Λ)] (10.74).
-            bound += 0.5 * (dd * log(p.meanPrecision / (2 * Double.pi)) + lambda - dd * p.meanPrecision / beta - p.meanPrecision * nu * quadPrior)
-            bound += logB(logDetW: -priorFactor.logDeterminant, nu: p.degreesOfFreedom)
-            bound += 0.5 * (p.degreesOfFreedom - dd - 1) * lambda - 0.5 * nu * traceW0W
-            // −E[log q(μ, Λ)] (10.77), with the Wishart's entropy.
-            let entropy = -logB(logDetW: factors[c].logDetW, nu: nu) - 0.5 * (nu - dd - 1) * lambda + 0.5 * nu * dd
-            bound -= 0.5 * lambda + 0.5 * dd * log(beta / (2 * Double.pi)) - 0.5 * dd - entropy
+            let beta = meanPrecision[c]
+            let delta = (0..<d).map { means[c, $0] - p.mean[$0] }
+            total += 0.5 * (dd * p.meanPrecision / beta - dd + dd * log(beta / p.meanPrecision)
+                            + p.meanPrecision * expectedQuadratic(delta, component: c, summary))
         }
-        // −E[log q(Z)] (10.75).
-        bound -= s.responsibilityEntropyTerm
-        // E[log p(π)] − E[log q(π)] (10.73, 10.76), or the sticks' Beta terms.
+        // The precisions.
+        let nu = degreesOfFreedom, nu0 = p.degreesOfFreedom
+        switch (scaleInverses, p.scaleInverse(for: covarianceType, components: k)) {
+        case (.full, .full), (.tied, .tied):
+            let priorFactor = try Cholesky(p.covariance)
+            for (c, factor) in summary.factors.enumerated() {
+                let w = factor.inverse
+                var trace = 0.0
+                for a in 0..<d { for b in 0..<d { trace += p.covariance[a, b] * w[b, a] } }
+                total += Wishart.divergence(dimension: d, posterior: (nu[c], factor.logDeterminant),
+                                            prior: (nu0, priorFactor.logDeterminant), trace: trace)
+            }
+        case (.diag(let v), .diag(let v0)):
+            for c in 0..<k { for a in 0..<d {
+                total += Wishart.divergence(dimension: 1, posterior: (nu[c], log(v[c, a])), prior: (nu0, log(v0[c, a])), trace: v0[c, a] / v[c, a])
+            } }
+        case (.spherical(let v), .spherical(let v0)):
+            for c in 0..<k {
+                total += Wishart.divergence(dimension: 1, posterior: (nu[c], log(v[c])), prior: (nu0, log(v0[c])), trace: v0[c] / v[c])
+            }
+        default:
+            preconditionFailure("A prior of a different covariance type")
+        }
+        // The weights: E[log q(π)] − E[log p(π)] (Bishop 10.73, 10.76), or the sticks' Beta terms.
+        let logWeights = expectedLogWeights
         if weightConcentration2.isEmpty {
             let a0 = p.weightConcentration
             let logC0 = lgamma(Double(k) * a0) - Double(k) * lgamma(a0)
             let logC = lgamma(weightConcentration.reduce(0, +)) - weightConcentration.reduce(0) { $0 + lgamma($1) }
-            for c in 0..<k { bound += (a0 - 1) * logWeights[c] - (weightConcentration[c] - 1) * logWeights[c] }
-            bound += logC0 - logC
+            for c in 0..<k { total += (weightConcentration[c] - a0) * logWeights[c] }
+            total += logC - logC0
         } else {
             let a0 = p.weightConcentration
             for c in 0..<k {
@@ -179,16 +203,54 @@ extension BayesianGaussianMixture {
                 let both = SpecialFunctions.digamma(g1 + g2)
                 let eLogV = SpecialFunctions.digamma(g1) - both, eLog1mV = SpecialFunctions.digamma(g2) - both
                 let logBeta = lgamma(g1) + lgamma(g2) - lgamma(g1 + g2)
-                bound += log(a0) + (a0 - 1) * eLog1mV
-                bound -= -logBeta + (g1 - 1) * eLogV + (g2 - 1) * eLog1mV
+                total += -logBeta + (g1 - 1) * eLogV + (g2 - 1) * eLog1mV - log(a0) - (a0 - 1) * eLog1mV
             }
         }
-        return bound
+        return total
     }
 
-    /// log of the posterior predictive density of each row: `Σ_k E[π_k] St(x | m_k, Σ_k, ν_k + 1 − D)`
-    /// with `Σ_k = (1 + β_k) / ((ν_k + 1 − D) β_k) · W_k⁻¹`.
-    /// - Complexity: `O(N·K·D²)`.
+    /// `‖L⁻¹ v‖²` by forward substitution with the lower-triangular `l`.
+    static func squaredDistance(_ v: [Double], lower l: Matrix<Double>) -> Double {
+        var z = v, q = 0.0
+        for a in 0..<v.count {
+            var s = v[a]
+            for b in 0..<a { s -= l[a, b] * z[b] }
+            z[a] = s / l[a, a]
+            q += z[a] * z[a]
+        }
+        return q
+    }
+
+    /// The posterior predictive of component `c`: Student-t with `ν_k + 1 − D` degrees of freedom
+    /// and scale `(1 + β_k)/((ν_k + 1 − D) β_k) · W_k⁻¹` (full, tied); a product of univariate t's
+    /// with `ν_k` degrees of freedom and scales `(1 + β_k)/(ν_k β_k) · w⁻¹_kj` (diag); a `D`-variate t
+    /// with `ν_k` degrees of freedom and scale `(1 + β_k)/(ν_k β_k) · w⁻¹_k I` (spherical).
+    enum Predictive {
+        case multivariate(dof: Double, factor: Cholesky)
+        case independent(dof: Double, scales: [Double])
+        case isotropic(dof: Double, scale: Double)
+    }
+
+    func predictive(component c: Int) -> Predictive {
+        let d = dimension, beta = meanPrecision[c]
+        switch scaleInverses {
+        case .full, .tied:
+            let nu = degreesOfFreedom[c] + 1 - Double(d)
+            let w: Matrix<Double>
+            if case .full(let ws) = scaleInverses { w = ws[c] } else if case .tied(let t) = scaleInverses { w = t } else { fatalError() }
+            // Positive definite by construction (prior plus scatter); checked on load.
+            return .multivariate(dof: nu, factor: try! Cholesky(((1 + beta) / (nu * beta)) * w))
+        case .diag(let v):
+            let nu = degreesOfFreedom[c]
+            return .independent(dof: nu, scales: v.row(c).map { (1 + beta) / (nu * beta) * $0 })
+        case .spherical(let v):
+            let nu = degreesOfFreedom[c]
+            return .isotropic(dof: nu, scale: (1 + beta) / (nu * beta) * v[c])
+        }
+    }
+
+    /// log of the posterior predictive density of each row, `log Σ_k E[π_k] St_k(x)`.
+    /// - Complexity: `O(N·K·D²)` (full, tied), `O(N·K·D)` otherwise.
     public func logLikelihoods(of x: Matrix<Double>) -> [Double] {
         let c = componentLogPredictives(x)
         return (0..<x.rows).map { i in
@@ -200,37 +262,37 @@ extension BayesianGaussianMixture {
 
     /// `log E[π_k] + log St_k(x)` per row and component (`N × K`).
     public func componentLogPredictives(_ x: Matrix<Double>) -> Matrix<Double> {
-        let k = componentCount, d = dimension, dd = Double(d)
+        let k = componentCount, d = dimension
         let w = weights
         var out = Matrix<Double>(rows: x.rows, columns: k)
+        var diff = [Double](repeating: 0, count: d)
         for c in 0..<k {
-            let nu = degreesOfFreedom[c] + 1 - dd
-            let scale = (1 + meanPrecision[c]) / (nu * meanPrecision[c])
-            // scaleInverses are positive definite by construction (prior plus scatter).
-            let factor = try! Cholesky(scale * scaleInverses[c])
-            let normalizer: Double = lgamma((nu + dd) / 2) - lgamma(nu / 2) - 0.5 * dd * log(nu * Double.pi)
-            let constant: Double = log(w[c]) + normalizer - 0.5 * factor.logDeterminant
-            let q = Self.squaredDistances(x, from: means.row(c), lower: factor.lower)
-            for i in 0..<x.rows { out[i, c] = constant - 0.5 * (nu + dd) * log1p(q[i] / nu) }
+            let logWeight = log(w[c])
+            switch predictive(component: c) {
+            case .multivariate(let nu, let factor):
+                for i in 0..<x.rows {
+                    for a in 0..<d { diff[a] = x[i, a] - means[c, a] }
+                    let q = Self.squaredDistance(diff, lower: factor.lower)
+                    out[i, c] = logWeight + Wishart.logStudentT(dimension: d, degreesOfFreedom: nu, logDetScale: factor.logDeterminant, squaredDistance: q)
+                }
+            case .independent(let nu, let scales):
+                for i in 0..<x.rows {
+                    var s = logWeight
+                    for a in 0..<d {
+                        let t = x[i, a] - means[c, a]
+                        s += Wishart.logStudentT(dimension: 1, degreesOfFreedom: nu, logDetScale: log(scales[a]), squaredDistance: t * t / scales[a])
+                    }
+                    out[i, c] = s
+                }
+            case .isotropic(let nu, let scale):
+                for i in 0..<x.rows {
+                    var q = 0.0
+                    for a in 0..<d { let t = x[i, a] - means[c, a]; q += t * t }
+                    out[i, c] = logWeight + Wishart.logStudentT(dimension: d, degreesOfFreedom: nu, logDetScale: Double(d) * log(scale), squaredDistance: q / scale)
+                }
+            }
         }
         return out
-    }
-
-    /// `‖L⁻¹(xᵢ − m)‖²` for each row `xᵢ` of `x`, by forward substitution with the lower-triangular `l`.
-    /// - Complexity: `O(N·D²)`.
-    static func squaredDistances(_ x: Matrix<Double>, from m: [Double], lower l: Matrix<Double>) -> [Double] {
-        let d = m.count
-        var z = [Double](repeating: 0, count: d)
-        return (0..<x.rows).map { i in
-            var q = 0.0
-            for a in 0..<d {
-                var s = x[i, a] - m[a]
-                for b in 0..<a { s -= l[a, b] * z[b] }
-                z[a] = s / l[a, a]
-                q += z[a] * z[a]
-            }
-            return q
-        }
     }
 
     /// Posterior predictive cluster probabilities (`N × K`).
@@ -253,25 +315,30 @@ extension BayesianGaussianMixture {
 
     /// Draws `count` points from the posterior predictive, with the component of each.
     public func sample(count: Int, using rng: inout Xoshiro256StarStar) -> (Matrix<Double>, [Int]) {
-        let d = dimension, dd = Double(d)
+        let d = dimension
         let w = weights
-        let factors = (0..<componentCount).map { c -> Matrix<Double> in
-            let nu = degreesOfFreedom[c] + 1 - dd
-            return (try! Cholesky(((1 + meanPrecision[c]) / (nu * meanPrecision[c])) * scaleInverses[c])).lower
-        }
+        let predictives = (0..<componentCount).map { predictive(component: $0) }
         var points = Matrix<Double>(rows: count, columns: d)
         var labels = [Int](repeating: 0, count: count)
+        // A t draw: a normal draw divided by √(χ²_ν/ν).
+        func stretch(_ nu: Double) -> Double { (nu / (2 * rng.nextGamma(shape: nu / 2))).squareRoot() }
         for i in 0..<count {
             let c = rng.nextCategorical(w)
             labels[i] = c
-            let nu = degreesOfFreedom[c] + 1 - dd
-            let chi2 = 2 * rng.nextGamma(shape: nu / 2)
-            let stretch = (nu / chi2).squareRoot()
-            let z = (0..<d).map { _ in rng.nextNormal() }
-            for a in 0..<d {
-                var v = 0.0
-                for b in 0...a { v += factors[c][a, b] * z[b] }
-                points[i, a] = means[c, a] + stretch * v
+            switch predictives[c] {
+            case .multivariate(let nu, let factor):
+                let s = stretch(nu)
+                let z = (0..<d).map { _ in rng.nextNormal() }
+                for a in 0..<d {
+                    var v = 0.0
+                    for b in 0...a { v += factor.lower[a, b] * z[b] }
+                    points[i, a] = means[c, a] + s * v
+                }
+            case .independent(let nu, let scales):
+                for a in 0..<d { points[i, a] = means[c, a] + stretch(nu) * scales[a].squareRoot() * rng.nextNormal() }
+            case .isotropic(let nu, let scale):
+                let s = stretch(nu) * scale.squareRoot()
+                for a in 0..<d { points[i, a] = means[c, a] + s * rng.nextNormal() }
             }
         }
         return (points, labels)
@@ -285,30 +352,40 @@ extension BayesianGaussianMixture: DegeneracyChecking {
     /// from them. Returns the lower bound of the current posterior with those responsibilities
     /// (the bound never decreases from one sweep to the next).
     public mutating func expectationMaximizationStep(on data: BayesianMixtureTrainingData) throws -> Double {
-        let r = try responsibilities(data.x)
-        let s = Self.statistics(data.x, responsibilities: r)
-        let bound = try lowerBound(s)
-        update(from: s)
+        precondition(data.covarianceType == covarianceType, "Training data prepared for \(data.covarianceType.rawValue) covariances")
+        let kernel = try expectationKernel(shift: data.mixture.shift)
+        let stats = GaussianMixture.statistics(kernel, data.mixture)
+        let bound = stats[kernel.statisticsCount - 1] - (try divergence())
+        update(from: MixtureMoments(stats, components: componentCount, type: covarianceType, data: data.mixture,
+                                    referenceMeans: kernel.secondMomentReference), shift: data.mixture.shift)
         return bound
     }
 
-    /// The evidence lower bound of this posterior on the rows of `x`, with the responsibilities it
-    /// implies (every constant included; comparable across numbers of components).
+    /// The evidence lower bound `E_q[log p(X, Z, π, μ, Λ)] − E_q[log q(Z, π, μ, Λ)]` of this
+    /// posterior on the rows of `x`, with the responsibilities it implies: every constant included,
+    /// comparable across numbers of components and covariance types.
     public func lowerBound(on x: Matrix<Double>) throws -> Double {
-        try lowerBound(Self.statistics(x, responsibilities: try responsibilities(x)))
+        try totalLogLikelihood(of: BayesianMixtureTrainingData(x: x, prior: prior, covarianceType: covarianceType))
     }
 
     /// One coordinate-ascent sweep on the rows of `x` (responsibilities, then the posterior);
     /// returns the bound before the update.
     public mutating func sweep(on x: Matrix<Double>) throws -> Double {
-        let s = Self.statistics(x, responsibilities: try responsibilities(x))
-        let bound = try lowerBound(s)
-        update(from: s)
-        return bound
+        try expectationMaximizationStep(on: BayesianMixtureTrainingData(x: x, prior: prior, covarianceType: covarianceType))
     }
 
+    /// The evidence lower bound (see ``lowerBound(on:)``).
     public func totalLogLikelihood(of data: BayesianMixtureTrainingData) throws -> Double {
-        try lowerBound(Self.statistics(data.x, responsibilities: try responsibilities(data.x)))
+        let kernel = try expectationKernel(shift: data.mixture.shift)
+        var ll = 0.0
+        data.x.withUnsafeBufferPointer { xp in
+            var rows = [Double](repeating: 0, count: data.x.rows)
+            rows.withUnsafeMutableBufferPointer { out in
+                kernel.evaluate(data: xp.baseAddress!, rows: 0..<data.x.rows, logLikelihoods: out.baseAddress!, responsibilities: nil, statistics: nil)
+            }
+            ll = rows.reduce(0, +)
+        }
+        return ll - (try divergence())
     }
 
     /// None: the prior keeps every component's covariance proper, and empty components are the

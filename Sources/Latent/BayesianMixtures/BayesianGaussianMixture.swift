@@ -20,7 +20,8 @@ public struct BayesianMixturePrior: Sendable, Equatable {
     /// `ν₀ > D − 1`: the Wishart's degrees of freedom.
     public var degreesOfFreedom: Double
     /// `W₀⁻¹` (`D × D`, positive definite): the Wishart's inverse scale; `W₀⁻¹/ν₀` is the prior's
-    /// guess of a component's covariance.
+    /// guess of a component's covariance. Diagonal precisions take its diagonal (one Gamma prior per
+    /// coordinate), spherical ones its mean diagonal entry (see ``scaleInverse(for:components:)``).
     public var covariance: Matrix<Double>
 
     public init(weightPrior: WeightPrior, weightConcentration: Double, meanPrecision: Double, mean: [Double],
@@ -46,11 +47,31 @@ public struct BayesianMixturePrior: Sendable, Equatable {
                                     meanPrecision: 1, mean: mean, degreesOfFreedom: Double(d), covariance: covariance)
     }
 
-    func validate(dimension d: Int) throws {
+    /// `W₀⁻¹` in the shape of `type`'s precisions, repeated for `k` components: the matrix (full,
+    /// tied), its diagonal (diag: each precision `λ_kj ~ Gamma(ν₀/2, rate W₀⁻¹_jj/2)`), or the mean of
+    /// its diagonal (spherical: `Λ_k = λ_k I`, `λ_k ~ Gamma(ν₀/2, rate w₀⁻¹/2)`).
+    public func scaleInverse(for type: CovarianceType, components k: Int) -> MixtureCovariances {
+        let d = covariance.rows
+        switch type {
+        case .full: return .full([Matrix<Double>](repeating: covariance, count: k))
+        case .tied: return .tied(covariance)
+        case .diag: return .diag(Matrix((0..<k).map { _ in covariance.diagonal }))
+        case .spherical: return .spherical([Double](repeating: covariance.diagonal.reduce(0, +) / Double(d), count: k))
+        }
+    }
+
+    /// The smallest degrees of freedom a precision of `type` allows, exclusive: `D − 1` for a
+    /// `D`-dimensional Wishart (full, tied), 0 for the Gamma priors of diag and spherical precisions.
+    static func degreesOfFreedomBound(_ type: CovarianceType, dimension d: Int) -> Double {
+        type == .full || type == .tied ? Double(d) - 1 : 0
+    }
+
+    func validate(dimension d: Int, type: CovarianceType = .full) throws {
         guard weightConcentration > 0, weightConcentration.isFinite else { throw ModelError.invalidSetting("the weight concentration α₀ must be positive") }
         guard meanPrecision > 0, meanPrecision.isFinite else { throw ModelError.invalidSetting("the mean precision β₀ must be positive") }
-        guard degreesOfFreedom > Double(d) - 1, degreesOfFreedom.isFinite else {
-            throw ModelError.invalidSetting("the degrees of freedom ν₀ must exceed D − 1 = \(d - 1)")
+        let bound = Self.degreesOfFreedomBound(type, dimension: d)
+        guard degreesOfFreedom > bound, degreesOfFreedom.isFinite else {
+            throw ModelError.invalidSetting("the degrees of freedom ν₀ must exceed \(bound == 0 ? "0" : "D − 1 = \(d - 1)") for \(type.rawValue) covariances")
         }
         guard mean.count == d, mean.allSatisfy(\.isFinite) else { throw ModelError.invalidSetting("the prior mean must have \(d) finite entries") }
         guard covariance.rows == d, covariance.columns == d, (try? Cholesky(covariance)) != nil else {
@@ -60,12 +81,17 @@ public struct BayesianMixturePrior: Sendable, Equatable {
 }
 
 /// A Gaussian mixture fitted by variational Bayes (Bishop 2006, §10.2; Blei & Jordan 2006 for the
-/// Dirichlet process), with full covariances.
+/// Dirichlet process), with full, tied, diagonal or spherical precisions.
 ///
 /// The posterior is `q(π) q(μ, Λ)`: a Dirichlet (or, for a Dirichlet-process prior, a Beta per
-/// stick) over the weights and a Normal–Wishart per component, `q(μ_k, Λ_k) = 𝒩(μ_k | m_k,
-/// (β_k Λ_k)⁻¹) 𝒲(Λ_k | W_k, ν_k)`. Densities are those of the **posterior predictive**: a mixture
-/// of multivariate Student-t distributions with the expected weights.
+/// stick) over the weights and, per component, `q(μ_k | Λ_k) = 𝒩(m_k, (β_k Λ_k)⁻¹)` with a
+/// conjugate posterior on the precision: a Wishart `𝒲(W_k, ν_k)` (full), one Wishart shared by all
+/// components (tied), a Gamma per coordinate with shape `ν_k/2` and rate `w⁻¹_kj/2` (diag), or one
+/// Gamma for `Λ_k = λ_k I` (spherical). Every type is an exact conjugate model, so the evidence lower
+/// bound is exact and comparable across types. (scikit-learn's tied and spherical updates are
+/// heuristics and its diagonal E-step uses the Wishart's log-determinant; its full covariances
+/// are the same model as here.) Densities are those of the **posterior predictive**: a mixture of
+/// Student-t distributions with the expected weights.
 public struct BayesianGaussianMixture: Sendable, Equatable {
     public var prior: BayesianMixturePrior
     /// Dirichlet: `α_k`. Dirichlet process: the first Beta parameter `γ_{k,1}` of each stick.
@@ -76,36 +102,51 @@ public struct BayesianGaussianMixture: Sendable, Equatable {
     public var meanPrecision: [Double]
     /// `m_k` (`K × D`).
     public var means: Matrix<Double>
-    /// `ν_k`.
+    /// `ν_k` (tied: the shared Wishart's, repeated for each component).
     public var degreesOfFreedom: [Double]
-    /// `W_k⁻¹` (`D × D` each): `W_k⁻¹/ν_k` is the expected covariance of component `k`.
-    public var scaleInverses: [Matrix<Double>]
+    /// The precisions' inverse scales in the covariance type's shape: `W_k⁻¹` (full, `D × D` each),
+    /// the shared `W⁻¹` (tied), `w⁻¹_kj` (diag, `K × D`) or `w⁻¹_k` (spherical). Divided by `ν_k`
+    /// they are the covariances the posterior expects.
+    public var scaleInverses: MixtureCovariances
 
     /// A posterior from its parameters (see the properties for their meaning).
-    /// - Throws: ``ModelError/invalidSetting(_:)`` when shapes disagree, `β_k ≤ 0`, `ν_k ≤ D − 1`, a
-    ///   concentration is not positive, or a `W_k⁻¹` is not positive definite.
+    /// - Throws: ``ModelError/invalidSetting(_:)`` when shapes disagree, `β_k ≤ 0`, `ν_k` is not above
+    ///   the type's bound (`D − 1` for full and tied, 0 otherwise; tied `ν_k` all equal), a
+    ///   concentration is not positive, or a scale is not positive definite.
     public init(prior: BayesianMixturePrior, weightConcentration: [Double], weightConcentration2: [Double],
-                meanPrecision: [Double], means: Matrix<Double>, degreesOfFreedom: [Double], scaleInverses: [Matrix<Double>]) throws {
-        let k = meanPrecision.count, d = means.columns
+                meanPrecision: [Double], means: Matrix<Double>, degreesOfFreedom: [Double], scaleInverses: MixtureCovariances) throws {
+        let k = meanPrecision.count, d = means.columns, type = scaleInverses.type
         func bad(_ why: String) -> ModelError { .invalidSetting("Bayesian Gaussian mixture: \(why)") }
-        guard k >= 1, means.rows == k, degreesOfFreedom.count == k, scaleInverses.count == k, weightConcentration.count == k,
+        guard k >= 1, means.rows == k, degreesOfFreedom.count == k, weightConcentration.count == k,
               weightConcentration2.isEmpty || weightConcentration2.count == k, prior.mean.count == d else {
             throw bad("the parameters describe different numbers of components or columns")
         }
-        guard meanPrecision.allSatisfy({ $0 > 0 && $0.isFinite }), degreesOfFreedom.allSatisfy({ $0 > Double(d) - 1 && $0.isFinite }),
+        let bound = BayesianMixturePrior.degreesOfFreedomBound(type, dimension: d)
+        guard meanPrecision.allSatisfy({ $0 > 0 && $0.isFinite }), degreesOfFreedom.allSatisfy({ $0 > bound && $0.isFinite }),
               (weightConcentration + weightConcentration2).allSatisfy({ $0 > 0 && $0.isFinite }), means.storage.allSatisfy(\.isFinite) else {
-            throw bad("mean precisions and concentrations must be positive, degrees of freedom above D − 1, means finite")
+            throw bad("mean precisions and concentrations must be positive, degrees of freedom above \(bound), means finite")
         }
-        for (c, w) in scaleInverses.enumerated() {
-            guard w.rows == d, w.columns == d, (try? Cholesky(w)) != nil else { throw bad("W⁻¹ of component \(c) is not a positive-definite \(d) × \(d) matrix") }
+        switch scaleInverses {
+        case .full(let ws):
+            guard ws.count == k else { throw bad("expected \(k) scale matrices") }
+            for (c, w) in ws.enumerated() {
+                guard w.rows == d, w.columns == d, (try? Cholesky(w)) != nil else { throw bad("W⁻¹ of component \(c) is not a positive-definite \(d) × \(d) matrix") }
+            }
+        case .tied(let w):
+            guard w.rows == d, w.columns == d, (try? Cholesky(w)) != nil else { throw bad("the tied W⁻¹ is not a positive-definite \(d) × \(d) matrix") }
+            guard degreesOfFreedom.allSatisfy({ $0 == degreesOfFreedom[0] }) else { throw bad("tied precisions share one ν") }
+        case .diag(let v):
+            guard v.rows == k, v.columns == d, v.storage.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw bad("expected \(k) × \(d) positive scales") }
+        case .spherical(let v):
+            guard v.count == k, v.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw bad("expected \(k) positive scales") }
         }
-        try prior.validate(dimension: d)
+        try prior.validate(dimension: d, type: type)
         self.init(uncheckedPrior: prior, weightConcentration: weightConcentration, weightConcentration2: weightConcentration2,
                   meanPrecision: meanPrecision, means: means, degreesOfFreedom: degreesOfFreedom, scaleInverses: scaleInverses)
     }
 
     init(uncheckedPrior prior: BayesianMixturePrior, weightConcentration: [Double], weightConcentration2: [Double],
-         meanPrecision: [Double], means: Matrix<Double>, degreesOfFreedom: [Double], scaleInverses: [Matrix<Double>]) {
+         meanPrecision: [Double], means: Matrix<Double>, degreesOfFreedom: [Double], scaleInverses: MixtureCovariances) {
         self.prior = prior
         self.weightConcentration = weightConcentration
         self.weightConcentration2 = weightConcentration2
@@ -117,15 +158,36 @@ public struct BayesianGaussianMixture: Sendable, Equatable {
 
     public var componentCount: Int { meanPrecision.count }
     public var dimension: Int { means.columns }
+    public var covarianceType: CovarianceType { scaleInverses.type }
 
-    /// The covariance the posterior expects of each component, `W_k⁻¹/ν_k`.
-    public var covariances: [Matrix<Double>] { (0..<componentCount).map { (1 / degreesOfFreedom[$0]) * scaleInverses[$0] } }
+    /// The covariances the posterior expects, `W_k⁻¹/ν_k`, in the covariance type's shape.
+    public var covariances: MixtureCovariances {
+        let nu = degreesOfFreedom
+        switch scaleInverses {
+        case .full(let ws): return .full(ws.indices.map { (1 / nu[$0]) * ws[$0] })
+        case .tied(let w): return .tied((1 / nu[0]) * w)
+        case .diag(let v):
+            var out = v
+            for c in 0..<v.rows { for j in 0..<v.columns { out[c, j] /= nu[c] } }
+            return .diag(out)
+        case .spherical(let v): return .spherical(v.indices.map { v[$0] / nu[$0] })
+        }
+    }
 
     /// Free parameters of the variational posterior, for BIC-style comparisons: per component a
-    /// weight, a mean, `β`, `ν` and a symmetric scale matrix.
+    /// weight (two stick parameters for a Dirichlet process), a mean and `β`; per precision its `ν`
+    /// and scale (`D(D+1)/2`, `D` or 1 numbers; tied: one for all components).
     public var parameterCount: Int {
-        let d = dimension
-        return componentCount * (d + 2 + d * (d + 1) / 2) + (weightConcentration2.isEmpty ? componentCount : 2 * componentCount)
+        let d = dimension, k = componentCount
+        let weights = weightConcentration2.isEmpty ? k : 2 * k
+        let precisions: Int
+        switch covarianceType {
+        case .full: precisions = k * (1 + d * (d + 1) / 2)
+        case .tied: precisions = 1 + d * (d + 1) / 2
+        case .diag: precisions = k * (1 + d)
+        case .spherical: precisions = k * 2
+        }
+        return weights + k * (d + 1) + precisions
     }
 
     /// `E[log π_k]` under the posterior.

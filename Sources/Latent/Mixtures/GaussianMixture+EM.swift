@@ -191,6 +191,14 @@ extension GaussianMixture: ExpectationMaximizable {
     /// emission update of hidden Markov models. Statistics are taken about the data's shift, in
     /// blocks of rows split across cores (GEMM for `Rᵀ·X`, SYRK for second moments).
     static func fromResponsibilities(_ r: Matrix<Double>, type: CovarianceType, data: MixtureTrainingData) throws -> GaussianMixture {
+        let stats = responsibilityStatistics(r, type: type, data: data)
+        return try maximization(stats, components: r.columns, type: type, data: data,
+                                referenceMeans: [Double](repeating: 0, count: r.columns * data.data.columns))
+    }
+
+    /// The M-step statistics (the kernel's layout, second moments about the shift) of given
+    /// responsibilities (`N × K`), in blocks of rows split across cores.
+    static func responsibilityStatistics(_ r: Matrix<Double>, type: CovarianceType, data: MixtureTrainingData) -> [Double] {
         let x = data.initializationData
         let n = x.rows, d = x.columns, k = r.columns
         precondition(r.rows == n, "One row of responsibilities per data row")
@@ -257,8 +265,7 @@ extension GaussianMixture: ExpectationMaximizable {
         }
         var stats = [Double](repeating: 0, count: size)
         for c in 0..<work.ranges.count { for i in 0..<size { stats[i] += partial[c * size + i] } }
-        return try maximization(stats, components: k, type: type, data: data,
-                                referenceMeans: [Double](repeating: 0, count: k * d))
+        return stats
     }
 
     /// `n | Σ r(x − shift) | upper triangles of Σ r(x − shift)(x − shift)ᵀ` of `rows` for small `D`.

@@ -39,7 +39,9 @@ struct MixtureKernel {
     /// diag and spherical: `log wₖ − ½ log det Σₖ − (D/2) log 2π − ½ Σⱼ μ²/σ²`.
     let diagonalOffsets: [Double]
 
-    init(_ model: GaussianMixture, shift: [Double]) {
+    /// - Parameter logWeights: replaces `log wₖ` in the constants (the variational mixture puts its
+    ///   `E[log πₖ]` and expected log-determinant terms here); the model's weights by default.
+    init(_ model: GaussianMixture, shift: [Double], logWeights: [Double]? = nil) {
         k = model.componentCount
         d = model.dimension
         type = model.covarianceType
@@ -49,7 +51,8 @@ struct MixtureKernel {
         centeredMeans = centered
         let logDets = model.logDeterminants
         let halfLog2Pi = 0.5 * Double(d) * log(2 * Double.pi)
-        constants = (0..<k).map { log(model.weights[$0]) - 0.5 * logDets[$0] - halfLog2Pi }
+        let logW = logWeights ?? model.weights.map { log($0) }
+        constants = (0..<k).map { logW[$0] - 0.5 * logDets[$0] - halfLog2Pi }
         var factors: [Double] = []
         var projected: [Double] = []
         var inverse: [Double] = []

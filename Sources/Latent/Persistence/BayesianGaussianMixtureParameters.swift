@@ -1,5 +1,7 @@
 /// The stored form of a ``BayesianGaussianMixture``: its prior and its posterior's parameters.
 struct BayesianGaussianMixtureParameters: Codable, Equatable {
+    /// Absent in files written before tied, diagonal and spherical precisions existed: full.
+    var covarianceType: CovarianceType?
     var weightPrior: BayesianMixturePrior.WeightPrior
     var priorWeightConcentration: Double
     var priorMeanPrecision: Double
@@ -11,6 +13,8 @@ struct BayesianGaussianMixtureParameters: Codable, Equatable {
     var meanPrecision: [Double]
     var means: [[Double]]
     var degreesOfFreedom: [Double]
+    /// As a Gaussian mixture file's covariances: full, `K` matrices; tied, one matrix; diag, one
+    /// `K × D` matrix; spherical, one `K × 1` matrix.
     var scaleInverses: [[[Double]]]
 
     init(_ m: BayesianGaussianMixture) {
@@ -25,7 +29,13 @@ struct BayesianGaussianMixtureParameters: Codable, Equatable {
         meanPrecision = m.meanPrecision
         means = m.means.rowArrays
         degreesOfFreedom = m.degreesOfFreedom
-        scaleInverses = m.scaleInverses.map(\.rowArrays)
+        covarianceType = m.covarianceType
+        switch m.scaleInverses {
+        case .full(let ws): scaleInverses = ws.map(\.rowArrays)
+        case .tied(let w): scaleInverses = [w.rowArrays]
+        case .diag(let v): scaleInverses = [v.rowArrays]
+        case .spherical(let v): scaleInverses = [v.map { [$0] }]
+        }
     }
 
     /// The model, with every check of the public initialiser (positive-definite matrices, shapes).
@@ -41,6 +51,31 @@ struct BayesianGaussianMixtureParameters: Codable, Equatable {
                                          degreesOfFreedom: priorDegreesOfFreedom, covariance: try matrix(priorCovariance, "priorCovariance"))
         return try BayesianGaussianMixture(prior: prior, weightConcentration: weightConcentration, weightConcentration2: weightConcentration2,
                                            meanPrecision: meanPrecision, means: try matrix(means, "means"), degreesOfFreedom: degreesOfFreedom,
-                                           scaleInverses: try scaleInverses.map { try matrix($0, "scaleInverses") })
+                                           scaleInverses: try scales())
+    }
+
+    private func scales() throws -> MixtureCovariances {
+        let k = meanPrecision.count
+        func matrix(_ rows: [[Double]]) throws -> Matrix<Double> {
+            guard let width = rows.first?.count, width > 0, rows.allSatisfy({ $0.count == width }) else {
+                throw ModelError.invalidSetting("scaleInverses must hold non-empty matrices with rows of equal length")
+            }
+            return Matrix(rows)
+        }
+        let type = covarianceType ?? .full
+        switch type {
+        case .full:
+            return .full(try scaleInverses.map(matrix))
+        case .tied, .diag, .spherical:
+            guard scaleInverses.count == 1 else { throw ModelError.invalidSetting("scaleInverses of \(type.rawValue) precisions must be one matrix") }
+            let m = try matrix(scaleInverses[0])
+            switch type {
+            case .tied: return .tied(m)
+            case .diag: return .diag(m)
+            default:
+                guard m.rows == k, m.columns == 1 else { throw ModelError.invalidSetting("scaleInverses of spherical precisions must be \(k) × 1") }
+                return .spherical(m.storage)
+            }
+        }
     }
 }

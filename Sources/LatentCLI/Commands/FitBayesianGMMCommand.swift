@@ -12,7 +12,7 @@ struct FitBayesianGMMCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, parsing: .unconditional, help: "Most components K (superfluous ones end with a weight near zero).")
     var components: Int
-    @Option(name: .long, help: "Covariance structure (full only in this version).")
+    @Option(name: .long, help: "Precision structure: full, tied, diag or spherical (conjugate Wishart or Gamma priors).")
     var covariance: CovarianceType = .full
     @Option(name: .long, help: "Prior on the weights: dirichlet-process (stick-breaking) or dirichlet.")
     var weightPrior: BayesianMixturePrior.WeightPrior = .dirichletProcess
@@ -24,6 +24,8 @@ struct FitBayesianGMMCommand: ParsableCommand {
     var degreesOfFreedom: Double?
     @Option(name: .long, parsing: .unconditional, help: "Independent starts; the highest lower bound wins.")
     var restarts: Int = 1
+    @Option(name: .long, parsing: .unconditional, help: "Short coordinate-ascent runs per start from different initialisations; the best is continued (1: one plain run).")
+    var shortRuns: Int = 10
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
 
@@ -31,9 +33,7 @@ struct FitBayesianGMMCommand: ParsableCommand {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data)])
         guard components >= 1 else { throw ValidationError("--components must be at least 1") }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
-        guard covariance == .full else {
-            throw ValidationError("--covariance \(covariance.rawValue): the variational mixture has full covariances only in this version; use `latent fit gmm --covariance \(covariance.rawValue)` for a maximum-likelihood fit")
-        }
+        guard shortRuns >= 1 else { throw ValidationError("--short-runs must be at least 1") }
         if let weightConcentration, !(weightConcentration > 0 && weightConcentration.isFinite) { throw ValidationError("--weight-concentration must be positive") }
         if let meanPrecision, !(meanPrecision > 0 && meanPrecision.isFinite) { throw ValidationError("--mean-precision must be positive") }
     }
@@ -52,20 +52,28 @@ struct FitBayesianGMMCommand: ParsableCommand {
         if let weightConcentration { prior.weightConcentration = weightConcentration }
         if let meanPrecision { prior.meanPrecision = meanPrecision }
         if let degreesOfFreedom {
-            guard degreesOfFreedom > Double(x.columns) - 1 else {
-                throw ValidationError("--degrees-of-freedom must exceed the number of columns less one (\(x.columns - 1))")
+            if covariance == .full || covariance == .tied {
+                guard degreesOfFreedom > Double(x.columns) - 1 else {
+                    throw ValidationError("--degrees-of-freedom must exceed the number of columns less one (\(x.columns - 1)) for \(covariance.rawValue) covariances")
+                }
+            } else {
+                guard degreesOfFreedom > 0 else { throw ValidationError("--degrees-of-freedom must be positive") }
             }
             prior.degreesOfFreedom = degreesOfFreedom
         }
-        var options = BayesianMixtureFitOptions()
+        if covariance == .full || covariance == .tied {
+            try DataChecks.requireIndependentColumns(x, names: table.columnNames, source: table.source)
+        }
+        var options = BayesianMixtureFitOptions(covarianceType: covariance)
         options.restarts = restarts
+        options.shortRuns = shortRuns
         options.em = fit.em(defaultIterations: 1_000, defaultTolerance: 1e-6)
         options.seed = fit.seed
         if !output.quiet { options.progress = Console.fitProgress(every: 50) }
         let ((model, report), seconds) = try Console.timed { try BayesianGaussianMixture.fit(x, components: components, prior: prior, options: options) }
         for w in report.warnings { Console.warn(w) }
         let logLikelihood = model.logLikelihoods(of: x).reduce(0, +)
-        let settings = ["components": String(components), "covariance": "full", "weightPrior": weightPrior.rawValue,
+        let settings = ["components": String(components), "covariance": covariance.rawValue, "weightPrior": weightPrior.rawValue,
                         "weightConcentration": "\(prior.weightConcentration)", "meanPrecision": "\(prior.meanPrecision)",
                         "degreesOfFreedom": "\(prior.degreesOfFreedom)", "lowerBound": "\(report.trace.logLikelihood)"]
         let training = TrainingSummary(logLikelihood: logLikelihood, count: x.rows, iterations: report.totalIterations,
@@ -78,7 +86,7 @@ struct FitBayesianGMMCommand: ParsableCommand {
         o["effectiveComponents"] = .integer(model.effectiveComponents)
         o["finalRunIterations"] = .integer(report.finalRunIterations)
         o["components"] = .integer(components)
-        o["covariance"] = .string("full")
+        o["covariance"] = .string(covariance.rawValue)
         o["weightPrior"] = .string(weightPrior.rawValue)
         o["weights"] = .numbers(model.weights)
         o["warnings"] = .strings(report.warnings)
@@ -94,7 +102,7 @@ struct FitBayesianGMMCommand: ParsableCommand {
 /// Human-readable description of a variational mixture.
 enum BayesianMixtureReport {
     static func text(_ m: BayesianGaussianMixture, columns: [String], lowerBound: Double?) -> String {
-        var out = "Bayesian Gaussian mixture (\(m.prior.weightPrior.rawValue) prior), \(m.effectiveComponents) of \(m.componentCount) components with weight ≥ 1%\n"
+        var out = "Bayesian Gaussian mixture (\(m.covarianceType.rawValue) precisions, \(m.prior.weightPrior.rawValue) prior), \(m.effectiveComponents) of \(m.componentCount) components with weight ≥ 1%\n"
         if let lowerBound { out += "evidence lower bound \(Console.number(lowerBound))\n" }
         out += MixtureReport.pad("component", 11) + MixtureReport.pad("weight", 10)
         for c in columns { out += MixtureReport.pad("mean \(c)", 16) }

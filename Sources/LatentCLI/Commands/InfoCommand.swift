@@ -76,6 +76,7 @@ struct InfoCommand: ParsableCommand {
         case .bayesianMixture(let m):
             o["components"] = .integer(m.componentCount)
             o["effectiveComponents"] = .integer(m.effectiveComponents)
+            o["covariance"] = .string(m.covarianceType.rawValue)
             o["weightPrior"] = .string(m.prior.weightPrior.rawValue)
             o["weights"] = .numbers(m.weights)
             o["means"] = .array(m.means.rowArrays.map { .numbers($0) })
