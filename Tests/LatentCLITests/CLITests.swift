@@ -83,3 +83,19 @@ import TestSupport
         #expect(r.status != 0 && r.standardError.contains("corrupt.json"))
     }
 }
+
+/// The BLAS kernels the tool runs on: never a pre-AVX2 fallback on a CPU with AVX2 and FMA (an
+/// OpenBLAS older than the CPU picks one; the tool restarts itself with OPENBLAS_CORETYPE set).
+@Test func theToolRunsBLASKernelsTheCPUCanUse() throws {
+    let r = try CommandRunner.run(["bench", "--rows", "2000", "--repetitions", "1", "--json"])
+    #expect(r.status == 0, "\(r.standardError)")
+    let o = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+    let core = try #require(o["blasCore"] as? String)
+    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+    print("BLAS kernels: \(core)")
+    if flags.contains("avx2") && flags.contains("fma") {
+        #expect(!["prescott", "core2", "penryn", "nehalem", "sandybridge", "atom", "barcelona"].contains(core.lowercased()),
+                "OpenBLAS runs its \(core) kernels on a CPU with AVX2 and FMA")
+    }
+}

@@ -34,6 +34,34 @@ static inline void latent_blas_set_threads(int n) {
 #endif
 }
 
+/// The name of the kernel set the BLAS library chose for this CPU (OpenBLAS's core name, e.g.
+/// "Haswell", "SkylakeX"; "Accelerate" on Apple platforms).
+static inline const char *latent_blas_core_name(void) {
+#if defined(__APPLE__)
+    return "Accelerate";
+#else
+    return openblas_get_corename();
+#endif
+}
+
+/// 1 when the CPU executes AVX2 and FMA instructions (x86-64 only), else 0.
+static inline int latent_cpu_has_avx2_fma(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+/// 1 when the CPU executes AVX-512 Foundation instructions (x86-64 only), else 0.
+static inline int latent_cpu_has_avx512f(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /// Cholesky factorisation of a symmetric positive-definite column-major matrix. Returns LAPACK's info.
 static inline int latent_dpotrf(char uplo, int n, double *a, int lda) {
 #if defined(__APPLE__)

@@ -124,10 +124,12 @@ struct BenchCommand: ParsableCommand {
             }
             var o = JSONObject()
             o["threads"] = .integer(threads)
+            o["blasCore"] = .string(BLAS.coreName)
             o["kernels"] = .array(items)
             Console.printJSON(o)
         } else {
-            var text = MixtureReport.pad("kernel", 52) + MixtureReport.pad("median", 12) + MixtureReport.pad("best", 12) + "rate (median)\n"
+            var text = "BLAS kernels: \(BLAS.coreName)\n"
+            text += MixtureReport.pad("kernel", 52) + MixtureReport.pad("median", 12) + MixtureReport.pad("best", 12) + "rate (median)\n"
             for r in results {
                 text += MixtureReport.pad(r.name, 52) + MixtureReport.pad(String(format: "%.2f ms", r.median * 1e3), 12)
                 text += MixtureReport.pad(String(format: "%.2f ms", r.best * 1e3), 12)

@@ -64,6 +64,27 @@ public enum BLAS {
         latent_blas_set_threads(Int32(max(1, count)))
     }
 
+    /// The kernel set the BLAS library chose for this CPU (OpenBLAS's core name, such as
+    /// `"Haswell"` or `"SkylakeX"`; `"Accelerate"` on Apple platforms).
+    public static var coreName: String { String(cString: latent_blas_core_name()) }
+
+    /// OpenBLAS core names whose kernels predate AVX2: what an OpenBLAS release chooses on a CPU
+    /// newer than itself (Debian 12's 0.3.21 on a 2023 Xeon reports "Prescott", an SSE3 kernel set
+    /// that ran a 512³ DGEMM at 12 GFLOP/s where its SkylakeX kernels reach 62–66 on the same core).
+    static let preAVX2CoreNames: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom",
+                                                "katmai", "coppermine", "northwood", "banias", "sandybridge",
+                                                "barcelona", "opteron", "opteron_sse3", "athlon", "bobcat"]
+
+    /// The `OPENBLAS_CORETYPE` to ask for when the library fell back to a kernel set older than the
+    /// CPU: `"SkylakeX"` with AVX-512, `"Haswell"` with AVX2 and FMA; `nil` when the choice is fine
+    /// (or the CPU has neither). OpenBLAS reads the variable only when it is loaded, so a program
+    /// must set it and start again (the `latent` tool does; a library user sets it in the
+    /// environment).
+    public static var recommendedCoreType: String? {
+        guard latent_cpu_has_avx2_fma() != 0, preAVX2CoreNames.contains(coreName.lowercased()) else { return nil }
+        return latent_cpu_has_avx512f() != 0 ? "SkylakeX" : "Haswell"
+    }
+
     /// Tells the C allocator to keep large freed blocks for reuse (glibc), so that per-iteration
     /// buffers do not page-fault afresh. A process-wide setting for command-line tools.
     public static func keepLargeAllocations() {
