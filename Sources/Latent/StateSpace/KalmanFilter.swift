@@ -58,8 +58,10 @@ extension LinearDynamicalSystem {
         precondition(y.columns == dimension, "The data has \(y.columns) columns; the model \(dimension)")
         let t = y.rows, l = latentDimension, d = dimension, ll = l * l
         // Outputs in local arrays (a write through a stored property checks uniqueness each time).
-        var predictedMeans = [Double](repeating: 0, count: t * l), predictedCovariances = [Double](repeating: 0, count: t * ll)
-        var filteredMeans = [Double](repeating: 0, count: t * l), filteredCovariances = [Double](repeating: 0, count: t * ll)
+        // Every step writes all four (no zero-filling of T·L² doubles first).
+        func uninitialized(_ n: Int) -> [Double] { [Double](unsafeUninitializedCapacity: n) { _, count in count = n } }
+        var predictedMeans = uninitialized(t * l), predictedCovariances = uninitialized(t * ll)
+        var filteredMeans = uninitialized(t * l), filteredCovariances = uninitialized(t * ll)
         var stepLogLikelihoods = [Double](repeating: 0, count: t), steadySteps = [Bool](repeating: false, count: t)
         var burnIn = 0
         let a = transition.storage, q = stateNoise.storage, c = observation.storage, r = observationNoise.storage
@@ -81,34 +83,32 @@ extension LinearDynamicalSystem {
         var steadyLogDeterminant = 0.0
         var steadyInverse = [Double](repeating: 0, count: d * d)   // S⁻¹ of the steady state
         let log2PiD = Double(d) * log2Pi
-        for step in 0..<t {
+        var next = 0
+        while next < t {
+            let step = next
+            next += 1
             var full = true
             for j in 0..<d where y.storage[step * d + j].isNaN { full = false; break }
             if steady && full {
-                for i in 0..<l { var v = 0.0; for k in 0..<l { v += a[i * l + k] * mean[k] }; scratchMean[i] = v }
-                swap(&mean, &scratchMean)
-                for i in 0..<l { predictedMeans[step * l + i] = mean[i] }
-                for i in 0..<ll { predictedCovariances[step * ll + i] = predictedCovariances[(step - 1) * ll + i] }
-                for x in 0..<d {
-                    var v = y.storage[step * d + x] - offset[x]
-                    for k in 0..<l { v -= c[x * l + k] * mean[k] }
-                    innovation[x] = v
+                // The fully observed stretch from here on: only the means change.
+                let end = y.withUnsafeBufferPointer { yp in
+                    steadyStretch(yp, from: step, mean: &mean, gain: gain, inverse: steadyInverse,
+                                  logConstant: -0.5 * (log2PiD + steadyLogDeterminant), predictedMeans: &predictedMeans,
+                                  filteredMeans: &filteredMeans, stepLogLikelihoods: &stepLogLikelihoods)
                 }
-                var quadratic = 0.0
-                for x in 0..<d {
-                    var v = 0.0
-                    for z in 0..<d { v += steadyInverse[x * d + z] * innovation[z] }
-                    quadratic += innovation[x] * v
+                predictedCovariances.withUnsafeMutableBufferPointer { pc in
+                    filteredCovariances.withUnsafeMutableBufferPointer { fc in
+                        covariance.withUnsafeBufferPointer { filtered in
+                            let pc = pc.baseAddress!, fc = fc.baseAddress!
+                            for k in step..<end {
+                                (pc + k * ll).update(from: pc + (step - 1) * ll, count: ll)
+                                (fc + k * ll).update(from: filtered.baseAddress!, count: ll)
+                            }
+                        }
+                    }
                 }
-                stepLogLikelihoods[step] = -0.5 * (log2PiD + steadyLogDeterminant + quadratic)
-                for i in 0..<l {
-                    var v = 0.0
-                    for x in 0..<d { v += gain[i * d + x] * innovation[x] }
-                    mean[i] += v
-                }
-                for i in 0..<l { filteredMeans[step * l + i] = mean[i] }
-                for i in 0..<ll { filteredCovariances[step * ll + i] = covariance[i] }
-                steadySteps[step] = true
+                for k in step..<end { steadySteps[k] = true }
+                next = end
                 continue
             }
             steady = false
@@ -206,6 +206,74 @@ extension LinearDynamicalSystem {
                                stepLogLikelihoods: stepLogLikelihoods, burnIn: burnIn, steady: steadySteps)
     }
 
+    /// The steady-state filter over the fully observed steps from `start` (≥ 1) to the first step
+    /// with a missing value (or the end), with the gain `K` (`L × D`) and `S⁻¹` fixed. Returns the step
+    /// it stopped at.
+    ///
+    /// With `ỹₜ = yₜ − d`, the filtered means follow `mₜ = F mₜ₋₁ + K ỹₜ` with `F = (I − KC)A`, an
+    /// `L × L` recursion; everything else is a product over the whole stretch (BLAS-3): `K ỹₜ`, the
+    /// predicted means `A mₜ₋₁`, the innovations `vₜ = ỹₜ − C A mₜ₋₁` and their quadratic forms
+    /// `vₜᵀS⁻¹vₜ`, which give `log p(yₜ | y₁..ₜ₋₁) = logConstant − ½ vₜᵀS⁻¹vₜ`.
+    /// - Complexity: `O(n·(D² + D·L + L²))` for `n` steps, `L²` of it sequential.
+    private func steadyStretch(_ y: UnsafeBufferPointer<Double>, from start: Int, mean: inout [Double], gain: [Double],
+                               inverse: [Double], logConstant: Double, predictedMeans: inout [Double],
+                               filteredMeans: inout [Double], stepLogLikelihoods: inout [Double]) -> Int {
+        let l = latentDimension, d = dimension, t = y.count / d
+        var end = start
+        while end < t, !(0..<d).contains(where: { y[end * d + $0].isNaN }) { end += 1 }
+        let n = end - start
+        guard n > 0, start >= 1 else { return start }
+        // F = (I − K C) A.
+        var reduction = [Double](repeating: 0, count: l * l)
+        for i in 0..<l { for j in 0..<l {
+            var v = i == j ? 1.0 : 0.0
+            for x in 0..<d { v -= gain[i * d + x] * observation.storage[x * l + j] }
+            reduction[i * l + j] = v
+        } }
+        let f = SmallDense.product(Matrix(rows: l, columns: l, storage: reduction), transition).storage
+        var centred = [Double](repeating: 0, count: n * d), driven = [Double](repeating: 0, count: n * l)
+        var weighted = [Double](repeating: 0, count: n * d)
+        for i in 0..<n { for x in 0..<d { centred[i * d + x] = y[(start + i) * d + x] - offset[x] } }
+        centred.withUnsafeMutableBufferPointer { yc in
+        driven.withUnsafeMutableBufferPointer { u in
+        weighted.withUnsafeMutableBufferPointer { w in
+        gain.withUnsafeBufferPointer { k in
+        inverse.withUnsafeBufferPointer { sInverse in
+        f.withUnsafeBufferPointer { f in
+        transition.withUnsafeBufferPointer { a in
+        observation.withUnsafeBufferPointer { c in
+        predictedMeans.withUnsafeMutableBufferPointer { pm in
+        filteredMeans.withUnsafeMutableBufferPointer { fm in
+        stepLogLikelihoods.withUnsafeMutableBufferPointer { lp in
+            let yc = yc.baseAddress!, u = u.baseAddress!, w = w.baseAddress!, fm = fm.baseAddress!, pm = pm.baseAddress!
+            // K ỹₜ for every step, then the recursion from the filtered mean before the stretch.
+            Double.gemm(.none, .transpose, m: n, n: l, k: d, alpha: 1, a: yc, lda: d, b: k.baseAddress!, ldb: d,
+                        beta: 0, c: u, ldc: l)
+            for i in 0..<n {
+                let previous = fm + (start + i - 1) * l, current = fm + (start + i) * l
+                for r in 0..<l {
+                    var v = u[i * l + r]
+                    for q in 0..<l { v += f[r * l + q] * previous[q] }
+                    current[r] = v
+                }
+            }
+            // Predicted means A mₜ₋₁, innovations ỹₜ − C A mₜ₋₁ (in place of ỹ), and S⁻¹ vₜ.
+            Double.gemm(.none, .transpose, m: n, n: l, k: l, alpha: 1, a: fm + (start - 1) * l, lda: l, b: a.baseAddress!, ldb: l,
+                        beta: 0, c: pm + start * l, ldc: l)
+            Double.gemm(.none, .transpose, m: n, n: d, k: l, alpha: -1, a: pm + start * l, lda: l, b: c.baseAddress!, ldb: l,
+                        beta: 1, c: yc, ldc: d)
+            Double.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: yc, lda: d, b: sInverse.baseAddress!, ldb: d,
+                        beta: 0, c: w, ldc: d)
+            for i in 0..<n {
+                var quadratic = 0.0
+                for x in 0..<d { quadratic += yc[i * d + x] * w[i * d + x] }
+                lp[start + i] = logConstant - 0.5 * quadratic
+            }
+        } } } } } } } } } } }
+        for r in 0..<l { mean[r] = filteredMeans[(end - 1) * l + r] }
+        return end
+    }
+
     /// Largest change of the filtered covariance between two fully observed steps, relative to its
     /// largest entry, at which the filter takes its steady state as reached.
     public static let steadyStateTolerance = 1e-13
@@ -218,7 +286,7 @@ extension LinearDynamicalSystem {
         let t = y.rows, l = latentDimension, ll = l * l
         // Local arrays: a write through a stored property checks uniqueness each time.
         var means = filtering.filteredMeans.storage, covariances = filtering.filteredCovariances.storage
-        var lagOne = [Double](repeating: 0, count: max(0, t - 1) * ll)
+        var lagOne = [Double](unsafeUninitializedCapacity: max(0, t - 1) * ll) { _, count in count = max(0, t - 1) * ll }   // every step writes it
         let filteredMeans = filtering.filteredMeans.storage, predictedMeans = filtering.predictedMeans.storage
         let filteredCovariances = filtering.filteredCovariances.storage, predictedCovariances = filtering.predictedCovariances.storage
         let a = transition.storage
@@ -226,7 +294,7 @@ extension LinearDynamicalSystem {
         var predicted = [Double](repeating: 0, count: ll), factor = [Double](repeating: 0, count: ll)
         var difference = [Double](repeating: 0, count: ll), product = [Double](repeating: 0, count: ll)
         var change = [Double](repeating: 0, count: l)
-        var haveGain = false
+        var haveGain = false, repeating = false
         for step in stride(from: t - 2, through: 0, by: -1) {
             let f = step * ll, next = (step + 1) * ll
             for i in 0..<ll { predicted[i] = predictedCovariances[next + i] }
@@ -255,19 +323,24 @@ extension LinearDynamicalSystem {
             }
             // Where J is fixed and P^s_{t+1} = P^s_{t+2} (the backward recursion has converged too),
             // P^s_t and the lag-one covariance repeat those of step t+1.
-            if reuse {
+            // Once a step has repeated its successor, every earlier step of the stretch does too.
+            if reuse && !repeating {
                 var change = 0.0, size = 0.0
                 for i in 0..<ll {
                     change = max(change, abs(covariances[next + i] - covariances[next + ll + i]))
                     size = max(size, abs(covariances[next + i]))
                 }
-                if change <= Self.steadyStateTolerance * size {
-                    for i in 0..<ll {
-                        covariances[f + i] = covariances[next + i]
-                        lagOne[step * ll + i] = lagOne[(step + 1) * ll + i]
+                repeating = change <= Self.steadyStateTolerance * size
+            }
+            repeating = repeating && reuse
+            if repeating {
+                covariances.withUnsafeMutableBufferPointer { cp in
+                    lagOne.withUnsafeMutableBufferPointer { lp in
+                        (cp.baseAddress! + f).update(from: cp.baseAddress! + next, count: ll)
+                        (lp.baseAddress! + step * ll).update(from: lp.baseAddress! + (step + 1) * ll, count: ll)
                     }
-                    continue
                 }
+                continue
             }
             // P^s_t = P_t + J (P^s_{t+1} − P_{t+1|t}) Jᵀ;  Cov[x_{t+1}, x_t] = P^s_{t+1} Jᵀ.
             for i in 0..<ll { difference[i] = covariances[next + i] - predicted[i] }

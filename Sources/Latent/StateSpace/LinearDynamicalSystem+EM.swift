@@ -99,44 +99,64 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
             stats.initialMean[i] += means[i]
             for j in 0..<l { stats.initialSecondMoment.storage[i * l + j] += covariances[i * l + j] + means[i] * means[j] }
         }
-        for step in 0..<t {
-            let m = step * l, c = step * ll
-            for i in 0..<l {
-                stateSum[i] += means[m + i]
-                let mi = means[m + i]
-                for j in 0..<l { second[i * l + j] = covariances[c + i * l + j] + mi * means[m + j] }
-            }
-            for x in 0..<ll { all[x] += second[x] }
-            if step > 0 { for x in 0..<ll { next[x] += second[x] } }
-            if step < t - 1 {
-                for x in 0..<ll { previous[x] += second[x] }
-                // E[xₜ₊₁xₜᵀ] = Cov[xₜ₊₁, xₜ] + mₜ₊₁mₜᵀ.
+        // Sums over the steps on raw pointers; rows with a missing value are collected and added after.
+        var incomplete: [Int] = []
+        var transitions = 0
+        var observationSecond = completeSecondMoment == nil ? stats.observationSecondMoment.storage : []
+        means.withUnsafeBufferPointer { mp in
+        covariances.withUnsafeBufferPointer { cp in
+        lagOne.withUnsafeBufferPointer { lp in
+        y.withUnsafeBufferPointer { yp in
+        second.withUnsafeMutableBufferPointer { second in
+        stateSum.withUnsafeMutableBufferPointer { stateSum in
+        all.withUnsafeMutableBufferPointer { all in
+        previous.withUnsafeMutableBufferPointer { previous in
+        next.withUnsafeMutableBufferPointer { next in
+        cross.withUnsafeMutableBufferPointer { cross in
+        observationSum.withUnsafeMutableBufferPointer { observationSum in
+        observationState.withUnsafeMutableBufferPointer { observationState in
+        observationSecond.withUnsafeMutableBufferPointer { observationSecond in
+            let means = mp.baseAddress!, covariances = cp.baseAddress!, y = yp.baseAddress!
+            for step in 0..<t {
+                let m = means + step * l, c = covariances + step * ll
                 for i in 0..<l {
-                    let mi = means[m + l + i]
-                    for j in 0..<l { cross[i * l + j] += lagOne[c + i * l + j] + mi * means[m + j] }
+                    stateSum[i] += m[i]
+                    let mi = m[i]
+                    for j in 0..<l { second[i * l + j] = c[i * l + j] + mi * m[j] }
                 }
-                stats.transitions += 1
-            }
-            let row = step * d
-            var complete = true
-            for j in 0..<d where y.storage[row + j].isNaN { complete = false; break }
-            if complete {
-                for i in 0..<d {
-                    let yi = y.storage[row + i]
-                    observationSum[i] += yi
-                    for k in 0..<l { observationState[i * l + k] += yi * means[m + k] }
-                    if completeSecondMoment == nil {
-                        for j in 0..<d { stats.observationSecondMoment.storage[i * d + j] += yi * y.storage[row + j] }
+                for x in 0..<ll { all[x] += second[x] }
+                if step > 0 { for x in 0..<ll { next[x] += second[x] } }
+                if step < t - 1 {
+                    for x in 0..<ll { previous[x] += second[x] }
+                    // E[xₜ₊₁xₜᵀ] = Cov[xₜ₊₁, xₜ] + mₜ₊₁mₜᵀ.
+                    let lag = lp.baseAddress! + step * ll
+                    for i in 0..<l {
+                        let mi = m[l + i]
+                        for j in 0..<l { cross[i * l + j] += lag[i * l + j] + mi * m[j] }
                     }
+                    transitions += 1
                 }
-            } else {
-                let m = Array(means[(step * l)..<((step + 1) * l)])
-                let (ey, eyx, eyy) = expectedObservation(y.row(step), stateMean: m, stateSecondMoment: smoothing.covariances.covariance(l, at: step) + SmallDense.outer(m, m))
-                for j in 0..<d { observationSum[j] += ey[j] }
-                for x in 0..<(d * l) { observationState[x] += eyx.storage[x] }
-                SmallDense.accumulate(&stats.observationSecondMoment, eyy)
+                let row = y + step * d
+                var complete = true
+                for j in 0..<d where row[j].isNaN { complete = false; break }
+                if !complete { incomplete.append(step); continue }
+                for i in 0..<d {
+                    let yi = row[i]
+                    observationSum[i] += yi
+                    for k in 0..<l { observationState[i * l + k] += yi * m[k] }
+                    if !observationSecond.isEmpty { for j in 0..<d { observationSecond[i * d + j] += yi * row[j] } }
+                }
             }
-            stats.steps += 1
+        } } } } } } } } } } } } }
+        stats.transitions += transitions
+        stats.steps += t
+        if completeSecondMoment == nil { stats.observationSecondMoment.storage = observationSecond }
+        for step in incomplete {
+            let m = Array(means[(step * l)..<((step + 1) * l)])
+            let (ey, eyx, eyy) = expectedObservation(y.row(step), stateMean: m, stateSecondMoment: smoothing.covariances.covariance(l, at: step) + SmallDense.outer(m, m))
+            for j in 0..<d { observationSum[j] += ey[j] }
+            for x in 0..<(d * l) { observationState[x] += eyx.storage[x] }
+            SmallDense.accumulate(&stats.observationSecondMoment, eyy)
         }
         if let completeSecondMoment { SmallDense.accumulate(&stats.observationSecondMoment, completeSecondMoment) }
     }
