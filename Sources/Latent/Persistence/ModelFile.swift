@@ -15,6 +15,8 @@ public enum LatentModel: Equatable, Sendable {
     case linearDynamical(LinearDynamicalSystem)
     /// A Gaussian mixture fitted by variational Bayes.
     case bayesianMixture(BayesianGaussianMixture)
+    /// A restricted Boltzmann machine (stored as safetensors).
+    case restrictedBoltzmann(RestrictedBoltzmannMachine)
 
     /// The short name used on the command line and in files (`gmm`, `fa`, `ppca`, …).
     public var kind: String {
@@ -26,6 +28,7 @@ public enum LatentModel: Equatable, Sendable {
         case .autoencoder: return "autoencoder"
         case .linearDynamical: return "lds"
         case .bayesianMixture: return "bayesian-gmm"
+        case .restrictedBoltzmann: return "rbm"
         }
     }
 
@@ -39,6 +42,7 @@ public enum LatentModel: Equatable, Sendable {
         case .autoencoder(let m): return m.parameterCount
         case .linearDynamical(let m): return m.parameterCount
         case .bayesianMixture(let m): return m.parameterCount
+        case .restrictedBoltzmann(let m): return m.parameterCount
         }
     }
 
@@ -52,6 +56,7 @@ public enum LatentModel: Equatable, Sendable {
         case .autoencoder(let m): return m.dimension
         case .linearDynamical(let m): return m.dimension
         case .bayesianMixture(let m): return m.dimension
+        case .restrictedBoltzmann(let m): return m.visibleCount
         }
     }
 }
@@ -104,6 +109,9 @@ public struct ModelFile: Equatable, Sendable {
         if case .autoencoder(let m) = model {
             return try VariationalAutoencoderFile.encode(m, columns: columns, training: training)
         }
+        if case .restrictedBoltzmann(let m) = model {
+            return try RestrictedBoltzmannMachineFile.encode(m, columns: columns, training: training)
+        }
         let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,
                                 columns: columns, training: training, gaussianMixture: gaussianMixtureParameters,
                                 linearGaussian: linearGaussianParameters, hiddenMarkov: hiddenMarkovParameters,
@@ -136,7 +144,11 @@ public struct ModelFile: Equatable, Sendable {
             .corrupt(path: source, reason: "not a valid Latent model file (\(why)); refit the model or restore the file")
         }
         guard !data.isEmpty else { throw corrupt("the file is empty") }
-        if SafeTensors.looksLike(data) { return try VariationalAutoencoderFile.decode(data, source: source) }
+        if SafeTensors.looksLike(data) {
+            let (tensors, metadata) = try SafeTensors.decode(data, source: source)
+            if metadata["model"] == "rbm" { return try RestrictedBoltzmannMachineFile.decode(tensors: tensors, metadata: metadata, source: source) }
+            return try VariationalAutoencoderFile.decode(tensors: tensors, metadata: metadata, source: source)
+        }
         let header: Header
         do { header = try JSONDecoder().decode(Header.self, from: data) } catch {
             throw corrupt("not JSON with format, version and model keys")

@@ -48,11 +48,10 @@ enum VariationalAutoencoderFile {
                                                           "model": kind, "latent": json])
     }
 
-    static func decode(_ data: Data, source: String) throws -> ModelFile {
+    static func decode(tensors: [String: SafeTensors.Tensor], metadata: [String: String], source: String) throws -> ModelFile {
         func corrupt(_ why: String) -> DataError {
             .corrupt(path: source, reason: "not a valid Latent VAE file (\(why)); refit the model or restore the file")
         }
-        let (tensors, metadata) = try SafeTensors.decode(data, source: source)
         let kind = metadata["model"] ?? ""
         guard metadata["format"] == "latent-model", kind == "vae" || kind == "autoencoder", let json = metadata["latent"] else {
             throw corrupt("the safetensors metadata lacks Latent's format, model and description")

@@ -47,6 +47,19 @@ struct InfoCommand: ParsableCommand {
             } else {
                 Console.print("Variational autoencoder: encoder \(([m.encoder.inputs] + m.encoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), decoder \(([m.decoder.inputs] + m.decoder.layers.map(\.outputs)).map(String.init).joined(separator: "-")), \(m.parameterCount) parameters\n")
             }
+        case .restrictedBoltzmann(let m):
+            o["visible"] = .integer(m.visibleCount)
+            o["hidden"] = .integer(m.hiddenCount)
+            o["visibleUnits"] = .string(m.visibleUnits.rawValue)
+            o["exactPartition"] = .bool(m.hasExactPartition)
+            if let settings = file.training?.settings {
+                for key in ["method", "epochs", "pseudoLogLikelihood", "reconstructionError"] {
+                    if let v = settings[key] { o[key] = Double(v).map { .number($0) } ?? .string(v) }
+                }
+            }
+            if output.json { Console.printJSON(o) } else {
+                Console.print("Restricted Boltzmann machine: \(m.visibleCount) \(m.visibleUnits.rawValue) visible and \(m.hiddenCount) binary hidden units, \(m.parameterCount) parameters\(m.hasExactPartition ? " (exact log Z)" : "")\n")
+            }
         case .autoencoder(let m):
             o["code"] = .integer(m.codeSize)
             if output.json { Console.printJSON(o) } else {

@@ -13,9 +13,12 @@ struct SampleCommand: ParsableCommand {
     var count: Int
     @Option(name: .long, help: "Seed; the same seed gives the same points.")
     var seed: UInt64 = 0
+    @Option(name: .long, parsing: .unconditional, help: "RBMs: block Gibbs sweeps from the base model before each draw is taken.")
+    var gibbsSteps: Int = 1_000
 
     func validate() throws {
         guard count >= 0 else { throw ValidationError("--count must be non-negative") }
+        guard gibbsSteps >= 0 else { throw ValidationError("--gibbs-steps must be non-negative") }
     }
 
     /// Rows drawn and printed at a time, so that any --count runs in bounded memory.
@@ -50,6 +53,11 @@ struct SampleCommand: ParsableCommand {
                 return (Matrix(rows: n, columns: m.dimension, storage: points.storage.map(Double.init)),
                         Matrix(rows: n, columns: m.latentSize, storage: latents.storage.map(Double.init)))
             }
+        case .restrictedBoltzmann(let m):
+            // Independent chains (one per row), each --gibbs-steps sweeps long.
+            header = file.columns
+            let steps = gibbsSteps
+            draw = { n, rng in (m.sample(count: n, gibbsSteps: steps, using: &rng).double, Matrix(rows: n, columns: 0)) }
         case .autoencoder:
             throw ValidationError("an autoencoder has no prior over its codes, so it cannot sample; fit a VAE (`latent fit vae`) for that")
         case .hiddenMarkov(let m):

@@ -14,8 +14,12 @@ struct ScoreCommand: ParsableCommand {
     var threads: Int = availableCores
     @Option(name: .long, help: "Hidden Markov models: a column whose value changes between sequences (default: the one used in fitting, if present).")
     var sequenceColumn: String?
-    @Option(name: .long, help: "VAEs: elbo, iwae (importance sampling with q(z|x)) or naive-mc (z from the prior).")
-    var estimator: LogLikelihoodEstimator = .iwae
+    @Option(name: .long, help: "VAEs: elbo, iwae (importance sampling with q(z|x), the default) or naive-mc (z from the prior). RBMs: exact (sum over the smaller layer, the default when it has at most 24 units) or ais (annealed importance sampling).")
+    var estimator: ScoreEstimator?
+    @Option(name: .long, parsing: .unconditional, help: "RBMs: independent annealing runs of --estimator ais.")
+    var aisRuns: Int = 100
+    @Option(name: .long, parsing: .unconditional, help: "RBMs: intermediate distributions of each annealing run (Salakhutdinov & Murray's 14,500 by default).")
+    var aisSteps: Int = 14_500
     @Option(name: .long, parsing: .unconditional, help: "VAEs: samples per example.")
     var samples: Int = 100
     @Option(name: .long, help: "VAEs: seed of the samples.")
@@ -38,6 +42,10 @@ struct ScoreCommand: ParsableCommand {
         let raw = try prepare(table, for: file, explicit: dataOptions.columns != nil)
         try table.requireComplete()
         let x: Matrix<Float> = m.preprocessing.apply(raw)
+        let chosen = estimator ?? .iwae
+        guard let estimator = chosen.vae else {
+            throw ValidationError("--estimator \(chosen.rawValue) is for RBMs; a VAE is scored with elbo, iwae or naive-mc")
+        }
         let (estimate, seconds) = Console.timed { m.estimateLogLikelihood(x, estimator: estimator, samples: samples, seed: seed, threads: threads) }
         try requireFinite(estimate.perExample, model: "vae")
         if output.json {
@@ -103,9 +111,57 @@ struct ScoreCommand: ParsableCommand {
         }
     }
 
+    /// RBMs: log p(x) = −F(x) − log Z per row (CSV), or the summary with log Z and its error.
+    func scoreRBM(_ m: RestrictedBoltzmannMachine, file: ModelFile) throws {
+        let chosen = estimator ?? (m.hasExactPartition ? .exact : .ais)
+        guard chosen == .exact || chosen == .ais else {
+            throw ValidationError("--estimator \(chosen.rawValue) is for VAEs; an RBM is scored with exact or ais")
+        }
+        guard aisRuns >= 2, aisSteps >= 3 else { throw ValidationError("--ais-runs must be at least 2 and --ais-steps at least 3") }
+        let table = try dataOptions.load(quiet: output.quiet)
+        let raw = try prepare(table, for: file, explicit: dataOptions.columns != nil)
+        try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()
+        let x: Matrix<Float> = m.preprocessing.apply(raw)
+        if m.visibleUnits == .bernoulli, let i = x.storage.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw ValidationError("row \(i / x.columns + 1) of \(dataOptions.data) holds \(x.storage[i]) after the model's preprocessing; a Bernoulli RBM scores values in [0, 1]")
+        }
+        let (partition, seconds): (PartitionEstimate, Double) = try Console.timed {
+            if chosen == .exact {
+                return .exact(try m.logPartition(threads: threads))
+            }
+            return try m.estimateLogPartition(options: AISOptions(runs: aisRuns, steps: aisSteps, seed: seed))
+        }
+        let perRow = m.logLikelihoods(of: x, logPartition: partition.logPartition)
+        try requireFinite(perRow, model: "rbm")
+        if output.json {
+            let n = Double(perRow.count), mean = perRow.reduce(0, +) / n
+            let rowVariance = perRow.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / max(1, n - 1)
+            var o = likelihoodSummary(model: "rbm", logLikelihood: perRow.reduce(0, +), count: x.rows, parameters: m.parameterCount,
+                                      iterations: file.training?.iterations, converged: file.training?.converged, seconds: seconds)
+            o["estimator"] = .string(chosen.rawValue)
+            // The rows' spread and the error of log Ẑ (shared by every row) add in quadrature.
+            o["standardError"] = .number((rowVariance / n + partition.standardError * partition.standardError).squareRoot())
+            o["logPartition"] = .number(partition.logPartition)
+            o["logPartitionStandardError"] = .number(partition.standardError)
+            o["logPartitionLowerBound"] = .number(partition.lowerBound)
+            o["logPartitionUpperBound"] = .number(partition.upperBound)
+            if chosen == .ais {
+                o["aisRuns"] = .integer(aisRuns)
+                o["aisSteps"] = .integer(aisSteps)
+            }
+            Console.printJSON(o)
+        } else {
+            Console.printCSV(header: ["logLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow))
+        }
+    }
+
     func run() throws {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
+        if case .restrictedBoltzmann(let m) = file.model {
+            try scoreRBM(m, file: file)
+            return
+        }
         if case .hiddenMarkov(let m) = file.model {
             try scoreSequences(m, file: file)
             return
@@ -145,7 +201,7 @@ struct ScoreCommand: ParsableCommand {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
             case .bayesianMixture(let m): return m.logLikelihoods(of: x)
             case .linearGaussian(let m): return m.logLikelihoods(of: x)
-            case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical: return []
+            case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical, .restrictedBoltzmann: return []
             }
         }
         try requireFinite(perRow, model: file.model.kind)
@@ -162,4 +218,12 @@ struct ScoreCommand: ParsableCommand {
             Console.printCSV(header: ["logLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow))
         }
     }
+}
+
+/// The log-likelihood estimators `latent score --estimator` accepts, across model families.
+enum ScoreEstimator: String, ExpressibleByArgument, CaseIterable {
+    case elbo, iwae, naiveMC = "naive-mc", exact, ais
+
+    /// The VAE estimator of the same name, if there is one.
+    var vae: LogLikelihoodEstimator? { LogLikelihoodEstimator(rawValue: rawValue) }
 }

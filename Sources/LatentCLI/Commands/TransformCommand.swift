@@ -47,6 +47,10 @@ struct TransformCommand: ParsableCommand {
         case .bayesianMixture(let m):
             try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()   // the predictive needs whole rows
             Console.printCSV(header: (0..<m.componentCount).map { "p\($0)" }, rows: m.predictiveResponsibilities(x))
+        case .restrictedBoltzmann(let m):
+            try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()
+            let features = m.hiddenProbabilities(m.preprocessing.apply(x) as Matrix<Float>)
+            Console.printCSV(header: (0..<m.hiddenCount).map { "h\($0)" }, rows: features.double)
         }
     }
 }

@@ -1,0 +1,204 @@
+import Foundation
+
+/// Settings of ``RestrictedBoltzmannMachine/train(on:options:)``.
+public struct RBMTrainingOptions: Sendable {
+    /// How the negative phase of the gradient is sampled.
+    public enum Method: Sendable, Equatable {
+        /// CD-k: `steps` Gibbs sweeps from the mini-batch itself (Hinton 2002).
+        case contrastiveDivergence(steps: Int)
+        /// PCD-k: `steps` Gibbs sweeps of persistent chains, one per mini-batch row, that carry over
+        /// from batch to batch (Tieleman 2008).
+        case persistent(steps: Int)
+
+        var steps: Int {
+            switch self { case .contrastiveDivergence(let k), .persistent(let k): return k }
+        }
+    }
+
+    public var method: Method
+    public var epochs: Int
+    public var batchSize: Int
+    /// The step size at the first epoch.
+    public var learningRate: Double
+    /// The step size falls linearly to `learningRate × finalLearningRateFraction` at the last epoch
+    /// (1: constant).
+    public var finalLearningRateFraction: Double
+    /// Momentum of the parameter updates (Hinton 2010, §9: 0.5).
+    public var momentum: Double
+    /// L2 penalty on the weights (Hinton 2010, §10: 1e-4).
+    public var weightDecay: Double
+    public var seed: UInt64
+    /// Called after each epoch.
+    public var progress: (@Sendable (RBMEpoch) -> Void)?
+
+    public init(method: Method = .contrastiveDivergence(steps: 1), epochs: Int = 10, batchSize: Int = 100,
+                learningRate: Double = 0.05, finalLearningRateFraction: Double = 1, momentum: Double = 0.5,
+                weightDecay: Double = 1e-4, seed: UInt64 = 0, progress: (@Sendable (RBMEpoch) -> Void)? = nil) {
+        self.method = method
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.finalLearningRateFraction = finalLearningRateFraction
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.seed = seed
+        self.progress = progress
+    }
+}
+
+/// What one epoch of RBM training measured.
+public struct RBMEpoch: Sendable, Codable, Equatable {
+    public var epoch: Int
+    /// Mean squared difference between each training row and the mean of `p(v | h)` with
+    /// `h ~ p(h | v)` (the one-step reconstruction).
+    public var reconstructionError: Double
+    /// Bernoulli visibles: the stochastic pseudo-log-likelihood of up to 1,000 training rows,
+    /// `V · log σ(F(ṽ) − F(v))` with one random unit of each row flipped (scikit-learn's
+    /// `score_samples`), per row; `nil` for Gaussian visibles.
+    public var pseudoLogLikelihood: Double?
+    public var seconds: Double
+}
+
+extension RestrictedBoltzmannMachine {
+    /// Trains by stochastic gradient ascent on the log-likelihood, whose gradient
+    /// `E_data[h vᵀ] − E_model[h vᵀ]` has its second term estimated by CD-k or PCD-k.
+    ///
+    /// Each epoch visits the rows in a fresh random order in mini-batches; the update of `W` is
+    /// `(p(h | v₀)ᵀ v₀ − p(h | v_k)ᵀ v_k) / B − λW` with momentum, `v_k` the negative samples. The base
+    /// model of annealed importance sampling is set from the data (log-odds of each column's mean,
+    /// or its mean for Gaussian visibles). Every random draw comes from `options.seed`.
+    /// - Parameter x: `N × V` rows: values in [0, 1] for Bernoulli visibles (probabilities are
+    ///   used as they are), standardised values for Gaussian ones.
+    /// - Returns: one ``RBMEpoch`` per epoch.
+    /// - Complexity: per epoch `O(N·H·V·(2k + 2))` in single-precision GEMMs.
+    @discardableResult
+    public mutating func train(on x: Matrix<Float>, options: RBMTrainingOptions) throws -> [RBMEpoch] {
+        guard x.rows >= 1 else { throw ModelError.emptyData }
+        guard x.columns == visibleCount else { throw ModelError.invalidSetting("the data has \(x.columns) columns, the RBM \(visibleCount) visible units") }
+        guard options.epochs >= 1, options.batchSize >= 1, options.method.steps >= 1 else {
+            throw ModelError.invalidSetting("epochs, batch size and Gibbs steps must be at least 1")
+        }
+        guard options.learningRate > 0, options.learningRate.isFinite, options.momentum >= 0, options.momentum < 1,
+              options.weightDecay >= 0, options.finalLearningRateFraction >= 0 else {
+            throw ModelError.invalidSetting("the learning rate must be positive, the momentum in [0, 1), weight decay and the final learning-rate fraction non-negative")
+        }
+        if visibleUnits == .bernoulli, let bad = x.storage.first(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw ModelError.invalidSetting("Bernoulli visible units need values in [0, 1]; found \(bad) (binarise or scale the data, or use Gaussian visibles)")
+        }
+        guard x.storage.allSatisfy(\.isFinite) else { throw ModelError.invalidSetting("the data hold a value that is not a finite number") }
+        baseVisibleBias = Self.baseBias(for: x, units: visibleUnits)
+        var rng = Xoshiro256StarStar(seed: options.seed)
+        let n = x.rows, h = hiddenCount, d = visibleCount, batch = min(options.batchSize, n)
+        var velocityW = [Float](repeating: 0, count: h * d), velocityB = [Float](repeating: 0, count: d), velocityC = [Float](repeating: 0, count: h)
+        var gradient = Matrix<Float>(rows: h, columns: d)
+        // Persistent chains start from data rows.
+        var chains = x.selectingRows((0..<batch).map { _ in rng.nextInt(below: n) })
+        let monitorRows = Array((0..<n).shuffled(using: &rng).prefix(1_000)).sorted()
+        let monitor = x.selectingRows(monitorRows)
+        var history: [RBMEpoch] = []
+        for epoch in 0..<options.epochs {
+            let started = Date()
+            let progressFraction = options.epochs == 1 ? 0 : Double(epoch) / Double(options.epochs - 1)
+            let rate = options.learningRate * (1 - (1 - options.finalLearningRateFraction) * progressFraction)
+            let order = (0..<n).shuffled(using: &rng)
+            var squaredError = 0.0
+            var start = 0
+            while start < n {
+                let rows = Array(order[start..<min(n, start + batch)])
+                start += batch
+                let b = rows.count
+                let v0 = x.selectingRows(rows)
+                let h0 = hiddenProbabilities(v0)
+                // Negative phase.
+                var vk: Matrix<Float>
+                switch options.method {
+                case .contrastiveDivergence(let k):
+                    var hs = h0
+                    Self.sampleBernoulliInPlace(&hs.storage, using: &rng)
+                    vk = sampleVisibles(given: hs, using: &rng)
+                    let reconstruction = visibleMeans(hs)
+                    for i in v0.storage.indices { let t = Double(v0.storage[i] - reconstruction.storage[i]); squaredError += t * t }
+                    for _ in 1..<k { vk = gibbsStep(vk, using: &rng) }
+                case .persistent(let k):
+                    var hs = h0
+                    Self.sampleBernoulliInPlace(&hs.storage, using: &rng)
+                    let reconstruction = visibleMeans(hs)
+                    for i in v0.storage.indices { let t = Double(v0.storage[i] - reconstruction.storage[i]); squaredError += t * t }
+                    if chains.rows != b { chains = chains.selectingRows(Array(0..<b)) }
+                    for _ in 0..<k { chains = gibbsStep(chains, using: &rng) }
+                    vk = chains
+                }
+                let hk = hiddenProbabilities(vk)
+                // ∇W = (h₀ᵀv₀ − h_kᵀv_k)/B.
+                let scale = Float(1) / Float(b)
+                h0.withUnsafeBufferPointer { h0p in v0.withUnsafeBufferPointer { v0p in
+                hk.withUnsafeBufferPointer { hkp in vk.withUnsafeBufferPointer { vkp in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: scale, a: h0p.baseAddress!, lda: h, b: v0p.baseAddress!, ldb: d,
+                               beta: 0, c: g.baseAddress!, ldc: d)
+                    Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: -scale, a: hkp.baseAddress!, lda: h, b: vkp.baseAddress!, ldb: d,
+                               beta: 1, c: g.baseAddress!, ldc: d)
+                } } } } }
+                let lr = Float(rate), mom = Float(options.momentum), decay = Float(options.weightDecay)
+                for i in 0..<(h * d) {
+                    velocityW[i] = mom * velocityW[i] + lr * (gradient.storage[i] - decay * weights.storage[i])
+                    weights.storage[i] += velocityW[i]
+                }
+                for a in 0..<d {
+                    var g: Float = 0
+                    for i in 0..<b { g += v0[i, a] - vk[i, a] }
+                    velocityB[a] = mom * velocityB[a] + lr * g * scale
+                    visibleBias[a] += velocityB[a]
+                }
+                for j in 0..<h {
+                    var g: Float = 0
+                    for i in 0..<b { g += h0[i, j] - hk[i, j] }
+                    velocityC[j] = mom * velocityC[j] + lr * g * scale
+                    hiddenBias[j] += velocityC[j]
+                }
+            }
+            guard (weights.storage + visibleBias + hiddenBias).allSatisfy(\.isFinite) else {
+                throw ModelError.fitFailed("RBM training diverged in epoch \(epoch + 1) (a weight is not a finite number); lower the learning rate")
+            }
+            let record = RBMEpoch(epoch: epoch + 1, reconstructionError: squaredError / Double(n * d),
+                                  pseudoLogLikelihood: visibleUnits == .bernoulli ? pseudoLogLikelihood(monitor, using: &rng) : nil,
+                                  seconds: Date().timeIntervalSince(started))
+            history.append(record)
+            options.progress?(record)
+        }
+        return history
+    }
+
+    /// The mean stochastic pseudo-log-likelihood of the rows of `v` (Bernoulli visibles).
+    func pseudoLogLikelihood(_ v: Matrix<Float>, using rng: inout Xoshiro256StarStar) -> Double {
+        guard v.rows > 0 else { return 0 }
+        var flipped = v
+        for i in 0..<v.rows {
+            let a = rng.nextInt(below: visibleCount)
+            flipped[i, a] = 1 - (v[i, a] > 0.5 ? 1 : 0)
+        }
+        let f = freeEnergies(v), g = freeEnergies(flipped)
+        var total = 0.0
+        // log σ(g − f) = −softplus(f − g).
+        for i in 0..<v.rows { total -= Self.softplus(f[i] - g[i]) }
+        return Double(visibleCount) * total / Double(v.rows)
+    }
+
+    /// The base model's visible biases: each column's log-odds (its mean clamped to
+    /// [0.5/N, 1 − 0.5/N]) for Bernoulli visibles, its mean for Gaussian ones.
+    static func baseBias(for x: Matrix<Float>, units: VisibleUnits) -> [Float] {
+        let n = Double(x.rows)
+        return (0..<x.columns).map { a in
+            var s = 0.0
+            for i in 0..<x.rows { s += Double(x[i, a]) }
+            let mean = s / n
+            switch units {
+            case .bernoulli:
+                let p = min(max(mean, 0.5 / n), 1 - 0.5 / n)
+                return Float(log(p / (1 - p)))
+            case .gaussian:
+                return Float(mean)
+            }
+        }
+    }
+}
