@@ -146,6 +146,22 @@ def mnist(path, limit=None):
     return (images.astype(np.float32) / 255.0 > 0.5).astype(np.float32)
 
 
+def run_sklearn_rbm():
+    """scikit-learn's BernoulliRBM (persistent CD-1) over the same mini-batches as Latent, one epoch."""
+    from sklearn.neural_network import BernoulliRBM
+    import sklearn
+    x = mnist(SPEC["data"], SPEC.get("images")).astype(np.float64)
+    b = SPEC["batch_size"]
+    rbm = BernoulliRBM(n_components=SPEC["hidden"], learning_rate=SPEC["learning_rate"], batch_size=b, n_iter=1,
+                       random_state=0)
+    t0 = time.perf_counter()
+    for s in range(0, len(x), b):
+        rbm.partial_fit(x[s:s + b])
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "epochs": 1, "pseudoLogLikelihood": float(rbm.score_samples(x[:1000]).mean()),
+            "version": sklearn.__version__}
+
+
 def vae_class():
     import torch
     from torch import nn
@@ -337,7 +353,7 @@ def run_statsmodels_lds():
             "version": statsmodels.__version__}
 
 
-KINDS = {"sklearn-gmm": run_sklearn_gmm, "sklearn-bgmm": run_sklearn_bgmm, "sklearn-fa": run_sklearn_fa, "hmmlearn-hmm": run_hmmlearn,
+KINDS = {"sklearn-gmm": run_sklearn_gmm, "sklearn-bgmm": run_sklearn_bgmm, "sklearn-rbm": run_sklearn_rbm, "sklearn-fa": run_sklearn_fa, "hmmlearn-hmm": run_hmmlearn,
          "torch-vae": run_torch_vae, "torch-iwae": run_torch_iwae, "blas-probe": run_blas_probe,
          "statsmodels-lds": run_statsmodels_lds}
 

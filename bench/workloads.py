@@ -149,6 +149,34 @@ WORKLOADS += [
     # The full-length run of issue 5: the train ELBO per image after 50 epochs (PyTorch reference
     # −85.75; Latent must reach at least −86.8), one repetition at one thread.
     _vae("vae-50", VAE_LONG_EPOCHS, "{model}-long", threads=(1,), target={1: 1.3}, reps=1),
+    # Issue 15: one epoch of PCD-1 (scikit-learn's BernoulliRBM is persistent CD with one Gibbs
+    # sweep, no momentum, no weight decay) over the same mini-batches of binarised digits.
+    {
+        "name": "rbm", "group": "rbm",
+        "title": f"Bernoulli RBM 784-500 on {VAE_IMAGES:,} binarised MNIST images: one epoch of PCD-1, batch 100, "
+                 "learning rate 0.05 (Latent single precision, scikit-learn double)",
+        "dataset": "mnist-train",
+        "latent": ["fit", "rbm", "--data", "{data}", "--binarize", "--hidden", "500", "--persistent", "--epochs", "1",
+                   "--batch-size", "100", "--learning-rate", "0.05", "--momentum", "0", "--weight-decay", "0", "--seed", "0",
+                   "--output", "{model}", "--json", "--quiet"],
+        "latentHelp": ["fit", "rbm"], "latentNeeds": ["--hidden", "--persistent"],
+        "anchor": {"package": "sklearn", "label": "scikit-learn BernoulliRBM.partial_fit (same batches)",
+                   "spec": {"kind": "sklearn-rbm", "hidden": 500, "batch_size": 100, "learning_rate": 0.05,
+                            "images": VAE_IMAGES}},
+        "metric": "epoch", "threads": (1,), "target": {1: 5.0},
+    },
+    {
+        "name": "rbm-ais", "group": "rbm-ais",
+        "title": f"AIS estimate of log Z for that 500-hidden RBM: 100 runs × 10,000 intermediate distributions "
+                 f"(and log p(x) of the {VAE_IMAGES:,} images)",
+        "dataset": "mnist-train",
+        "needsModelFrom": "rbm",
+        "latent": ["score", "--model", "{model}", "--data", "{data}", "--estimator", "ais", "--ais-runs", "100",
+                   "--ais-steps", "1000" if QUICK else "10000", "--json"],
+        "latentHelp": ["score"], "latentNeeds": ["--ais-runs"],
+        "anchor": None, "anchorSkip": "no anchor: scikit-learn and PyTorch estimate no RBM likelihood",
+        "metric": "score", "threads": (1,), "target": None, "reps": 1,
+    },
     {
         "name": "iwae", "group": "iwae",
         "title": f"IWAE-{IWAE_SAMPLES} log-likelihood of the first {IWAE_IMAGES:,} images under the trained VAE",
@@ -176,4 +204,6 @@ TARGET_TEXT = {
     "vae": "VAE epoch ≥1.3×",
     "vae-50": "VAE epoch ≥1.3×; train ELBO after 50 epochs ≥ −86.8 (PyTorch reference −85.75)",
     "iwae": "IWAE scoring ≥2.5×",
+    "rbm": "RBM epoch ≥5× BernoulliRBM.partial_fit at equal threads",
+    "rbm-ais": "AIS, 100 runs × 10,000 steps, 500 hidden units: time reported (no anchor)",
 }

@@ -49,8 +49,8 @@ public struct RBMTrainingOptions: Sendable {
 /// What one epoch of RBM training measured.
 public struct RBMEpoch: Sendable, Codable, Equatable {
     public var epoch: Int
-    /// Mean squared difference between each training row and the mean of `p(v | h)` with
-    /// `h ~ p(h | v)` (the one-step reconstruction).
+    /// Mean squared difference between each of up to 1,000 training rows and the mean of
+    /// `p(v | h)` with `h ~ p(h | v)` (the one-step reconstruction), after the epoch.
     public var reconstructionError: Double
     /// Bernoulli visibles: the stochastic pseudo-log-likelihood of up to 1,000 training rows,
     /// `V · log σ(F(ṽ) − F(v))` with one random unit of each row flipped (scikit-learn's
@@ -91,8 +91,10 @@ extension RestrictedBoltzmannMachine {
         let n = x.rows, h = hiddenCount, d = visibleCount, batch = min(options.batchSize, n)
         var velocityW = [Float](repeating: 0, count: h * d), velocityB = [Float](repeating: 0, count: d), velocityC = [Float](repeating: 0, count: h)
         var gradient = Matrix<Float>(rows: h, columns: d)
-        // Persistent chains start from data rows.
-        var chains = x.selectingRows((0..<batch).map { _ in rng.nextInt(below: n) })
+        // Persistent chains keep their hidden states (scikit-learn's BernoulliRBM does the same); they
+        // start from p(h | v) of random data rows.
+        var chains = hiddenProbabilities(x.selectingRows((0..<batch).map { _ in rng.nextInt(below: n) }))
+        Self.sampleBernoulliInPlace(&chains.storage, using: &rng)
         let monitorRows = Array((0..<n).shuffled(using: &rng).prefix(1_000)).sorted()
         let monitor = x.selectingRows(monitorRows)
         var history: [RBMEpoch] = []
@@ -101,7 +103,6 @@ extension RestrictedBoltzmannMachine {
             let progressFraction = options.epochs == 1 ? 0 : Double(epoch) / Double(options.epochs - 1)
             let rate = options.learningRate * (1 - (1 - options.finalLearningRateFraction) * progressFraction)
             let order = (0..<n).shuffled(using: &rng)
-            var squaredError = 0.0
             var start = 0
             while start < n {
                 let rows = Array(order[start..<min(n, start + batch)])
@@ -109,64 +110,76 @@ extension RestrictedBoltzmannMachine {
                 let b = rows.count
                 let v0 = x.selectingRows(rows)
                 let h0 = hiddenProbabilities(v0)
-                // Negative phase.
-                var vk: Matrix<Float>
+                // Negative phase: k sweeps h → v → h from the batch's own hidden sample (CD) or the chains' (PCD).
+                var hs: Matrix<Float>
                 switch options.method {
-                case .contrastiveDivergence(let k):
-                    var hs = h0
+                case .contrastiveDivergence:
+                    hs = h0
+                    Self.sampleBernoulliInPlace(&hs.storage, using: &rng)
+                case .persistent:
+                    hs = chains.rows == b ? chains : chains.selectingRows(Array(0..<b))
+                }
+                var vk = sampleVisibles(given: hs, using: &rng)
+                var hk = hiddenProbabilities(vk)
+                for _ in 1..<options.method.steps {
+                    hs = hk
                     Self.sampleBernoulliInPlace(&hs.storage, using: &rng)
                     vk = sampleVisibles(given: hs, using: &rng)
-                    let reconstruction = visibleMeans(hs)
-                    for i in v0.storage.indices { let t = Double(v0.storage[i] - reconstruction.storage[i]); squaredError += t * t }
-                    for _ in 1..<k { vk = gibbsStep(vk, using: &rng) }
-                case .persistent(let k):
-                    var hs = h0
-                    Self.sampleBernoulliInPlace(&hs.storage, using: &rng)
-                    let reconstruction = visibleMeans(hs)
-                    for i in v0.storage.indices { let t = Double(v0.storage[i] - reconstruction.storage[i]); squaredError += t * t }
-                    if chains.rows != b { chains = chains.selectingRows(Array(0..<b)) }
-                    for _ in 0..<k { chains = gibbsStep(chains, using: &rng) }
-                    vk = chains
+                    hk = hiddenProbabilities(vk)
                 }
-                let hk = hiddenProbabilities(vk)
-                // ∇W = (h₀ᵀv₀ − h_kᵀv_k)/B.
-                let scale = Float(1) / Float(b)
-                h0.withUnsafeBufferPointer { h0p in v0.withUnsafeBufferPointer { v0p in
-                hk.withUnsafeBufferPointer { hkp in vk.withUnsafeBufferPointer { vkp in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: scale, a: h0p.baseAddress!, lda: h, b: v0p.baseAddress!, ldb: d,
-                               beta: 0, c: g.baseAddress!, ldc: d)
-                    Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: -scale, a: hkp.baseAddress!, lda: h, b: vkp.baseAddress!, ldb: d,
-                               beta: 1, c: g.baseAddress!, ldc: d)
-                } } } } }
-                let lr = Float(rate), mom = Float(options.momentum), decay = Float(options.weightDecay)
-                for i in 0..<(h * d) {
-                    velocityW[i] = mom * velocityW[i] + lr * (gradient.storage[i] - decay * weights.storage[i])
-                    weights.storage[i] += velocityW[i]
+                if case .persistent = options.method, hk.rows == chains.rows {
+                    chains = hk
+                    Self.sampleBernoulliInPlace(&chains.storage, using: &rng)
                 }
-                for a in 0..<d {
-                    var g: Float = 0
-                    for i in 0..<b { g += v0[i, a] - vk[i, a] }
-                    velocityB[a] = mom * velocityB[a] + lr * g * scale
-                    visibleBias[a] += velocityB[a]
-                }
-                for j in 0..<h {
-                    var g: Float = 0
-                    for i in 0..<b { g += h0[i, j] - hk[i, j] }
-                    velocityC[j] = mom * velocityC[j] + lr * g * scale
-                    hiddenBias[j] += velocityC[j]
-                }
+                applyUpdate(v0: v0, h0: h0, vk: vk, hk: hk, rate: Float(rate), options: options, gradient: &gradient,
+                            velocityW: &velocityW, velocityB: &velocityB, velocityC: &velocityC)
             }
+            // The one-step reconstruction error on the monitored rows.
+            var hm = hiddenProbabilities(monitor)
+            Self.sampleBernoulliInPlace(&hm.storage, using: &rng)
+            let reconstruction = visibleMeans(hm)
+            var squaredError = 0.0
+            for i in monitor.storage.indices { let t = Double(monitor.storage[i] - reconstruction.storage[i]); squaredError += t * t }
             guard (weights.storage + visibleBias + hiddenBias).allSatisfy(\.isFinite) else {
                 throw ModelError.fitFailed("RBM training diverged in epoch \(epoch + 1) (a weight is not a finite number); lower the learning rate")
             }
-            let record = RBMEpoch(epoch: epoch + 1, reconstructionError: squaredError / Double(n * d),
+            let record = RBMEpoch(epoch: epoch + 1, reconstructionError: squaredError / Double(monitor.rows * d),
                                   pseudoLogLikelihood: visibleUnits == .bernoulli ? pseudoLogLikelihood(monitor, using: &rng) : nil,
                                   seconds: Date().timeIntervalSince(started))
             history.append(record)
             options.progress?(record)
         }
         return history
+    }
+
+    /// One momentum step: `∇W = (h₀ᵀv₀ − h_kᵀv_k)/B − λW` (two GEMMs), the biases' gradients the
+    /// column means of `v₀ − v_k` and `h₀ − h_k`.
+    private mutating func applyUpdate(v0: Matrix<Float>, h0: Matrix<Float>, vk: Matrix<Float>, hk: Matrix<Float>, rate lr: Float,
+                                      options: RBMTrainingOptions, gradient: inout Matrix<Float>, velocityW: inout [Float],
+                                      velocityB: inout [Float], velocityC: inout [Float]) {
+        let h = hiddenCount, d = visibleCount, b = v0.rows
+        let scale = Float(1) / Float(b), mom = Float(options.momentum), decay = Float(options.weightDecay)
+        var gb = [Float](repeating: 0, count: d), gc = [Float](repeating: 0, count: h)
+        h0.withUnsafeBufferPointer { h0p in v0.withUnsafeBufferPointer { v0p in
+        hk.withUnsafeBufferPointer { hkp in vk.withUnsafeBufferPointer { vkp in
+        gradient.withUnsafeMutableBufferPointer { g in
+        weights.withUnsafeMutableBufferPointer { w in
+        velocityW.withUnsafeMutableBufferPointer { vw in
+            Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: scale, a: h0p.baseAddress!, lda: h, b: v0p.baseAddress!, ldb: d,
+                       beta: 0, c: g.baseAddress!, ldc: d)
+            Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: -scale, a: hkp.baseAddress!, lda: h, b: vkp.baseAddress!, ldb: d,
+                       beta: 1, c: g.baseAddress!, ldc: d)
+            for i in 0..<(h * d) {
+                vw[i] = mom * vw[i] + lr * (g[i] - decay * w[i])
+                w[i] += vw[i]
+            }
+            for i in 0..<b {
+                for a in 0..<d { gb[a] += v0p[i * d + a] - vkp[i * d + a] }
+                for j in 0..<h { gc[j] += h0p[i * h + j] - hkp[i * h + j] }
+            }
+        } } } } } } }
+        for a in 0..<d { velocityB[a] = mom * velocityB[a] + lr * gb[a] * scale; visibleBias[a] += velocityB[a] }
+        for j in 0..<h { velocityC[j] = mom * velocityC[j] + lr * gc[j] * scale; hiddenBias[j] += velocityC[j] }
     }
 
     /// The mean stochastic pseudo-log-likelihood of the rows of `v` (Bernoulli visibles).

@@ -192,11 +192,30 @@ extension RestrictedBoltzmannMachine {
         max(x, 0) + log1p(Foundation.exp(-abs(x)))
     }
 
+    /// `σ(x)` elementwise, eight lanes at a time (single-precision exponential, relative error ~2e-7).
     static func sigmoidInPlace(_ x: inout [Float]) {
-        for i in x.indices {
-            let v = x[i]
-            x[i] = v >= 0 ? 1 / (1 + Foundation.exp(-v)) : Foundation.exp(v) / (1 + Foundation.exp(v))
+        x.withUnsafeMutableBufferPointer { p in
+            let n = p.count, base = p.baseAddress
+            var i = 0
+            while i + 8 <= n {
+                let v = SIMD8<Float>(UnsafeBufferPointer(start: base! + i, count: 8))
+                let s = 1 / (1 + VectorMath.exp(-v))
+                for lane in 0..<8 { base![i + lane] = s[lane] }
+                i += 8
+            }
+            while i < n { p[i] = Float(sigmoid(Double(p[i]))); i += 1 }
         }
+    }
+
+    /// Eight uniforms on [0, 1) with 24 random bits each, from four 64-bit draws.
+    @inline(__always) static func uniforms(_ rng: inout Xoshiro256StarStar) -> SIMD8<Float> {
+        var bits = SIMD8<UInt32>()
+        for q in 0..<4 {
+            let r = rng.next()
+            bits[2 * q] = UInt32(truncatingIfNeeded: r >> 32)
+            bits[2 * q + 1] = UInt32(truncatingIfNeeded: r)
+        }
+        return SIMD8<Float>(bits &>> 8) * (1 / 16_777_216)
     }
 
     /// `out[i] ~ Bernoulli(σ(scale · logits[i]))`, the logistic eight lanes at a time (single precision).
@@ -206,15 +225,7 @@ extension RestrictedBoltzmannMachine {
         while i + 8 <= n {
             let x = SIMD8<Float>(UnsafeBufferPointer(start: logits + i, count: 8)) * scale
             let p = 1 / (1 + VectorMath.exp(-x))
-            // Eight 24-bit uniforms from four 64-bit draws.
-            var bits = SIMD8<UInt32>()
-            for q in 0..<4 {
-                let r = rng.next()
-                bits[2 * q] = UInt32(truncatingIfNeeded: r >> 32)
-                bits[2 * q + 1] = UInt32(truncatingIfNeeded: r)
-            }
-            let u = SIMD8<Float>(bits &>> 8) * (1 / 16_777_216)
-            let draw = SIMD8<Float>(repeating: 0).replacing(with: 1, where: u .< p)
+            let draw = SIMD8<Float>(repeating: 0).replacing(with: 1, where: uniforms(&rng) .< p)
             for lane in 0..<8 { out[i + lane] = draw[lane] }
             i += 8
         }
@@ -226,6 +237,16 @@ extension RestrictedBoltzmannMachine {
 
     /// Replaces each probability `p` by a draw of `Bernoulli(p)`.
     static func sampleBernoulliInPlace(_ p: inout [Float], using rng: inout Xoshiro256StarStar) {
-        for i in p.indices { p[i] = Float(rng.nextUniform()) < p[i] ? 1 : 0 }
+        p.withUnsafeMutableBufferPointer { p in
+            let n = p.count, base = p.baseAddress
+            var i = 0
+            while i + 8 <= n {
+                let probability = SIMD8<Float>(UnsafeBufferPointer(start: base! + i, count: 8))
+                let draw = SIMD8<Float>(repeating: 0).replacing(with: 1, where: uniforms(&rng) .< probability)
+                for lane in 0..<8 { base![i + lane] = draw[lane] }
+                i += 8
+            }
+            while i < n { p[i] = Float(rng.nextUniform()) < p[i] ? 1 : 0; i += 1 }
+        }
     }
 }
