@@ -21,7 +21,7 @@ fi
 # Each anchor separately, so that one failing install marks only its workloads "anchor not installable".
 # A package already importable is not reinstalled.
 declare -A STATE
-for spec in "numpy:numpy" "threadpoolctl:threadpoolctl" "sklearn:scikit-learn" "hmmlearn:hmmlearn" "torch:torch" "statsmodels:statsmodels"; do
+for spec in "numpy:numpy" "threadpoolctl:threadpoolctl" "sklearn:scikit-learn" "hmmlearn:hmmlearn" "torch:torch" "statsmodels:statsmodels" "safetensors:safetensors"; do
     module="${spec%%:*}"
     dist="${spec#*:}"
     if "$PY" -c "import $module" >/dev/null 2>&1; then

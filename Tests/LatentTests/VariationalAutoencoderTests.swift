@@ -244,3 +244,37 @@ import TestSupport
         #expect(abs(elbo.mean - exact) < 2e-2)
     }
 }
+
+/// VAE files in PyTorch's layout (version 2), and files of version 1 still read.
+struct VAEFileLayoutTests {
+    @Test func weightsAreStoredOutputsByInputsAndVersionOneFilesStillRead() throws {
+        var rng = Xoshiro256StarStar(seed: 3)
+        let model = VariationalAutoencoder<Float>(dimension: 6, latent: 2, hidden: [5], likelihood: .gaussianLearned,
+                                                  preprocessing: Preprocessing(), using: &rng)
+        let columns = (1...6).map { "x\($0)" }
+        let bytes = try ModelFile(model: .variationalAutoencoder(model), columns: columns).encoded()
+        let (tensors, metadata) = try SafeTensors.decode(bytes, source: "vae.safetensors")
+        #expect(metadata["version"] == "2")
+        // encoder: 6 → 5 → 4 (mean and log-variance of 2 latents); decoder: 2 → 5 → 6.
+        #expect(tensors["encoder.0.weight"]?.shape == [5, 6] && tensors["encoder.1.weight"]?.shape == [4, 5])
+        #expect(tensors["decoder.0.weight"]?.shape == [5, 2] && tensors["decoder.1.weight"]?.shape == [6, 5])
+        #expect(tensors["encoder.0.weight"]?.values == model.encoder.layers[0].weights.transposed.storage)
+        guard case .variationalAutoencoder(let back) = try ModelFile.decode(bytes, source: "vae.safetensors").model else {
+            Issue.record("wrong kind"); return
+        }
+        #expect(back == model)
+        // The same model written the version-1 way: weights [inputs, outputs], version "1".
+        var old = tensors
+        for (name, tensor) in tensors where name.hasSuffix(".weight") {
+            let stored = Matrix<Float>(rows: tensor.shape[0], columns: tensor.shape[1], storage: tensor.values)
+            old[name] = SafeTensors.Tensor(shape: [tensor.shape[1], tensor.shape[0]], values: stored.transposed.storage)
+        }
+        var oldMetadata = metadata
+        oldMetadata["version"] = "1"
+        let oldBytes = try SafeTensors.encode(old, metadata: oldMetadata)
+        guard case .variationalAutoencoder(let fromOld) = try ModelFile.decode(oldBytes, source: "old.safetensors").model else {
+            Issue.record("wrong kind"); return
+        }
+        #expect(fromOld == model)
+    }
+}

@@ -83,12 +83,13 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
 
 /// A model with the names of the columns it was fitted on and how it was fitted, as stored on disk.
 ///
-/// Files are versioned JSON (`"format": "latent-model", "version": 1`), written atomically.
+/// Files are versioned JSON (`"format": "latent-model", "version": 2`), written atomically.
 /// Reading rejects corrupt files, files of another format and files from a newer version, with a
 /// message that names the file.
 public struct ModelFile: Equatable, Sendable {
-    /// The current file-format version.
-    public static let version = 1
+    /// The current file-format version. 2: VAE and autoencoder weights are stored `[outputs, inputs]`
+    /// as PyTorch's `Linear` holds them (version 1 stored the transpose; both are read).
+    public static let version = 2
 
     public var model: LatentModel
     public var columns: [String]

@@ -1,9 +1,12 @@
 import Foundation
 
-/// VAE model files: safetensors, so that PyTorch and NumPy can read the weights. Each layer's
-/// weight is stored `inputs × outputs` (Latent computes `x·W + b`; a PyTorch `Linear` holds the
-/// transpose). The safetensors metadata holds Latent's envelope: format, version, model kind, and
-/// a JSON `latent` entry with the architecture, likelihood, preprocessing, columns and training.
+/// VAE model files: safetensors that PyTorch loads as they are. Layer `i` of the encoder is
+/// `encoder.i.weight` (`[outputs, inputs]`, as a `torch.nn.Linear` in a `ModuleList` named `encoder`
+/// holds it; Latent computes `x·Wᵀ + b`) and `encoder.i.bias`; the same for `decoder`; a learned
+/// decoder variance is `logVariance`. Files of version 1 stored each weight transposed
+/// (`[inputs, outputs]`) and are still read. The safetensors metadata holds Latent's envelope:
+/// format, version, model kind, and a JSON `latent` entry with the architecture (activations),
+/// likelihood, preprocessing, columns and training.
 enum VariationalAutoencoderFile {
     struct Description: Codable {
         var latent: Int
@@ -33,7 +36,7 @@ enum VariationalAutoencoderFile {
         var tensors: [String: SafeTensors.Tensor] = [:]
         for (prefix, network) in [("encoder", encoder), ("decoder", decoder)] {
             for (i, layer) in network.layers.enumerated() {
-                tensors["\(prefix).\(i).weight"] = SafeTensors.Tensor(shape: [layer.inputs, layer.outputs], values: layer.weights.storage)
+                tensors["\(prefix).\(i).weight"] = SafeTensors.Tensor(shape: [layer.outputs, layer.inputs], values: layer.weights.transposed.storage)
                 tensors["\(prefix).\(i).bias"] = SafeTensors.Tensor(shape: [layer.outputs], values: layer.bias)
             }
         }
@@ -66,11 +69,16 @@ enum VariationalAutoencoderFile {
         func network(_ prefix: String, _ activations: [Activation]) throws -> DenseNetwork<Float> {
             var layers: [DenseLayer<Float>] = []
             for (i, activation) in activations.enumerated() {
-                guard let w = tensors["\(prefix).\(i).weight"], let b = tensors["\(prefix).\(i).bias"], w.shape.count == 2,
-                      b.shape == [w.shape[1]] else { throw corrupt("tensor \(prefix).\(i) is missing or misshapen") }
+                // Version 1: [inputs, outputs]; from version 2: PyTorch's [outputs, inputs].
+                guard let w = tensors["\(prefix).\(i).weight"], let b = tensors["\(prefix).\(i).bias"], w.shape.count == 2 else {
+                    throw corrupt("tensor \(prefix).\(i) is missing or misshapen")
+                }
+                let (inputs, outputs) = version >= 2 ? (w.shape[1], w.shape[0]) : (w.shape[0], w.shape[1])
+                guard b.shape == [outputs] else { throw corrupt("tensor \(prefix).\(i).bias does not match its weight") }
                 guard w.values.allSatisfy(\.isFinite), b.values.allSatisfy(\.isFinite) else { throw corrupt("tensor \(prefix).\(i) holds non-finite values") }
-                if let previous = layers.last, previous.outputs != w.shape[0] { throw corrupt("layer \(prefix).\(i) does not fit the previous one") }
-                layers.append(DenseLayer(weights: Matrix(rows: w.shape[0], columns: w.shape[1], storage: w.values), bias: b.values, activation: activation))
+                if let previous = layers.last, previous.outputs != inputs { throw corrupt("layer \(prefix).\(i) does not fit the previous one") }
+                let stored = Matrix(rows: w.shape[0], columns: w.shape[1], storage: w.values)
+                layers.append(DenseLayer(weights: version >= 2 ? stored.transposed : stored, bias: b.values, activation: activation))
             }
             guard !layers.isEmpty else { throw corrupt("\(prefix) has no layers") }
             return DenseNetwork(layers: layers)
