@@ -3,18 +3,27 @@ import Foundation
 /// Settings for fitting factor analysis and probabilistic PCA.
 public struct LinearGaussianFitOptions: Sendable {
     /// Stopping rules for EM (tolerance on the mean log-likelihood per row).
-    public var em = EMOptions(maxIterations: 10_000, tolerance: 1e-7)
+    public var em: EMOptions
     /// Lower bound on noise variances, relative to the data's scale: factor analysis is fitted on
     /// columns scaled to unit variance, probabilistic PCA multiplies it by the mean column variance.
     /// scikit-learn uses 1e-12 in absolute units; a constant column drives its variance here (and
     /// Latent warns).
-    public var noiseFloor: Double = 1e-12
+    public var noiseFloor: Double
     /// Rotate the fitted loadings (factor analysis only; the likelihood is unchanged).
-    public var rotation: FactorRotation = .none
+    public var rotation: FactorRotation
     /// Receives progress events (each EM start is one `start`; means per row in the data's units).
-    public var progress: (@Sendable (FitEvent) -> Void)? = nil
+    public var progress: (@Sendable (FitEvent) -> Void)?
 
-    public init() {}
+    /// Every setting, each defaulting to the value documented on its property.
+    public init(em: EMOptions = EMOptions(maxIterations: 10_000, tolerance: 1e-7),
+                noiseFloor: Double = 1e-12,
+                rotation: FactorRotation = .none,
+                progress: (@Sendable (FitEvent) -> Void)? = nil) {
+        self.em = em
+        self.noiseFloor = noiseFloor
+        self.rotation = rotation
+        self.progress = progress
+    }
 }
 
 /// A rotation of factor-analysis loadings.

@@ -3,40 +3,67 @@ import Foundation
 /// Settings for fitting a hidden Markov model.
 public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     /// Independent starts; the highest final likelihood wins.
-    public var restarts: Int = 10
+    public var restarts: Int
     /// Each start runs this many short Baum-Welch runs from independent initialisations and
     /// continues only the best (em-EM, as for mixtures). 1 gives plain Baum-Welch.
-    public var shortRuns: Int = 5
+    public var shortRuns: Int
     /// Iterations of each short run.
-    public var shortRunIterations: Int = 10
+    public var shortRunIterations: Int
     /// Split-and-merge moves tried from the best start (0: none; see ``SplitAndMerge``): two
     /// overlapping states merge and a broad one splits, kept if the likelihood rises. Not tried
     /// when some parameters are ``fixed``.
-    public var splitMergeTrials: Int = 14
+    public var splitMergeTrials: Int
     /// Stopping rules (tolerance on the mean log-likelihood per observation). At most 1,000
     /// iterations: with the earlier 100, slowly converging runs stopped short on 2 of the 40
     /// reference entries.
-    public var em = EMOptions(maxIterations: 1_000, tolerance: 1e-6)
+    public var em: EMOptions
     /// Gaussian covariance structure.
-    public var covarianceType: CovarianceType = .full
+    public var covarianceType: CovarianceType
     /// Added to Gaussian covariance diagonals, in squared data units (0 by default).
-    public var regularization: Double = 0
+    public var regularization: Double
     /// Added to each Gaussian state's variance in each column, times that column's sample
     /// variance: a variance floor that follows the data's scale (as for mixtures).
-    public var relativeRegularization: Double = 1e-6
+    public var relativeRegularization: Double
     /// Parameters Baum-Welch keeps as they are (they come from ``initialModel``, or the random start).
-    public var fixed: HMMFixedParameters = []
+    public var fixed: HMMFixedParameters
     /// Start from this model (one start). Zeros in its transition matrix stay zero: a left-right
     /// topology, for instance.
-    public var initialModel: HiddenMarkovModel<Emission>? = nil
+    public var initialModel: HiddenMarkovModel<Emission>?
     /// Seed of every random choice.
-    public var seed: UInt64 = 0
+    public var seed: UInt64
     /// Cores to use.
-    public var threads: Int = availableCores
+    public var threads: Int
     /// Receives progress events.
-    public var progress: (@Sendable (FitEvent) -> Void)? = nil
+    public var progress: (@Sendable (FitEvent) -> Void)?
 
-    public init() {}
+    /// Every setting, each defaulting to the value documented on its property.
+    public init(restarts: Int = 10,
+                shortRuns: Int = 5,
+                shortRunIterations: Int = 10,
+                splitMergeTrials: Int = 14,
+                em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6),
+                covarianceType: CovarianceType = .full,
+                regularization: Double = 0,
+                relativeRegularization: Double = 1e-6,
+                fixed: HMMFixedParameters = [],
+                initialModel: HiddenMarkovModel<Emission>? = nil,
+                seed: UInt64 = 0,
+                threads: Int = availableCores,
+                progress: (@Sendable (FitEvent) -> Void)? = nil) {
+        self.restarts = restarts
+        self.shortRuns = shortRuns
+        self.shortRunIterations = shortRunIterations
+        self.splitMergeTrials = splitMergeTrials
+        self.em = em
+        self.covarianceType = covarianceType
+        self.regularization = regularization
+        self.relativeRegularization = relativeRegularization
+        self.fixed = fixed
+        self.initialModel = initialModel
+        self.seed = seed
+        self.threads = threads
+        self.progress = progress
+    }
 }
 
 extension HiddenMarkovModel {

@@ -13,51 +13,80 @@ public enum MixtureInitialization: String, CaseIterable, Codable, Sendable {
 /// Settings for ``GaussianMixture/fit(_:components:options:)``.
 public struct MixtureFitOptions: Sendable {
     /// The covariance structure.
-    public var covarianceType: CovarianceType = .full
+    public var covarianceType: CovarianceType
     /// How each EM run is started. The default, random data points as centres, gives the short runs
     /// of the em-EM start the diversity they need: on the 32 reference cases of DESIGN.md (faithful and
     /// iris, K = 1…4, four covariance types), 10 starts reach scikit-learn's best-of-60 optimum in
     /// all 32 with this start and in 28 with k-means (Lloyd refinement makes the short runs alike).
-    public var initialization: MixtureInitialization = .randomFromData
+    public var initialization: MixtureInitialization
     /// Number of independent starts; the best final likelihood wins.
-    public var restarts: Int = 1
+    public var restarts: Int
     /// Each start runs this many short EM runs from different initialisations and continues only
     /// the best to convergence (the em-EM strategy of Biernacki, Celeux & Govaert 2003). 1 gives
     /// plain EM from one initialisation.
-    public var shortRuns: Int = 10
+    public var shortRuns: Int
     /// M-steps per short run.
-    public var shortRunIterations: Int = 10
+    public var shortRunIterations: Int
     /// Split-and-merge moves tried after each start's run to convergence (0: none). Each merges
     /// two overlapping components, splits a broad one and reruns EM, kept if better; a move that
     /// has not passed the current likelihood within 20 iterations is dropped.
-    public var splitMergeTrials: Int = 14
+    public var splitMergeTrials: Int
     /// Stopping rules of the runs to convergence: at most 1,000 iterations, and a tolerance of 1e-6
     /// nats per row on both the last improvement and Aitken's estimate of what is still to come,
     /// so that a slowly converging run is not stopped short of its optimum. (With the earlier
     /// defaults, 1e-3 and 100 iterations, and the same search, default fits reached 158 of the 280
     /// reference entries; with these, 188.)
-    public var em = EMOptions(maxIterations: 1_000, tolerance: 1e-6)
+    public var em: EMOptions
     /// Added to the diagonal of every covariance estimate, in squared data units (scikit-learn's
     /// `reg_covar`; 0 by default, since a fixed number means different things in different units).
-    public var regularization: Double = 0
+    public var regularization: Double
     /// Added to each column's variance, times that column's sample variance: the variance floor
     /// that keeps covariances positive definite. Relative to each column's scale, so that a fit of
     /// `c·x` gives the same clusters as a fit of `x` whatever the units. The default, 1e-6, is far
     /// below any proper component's spread; a larger value (1e-3) also stops components from
     /// collapsing onto repeated values, at a small cost in likelihood.
-    public var relativeRegularization: Double = 1e-6
+    public var relativeRegularization: Double
     /// Seed of every random choice.
-    public var seed: UInt64 = 0
+    public var seed: UInt64
     /// Cores to use.
-    public var threads: Int = availableCores
+    public var threads: Int
     /// If set, EM starts from these means (`K × D`): each point is assigned to its nearest mean and
     /// one M-step gives the starting parameters; no restarts.
-    public var initialMeans: Matrix<Double>? = nil
+    public var initialMeans: Matrix<Double>?
     /// If set, EM continues from this model; no restarts.
-    public var warmStart: GaussianMixture? = nil
+    public var warmStart: GaussianMixture?
     /// Receives progress events (for a terminal's standard error, say).
-    public var progress: (@Sendable (FitEvent) -> Void)? = nil
+    public var progress: (@Sendable (FitEvent) -> Void)?
 
-    public init() {}
+    /// Every setting, each defaulting to the value documented on its property.
+    public init(covarianceType: CovarianceType = .full,
+                initialization: MixtureInitialization = .randomFromData,
+                restarts: Int = 1,
+                shortRuns: Int = 10,
+                shortRunIterations: Int = 10,
+                splitMergeTrials: Int = 14,
+                em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6),
+                regularization: Double = 0,
+                relativeRegularization: Double = 1e-6,
+                seed: UInt64 = 0,
+                threads: Int = availableCores,
+                initialMeans: Matrix<Double>? = nil,
+                warmStart: GaussianMixture? = nil,
+                progress: (@Sendable (FitEvent) -> Void)? = nil) {
+        self.covarianceType = covarianceType
+        self.initialization = initialization
+        self.restarts = restarts
+        self.shortRuns = shortRuns
+        self.shortRunIterations = shortRunIterations
+        self.splitMergeTrials = splitMergeTrials
+        self.em = em
+        self.regularization = regularization
+        self.relativeRegularization = relativeRegularization
+        self.seed = seed
+        self.threads = threads
+        self.initialMeans = initialMeans
+        self.warmStart = warmStart
+        self.progress = progress
+    }
 }
 

@@ -2,19 +2,36 @@ import Foundation
 
 /// Settings for training a VAE.
 public struct VAETrainingOptions: Sendable {
-    public var epochs = 10
-    public var batchSize = 100
-    public var learningRate = 1e-3
-    public var optimizer: OptimizerKind = .adam
-    public var objective: VAEObjective = .elbo(beta: 1)
-    public var seed: UInt64 = 0
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Double
+    public var optimizer: OptimizerKind
+    public var objective: VAEObjective
+    public var seed: UInt64
     /// Cores to use: each mini-batch is split into two fixed halves whose gradients are computed in
     /// parallel and added in order, so the weights do not depend on the thread count.
-    public var threads: Int = availableCores
+    public var threads: Int
     /// Called after each epoch.
-    public var progress: (@Sendable (VAEEpochReport) -> Void)? = nil
+    public var progress: (@Sendable (VAEEpochReport) -> Void)?
 
-    public init() {}
+    /// Every setting, each defaulting to the value documented on its property.
+    public init(epochs: Int = 10,
+                batchSize: Int = 100,
+                learningRate: Double = 1e-3,
+                optimizer: OptimizerKind = .adam,
+                objective: VAEObjective = .elbo(beta: 1),
+                seed: UInt64 = 0,
+                threads: Int = availableCores,
+                progress: (@Sendable (VAEEpochReport) -> Void)? = nil) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.optimizer = optimizer
+        self.objective = objective
+        self.seed = seed
+        self.threads = threads
+        self.progress = progress
+    }
 }
 
 /// One epoch of training.
