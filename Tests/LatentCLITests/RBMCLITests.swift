@@ -47,4 +47,29 @@ import TestSupport
         #expect((header["visible_bias"] as? [String: Any])?["shape"] as? [Int] == [784])
         #expect((header["hidden_bias"] as? [String: Any])?["shape"] as? [Int] == [12])
     }
+
+    @Test func deepBeliefNetworkFitScoreTransformSampleAndInfo() throws {
+        let mnist = TestData.path("mnist5k-train-images.idx3-ubyte"), model = dir.appendingPathComponent("dbn.safetensors").path
+        let r = try CommandRunner.run(["fit", "dbn", "--data", mnist, "--binarize", "--layers", "20,10", "--epochs", "1", "--seed", "2",
+                                       "--output", model, "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        #expect(try json(r.standardOutput)["layers"] as? [Int] == [20, 10])
+        let score = try json(CommandRunner.run(["score", "--model", model, "--data", mnist, "--samples", "5", "--json"]).standardOutput)
+        for key in ["meanLogLikelihood", "standardError", "logPartition", "logPartitionStandardError", "n"] { #expect(score[key] != nil, "missing \(key)") }
+        #expect((score["estimator"] as? String)?.hasPrefix("lower-bound") == true && score["n"] as? Int == 4_000)
+        let bound = try #require(score["meanLogLikelihood"] as? Double)
+        #expect(bound < 0 && bound > -544, "a bound of \(bound) nats per image is below the untrained model's −784 log 2")
+        let features = try CommandRunner.run(["transform", "--model", model, "--data", mnist]).standardOutput.split(separator: "\n")
+        #expect(features.count == 4_001 && features[0].split(separator: ",").count == 10)
+        let sample = try CommandRunner.run(["sample", "--model", model, "--count", "2", "--gibbs-steps", "5", "--seed", "1"]).standardOutput
+            .split(separator: "\n")
+        #expect(sample.count == 3 && sample[1].split(separator: ",").count == 784)
+        let info = try json(CommandRunner.run(["info", "--model", model, "--json"]).standardOutput)
+        #expect(info["model"] as? String == "dbn" && info["layers"] as? [Int] == [20, 10])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        let headerLength = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = try json(String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self))
+        #expect((header["layers.0.weight"] as? [String: Any])?["shape"] as? [Int] == [20, 784])
+        #expect((header["layers.1.weight"] as? [String: Any])?["shape"] as? [Int] == [10, 20])
+    }
 }

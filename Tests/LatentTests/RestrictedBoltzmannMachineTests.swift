@@ -121,3 +121,47 @@ import TestSupport
         #expect(abs(ais.logPartition - exact) <= 1)
     }
 }
+
+/// Deep belief networks: the Monte Carlo lower bound equals its exact expectation, and lies below
+/// the exact log p(v), on a network small enough to enumerate.
+struct DeepBeliefNetworkTests {
+    @Test func theLowerBoundEqualsItsExpectationAndStaysBelowTheExactLikelihood() throws {
+        let x = RestrictedBoltzmannMachineTests.mnist.selectingRows(0..<2_000)
+        let (network, history) = try DeepBeliefNetwork.train(on: x, widths: [12, 8], options: RBMTrainingOptions(epochs: 3, seed: 4))
+        #expect(history.count == 2 && network.layers[1].visibleCount == 12)
+        let bottom = network.layers[0], top = network.layers[1]
+        let logZ = try top.logPartition()
+        let rows = RestrictedBoltzmannMachineTests.mnist.selectingRows(3_000..<3_040)
+        // Every configuration of the 12 first-layer hidden units.
+        var configurations = Matrix<Float>(rows: 4_096, columns: 12)
+        for s in 0..<4_096 { for j in 0..<12 { configurations[s, j] = s & (1 << j) != 0 ? 1 : 0 } }
+        let logPrior = top.logLikelihoods(of: configurations, logPartition: logZ)   // log p(h¹)
+        let q = bottom.hiddenProbabilities(rows)
+        var rng = Xoshiro256StarStar(seed: 6)
+        let (bounds, errors) = network.lowerBounds(of: rows, topLogPartition: logZ, samples: 400, using: &rng)
+        var worst = 0.0
+        for i in 0..<rows.rows {
+            let v = Matrix<Float>(rows: 4_096, columns: 784, storage: (0..<4_096).flatMap { _ in rows.row(i) })
+            let logLikelihood = bottom.logConditionalVisibles(v, given: configurations)   // log p(v | h¹)
+            var joint = [Double](repeating: 0, count: 4_096), expectation = 0.0
+            for s in 0..<4_096 {
+                joint[s] = logLikelihood[s] + logPrior[s]
+                var logQ = 0.0
+                for j in 0..<12 { let p = Double(q[i, j]); logQ += s & (1 << j) != 0 ? log(p) : log(1 - p) }
+                expectation += exp(logQ) * (joint[s] - logQ)
+            }
+            let top = joint.max()!
+            let exact = top + log(joint.reduce(0) { $0 + exp($1 - top) })
+            #expect(expectation <= exact + 1e-9, "row \(i): E_Q bound \(expectation) above log p(v) \(exact)")
+            // The terms are skewed (rare hidden states score far lower), so the 400-draw standard
+            // error understates the spread a little where it is tiny: 0.02 nats of slack.
+            #expect(abs(bounds[i] - expectation) <= 4 * errors[i] + 0.02, "row \(i): Monte Carlo \(bounds[i]) ± \(errors[i]) vs \(expectation)")
+            worst = max(worst, abs(bounds[i] - expectation) / max(errors[i], 1e-12))
+            if i == 0 { print("DBN 784-12-8, row 1: log p(v) \(exact), bound \(expectation), Monte Carlo \(bounds[i]) ± \(errors[i])") }
+        }
+        print("DBN: largest |Monte Carlo − exact bound| / standard error over 40 rows: \(worst)")
+        // Samples have the data's width and binary values.
+        let draws = network.sample(count: 5, gibbsSteps: 50, using: &rng)
+        #expect(draws.rows == 5 && draws.columns == 784 && draws.storage.allSatisfy { $0 == 0 || $0 == 1 })
+    }
+}

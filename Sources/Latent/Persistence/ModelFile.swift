@@ -17,6 +17,8 @@ public enum LatentModel: Equatable, Sendable {
     case bayesianMixture(BayesianGaussianMixture)
     /// A restricted Boltzmann machine (stored as safetensors).
     case restrictedBoltzmann(RestrictedBoltzmannMachine)
+    /// A deep belief network (stored as safetensors).
+    case deepBelief(DeepBeliefNetwork)
 
     /// The short name used on the command line and in files (`gmm`, `fa`, `ppca`, …).
     public var kind: String {
@@ -29,6 +31,7 @@ public enum LatentModel: Equatable, Sendable {
         case .linearDynamical: return "lds"
         case .bayesianMixture: return "bayesian-gmm"
         case .restrictedBoltzmann: return "rbm"
+        case .deepBelief: return "dbn"
         }
     }
 
@@ -43,6 +46,7 @@ public enum LatentModel: Equatable, Sendable {
         case .linearDynamical(let m): return m.parameterCount
         case .bayesianMixture(let m): return m.parameterCount
         case .restrictedBoltzmann(let m): return m.parameterCount
+        case .deepBelief(let m): return m.parameterCount
         }
     }
 
@@ -57,6 +61,7 @@ public enum LatentModel: Equatable, Sendable {
         case .linearDynamical(let m): return m.dimension
         case .bayesianMixture(let m): return m.dimension
         case .restrictedBoltzmann(let m): return m.visibleCount
+        case .deepBelief(let m): return m.visibleCount
         }
     }
 }
@@ -113,6 +118,9 @@ public struct ModelFile: Equatable, Sendable {
         if case .restrictedBoltzmann(let m) = model {
             return try RestrictedBoltzmannMachineFile.encode(m, columns: columns, training: training)
         }
+        if case .deepBelief(let m) = model {
+            return try RestrictedBoltzmannMachineFile.encode(m, columns: columns, training: training)
+        }
         let envelope = Envelope(format: Envelope.formatName, version: Self.version, model: model.kind,
                                 columns: columns, training: training, gaussianMixture: gaussianMixtureParameters,
                                 linearGaussian: linearGaussianParameters, hiddenMarkov: hiddenMarkovParameters,
@@ -147,7 +155,7 @@ public struct ModelFile: Equatable, Sendable {
         guard !data.isEmpty else { throw corrupt("the file is empty") }
         if SafeTensors.looksLike(data) {
             let (tensors, metadata) = try SafeTensors.decode(data, source: source)
-            if metadata["model"] == "rbm" { return try RestrictedBoltzmannMachineFile.decode(tensors: tensors, metadata: metadata, source: source) }
+            if metadata["model"] == "rbm" || metadata["model"] == "dbn" { return try RestrictedBoltzmannMachineFile.decode(tensors: tensors, metadata: metadata, source: source) }
             return try VariationalAutoencoderFile.decode(tensors: tensors, metadata: metadata, source: source)
         }
         let header: Header

@@ -75,9 +75,9 @@ struct FitAutoencoderCommand: ParsableCommand {
 }
 
 /// Comma-separated positive widths.
-func parseWidths(_ text: String) throws -> [Int] {
+func parseWidths(_ text: String, option: String = "--hidden") throws -> [Int] {
     let widths = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("--hidden '\(text)': give positive widths like 400 or 400,200") }
+    guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ValidationError("\(option) '\(text)': give positive widths like 400 or 400,200") }
     return widths.map { $0! }
 }
 

@@ -5,6 +5,6 @@ struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fit",
         abstract: "Fit a model to data and save it.",
-        subcommands: [FitGMMCommand.self, FitBayesianGMMCommand.self, FitFactorAnalysisCommand.self, FitPPCACommand.self, FitHMMCommand.self, FitLDSCommand.self, FitVAECommand.self, FitAutoencoderCommand.self, FitRBMCommand.self]
+        subcommands: [FitGMMCommand.self, FitBayesianGMMCommand.self, FitFactorAnalysisCommand.self, FitPPCACommand.self, FitHMMCommand.self, FitLDSCommand.self, FitVAECommand.self, FitAutoencoderCommand.self, FitRBMCommand.self, FitDBNCommand.self]
     )
 }

@@ -22,35 +22,13 @@ struct FitRBMCommand: ParsableCommand {
     var hidden: Int
     @Option(name: .long, help: "Visible units: bernoulli or gaussian (unit variance, for standardised columns).")
     var visible: RestrictedBoltzmannMachine.VisibleUnits = .bernoulli
-    @Option(name: .long, parsing: .unconditional, help: "Gibbs sweeps of the negative phase (CD-k, or PCD-k with --persistent).")
-    var cdSteps: Int = 1
-    @Flag(name: .long, help: "Persistent contrastive divergence: chains that carry over between mini-batches.")
-    var persistent = false
-    @Option(name: .long, parsing: .unconditional, help: "Training epochs.")
-    var epochs: Int = 10
-    @Option(name: .long, parsing: .unconditional, help: "Mini-batch size.")
-    var batchSize: Int = 100
-    @Option(name: .long, parsing: .unconditional, help: "Learning rate at the first epoch.")
-    var learningRate: Double = 0.05
-    @Option(name: .long, parsing: .unconditional, help: "The learning rate falls linearly to this fraction of itself at the last epoch (1: constant).")
-    var finalLearningRate: Double = 1
-    @Option(name: .long, parsing: .unconditional, help: "Momentum of the updates.")
-    var momentum: Double = 0.5
-    @Option(name: .long, parsing: .unconditional, help: "L2 penalty on the weights.")
-    var weightDecay: Double = 1e-4
-    @Option(name: .long, help: "Seed of the initial weights, the shuffling and the Gibbs sampling.")
-    var seed: UInt64 = 0
+    @OptionGroup var training: RBMTrainingArguments
     @Option(name: .long, help: "Where to write the model (safetensors).")
     var output: String
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
-        guard hidden >= 1, cdSteps >= 1, epochs >= 1, batchSize >= 1 else {
-            throw ValidationError("--hidden, --cd-steps, --epochs and --batch-size must be at least 1")
-        }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
-        guard momentum >= 0, momentum < 1 else { throw ValidationError("--momentum must lie in [0, 1)") }
-        guard weightDecay >= 0, finalLearningRate >= 0 else { throw ValidationError("--weight-decay and --final-learning-rate must be non-negative") }
+        guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1") }
         try Console.checkOutput(output, inputs: [("data file", dataOptions.data)])
     }
 
@@ -69,30 +47,21 @@ struct FitRBMCommand: ParsableCommand {
                 }
             }
         }
-        var rng = Xoshiro256StarStar(seed: seed)
+        var rng = Xoshiro256StarStar(seed: training.seed)
         var model = RestrictedBoltzmannMachine(visible: x.columns, hidden: hidden, visibleUnits: visible, preprocessing: preprocessing, using: &rng)
-        let method: RBMTrainingOptions.Method = persistent ? .persistent(steps: cdSteps) : .contrastiveDivergence(steps: cdSteps)
-        let quiet = outputOptions.quiet, total = epochs
-        let options = RBMTrainingOptions(method: method, epochs: epochs, batchSize: batchSize, learningRate: learningRate,
-                                         finalLearningRateFraction: finalLearningRate, momentum: momentum, weightDecay: weightDecay,
-                                         seed: seed &+ 1, progress: { e in
-            if !quiet {
-                let pl = e.pseudoLogLikelihood.map { String(format: "  pseudo-log-likelihood %.3f", $0) } ?? ""
-                Console.note(String(format: "epoch %d/%d  reconstruction error %.5f%@  %.2f s", e.epoch, total, e.reconstructionError, pl, e.seconds))
-            }
-        })
+        let options = training.options(quiet: outputOptions.quiet, seedOffset: 1)
         let (history, seconds) = try Console.timed { try model.train(on: x, options: options) }
         let last = history.last!
         // The exact log-likelihood of the training rows when the smaller layer has at most 20 units.
         let smaller = visible == .bernoulli ? min(hidden, x.columns) : hidden
         let exact = smaller <= 20 ? try model.logLikelihoods(of: x, logPartition: model.logPartition()).reduce(0, +) : nil
-        let methodName = persistent ? "pcd-\(cdSteps)" : "cd-\(cdSteps)"
-        var settings = ["method": methodName, "epochs": String(epochs), "batchSize": String(batchSize), "learningRate": "\(learningRate)",
+        let methodName = training.methodName, epochs = training.epochs
+        var settings = ["method": methodName, "epochs": String(epochs), "batchSize": String(training.batchSize), "learningRate": "\(training.learningRate)",
                         "hidden": String(hidden), "visibleUnits": visible.rawValue, "reconstructionError": "\(last.reconstructionError)",
                         "logLikelihoodEstimator": exact != nil ? "exact" : "none"]
         if let pl = last.pseudoLogLikelihood { settings["pseudoLogLikelihood"] = "\(pl)" }
-        let training = TrainingSummary(logLikelihood: exact ?? 0, count: x.rows, iterations: epochs, converged: true, seed: seed, settings: settings)
-        try ModelFile(model: .restrictedBoltzmann(model), columns: table.columnNames, training: training).write(to: output)
+        let summary = TrainingSummary(logLikelihood: exact ?? 0, count: x.rows, iterations: epochs, converged: true, seed: training.seed, settings: settings)
+        try ModelFile(model: .restrictedBoltzmann(model), columns: table.columnNames, training: summary).write(to: output)
         var o = likelihoodSummary(model: "rbm", logLikelihood: exact ?? .nan, count: x.rows, parameters: model.parameterCount,
                                   iterations: epochs, converged: true, seconds: seconds)
         if exact == nil {
@@ -121,3 +90,48 @@ struct FitRBMCommand: ParsableCommand {
 }
 
 extension RestrictedBoltzmannMachine.VisibleUnits: ExpressibleByArgument {}
+
+/// The training options `fit rbm` and `fit dbn` share.
+struct RBMTrainingArguments: ParsableArguments {
+    @Option(name: .long, parsing: .unconditional, help: "Gibbs sweeps of the negative phase (CD-k, or PCD-k with --persistent).")
+    var cdSteps: Int = 1
+    @Flag(name: .long, help: "Persistent contrastive divergence: chains that carry over between mini-batches.")
+    var persistent = false
+    @Option(name: .long, parsing: .unconditional, help: "Training epochs (per layer for a DBN).")
+    var epochs: Int = 10
+    @Option(name: .long, parsing: .unconditional, help: "Mini-batch size.")
+    var batchSize: Int = 100
+    @Option(name: .long, parsing: .unconditional, help: "Learning rate at the first epoch.")
+    var learningRate: Double = 0.05
+    @Option(name: .long, parsing: .unconditional, help: "The learning rate falls linearly to this fraction of itself at the last epoch (1: constant).")
+    var finalLearningRate: Double = 1
+    @Option(name: .long, parsing: .unconditional, help: "Momentum of the updates.")
+    var momentum: Double = 0.5
+    @Option(name: .long, parsing: .unconditional, help: "L2 penalty on the weights.")
+    var weightDecay: Double = 1e-4
+    @Option(name: .long, help: "Seed of the initial weights, the shuffling and the Gibbs sampling.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard cdSteps >= 1, epochs >= 1, batchSize >= 1 else { throw ValidationError("--cd-steps, --epochs and --batch-size must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        guard momentum >= 0, momentum < 1 else { throw ValidationError("--momentum must lie in [0, 1)") }
+        guard weightDecay >= 0, finalLearningRate >= 0 else { throw ValidationError("--weight-decay and --final-learning-rate must be non-negative") }
+    }
+
+    var methodName: String { persistent ? "pcd-\(cdSteps)" : "cd-\(cdSteps)" }
+
+    /// The library's options, with per-epoch progress on standard error unless `quiet`.
+    func options(quiet: Bool, seedOffset: UInt64) -> RBMTrainingOptions {
+        let total = epochs
+        return RBMTrainingOptions(method: persistent ? .persistent(steps: cdSteps) : .contrastiveDivergence(steps: cdSteps),
+                                  epochs: epochs, batchSize: batchSize, learningRate: learningRate,
+                                  finalLearningRateFraction: finalLearningRate, momentum: momentum, weightDecay: weightDecay,
+                                  seed: seed &+ seedOffset, progress: { e in
+            if !quiet {
+                let pl = e.pseudoLogLikelihood.map { String(format: "  pseudo-log-likelihood %.3f", $0) } ?? ""
+                Console.note(String(format: "epoch %d/%d  reconstruction error %.5f%@  %.2f s", e.epoch, total, e.reconstructionError, pl, e.seconds))
+            }
+        })
+    }
+}

@@ -39,7 +39,7 @@ struct ImputeCommand: ParsableCommand {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
         let table = try modelColumns(of: try dataOptions.load(), for: file, explicit: dataOptions.columns != nil)
-        if ["hmm", "vae", "autoencoder", "lds", "bayesian-gmm", "rbm"].contains(file.model.kind) {
+        if ["hmm", "vae", "autoencoder", "lds", "bayesian-gmm", "rbm", "dbn"].contains(file.model.kind) {
             throw ValidationError("impute works with mixtures and factor models; \(file.model.kind) models do not take missing values yet")
         }
         let x = try prepare(table, for: file, explicit: dataOptions.columns != nil)
@@ -48,7 +48,7 @@ struct ImputeCommand: ParsableCommand {
             switch file.model {
             case .gaussianMixture(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
             case .linearGaussian(let m): return draw ? m.imputeDraw(x, using: &rng) : m.impute(x)
-            case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical, .bayesianMixture, .restrictedBoltzmann: return x
+            case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical, .bayesianMixture, .restrictedBoltzmann, .deepBelief: return x
             }
         }
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: dataOptions.data)[.size] as? Int) ?? 0

@@ -60,6 +60,12 @@ struct InfoCommand: ParsableCommand {
             if output.json { Console.printJSON(o) } else {
                 Console.print("Restricted Boltzmann machine: \(m.visibleCount) \(m.visibleUnits.rawValue) visible and \(m.hiddenCount) binary hidden units, \(m.parameterCount) parameters\(m.hasExactPartition ? " (exact log Z)" : "")\n")
             }
+        case .deepBelief(let m):
+            o["layers"] = .array(m.layers.map { .integer($0.hiddenCount) })
+            o["visibleUnits"] = .string(m.layers[0].visibleUnits.rawValue)
+            if output.json { Console.printJSON(o) } else {
+                Console.print("Deep belief network: \(m.visibleCount)-\(m.layers.map { String($0.hiddenCount) }.joined(separator: "-")) (\(m.layers[0].visibleUnits.rawValue) visibles), \(m.parameterCount) parameters\n")
+            }
         case .autoencoder(let m):
             o["code"] = .integer(m.codeSize)
             if output.json { Console.printJSON(o) } else {

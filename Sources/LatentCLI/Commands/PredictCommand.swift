@@ -37,8 +37,8 @@ struct PredictCommand: ParsableCommand {
                 let labels = m.predict(x)
                 Console.printCSV(header: ["component"], rows: Matrix(rows: labels.count, columns: 1, storage: labels.map(Double.init)))
             }
-        case .restrictedBoltzmann:
-            throw ValidationError("predict assigns clusters; an RBM has none. Use `latent transform` for its hidden-unit probabilities")
+        case .restrictedBoltzmann, .deepBelief:
+            throw ValidationError("predict assigns clusters; an RBM or a deep belief network has none. Use `latent transform` for its hidden-unit probabilities")
         case .variationalAutoencoder, .autoencoder:
             throw ValidationError("predict assigns clusters; a VAE has none. Use `latent transform` for its latent means")
         case .hiddenMarkov:

@@ -58,6 +58,11 @@ struct SampleCommand: ParsableCommand {
             header = file.columns
             let steps = gibbsSteps
             draw = { n, rng in (m.sample(count: n, gibbsSteps: steps, using: &rng).double, Matrix(rows: n, columns: 0)) }
+        case .deepBelief(let m):
+            // Independent chains in the top RBM, each --gibbs-steps sweeps long, then a down pass.
+            header = file.columns
+            let steps = gibbsSteps
+            draw = { n, rng in (m.sample(count: n, gibbsSteps: steps, using: &rng).double, Matrix(rows: n, columns: 0)) }
         case .autoencoder:
             throw ValidationError("an autoencoder has no prior over its codes, so it cannot sample; fit a VAE (`latent fit vae`) for that")
         case .hiddenMarkov(let m):

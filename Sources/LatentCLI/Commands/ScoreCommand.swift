@@ -20,7 +20,7 @@ struct ScoreCommand: ParsableCommand {
     var aisRuns: Int = 100
     @Option(name: .long, parsing: .unconditional, help: "RBMs: intermediate distributions of each annealing run (Salakhutdinov & Murray's 14,500 by default).")
     var aisSteps: Int = 14_500
-    @Option(name: .long, parsing: .unconditional, help: "VAEs: samples per example.")
+    @Option(name: .long, parsing: .unconditional, help: "VAEs: samples per example. Deep belief networks: draws of the hidden layers per example for the lower bound.")
     var samples: Int = 100
     @Option(name: .long, help: "VAEs: seed of the samples.")
     var seed: UInt64 = 0
@@ -113,46 +113,76 @@ struct ScoreCommand: ParsableCommand {
 
     /// RBMs: log p(x) = −F(x) − log Z per row (CSV), or the summary with log Z and its error.
     func scoreRBM(_ m: RestrictedBoltzmannMachine, file: ModelFile) throws {
-        let chosen = estimator ?? (m.hasExactPartition ? .exact : .ais)
-        guard chosen == .exact || chosen == .ais else {
-            throw ValidationError("--estimator \(chosen.rawValue) is for VAEs; an RBM is scored with exact or ais")
+        let x = try boltzmannData(m.preprocessing, units: m.visibleUnits, file: file)
+        let (partition, seconds) = try Console.timed { try partitionFunction(m) }
+        let perRow = m.logLikelihoods(of: x, logPartition: partition.logPartition)
+        try printBoltzmannScores(perRow, rowErrors: nil, partition: partition, model: "rbm", parameters: m.parameterCount, file: file, seconds: seconds)
+    }
+
+    /// Deep belief networks: the variational lower bound on log p(x) per row (CSV), or the summary.
+    func scoreDBN(_ m: DeepBeliefNetwork, file: ModelFile) throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        let x = try boltzmannData(m.preprocessing, units: m.layers[0].visibleUnits, file: file)
+        let top = m.layers[m.layers.count - 1]
+        let ((partition, bounds), seconds) = try Console.timed {
+            let partition = try partitionFunction(top)
+            var rng = Xoshiro256StarStar(seed: seed &+ 1)
+            return (partition, m.lowerBounds(of: x, topLogPartition: partition.logPartition, samples: samples, using: &rng))
         }
-        guard aisRuns >= 2, aisSteps >= 3 else { throw ValidationError("--ais-runs must be at least 2 and --ais-steps at least 3") }
+        try printBoltzmannScores(bounds.bounds, rowErrors: bounds.standardErrors, partition: partition, model: "dbn",
+                                 parameters: m.parameterCount, file: file, seconds: seconds)
+    }
+
+    /// The data an RBM or DBN scores: the model's columns, complete, preprocessed, in [0, 1] for Bernoulli visibles.
+    private func boltzmannData(_ preprocessing: Preprocessing, units: RestrictedBoltzmannMachine.VisibleUnits, file: ModelFile) throws -> Matrix<Float> {
         let table = try dataOptions.load(quiet: output.quiet)
         let raw = try prepare(table, for: file, explicit: dataOptions.columns != nil)
         try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()
-        let x: Matrix<Float> = m.preprocessing.apply(raw)
-        if m.visibleUnits == .bernoulli, let i = x.storage.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-            throw ValidationError("row \(i / x.columns + 1) of \(dataOptions.data) holds \(x.storage[i]) after the model's preprocessing; a Bernoulli RBM scores values in [0, 1]")
+        let x: Matrix<Float> = preprocessing.apply(raw)
+        if units == .bernoulli, let i = x.storage.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw ValidationError("row \(i / x.columns + 1) of \(dataOptions.data) holds \(x.storage[i]) after the model's preprocessing; Bernoulli visible units score values in [0, 1]")
         }
-        let (partition, seconds): (PartitionEstimate, Double) = try Console.timed {
-            if chosen == .exact {
-                return .exact(try m.logPartition(threads: threads))
-            }
-            return try m.estimateLogPartition(options: AISOptions(runs: aisRuns, steps: aisSteps, seed: seed))
+        return x
+    }
+
+    /// log Z of an RBM by the chosen estimator (exact when the smaller layer has at most 24 units, by default).
+    private func partitionFunction(_ m: RestrictedBoltzmannMachine) throws -> PartitionEstimate {
+        let chosen = estimator ?? (m.hasExactPartition ? .exact : .ais)
+        guard chosen == .exact || chosen == .ais else {
+            throw ValidationError("--estimator \(chosen.rawValue) is for VAEs; an RBM or DBN is scored with exact or ais")
         }
-        let perRow = m.logLikelihoods(of: x, logPartition: partition.logPartition)
-        try requireFinite(perRow, model: "rbm")
-        if output.json {
-            let n = Double(perRow.count), mean = perRow.reduce(0, +) / n
-            let rowVariance = perRow.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / max(1, n - 1)
-            var o = likelihoodSummary(model: "rbm", logLikelihood: perRow.reduce(0, +), count: x.rows, parameters: m.parameterCount,
-                                      iterations: file.training?.iterations, converged: file.training?.converged, seconds: seconds)
-            o["estimator"] = .string(chosen.rawValue)
-            // The rows' spread and the error of log Ẑ (shared by every row) add in quadrature.
-            o["standardError"] = .number((rowVariance / n + partition.standardError * partition.standardError).squareRoot())
-            o["logPartition"] = .number(partition.logPartition)
-            o["logPartitionStandardError"] = .number(partition.standardError)
-            o["logPartitionLowerBound"] = .number(partition.lowerBound)
-            o["logPartitionUpperBound"] = .number(partition.upperBound)
-            if chosen == .ais {
-                o["aisRuns"] = .integer(aisRuns)
-                o["aisSteps"] = .integer(aisSteps)
-            }
-            Console.printJSON(o)
-        } else {
-            Console.printCSV(header: ["logLikelihood"], rows: Matrix(rows: perRow.count, columns: 1, storage: perRow))
+        guard aisRuns >= 2, aisSteps >= 3 else { throw ValidationError("--ais-runs must be at least 2 and --ais-steps at least 3") }
+        if chosen == .exact { return .exact(try m.logPartition(threads: threads)) }
+        return try m.estimateLogPartition(options: AISOptions(runs: aisRuns, steps: aisSteps, seed: seed))
+    }
+
+    /// CSV of per-row values, or the summary: the rows' spread, each row's Monte Carlo error (a DBN's
+    /// bound) and the error of log Ẑ (shared by every row) add in quadrature in `standardError`.
+    private func printBoltzmannScores(_ perRow: [Double], rowErrors: [Double]?, partition: PartitionEstimate, model: String,
+                                      parameters: Int, file: ModelFile, seconds: Double) throws {
+        try requireFinite(perRow, model: model)
+        guard output.json else {
+            Console.printCSV(header: [model == "dbn" ? "logLikelihoodLowerBound" : "logLikelihood"],
+                             rows: Matrix(rows: perRow.count, columns: 1, storage: perRow))
+            return
         }
+        let n = Double(perRow.count), mean = perRow.reduce(0, +) / n
+        let rowVariance = perRow.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / max(1, n - 1)
+        let monteCarlo = (rowErrors ?? []).reduce(0) { $0 + $1 * $1 } / (n * n)
+        var o = likelihoodSummary(model: model, logLikelihood: perRow.reduce(0, +), count: perRow.count, parameters: parameters,
+                                  iterations: file.training?.iterations, converged: file.training?.converged, seconds: seconds)
+        o["estimator"] = .string(model == "dbn" ? "lower-bound (top RBM log Z: \(partition.method))" : partition.method)
+        o["standardError"] = .number((rowVariance / n + monteCarlo + partition.standardError * partition.standardError).squareRoot())
+        o["logPartition"] = .number(partition.logPartition)
+        o["logPartitionStandardError"] = .number(partition.standardError)
+        o["logPartitionLowerBound"] = .number(partition.lowerBound)
+        o["logPartitionUpperBound"] = .number(partition.upperBound)
+        if partition.method == "ais" {
+            o["aisRuns"] = .integer(partition.runs)
+            o["aisSteps"] = .integer(partition.steps)
+        }
+        if model == "dbn" { o["samples"] = .integer(samples) }
+        Console.printJSON(o)
     }
 
     func run() throws {
@@ -160,6 +190,10 @@ struct ScoreCommand: ParsableCommand {
         let file = try modelOptions.load()
         if case .restrictedBoltzmann(let m) = file.model {
             try scoreRBM(m, file: file)
+            return
+        }
+        if case .deepBelief(let m) = file.model {
+            try scoreDBN(m, file: file)
             return
         }
         if case .hiddenMarkov(let m) = file.model {
@@ -201,7 +235,7 @@ struct ScoreCommand: ParsableCommand {
             case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
             case .bayesianMixture(let m): return m.logLikelihoods(of: x)
             case .linearGaussian(let m): return m.logLikelihoods(of: x)
-            case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical, .restrictedBoltzmann: return []
+            case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical, .restrictedBoltzmann, .deepBelief: return []
             }
         }
         try requireFinite(perRow, model: file.model.kind)

@@ -51,6 +51,10 @@ struct TransformCommand: ParsableCommand {
             try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()
             let features = m.hiddenProbabilities(m.preprocessing.apply(x) as Matrix<Float>)
             Console.printCSV(header: (0..<m.hiddenCount).map { "h\($0)" }, rows: features.double)
+        case .deepBelief(let m):
+            try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()
+            let features = m.features(m.preprocessing.apply(x) as Matrix<Float>)
+            Console.printCSV(header: (0..<features.columns).map { "h\($0)" }, rows: features.double)
         }
     }
 }
