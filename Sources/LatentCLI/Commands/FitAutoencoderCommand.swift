@@ -82,7 +82,8 @@ func parseWidths(_ text: String, option: String = "--hidden") throws -> [Int] {
 }
 
 /// Loads data for a network: IDX pixels scaled to [0, 1], optional binarisation, a [0, 1] check for Bernoulli.
-func loadNetworkData(_ dataOptions: DataOptions, binarize: Bool, bernoulli: Bool, quiet: Bool) throws -> (DataTable, Preprocessing, Matrix<Float>) {
+func loadNetworkData(_ dataOptions: DataOptions, binarize: Bool, bernoulli: Bool, quiet: Bool,
+                     gaussianOption: String = "--likelihood gaussian") throws -> (DataTable, Preprocessing, Matrix<Float>) {
     let table = try dataOptions.load(quiet: quiet)
     try table.requireComplete()
     let lower = dataOptions.data.lowercased()
@@ -90,7 +91,7 @@ func loadNetworkData(_ dataOptions: DataOptions, binarize: Bool, bernoulli: Bool
     let preprocessing = Preprocessing(scale: isImage ? 1.0 / 255 : 1, binarizeThreshold: binarize ? 0.5 : nil)
     let x: Matrix<Float> = preprocessing.apply(table.values)
     if bernoulli, let bad = x.storage.first(where: { $0 < 0 || $0 > 1 }) {
-        throw ValidationError("a Bernoulli likelihood needs data in [0, 1]; found \(bad). Use --binarize, scale the data, or --likelihood gaussian")
+        throw ValidationError("a Bernoulli likelihood needs data in [0, 1]; found \(bad). Use --binarize, scale the data, or \(gaussianOption)")
     }
     return (table, preprocessing, x)
 }

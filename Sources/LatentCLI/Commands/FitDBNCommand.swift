@@ -35,7 +35,7 @@ struct FitDBNCommand: ParsableCommand {
         BLAS.setThreads(1)
         let widths = try parseWidths(layers, option: "--layers")
         let (table, preprocessing, x) = try loadNetworkData(dataOptions, binarize: binarize, bernoulli: visible == .bernoulli,
-                                                            quiet: outputOptions.quiet)
+                                                            quiet: outputOptions.quiet, gaussianOption: "--visible gaussian")
         let ((network, history), seconds) = try Console.timed {
             try DeepBeliefNetwork.train(on: x, widths: widths, visibleUnits: visible, preprocessing: preprocessing,
                                         options: training.options(quiet: outputOptions.quiet, seedOffset: 0))

@@ -35,7 +35,7 @@ struct FitRBMCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let (table, preprocessing, x) = try loadNetworkData(dataOptions, binarize: binarize, bernoulli: visible == .bernoulli,
-                                                            quiet: outputOptions.quiet)
+                                                            quiet: outputOptions.quiet, gaussianOption: "--visible gaussian")
         if visible == .gaussian && !outputOptions.quiet {
             for (j, name) in table.columnNames.enumerated() {
                 let column = (0..<x.rows).map { Double(x[$0, j]) }

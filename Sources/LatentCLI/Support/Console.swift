@@ -34,9 +34,26 @@ enum Console {
         print(o.render() + "\n")
     }
 
-    /// Writes text to standard output.
+    /// While set, standard-output text is collected here instead of written: `latent compare` runs
+    /// `fit` and `score` in-process and reads their `--json` documents.
+    private static let captured = Locked<String?>(nil)
+
+    /// Writes text to standard output (or to the capture of ``capturingOutput(_:)``).
     static func print(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        let isCaptured = captured.withLock { buffer -> Bool in
+            guard buffer != nil else { return false }
+            buffer! += text
+            return true
+        }
+        if !isCaptured { FileHandle.standardOutput.write(Data(text.utf8)) }
+    }
+
+    /// Runs `body` and returns what it wrote to standard output instead of writing it.
+    static func capturingOutput(_ body: () throws -> Void) throws -> String {
+        captured.withLock { $0 = "" }
+        defer { captured.withLock { $0 = nil } }
+        try body()
+        return captured.withLock { $0 ?? "" }
     }
 
     /// Rows of output text rendered and written per block, so that per-row output never builds

@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import Latent
+
+/// `latent compare`: several model families fitted to the same training data and ranked by the
+/// log-likelihood of held-out data.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Fit several models to --train and rank them by the mean log-likelihood of --test.",
+        discussion: """
+        Each SPEC is family:key=value;key=value, the keys being the options of `latent fit FAMILY` without \
+        their dashes (a key without a value is a flag): gmm:components=3;covariance=full, fa:factors=2, \
+        ppca:factors=2, bayesian-gmm:components=10, vae:latent=2;epochs=50, rbm:hidden=64;binarize, \
+        dbn:layers=64,16 (a list value keeps its commas: a comma starts a new SPEC only before `family:`). Every model is fitted and scored exactly as `latent fit` and `latent score` \
+        would with the same settings (they run in this process), with the family's best estimator: exact for \
+        mixtures and factor models, IWAE-100 for VAEs, exact or AIS for RBMs, the variational lower bound for \
+        DBNs. A family that cannot model the data (a Bernoulli RBM on non-binary data, say) is skipped with \
+        the reason. Sequence models (hmm, lds) score sequences, not rows, and are not compared here.
+        """
+    )
+
+    @Option(name: .long, help: "Training data (CSV, .npy or IDX).")
+    var train: String
+    @Option(name: .long, help: "Held-out data with the same columns.")
+    var test: String
+    @Option(name: .long, help: "Comma-separated column names to use (default: every numeric column).")
+    var columns: String?
+    @Option(name: .long, help: "Models to compare: SPEC[,SPEC…] (see the discussion).")
+    var models: String
+    @Option(name: .long, help: "Seed of every fit and estimator.")
+    var seed: UInt64 = 0
+    @Option(name: .long, help: "Also write the table as a self-contained HTML page.")
+    var output: String?
+    @OptionGroup var outputOptions: OutputOptions
+
+    static let families: Set<String> = ["gmm", "fa", "ppca", "bayesian-gmm", "vae", "rbm", "dbn"]
+
+    /// `gmm:components=3;covariance=full,fa:factors=2` → [(family, [(key, value?)])]. A comma starts
+    /// a new SPEC only when what follows it is `name:` (so `dbn:layers=64,16` keeps its list).
+    static func parseSpecs(_ text: String) throws -> [(spec: String, family: String, settings: [(String, String?)])] {
+        var specs: [String] = []
+        for piece in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            let head = piece.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            let startsSpec = piece.contains(":") && !head.contains("=") && !head.contains(";")
+            if startsSpec || specs.isEmpty {
+                specs.append(piece)
+            } else {
+                specs[specs.count - 1] += "," + piece
+            }
+        }
+        return try specs.map { spec in
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            let family = parts.first?.trimmingCharacters(in: .whitespaces) ?? ""
+            guard !family.isEmpty else { throw ValidationError("--models: an empty model SPEC in '\(text)'") }
+            let settings: [(String, String?)] = (parts.count > 1 ? parts[1] : "").split(separator: ";").map { item in
+                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                return (kv[0], kv.count > 1 ? kv[1] : nil)
+            }
+            for (key, _) in settings where key.isEmpty || key.hasPrefix("-") {
+                throw ValidationError("--models '\(spec)': give settings as key=value without dashes, separated by ';'")
+            }
+            return (spec, family, settings)
+        }
+    }
+
+    func validate() throws {
+        let specs = try Self.parseSpecs(models)
+        guard !specs.isEmpty else { throw ValidationError("--models needs at least one SPEC") }
+        if let output { try Console.checkOutput(output, inputs: [("training data", train), ("test data", test)]) }
+    }
+
+    /// One compared model.
+    struct Row {
+        var spec: String, family: String, estimator: String
+        var testMean: Double, standardError: Double, trainMean: Double, parameters: Int, bic: Double, fitSeconds: Double
+        var nTrain: Int, nTest: Int
+    }
+
+    /// Runs `latent ARGS` in this process and returns its standard output.
+    static func run(_ arguments: [String]) throws -> String {
+        try Console.capturingOutput {
+            var command = try LatentCommand.parseAsRoot(arguments)
+            try command.run()
+        }
+    }
+
+    static func object(_ text: String) throws -> [String: Any] {
+        guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw CommandLineError(description: "a command printed no JSON object")
+        }
+        return o
+    }
+
+    /// Mean, standard error and total of a per-row CSV of one column with a header.
+    static func rowStatistics(_ csv: String) -> (mean: Double, standardError: Double) {
+        let values = csv.split(separator: "\n").dropFirst().compactMap { Double($0) }
+        let n = Double(values.count), mean = values.reduce(0, +) / max(1, n)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / max(1, n - 1)
+        return (mean, (variance / max(1, n)).squareRoot())
+    }
+
+    func compare(_ spec: (spec: String, family: String, settings: [(String, String?)]), directory: URL, index: Int) throws -> Row {
+        guard Self.families.contains(spec.family) else {
+            if ["hmm", "lds"].contains(spec.family) {
+                throw CommandLineError(description: "\(spec.family) models score sequences, not independent rows")
+            }
+            throw CommandLineError(description: "unknown family '\(spec.family)' (compare takes \(Self.families.sorted().joined(separator: ", ")))")
+        }
+        let model = directory.appendingPathComponent("model-\(index)").path
+        let columnArguments = columns.map { ["--columns", $0] } ?? []
+        var fit = ["fit", spec.family, "--data", train, "--output", model, "--json", "--quiet", "--seed", String(seed)] + columnArguments
+        for (key, value) in spec.settings { fit += ["--\(key)"] + (value.map { [$0] } ?? []) }
+        let fitted = try Self.object(Self.run(fit))
+        func score(_ data: String) throws -> (o: [String: Any], mean: Double, standardError: Double) {
+            let arguments = ["score", "--model", model, "--data", data, "--seed", String(seed)] + columnArguments
+            let o = try Self.object(Self.run(arguments + ["--json"]))
+            guard let mean = o["meanLogLikelihood"] as? Double else { throw CommandLineError(description: "scoring \(data) gave no mean log-likelihood") }
+            if let se = o["standardError"] as? Double { return (o, mean, se) }
+            return (o, mean, Self.rowStatistics(try Self.run(arguments)).standardError)
+        }
+        let tested = try score(test), trained = try score(train)
+        let parameters = (tested.o["parameters"] as? Int) ?? 0, nTrain = (trained.o["n"] as? Int) ?? 0
+        let estimator = (tested.o["estimator"] as? String) ?? "exact"
+        return Row(spec: spec.spec, family: spec.family, estimator: estimator == "iwae" ? "iwae-\((tested.o["samples"] as? Int) ?? 0)" : estimator,
+                   testMean: tested.mean, standardError: tested.standardError, trainMean: trained.mean, parameters: parameters,
+                   bic: GaussianMixture.bic(logLikelihood: trained.mean * Double(nTrain), parameters: parameters, count: nTrain),
+                   fitSeconds: (fitted["seconds"] as? Double) ?? 0, nTrain: nTrain, nTest: (tested.o["n"] as? Int) ?? 0)
+    }
+
+    func run() throws {
+        let specs = try Self.parseSpecs(models)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("latent-compare-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var rows: [Row] = [], skipped: [(String, String)] = []
+        for (i, spec) in specs.enumerated() {
+            if !outputOptions.quiet { Console.note("compare: \(spec.spec)") }
+            do {
+                rows.append(try compare(spec, directory: directory, index: i))
+            } catch {
+                let reason = "\(error)".trimmingCharacters(in: .whitespacesAndNewlines)
+                skipped.append((spec.spec, reason))
+                if !outputOptions.quiet { Console.warn("compare: \(spec.spec) skipped: \(reason)") }
+            }
+        }
+        rows.sort { $0.testMean > $1.testMean }
+        let nTrain = rows.first?.nTrain ?? 0, nTest = rows.first?.nTest ?? 0
+        if let output { try AtomicFile.write(Data(Self.html(rows, skipped: skipped, train: train, test: test).utf8), to: output) }
+        if outputOptions.json {
+            var o = JSONObject()
+            o["models"] = .array(rows.map { r in
+                var m = JSONObject()
+                m["spec"] = .string(r.spec)
+                m["family"] = .string(r.family)
+                m["estimator"] = .string(r.estimator)
+                m["testMeanLogLikelihood"] = .number(r.testMean)
+                m["standardError"] = .number(r.standardError)
+                m["trainMeanLogLikelihood"] = .number(r.trainMean)
+                m["parameters"] = .integer(r.parameters)
+                m["bic"] = .number(r.bic)
+                m["fitSeconds"] = .number(r.fitSeconds)
+                return .object(m)
+            })
+            var n = JSONObject()
+            n["train"] = .integer(nTrain)
+            n["test"] = .integer(nTest)
+            o["n"] = .object(n)
+            o["skipped"] = .array(skipped.map { s in
+                var m = JSONObject()
+                m["spec"] = .string(s.0)
+                m["reason"] = .string(s.1)
+                return .object(m)
+            })
+            if let output { o["output"] = .string(output) }
+            Console.printJSON(o)
+        } else {
+            Console.print(Self.text(rows, skipped: skipped, nTrain: nTrain, nTest: nTest))
+        }
+    }
+
+    static func text(_ rows: [Row], skipped: [(String, String)], nTrain: Int, nTest: Int) -> String {
+        var out = "Held-out mean log-likelihood (nats per row; \(nTrain) training rows, \(nTest) test rows), best first\n"
+        out += MixtureReport.pad("model", 36) + MixtureReport.pad("test", 14) + MixtureReport.pad("± se", 10) + MixtureReport.pad("train", 14)
+            + MixtureReport.pad("BIC", 14) + MixtureReport.pad("parameters", 12) + MixtureReport.pad("fit s", 9) + "estimator\n"
+        for r in rows {
+            out += MixtureReport.pad(r.spec, 36) + MixtureReport.pad(Console.number(r.testMean, 6), 14)
+                + MixtureReport.pad(Console.number(r.standardError, 3), 10) + MixtureReport.pad(Console.number(r.trainMean, 6), 14)
+                + MixtureReport.pad(Console.number(r.bic, 7), 14) + MixtureReport.pad(String(r.parameters), 12)
+                + MixtureReport.pad(Console.number(r.fitSeconds, 3), 9) + r.estimator + "\n"
+        }
+        for (spec, reason) in skipped { out += "skipped \(spec): \(reason)\n" }
+        return out
+    }
+
+    /// A self-contained page (no scripts, fonts or network) with the same table, light and dark.
+    static func html(_ rows: [Row], skipped: [(String, String)], train: String, test: String) -> String {
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        var body = "<table><thead><tr><th>model</th><th>test mean log p(x)</th><th>± se</th><th>train</th><th>BIC</th><th>parameters</th><th>fit s</th><th>estimator</th></tr></thead><tbody>\n"
+        for r in rows {
+            body += "<tr><td>\(escape(r.spec))</td><td>\(Console.number(r.testMean, 6))</td><td>\(Console.number(r.standardError, 3))</td><td>\(Console.number(r.trainMean, 6))</td><td>\(Console.number(r.bic, 7))</td><td>\(r.parameters)</td><td>\(Console.number(r.fitSeconds, 3))</td><td>\(escape(r.estimator))</td></tr>\n"
+        }
+        body += "</tbody></table>\n"
+        for (spec, reason) in skipped { body += "<p class=\"skipped\">skipped \(escape(spec)): \(escape(reason))</p>\n" }
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>latent compare</title>
+        <style>
+        :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
+        body { margin: 1rem; max-width: 60rem; }
+        table { border-collapse: collapse; width: 100%; overflow-x: auto; display: block; }
+        th, td { padding: 0.3rem 0.6rem; text-align: right; border-bottom: 1px solid #8884; white-space: nowrap; }
+        th:first-child, td:first-child { text-align: left; }
+        .skipped { opacity: 0.7; }
+        </style></head><body>
+        <h1>Held-out log-likelihood</h1>
+        <p>Trained on \(escape(train)), scored on \(escape(test)); best first. Nats per row.</p>
+        \(body)</body></html>
+
+        """
+    }
+}
