@@ -99,3 +99,19 @@ import TestSupport
                 "OpenBLAS runs its \(core) kernels on a CPU with AVX2 and FMA")
     }
 }
+
+/// The fit history is stored in the model file: EM's log-likelihood per iteration, never decreasing,
+/// ending at the fitted value.
+@Test func modelFilesKeepTheFitHistory() throws {
+    let dir = TestData.temporaryDirectory(), model = dir.appendingPathComponent("h.json").path
+    for (family, settings) in [("gmm", ["--components", "3"]), ("fa", ["--factors", "1"]), ("bayesian-gmm", ["--components", "4"])] {
+        let fit = try CommandRunner.run(["fit", family, "--data", TestData.path("faithful.csv"), "--output", model, "--quiet"] + settings)
+        #expect(fit.status == 0, "\(fit.standardError)")
+        let info = try #require(JSONSerialization.jsonObject(with: Data(CommandRunner.run(["info", "--model", model, "--json"]).standardOutput.utf8)) as? [String: Any])
+        let history = try #require(info["history"] as? [Double], "\(family): no history")
+        #expect(history.count >= 2 && zip(history, history.dropFirst()).allSatisfy { $1 >= $0 - 1e-9 * abs($0) }, "\(family): \(history.prefix(5))")
+        if family != "bayesian-gmm" {   // there the stored log-likelihood is the predictive's, the history the bound's
+            #expect(abs(history.last! - (info["logLikelihood"] as! Double)) < 1e-6 * abs(history.last!), "\(family)")
+        }
+    }
+}

@@ -194,7 +194,7 @@ import TestSupport
         let good = try String(contentsOfFile: dir.appendingPathComponent("full.json").path, encoding: .utf8)
         let cases: [(String, String)] = [
             ("truncated", String(good.prefix(good.count / 2))),
-            ("future", good.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 99")),
+            ("future", good.replacingOccurrences(of: "\"version\" : \(ModelFile.version)", with: "\"version\" : 99")),
             ("foreign", good.replacingOccurrences(of: "latent-model", with: "other")),
             ("negative", good.replacingOccurrences(of: "\"weights\" : [\n", with: "\"weights\" : [\n -5, ")),
             ("empty", ""),

@@ -75,14 +75,20 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     public var converged: Bool
     public var seed: UInt64
     public var settings: [String: String]
+    /// The total log-likelihood (the evidence lower bound for a variational mixture) of the start
+    /// and after each iteration of the final run, or for networks the training objective per epoch
+    /// times the rows; absent in files written before it was kept.
+    public var history: [Double]?
 
-    public init(logLikelihood: Double, count: Int, iterations: Int, converged: Bool, seed: UInt64, settings: [String: String] = [:]) {
+    public init(logLikelihood: Double, count: Int, iterations: Int, converged: Bool, seed: UInt64, settings: [String: String] = [:],
+                history: [Double]? = nil) {
         self.logLikelihood = logLikelihood
         self.count = count
         self.iterations = iterations
         self.converged = converged
         self.seed = seed
         self.settings = settings
+        self.history = history
     }
 }
 

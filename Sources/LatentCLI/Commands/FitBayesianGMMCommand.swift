@@ -77,7 +77,7 @@ struct FitBayesianGMMCommand: ParsableCommand {
                         "weightConcentration": "\(prior.weightConcentration)", "meanPrecision": "\(prior.meanPrecision)",
                         "degreesOfFreedom": "\(prior.degreesOfFreedom)", "lowerBound": "\(report.trace.logLikelihood)"]
         let training = TrainingSummary(logLikelihood: logLikelihood, count: x.rows, iterations: report.totalIterations,
-                                       converged: report.trace.converged, seed: fit.seed, settings: settings)
+                                       converged: report.trace.converged, seed: fit.seed, settings: settings, history: report.trace.history)
         try ModelFile(model: .bayesianMixture(model), columns: table.columnNames, training: training).write(to: fit.output)
         var o = likelihoodSummary(model: "bayesian-gmm", logLikelihood: logLikelihood, count: x.rows, parameters: model.parameterCount,
                                   iterations: report.totalIterations, converged: report.trace.converged, seconds: seconds)

@@ -102,7 +102,7 @@ struct FitGMMCommand: ParsableCommand {
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count,
                                        iterations: report.totalIterations, converged: report.trace.converged,
-                                       seed: fit.seed, settings: settings)
+                                       seed: fit.seed, settings: settings, history: report.trace.history)
         try ModelFile(model: .gaussianMixture(model), columns: table.columnNames, training: training).write(to: fit.output)
 
         var o = fitSummary(model: "gmm", report: report, parameters: model.parameterCount, seconds: seconds)

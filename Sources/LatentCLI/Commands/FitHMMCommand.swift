@@ -150,7 +150,7 @@ struct FitHMMCommand: ParsableCommand {
                         "relativeRegularization": "\(relativeRegularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: x.rows, iterations: report.totalIterations,
-                                       converged: report.trace.converged, seed: fit.seed, settings: settings)
+                                       converged: report.trace.converged, seed: fit.seed, settings: settings, history: report.trace.history)
         try ModelFile(model: .hiddenMarkov(model), columns: loaded.table.columnNames, training: training).write(to: fit.output)
         var o = fitSummary(model: "hmm", report: report, parameters: model.parameterCount, seconds: seconds)
         o["states"] = .integer(states)

@@ -70,7 +70,7 @@ struct FitLDSCommand: ParsableCommand {
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: report.count, iterations: report.totalIterations,
-                                       converged: report.trace.converged, seed: fit.seed, settings: settings)
+                                       converged: report.trace.converged, seed: fit.seed, settings: settings, history: report.trace.history)
         try ModelFile(model: .linearDynamical(model), columns: table.columnNames, training: training).write(to: fit.output)
         var o = fitSummary(model: "lds", report: report, parameters: model.parameterCount, seconds: seconds)
         o["latent"] = .integer(latent)

@@ -74,7 +74,7 @@ func fitLinearGaussian(noise: LinearGaussianNoise, factors: Int, rotation: Facto
                                    converged: report.trace.converged, seed: fit.seed,
                                    settings: ["factors": String(factors), "rotation": rotation.rawValue,
                                               "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations),
-                                              "noiseFloor": "\(noiseFloor)"])
+                                              "noiseFloor": "\(noiseFloor)"], history: report.trace.history)
     try ModelFile(model: .linearGaussian(model), columns: table.columnNames, training: training).write(to: fit.output)
     var o = fitSummary(model: kind, report: report, parameters: model.parameterCount, seconds: seconds)
     o["factors"] = .integer(factors)

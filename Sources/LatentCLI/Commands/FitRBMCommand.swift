@@ -60,7 +60,9 @@ struct FitRBMCommand: ParsableCommand {
                         "hidden": String(hidden), "visibleUnits": visible.rawValue, "reconstructionError": "\(last.reconstructionError)",
                         "logLikelihoodEstimator": exact != nil ? "exact" : "none"]
         if let pl = last.pseudoLogLikelihood { settings["pseudoLogLikelihood"] = "\(pl)" }
-        let summary = TrainingSummary(logLikelihood: exact ?? 0, count: x.rows, iterations: epochs, converged: true, seed: training.seed, settings: settings)
+        let pseudo = history.compactMap { $0.pseudoLogLikelihood.map { $0 * Double(x.rows) } }
+        let summary = TrainingSummary(logLikelihood: exact ?? 0, count: x.rows, iterations: epochs, converged: true, seed: training.seed, settings: settings,
+                                      history: pseudo.isEmpty ? nil : pseudo)
         try ModelFile(model: .restrictedBoltzmann(model), columns: table.columnNames, training: summary).write(to: output)
         var o = likelihoodSummary(model: "rbm", logLikelihood: exact ?? .nan, count: x.rows, parameters: model.parameterCount,
                                   iterations: epochs, converged: true, seconds: seconds)

@@ -96,7 +96,7 @@ struct FitVAECommand: ParsableCommand {
         let final = reports.last!.meanObjective
         let training = TrainingSummary(logLikelihood: final * Double(x.rows), count: x.rows, iterations: epochs, converged: true, seed: seed,
                                        settings: ["objective": objective.rawValue, "epochs": String(epochs), "batchSize": String(batchSize),
-                                                  "learningRate": "\(learningRate)", "hidden": hidden, "latent": String(latent)])
+                                                  "learningRate": "\(learningRate)", "hidden": hidden, "latent": String(latent)], history: reports.map { $0.meanObjective * Double(x.rows) })
         try ModelFile(model: .variationalAutoencoder(model), columns: table.columnNames, training: training).write(to: output)
         var o = likelihoodSummary(model: "vae", logLikelihood: final * Double(x.rows), count: x.rows, parameters: model.parameterCount,
                                   iterations: epochs, converged: true, seconds: seconds)

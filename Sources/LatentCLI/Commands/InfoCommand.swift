@@ -16,6 +16,7 @@ struct InfoCommand: ParsableCommand {
                                   parameters: file.model.parameterCount, iterations: t.iterations,
                                   converged: t.converged, seconds: .nan)
             o["seed"] = .integer(Int(truncatingIfNeeded: t.seed))
+            if let history = t.history { o["history"] = .numbers(history) }
         } else {
             o = JSONObject()
             o["model"] = .string(file.model.kind)

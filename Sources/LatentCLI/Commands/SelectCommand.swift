@@ -139,7 +139,7 @@ struct SelectGMMCommand: ParsableCommand {
         if let output {
             let training = TrainingSummary(logLikelihood: best.report.logLikelihood, count: table.count,
                                            iterations: best.report.totalIterations, converged: best.report.trace.converged,
-                                           seed: seed, settings: ["selectedBy": "bic"])
+                                           seed: seed, settings: ["selectedBy": "bic"], history: best.report.trace.history)
             try ModelFile(model: .gaussianMixture(best.model), columns: table.columnNames, training: training).write(to: output)
         }
         if outputOptions.json {
