@@ -56,4 +56,23 @@ import TestSupport
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.contains("<table>") && page.contains("gmm:components=2") && !page.contains("<script"))
     }
+
+    @Test func holdoutSplitsCSVAndIDXFilesInTheirOwnFormat() throws {
+        let faithful = try json(CommandRunner.run(["compare", "--train", TestData.path("faithful.csv"), "--holdout", "0.25", "--json", "--quiet",
+                                                   "--models", "gmm:components=2,fa:factors=1"]).standardOutput)
+        let n = try #require(faithful["n"] as? [String: Any])
+        #expect(n["train"] as? Int == 204 && n["test"] as? Int == 68)
+        // Digits: IDX in, IDX parts out, so the image scaling and --binarize apply as to the original.
+        let r = try CommandRunner.run(["compare", "--train", TestData.path("mnist5k-train-images.idx3-ubyte"), "--holdout", "0.25", "--json", "--quiet",
+                                       "--models", "rbm:hidden=8;binarize;epochs=1,vae:latent=2;hidden=32;epochs=1;binarize,gmm:components=2;covariance=full"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let o = try json(r.standardOutput)
+        let models = try #require(o["models"] as? [[String: Any]])
+        #expect(Set(models.compactMap { $0["family"] as? String }) == ["rbm", "vae"])
+        #expect((o["n"] as? [String: Any])?["test"] as? Int == 1_000)
+        // A full covariance over 784 pixels, many of them constant: skipped, with the reason.
+        let skipped = try #require(o["skipped"] as? [[String: Any]])
+        #expect(skipped.count == 1 && skipped[0]["spec"] as? String == "gmm:components=2;covariance=full")
+        print("compare on digits: \(models.map { "\($0["spec"]!): \($0["testMeanLogLikelihood"]!)" }); skipped: \(skipped)")
+    }
 }

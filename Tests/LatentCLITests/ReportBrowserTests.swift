@@ -95,6 +95,9 @@ import TestSupport
         }
         let faithful = TestData.path("faithful.csv"), nile = TestData.path("nile.csv"), mnist = TestData.path("mnist5k-train-images.idx3-ubyte")
         try check("gmm", fit: ["fit", "gmm", "--data", faithful, "--components", "2"], report: ["--data", faithful])
+        try check("select", fit: ["select", "gmm", "--data", faithful, "--components", "1-4", "--covariance", "full,diag"], report: ["--data", faithful])
+        let selected = try String(contentsOfFile: dir.appendingPathComponent("select.html").path, encoding: .utf8)
+        #expect(selected.contains("BIC and ICL over the number of components"), "a model from select shows its BIC and ICL curves")
         try check("bayesian-gmm", fit: ["fit", "bayesian-gmm", "--data", TestData.path("iris.csv"), "--components", "5"], report: ["--data", TestData.path("iris.csv")])
         try check("fa", fit: ["fit", "fa", "--data", TestData.path("bfi.csv"), "--factors", "3"], report: ["--data", TestData.path("bfi.csv")])
         try check("hmm", fit: ["fit", "hmm", "--data", nile, "--columns", "flow", "--states", "2"], report: ["--data", nile])

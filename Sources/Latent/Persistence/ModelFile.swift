@@ -79,9 +79,28 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
     /// and after each iteration of the final run, or for networks the training objective per epoch
     /// times the rows; absent in files written before it was kept.
     public var history: [Double]?
+    /// For a model chosen by `latent select`: every candidate's BIC and ICL (absent otherwise).
+    public var selection: [SelectionEntry]?
+
+    /// One candidate of a model selection: its size and type, and its criteria (nil when the fit failed or collapsed).
+    public struct SelectionEntry: Codable, Equatable, Sendable {
+        public var components: Int
+        public var covariance: CovarianceType
+        public var bic: Double?
+        /// BIC plus twice the entropy of the responsibilities, `−2 Σᵢ Σₖ rᵢₖ log rᵢₖ` (Biernacki, Celeux &
+        /// Govaert 2000): it penalises overlapping clusters.
+        public var icl: Double?
+
+        public init(components: Int, covariance: CovarianceType, bic: Double?, icl: Double?) {
+            self.components = components
+            self.covariance = covariance
+            self.bic = bic
+            self.icl = icl
+        }
+    }
 
     public init(logLikelihood: Double, count: Int, iterations: Int, converged: Bool, seed: UInt64, settings: [String: String] = [:],
-                history: [Double]? = nil) {
+                history: [Double]? = nil, selection: [SelectionEntry]? = nil) {
         self.logLikelihood = logLikelihood
         self.count = count
         self.iterations = iterations
@@ -89,6 +108,7 @@ public struct TrainingSummary: Codable, Equatable, Sendable {
         self.seed = seed
         self.settings = settings
         self.history = history
+        self.selection = selection
     }
 }
 

@@ -23,7 +23,9 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .long, help: "Training data (CSV, .npy or IDX).")
     var train: String
     @Option(name: .long, help: "Held-out data with the same columns.")
-    var test: String
+    var test: String?
+    @Option(name: .long, parsing: .unconditional, help: "Without --test: hold out this fraction of --train's rows, drawn with --seed; both parts are written in --train's format (CSV, .npy or IDX) to a temporary folder.")
+    var holdout: Double?
     @Option(name: .long, help: "Comma-separated column names to use (default: every numeric column).")
     var columns: String?
     @Option(name: .long, help: "Models to compare: SPEC[,SPEC…] (see the discussion).")
@@ -67,6 +69,8 @@ struct CompareCommand: ParsableCommand {
     func validate() throws {
         let specs = try Self.parseSpecs(models)
         guard !specs.isEmpty else { throw ValidationError("--models needs at least one SPEC") }
+        guard (test == nil) != (holdout == nil) else { throw ValidationError("give either --test (a held-out file) or --holdout (a fraction of --train), not both or neither") }
+        if let holdout, !(holdout > 0 && holdout < 1) { throw ValidationError("--holdout must lie strictly between 0 and 1") }
         if let output { try Console.checkOutput(output, inputs: [("training data", train), ("test data", test)]) }
     }
 
@@ -100,7 +104,57 @@ struct CompareCommand: ParsableCommand {
         return (mean, (variance / max(1, n)).squareRoot())
     }
 
-    func compare(_ spec: (spec: String, family: String, settings: [(String, String?)]), directory: URL, index: Int) throws -> Row {
+    /// Splits `path` into training and held-out rows (a `fraction` of them, drawn with `seed`), each
+    /// part in the file's own format so that every family reads it as it reads the original.
+    static func split(_ path: String, fraction: Double, seed: UInt64, into directory: URL) throws -> (train: String, test: String) {
+        let lower = path.lowercased()
+        var rng = Xoshiro256StarStar(seed: seed)
+        func parts(_ n: Int) throws -> (train: [Int], test: [Int]) {
+            guard n >= 2 else { throw ValidationError("--holdout: \(path) has \(n) row(s); at least 2 are needed") }
+            let held = Set((0..<n).shuffled(using: &rng).prefix(min(n - 1, max(1, Int((fraction * Double(n)).rounded())))))
+            return ((0..<n).filter { !held.contains($0) }, (0..<n).filter { held.contains($0) })
+        }
+        let trainPath = directory.appendingPathComponent("train").path, testPath = directory.appendingPathComponent("test").path
+        if lower.hasSuffix(".csv") {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            if !text.contains("\"") {
+                // Lines as they are, so that every cell (and missing value) reads back the same.
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+                guard let header = lines.first else { throw DataError.emptyFile(path: path) }
+                let rows = Array(lines.dropFirst()), (a, b) = try parts(rows.count)
+                try AtomicFile.write(([header] + a.map { rows[$0] }).joined(separator: "\n") + "\n", to: trainPath + ".csv")
+                try AtomicFile.write(([header] + b.map { rows[$0] }).joined(separator: "\n") + "\n", to: testPath + ".csv")
+            } else {
+                let table = try DataLoader.load(path: path).table, (a, b) = try parts(table.values.rows)
+                try AtomicFile.write(CSV.render(header: table.columnNames, rows: table.values.selectingRows(a)), to: trainPath + ".csv")
+                try AtomicFile.write(CSV.render(header: table.columnNames, rows: table.values.selectingRows(b)), to: testPath + ".csv")
+            }
+            return (trainPath + ".csv", testPath + ".csv")
+        }
+        if lower.hasSuffix(".npy") {
+            let x = try NumPy.read(path: path), (a, b) = try parts(x.rows)
+            try NumPy.write(x.selectingRows(a), to: trainPath + ".npy")
+            try NumPy.write(x.selectingRows(b), to: testPath + ".npy")
+            return (trainPath + ".npy", testPath + ".npy")
+        }
+        // IDX: the same header with the first dimension replaced, and the rows' bytes.
+        let bytes = [UInt8](try FileBytes.read(path))
+        let x = try IDX.decode(Data(bytes), source: path)
+        let (a, b) = try parts(x.rows)
+        let dims = Int(bytes[3]), start = 4 + 4 * dims, width = x.columns
+        func write(_ rows: [Int], to file: String) throws {
+            var out = Array(bytes[0..<start])
+            let n = UInt32(rows.count)
+            out[4] = UInt8(n >> 24); out[5] = UInt8((n >> 16) & 255); out[6] = UInt8((n >> 8) & 255); out[7] = UInt8(n & 255)
+            for r in rows { out += bytes[(start + r * width)..<(start + (r + 1) * width)] }
+            try AtomicFile.write(Data(out), to: file)
+        }
+        try write(a, to: trainPath + ".idx")
+        try write(b, to: testPath + ".idx")
+        return (trainPath + ".idx", testPath + ".idx")
+    }
+
+    func compare(_ spec: (spec: String, family: String, settings: [(String, String?)]), train: String, test: String, directory: URL, index: Int) throws -> Row {
         guard Self.families.contains(spec.family) else {
             if ["hmm", "lds"].contains(spec.family) {
                 throw CommandLineError(description: "\(spec.family) models score sequences, not independent rows")
@@ -134,19 +188,25 @@ struct CompareCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var rows: [Row] = [], skipped: [(String, String)] = []
+        let (trainPath, testPath) = try holdout.map { try Self.split(train, fraction: $0, seed: seed, into: directory) } ?? (train, test!)
         for (i, spec) in specs.enumerated() {
             if !outputOptions.quiet { Console.note("compare: \(spec.spec)") }
             do {
-                rows.append(try compare(spec, directory: directory, index: i))
+                rows.append(try compare(spec, train: trainPath, test: testPath, directory: directory, index: i))
             } catch {
-                let reason = "\(error)".trimmingCharacters(in: .whitespacesAndNewlines)
+                var reason = "\(error)".trimmingCharacters(in: .whitespacesAndNewlines)
+                if holdout != nil {   // name the user's file, not the temporary parts
+                    reason = reason.replacingOccurrences(of: trainPath, with: "\(train) (training part)")
+                        .replacingOccurrences(of: testPath, with: "\(train) (held-out part)")
+                }
                 skipped.append((spec.spec, reason))
                 if !outputOptions.quiet { Console.warn("compare: \(spec.spec) skipped: \(reason)") }
             }
         }
         rows.sort { $0.testMean > $1.testMean }
         let nTrain = rows.first?.nTrain ?? 0, nTest = rows.first?.nTest ?? 0
-        if let output { try AtomicFile.write(Data(Self.html(rows, skipped: skipped, train: train, test: test).utf8), to: output) }
+        let testName = test ?? "\(Int((holdout ?? 0) * 100))% of \(train) held out (seed \(seed))"
+        if let output { try AtomicFile.write(Data(Self.html(rows, skipped: skipped, train: train, test: testName).utf8), to: output) }
         if outputOptions.json {
             var o = JSONObject()
             o["models"] = .array(rows.map { r in

@@ -152,6 +152,18 @@ struct ReportCommand: ParsableCommand {
                                       [SVGChart.imageGrid(title: "Samples", images: Self.rows(draws), side: side)]))
             }
         }
+        if let selection = file.training?.selection, !selection.isEmpty {
+            let types = selection.reduce(into: [CovarianceType]()) { if !$0.contains($1.covariance) { $0.append($1.covariance) } }
+            var series: [(name: String, points: [(Double, Double)], colour: Int)] = []
+            for (t, type) in types.enumerated() {
+                let rows = selection.filter { $0.covariance == type }
+                series.append(("BIC \(type.rawValue)", rows.compactMap { e in e.bic.map { (Double(e.components), $0) } }, t))
+                series.append(("ICL \(type.rawValue)", rows.compactMap { e in e.icl.map { (Double(e.components), $0) } }, t + 4))
+            }
+            page.sections.append(("Model selection", "The model came from `latent select`: every candidate's BIC and ICL (lower is better).",
+                                  [SVGChart.lines(title: "BIC and ICL over the number of components", xLabel: "components K", yLabel: "criterion",
+                                                  series: series.filter { !$0.points.isEmpty })]))
+        }
         if let history = file.training?.history, history.count >= 2, let count = file.training?.count, count > 0 {
             let (title, axis) = Self.historyNames(file.model)
             page.sections.append(("Fit", nil, [SVGChart.lines(title: title, xLabel: axis, yLabel: "per row",

@@ -104,12 +104,18 @@ struct SelectGMMCommand: ParsableCommand {
         for t in types { text += MixtureReport.pad(t.rawValue, 14) }
         text += "\n"
         var anyCollapsed = false
+        var entries: [TrainingSummary.SelectionEntry] = []
         for (i, c) in selection.candidates.enumerated() {
             var o = JSONObject()
             o["components"] = .integer(c.components)
             o["covariance"] = .string(c.covarianceType.rawValue)
             switch c.outcome {
             case .fitted(let model, let report, let bic, let aic):
+                // ICL = BIC + 2·(entropy of the responsibilities).
+                let r = model.responsibilities(for: table.values, threads: threads)
+                let entropy = r.storage.reduce(0.0) { $0 - ($1 > 0 ? $1 * log($1) : 0) }
+                o["icl"] = .number(bic + 2 * entropy)
+                entries.append(.init(components: c.components, covariance: c.covarianceType, bic: bic, icl: bic + 2 * entropy))
                 o["logLikelihood"] = .number(report.logLikelihood)
                 o["meanLogLikelihood"] = .number(report.meanLogLikelihood)
                 o["parameters"] = .integer(model.parameterCount)
@@ -118,10 +124,12 @@ struct SelectGMMCommand: ParsableCommand {
                 o["warnings"] = .strings(report.warnings)
                 o["collapsed"] = .bool(false)
             case .collapsed(let message):
+                entries.append(.init(components: c.components, covariance: c.covarianceType, bic: nil, icl: nil))
                 anyCollapsed = true
                 o["collapsed"] = .bool(true)
                 o["warnings"] = .strings([message])
             case .failed(let message):
+                entries.append(.init(components: c.components, covariance: c.covarianceType, bic: nil, icl: nil))
                 o["collapsed"] = .bool(false)
                 o["warnings"] = .strings([message])
             }
@@ -139,7 +147,8 @@ struct SelectGMMCommand: ParsableCommand {
         if let output {
             let training = TrainingSummary(logLikelihood: best.report.logLikelihood, count: table.count,
                                            iterations: best.report.totalIterations, converged: best.report.trace.converged,
-                                           seed: seed, settings: ["selectedBy": "bic"], history: best.report.trace.history)
+                                           seed: seed, settings: ["selectedBy": "bic"], history: best.report.trace.history,
+                                           selection: entries)
             try ModelFile(model: .gaussianMixture(best.model), columns: table.columnNames, training: training).write(to: output)
         }
         if outputOptions.json {

@@ -59,29 +59,40 @@ enum SVGChart {
 
     static func f(_ v: Double) -> String { String(format: "%.2f", v) }
 
+    static func legendWidth(_ legend: [(String, Int)]) -> Double { legend.reduce(0) { $0 + 22 + 6.5 * Double($1.0.count) } }
+
+    /// The top of the plot area: below the title, and below a legend row when the legend does not
+    /// fit beside the title.
+    static func plotTop(title: String, legend: [(String, Int)]) -> Double {
+        legendWidth(legend) + 8.5 * Double(title.count) + margin.left > width - 24 ? margin.top + 20 : margin.top
+    }
+
     /// The frame: title, axes, ticks, grid and axis labels around `body`, with a legend.
     static func frame(title: String, xLabel: String, yLabel: String, x: Scale, y: Scale, legend: [(String, Int)], body: String) -> String {
+        let top = plotTop(title: title, legend: legend)
         var s = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         s += "<text class=\"title\" x=\"\(f(margin.left))\" y=\"22\">\(escape(title))</text>\n"
         for t in x.ticks {
-            s += "<line class=\"grid\" x1=\"\(f(x(t)))\" x2=\"\(f(x(t)))\" y1=\"\(f(margin.top))\" y2=\"\(f(height - margin.bottom))\"/>"
+            s += "<line class=\"grid\" x1=\"\(f(x(t)))\" x2=\"\(f(x(t)))\" y1=\"\(f(top))\" y2=\"\(f(height - margin.bottom))\"/>"
             s += "<text class=\"tick\" x=\"\(f(x(t)))\" y=\"\(f(height - margin.bottom + 16))\" text-anchor=\"middle\">\(x.label(t))</text>\n"
         }
         for t in y.ticks {
             s += "<line class=\"grid\" x1=\"\(f(margin.left))\" x2=\"\(f(width - margin.right))\" y1=\"\(f(y(t)))\" y2=\"\(f(y(t)))\"/>"
             s += "<text class=\"tick\" x=\"\(f(margin.left - 6))\" y=\"\(f(y(t) + 4))\" text-anchor=\"end\">\(y.label(t))</text>\n"
         }
-        s += "<rect class=\"axes\" x=\"\(f(margin.left))\" y=\"\(f(margin.top))\" width=\"\(f(width - margin.left - margin.right))\" height=\"\(f(height - margin.top - margin.bottom))\"/>\n"
+        s += "<rect class=\"axes\" x=\"\(f(margin.left))\" y=\"\(f(top))\" width=\"\(f(width - margin.left - margin.right))\" height=\"\(f(height - top - margin.bottom))\"/>\n"
         s += "<text class=\"axis\" x=\"\(f((margin.left + width - margin.right) / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        s += "<text class=\"axis\" transform=\"translate(14 \(f((margin.top + height - margin.bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+        s += "<text class=\"axis\" transform=\"translate(14 \(f((top + height - margin.bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         s += "<g clip-path=\"none\">\n" + body + "</g>\n"
-        var lx = width - margin.right - 8
-        for (name, colour) in legend.reversed() {
-            let w = 14 + 7 * Double(name.count)
-            lx -= w
-            s += "<rect x=\"\(f(lx))\" y=\"12\" width=\"10\" height=\"10\" style=\"fill:var(--c\(colour % 10))\"/>"
-            s += "<text class=\"legend\" x=\"\(f(lx + 14))\" y=\"21\">\(escape(name))</text>\n"
-            lx -= 8
+        // Beside the title, right-aligned; or on its own row below the title, wrapping.
+        let own = top > margin.top
+        var lx = own ? margin.left : width - margin.right - legendWidth(legend), ly = own ? 30.0 : 12.0
+        for (name, colour) in legend {
+            let w = 22 + 6.5 * Double(name.count)
+            if own && lx + w > width - margin.right { lx = margin.left; ly += 14 }
+            s += "<rect x=\"\(f(lx))\" y=\"\(f(ly))\" width=\"10\" height=\"10\" style=\"fill:var(--c\(colour % 10))\"/>"
+            s += "<text class=\"legend\" x=\"\(f(lx + 14))\" y=\"\(f(ly + 9))\">\(escape(name))</text>\n"
+            lx += w
         }
         return s + "</svg>\n"
     }
@@ -93,7 +104,8 @@ enum SVGChart {
         let ys = series.flatMap { $0.points.map(\.1) } + bands.flatMap { $0.points.flatMap { [$0.1, $0.2] } }
         var x = Scale(xs, from: margin.left, to: width - margin.right, padding: 0)
         x.integers = xs.allSatisfy { $0 == $0.rounded() }
-        let y = Scale(ys, from: height - margin.bottom, to: margin.top)
+        let legend = series.count > 1 ? series.map { ($0.name, $0.colour) } : []
+        let y = Scale(ys, from: height - margin.bottom, to: plotTop(title: title, legend: legend))
         var body = ""
         for band in bands where !band.points.isEmpty {
             let upper = band.points.map { "\(f(x($0.0))),\(f(y($0.2)))" }
@@ -108,7 +120,7 @@ enum SVGChart {
             }
             body += "<path class=\"line\" style=\"stroke:var(--c\(s.colour % 10))\" d=\"\(d)\"/>\n"
         }
-        return frame(title: title, xLabel: xLabel, yLabel: yLabel, x: x, y: y, legend: series.count > 1 ? series.map { ($0.name, $0.colour) } : [], body: body)
+        return frame(title: title, xLabel: xLabel, yLabel: yLabel, x: x, y: y, legend: legend, body: body)
     }
 
     /// Points coloured by group, with optional ellipses `(centre, 2×2 covariance, group)` drawn at
@@ -125,7 +137,10 @@ enum SVGChart {
             }
         }
         for e in ellipses { for p in contour(e, radius: 2) { xs.append(p.0); ys.append(p.1) } }
-        let x = Scale(xs, from: margin.left, to: width - margin.right), y = Scale(ys, from: height - margin.bottom, to: margin.top)
+        let used = Set(points.map(\.2)).sorted()
+        let legend = used.count > 1 && used.count <= 10 ? used.map { (groupNames.indices.contains($0) ? groupNames[$0] : "\($0)", $0) } : []
+        let x = Scale(xs, from: margin.left, to: width - margin.right)
+        let y = Scale(ys, from: height - margin.bottom, to: plotTop(title: title, legend: legend))
         var body = ""
         for p in points {
             body += "<circle class=\"dot\" cx=\"\(f(x(p.0)))\" cy=\"\(f(y(p.1)))\" r=\"2.2\" style=\"fill:var(--c\(p.2 % 10))\"/>"
@@ -137,9 +152,7 @@ enum SVGChart {
                 body += "<polygon class=\"ellipse\"\(dash) style=\"stroke:var(--c\(e.group % 10))\" points=\"\(pts)\"/>\n"
             }
         }
-        let used = Set(points.map(\.2)).sorted()
-        return frame(title: title, xLabel: xLabel, yLabel: yLabel, x: x, y: y,
-                     legend: used.count > 1 && used.count <= 10 ? used.map { (groupNames.indices.contains($0) ? groupNames[$0] : "\($0)", $0) } : [], body: body)
+        return frame(title: title, xLabel: xLabel, yLabel: yLabel, x: x, y: y, legend: legend, body: body)
     }
 
     /// A matrix as coloured cells (blue negative, red positive), rows and columns labelled.
