@@ -165,9 +165,11 @@ struct ReportCommand: ParsableCommand {
                                                   series: series.filter { !$0.points.isEmpty })]))
         }
         if let history = file.training?.history, history.count >= 2, let count = file.training?.count, count > 0 {
-            let (title, axis) = Self.historyNames(file.model)
-            page.sections.append(("Fit", nil, [SVGChart.lines(title: title, xLabel: axis, yLabel: "per row",
-                                                               series: [("", history.enumerated().map { (Double($0.offset), $0.element / Double(count)) }, 0)])]))
+            // The gain since the start, per row: the last digits of a converged fit stay readable.
+            let (title, axis) = Self.historyNames(file.model), start = history[0] / Double(count)
+            page.sections.append(("Fit", "Start: \(Console.number(start, 8)) per row; end: \(Console.number(history.last! / Double(count), 8)) per row.",
+                                  [SVGChart.lines(title: title, xLabel: axis, yLabel: "gain per row since the start",
+                                                  series: [("", history.enumerated().map { (Double($0.offset), $0.element / Double(count) - start) }, 0)])]))
         }
         try AtomicFile.write(Data(page.html.utf8), to: output)
         if outputOptions.json {

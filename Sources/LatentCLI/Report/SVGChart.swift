@@ -43,7 +43,7 @@ enum SVGChart {
             let a = abs(v)
             if a != 0 && (a >= 1e6 || a < 1e-4) { return String(format: "%.3g", v) }
             let decimals = max(0, Int(-floor(log10(step))))
-            return String(format: "%.\(decimals)f", v)
+            return decimals > 5 ? String(format: "%.3g", v) : String(format: "%.\(decimals)f", v)
         }
     }
 
