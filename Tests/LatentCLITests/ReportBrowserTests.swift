@@ -107,4 +107,19 @@ import TestSupport
                   report: ["--data", mnist, "--labels", TestData.path("mnist5k-train-labels.idx1-ubyte")])
         try check("rbm", fit: ["fit", "rbm", "--data", mnist, "--binarize", "--hidden", "16", "--epochs", "2"], report: ["--data", mnist])
     }
+
+    @Test func labelsThatDoNotFitTheDataAreRefusedWithTheReason() throws {
+        let model = dir.appendingPathComponent("fa-iris.json").path, page = dir.appendingPathComponent("iris.html").path
+        let iris = TestData.path("iris.csv")
+        #expect(try CommandRunner.run(["fit", "fa", "--data", iris, "--factors", "2", "--output", model, "--quiet"]).status == 0)
+        let short = dir.appendingPathComponent("short.csv").path
+        try "label\n0\n1\n".write(toFile: short, atomically: true, encoding: .utf8)
+        let words = dir.appendingPathComponent("words.csv").path
+        try "species,x\nsetosa,1\nvirginica,2\n".write(toFile: words, atomically: true, encoding: .utf8)
+        for (labels, reason) in [(short, "2 labels for the 150 rows"), (iris, "whole numbers"), (words, "holds text")] {
+            let r = try CommandRunner.run(["report", "--model", model, "--data", iris, "--labels", labels, "--output", page])
+            #expect(r.status != 0 && r.standardError.contains(reason), "\(labels): \(r.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: page), "a refused report must write nothing")
+        }
+    }
 }

@@ -64,6 +64,7 @@ struct ReportCommand: ParsableCommand {
         case .linearGaussian(let m):
             let x = try prepare(try dataOptions.load(quiet: outputOptions.quiet), for: file, explicit: dataOptions.columns != nil)
             let z = m.latentMeans(of: x)
+            let labelValues = try labels(labelValues, rows: x.rows)
             let loadings = (0..<m.dimension).map { m.loadings.row($0) }
             var charts = [SVGChart.heatMap(title: "Loadings (column × factor)", rowLabels: file.columns,
                                            columnLabels: (0..<m.factorCount).map { "z\($0)" }, values: loadings)]
@@ -115,6 +116,7 @@ struct ReportCommand: ParsableCommand {
             page.sections.append(("States", sequences.count > 1 ? "The first of \(sequences.count) sequences." : nil, charts))
         case .variationalAutoencoder(let m):
             let x: Matrix<Float> = m.preprocessing.apply(try completeRows(file))
+            let labelValues = try labels(labelValues, rows: x.rows)
             var charts: [String] = []
             let side = Self.imageSide(m.dimension)
             if let side {
@@ -201,15 +203,32 @@ struct ReportCommand: ParsableCommand {
         return keep.count == x.rows ? x : x.selectingRows(keep)
     }
 
+    /// Non-negative whole numbers, one per data row: the first column of a CSV file, or an IDX/.npy file's values.
     func readLabels(_ path: String) throws -> [Int] {
-        let values: [Double]
+        let (table, skipped) = try DataLoader.load(path: path)
         if path.lowercased().hasSuffix(".csv") {
-            let table = try DataLoader.load(path: path).table
-            values = (0..<table.values.rows).map { table.values[$0, 0] }
-        } else {
-            values = try DataLoader.load(path: path).table.values.storage
+            let first = (try String(contentsOfFile: path, encoding: .utf8)).split(separator: "\n").first?
+                .split(separator: ",").first.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" \r")) } ?? ""
+            if skipped.contains(first) {
+                throw ValidationError("--labels \(path): its first column '\(first)' holds text; give labels as whole numbers 0, 1, …")
+            }
         }
-        return values.map { $0.isFinite ? Int($0) : 0 }
+        let values = path.lowercased().hasSuffix(".csv") ? (0..<table.values.rows).map { table.values[$0, 0] } : table.values.storage
+        return try values.enumerated().map { i, v in
+            guard v.isFinite, v >= 0, v == v.rounded(), v < 1_000_000 else {
+                throw ValidationError("--labels \(path): row \(i + 1) holds \(v); labels must be whole numbers from 0")
+            }
+            return Int(v)
+        }
+    }
+
+    /// The labels, checked to give one per data row.
+    func labels(_ values: [Int]?, rows: Int) throws -> [Int]? {
+        guard let values else { return nil }
+        guard values.count == rows else {
+            throw ValidationError("--labels \(labels ?? ""): \(values.count) labels for the \(rows) rows of \(dataOptions.data)")
+        }
+        return values
     }
 
     func labelNames(_ labels: [Int]?) -> [String] {
