@@ -53,6 +53,9 @@ import TestSupport
             #expect(row["testMeanLogLikelihood"] as? Double == score["meanLogLikelihood"] as? Double, "\(spec)")
             #expect(row["parameters"] as? Int == score["parameters"] as? Int)
         }
+        // A SPEC may not redirect the data or the model file.
+        let redirected = try CommandRunner.run(["compare", "--train", train, "--test", test, "--models", "gmm:components=2;data=\(test)"])
+        #expect(redirected.status != 0 && redirected.standardError.contains("set by compare itself"))
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.contains("<table>") && page.contains("gmm:components=2") && !page.contains("<script"))
     }

@@ -10,6 +10,13 @@ import TestSupport
         try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
+    /// The JSON header of a safetensors file (after its 8-byte little-endian length).
+    func safetensorsHeader(_ path: String) throws -> [String: Any] {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let length = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        return try json(String(decoding: bytes[8..<(8 + length)], as: UTF8.self))
+    }
+
     @Test func fitScoreTransformSampleAndInfo() throws {
         let mnist = TestData.path("mnist5k-train-images.idx3-ubyte"), model = dir.appendingPathComponent("rbm.safetensors").path
         let r = try CommandRunner.run(["fit", "rbm", "--data", mnist, "--binarize", "--hidden", "12", "--epochs", "2", "--persistent",
@@ -40,9 +47,7 @@ import TestSupport
         let refused = try CommandRunner.run(["score", "--model", model, "--data", mnist, "--estimator", "iwae"])
         #expect(refused.status != 0 && refused.standardError.contains("exact or ais"))
         // The weight file follows PyTorch's layout: weight is [hidden, visible].
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: model))
-        let headerLength = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-        let header = try json(String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self))
+        let header = try safetensorsHeader(model)
         #expect((header["weight"] as? [String: Any])?["shape"] as? [Int] == [12, 784])
         #expect((header["visible_bias"] as? [String: Any])?["shape"] as? [Int] == [784])
         #expect((header["hidden_bias"] as? [String: Any])?["shape"] as? [Int] == [12])
@@ -66,9 +71,7 @@ import TestSupport
         #expect(sample.count == 3 && sample[1].split(separator: ",").count == 784)
         let info = try json(CommandRunner.run(["info", "--model", model, "--json"]).standardOutput)
         #expect(info["model"] as? String == "dbn" && info["layers"] as? [Int] == [20, 10])
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: model))
-        let headerLength = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-        let header = try json(String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self))
+        let header = try safetensorsHeader(model)
         #expect((header["layers.0.weight"] as? [String: Any])?["shape"] as? [Int] == [20, 784])
         #expect((header["layers.1.weight"] as? [String: Any])?["shape"] as? [Int] == [10, 20])
     }

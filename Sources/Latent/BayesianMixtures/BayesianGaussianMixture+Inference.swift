@@ -233,13 +233,16 @@ extension BayesianGaussianMixture {
 
     func predictive(component c: Int) -> Predictive {
         let d = dimension, beta = meanPrecision[c]
-        switch scaleInverses {
-        case .full, .tied:
+        // Full and tied: positive definite by construction (prior plus scatter); checked on load.
+        func multivariate(_ w: Matrix<Double>) -> Predictive {
             let nu = degreesOfFreedom[c] + 1 - Double(d)
-            let w: Matrix<Double>
-            if case .full(let ws) = scaleInverses { w = ws[c] } else if case .tied(let t) = scaleInverses { w = t } else { fatalError() }
-            // Positive definite by construction (prior plus scatter); checked on load.
             return .multivariate(dof: nu, factor: try! Cholesky(((1 + beta) / (nu * beta)) * w))
+        }
+        switch scaleInverses {
+        case .full(let ws):
+            return multivariate(ws[c])
+        case .tied(let w):
+            return multivariate(w)
         case .diag(let v):
             let nu = degreesOfFreedom[c]
             return .independent(dof: nu, scales: v.row(c).map { (1 + beta) / (nu * beta) * $0 })

@@ -70,7 +70,7 @@ extension RestrictedBoltzmannMachine {
     /// - Parameter x: `N × V` rows: values in [0, 1] for Bernoulli visibles (probabilities are
     ///   used as they are), standardised values for Gaussian ones.
     /// - Returns: one ``RBMEpoch`` per epoch.
-    /// - Complexity: per epoch `O(N·H·V·(2k + 2))` in single-precision GEMMs.
+    /// - Complexity: per epoch `O(N·H·V·(2k + 3))` in single-precision GEMMs.
     @discardableResult
     public mutating func train(on x: Matrix<Float>, options: RBMTrainingOptions) throws -> [RBMEpoch] {
         guard x.rows >= 1 else { throw ModelError.emptyData }
@@ -188,7 +188,7 @@ extension RestrictedBoltzmannMachine {
         var flipped = v
         for i in 0..<v.rows {
             let a = rng.nextInt(below: visibleCount)
-            flipped[i, a] = 1 - (v[i, a] > 0.5 ? 1 : 0)
+            flipped[i, a] = 1 - v[i, a]   // as scikit-learn: a value in [0, 1] becomes its complement
         }
         let f = freeEnergies(v), g = freeEnergies(flipped)
         var total = 0.0

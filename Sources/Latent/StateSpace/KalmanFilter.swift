@@ -108,6 +108,7 @@ extension LinearDynamicalSystem {
                     }
                 }
                 for k in step..<end { steadySteps[k] = true }
+                precondition(end > step, "A steady stretch starts at a fully observed step")
                 next = end
                 continue
             }

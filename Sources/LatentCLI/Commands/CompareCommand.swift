@@ -62,6 +62,9 @@ struct CompareCommand: ParsableCommand {
             for (key, _) in settings where key.isEmpty || key.hasPrefix("-") {
                 throw ValidationError("--models '\(spec)': give settings as key=value without dashes, separated by ';'")
             }
+            for (key, _) in settings where reservedKeys.contains(key) {
+                throw ValidationError("--models '\(spec)': '\(key)' is set by compare itself (use --train, --test, --columns, --seed)")
+            }
             return (spec, family, settings)
         }
     }
@@ -96,13 +99,16 @@ struct CompareCommand: ParsableCommand {
         return o
     }
 
-    /// Mean, standard error and total of a per-row CSV of one column with a header.
-    static func rowStatistics(_ csv: String) -> (mean: Double, standardError: Double) {
+    /// The standard error of the mean of a per-row CSV of one column with a header.
+    static func standardError(_ csv: String) -> Double {
         let values = csv.split(separator: "\n").dropFirst().compactMap { Double($0) }
         let n = Double(values.count), mean = values.reduce(0, +) / max(1, n)
         let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / max(1, n - 1)
-        return (mean, (variance / max(1, n)).squareRoot())
+        return (variance / max(1, n)).squareRoot()
     }
+
+    /// Options compare sets itself; a SPEC may not override them.
+    static let reservedKeys: Set<String> = ["data", "output", "json", "quiet", "columns", "seed"]
 
     /// Splits `path` into training and held-out rows (a `fraction` of them, drawn with `seed`), each
     /// part in the file's own format so that every family reads it as it reads the original.
@@ -171,7 +177,7 @@ struct CompareCommand: ParsableCommand {
             let o = try Self.object(Self.run(arguments + ["--json"]))
             guard let mean = o["meanLogLikelihood"] as? Double else { throw CommandLineError(description: "scoring \(data) gave no mean log-likelihood") }
             if let se = o["standardError"] as? Double { return (o, mean, se) }
-            return (o, mean, Self.rowStatistics(try Self.run(arguments)).standardError)
+            return (o, mean, Self.standardError(try Self.run(arguments)))
         }
         let tested = try score(test), trained = try score(train)
         let parameters = (tested.o["parameters"] as? Int) ?? 0, nTrain = (trained.o["n"] as? Int) ?? 0

@@ -114,9 +114,8 @@ enum SVGChart {
         }
         for s in series where !s.points.isEmpty {
             var d = "M\(f(x(s.points[0].0))),\(f(y(s.points[0].1)))"
-            for (i, p) in s.points.enumerated().dropFirst() {
+            for p in s.points.dropFirst() {
                 if step { d += " H\(f(x(p.0))) V\(f(y(p.1)))" } else { d += " L\(f(x(p.0))),\(f(y(p.1)))" }
-                _ = i
             }
             body += "<path class=\"line\" style=\"stroke:var(--c\(s.colour % 10))\" d=\"\(d)\"/>\n"
         }
