@@ -9,12 +9,14 @@ import TestSupport
 /// `LATENT_REFERENCE_SEEDS=5` runs five seeds per entry.
 ///
 /// The goal is 95% for every family; the floors below are what the defaults reach today (measured
-/// with seed 0: mixtures 83.6%, HMMs 92.5%, factor analysis 100%), so that a change that loses
-/// ground fails here. Raise them as the search improves.
+/// with seed 0: mixtures 88.6%, or 94.3% against scikit-learn's best of 60 k-means starts; HMMs
+/// 92.5%; factor analysis 100%), so that a change that loses ground fails here. Raise them as the
+/// search improves. The mixture test also prints the wall time of the default fits against one
+/// plain EM run each (not asserted: timings belong to `make bench`).
 @Suite(.serialized) struct ReferenceSuiteTests {
     static let suite = try! ReferenceSuite.load()
     static let tolerance = 1e-3
-    static let mixtureFloor = 0.82, mixtureKMeansFloor = 0.91, hmmFloor = 0.92, factorFloor = 0.95
+    static let mixtureFloor = 0.87, mixtureKMeansFloor = 0.93, hmmFloor = 0.92, factorFloor = 0.95
 
     struct Tally {
         var hits = 0, total = 0
@@ -37,6 +39,7 @@ import TestSupport
         #expect(entries.count >= 200)
         var tally = Tally(), kmeansTally = Tally()
         var defaultIterations = 0, plainIterations = 0
+        var defaultNanos: UInt64 = 0, plainNanos: UInt64 = 0
         for entry in entries {
             let x = try entry.load()
             let type = try #require(CovarianceType(rawValue: entry.covariance ?? ""))
@@ -46,7 +49,9 @@ import TestSupport
                 options.covarianceType = type
                 options.seed = seed
                 options.threads = 1
+                let t0 = DispatchTime.now().uptimeNanoseconds
                 let (model, report) = try GaussianMixture.fit(x, components: entry.components!, options: options)
+                defaultNanos += DispatchTime.now().uptimeNanoseconds - t0
                 #expect(report.degeneracies.isEmpty, "\(entry): a degenerate fit was returned")
                 #expect(abs(model.meanLogLikelihood(of: x) - report.meanLogLikelihood) < 1e-9)
                 tally.record(entry, seed: seed, mean: report.meanLogLikelihood, reference: entry.bestMeanLogLikelihood!)
@@ -57,7 +62,11 @@ import TestSupport
                 // One plain EM run from one initialisation, for the cost ratio.
                 options.shortRuns = 1
                 options.splitMergeTrials = 0
-                if let plain = try? GaussianMixture.fit(x, components: entry.components!, options: options) {
+                options.restarts = 1
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                let plainFit = try? GaussianMixture.fit(x, components: entry.components!, options: options)
+                plainNanos += DispatchTime.now().uptimeNanoseconds - t1
+                if let plain = plainFit {
                     plainIterations += plain.report.totalIterations
                 }
             }
@@ -65,6 +74,7 @@ import TestSupport
         tally.report("Gaussian mixture")
         kmeansTally.report("Gaussian mixture (against scikit-learn's best of 60 k-means starts)")
         print("Gaussian mixture reference suite: default fits spent \(defaultIterations) EM iterations, plain EM \(plainIterations) (\(String(format: "%.2f", Double(defaultIterations) / Double(max(1, plainIterations))))×)")
+        print("Gaussian mixture reference suite: wall time \(Double(defaultNanos) / 1e9) s default, \(Double(plainNanos) / 1e9) s plain (\(String(format: "%.2f", Double(defaultNanos) / Double(max(1, plainNanos))))×)")
         #expect(tally.rate >= Self.mixtureFloor)
         #expect(kmeansTally.total == tally.total)
         #expect(kmeansTally.rate >= Self.mixtureKMeansFloor)

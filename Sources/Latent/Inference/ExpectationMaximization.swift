@@ -1,3 +1,5 @@
+import Foundation
+
 /// A model that expectation-maximisation can fit: one E-step plus M-step at a time.
 ///
 /// Gaussian mixtures, factor analysis and hidden Markov models all conform and share one driver,
@@ -56,10 +58,12 @@ public enum ExpectationMaximization {
     ///
     /// - Parameters:
     ///   - count: the number of observations, to turn totals into means per observation.
+    ///   - stop: asked after each iteration with the history so far; `true` ends the run there
+    ///     (not converged).
     ///   - progress: called after each iteration with the iteration number and the mean log-likelihood.
     public static func run<Model: ExpectationMaximizable>(
         _ model: inout Model, on data: Model.TrainingData, count: Int, options: EMOptions = EMOptions(),
-        progress: ((Int, Double) -> Void)? = nil
+        stop: (([Double]) -> Bool)? = nil, progress: ((Int, Double) -> Void)? = nil
     ) throws -> EMTrace {
         let n = Double(max(1, count))
         var history: [Double] = []
@@ -84,6 +88,7 @@ public enum ExpectationMaximization {
                 converged = true
                 break
             }
+            if let stop, stop(history) { break }
         }
         if !decreased {
             // `model` is one M-step ahead of the last recorded likelihood: score it and keep it if it
@@ -115,6 +120,26 @@ public enum ExpectationMaximization {
         guard rate < 1 else { return false }   // not yet in the linear phase: keep going
         return last * rate / (1 - rate) < tolerance
     }
+
+    /// Whether a run whose likelihoods so far are `history` will not pass `target`: after at least
+    /// ``earliestVerdict`` iterations it is still below, and either no longer rising or, by Aitken's
+    /// extrapolation from its last three values (`Δ·r/(1 − r)` still to come, `r` the ratio of the
+    /// last two gains) taken ``verdictMargin`` times over, converging below it. Split-and-merge EM
+    /// ends its looks with it (the `stop` of ``run(_:on:count:options:stop:progress:)``): on the
+    /// mixture reference suite this saved about a third of the search's EM iterations. (Ending a
+    /// whole start this way against the best start so far lost hits: EM runs often leave a plateau
+    /// late, which the extrapolation cannot foresee.)
+    public static func cannotReach(_ target: Double, _ history: [Double]) -> Bool {
+        let c = history.count
+        guard c > earliestVerdict, let last = history.last, last < target else { return false }
+        let gain = history[c - 1] - history[c - 2], previous = history[c - 2] - history[c - 3]
+        guard gain > 0 else { return true }
+        guard previous > 0 else { return false }
+        let rate = gain / previous
+        guard rate < 1 else { return false }
+        return last + verdictMargin * gain * rate / (1 - rate) < target
+    }
+    public static let earliestVerdict = 4, verdictMargin = 3.0
 
     /// Rounding slack for comparing total log-likelihoods.
     static func slack(_ value: Double) -> Double { 1e-9 * max(1, abs(value)) }

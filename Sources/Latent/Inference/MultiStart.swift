@@ -14,13 +14,28 @@ public struct StartSearchOptions: Sendable, Equatable {
     public var em: EMOptions
     /// Seed of every random choice; start `i` uses the generator derived from it with index `i`.
     public var seed: UInt64
+    /// If set, runs inside the search (each start's run, repairs, split-and-merge moves) stop at
+    /// this tolerance per observation when ``em``'s is tighter, and only the winner is continued to
+    /// ``em``'s: ranking optima needs less precision than reporting one, and the slow last stretch
+    /// of every losing run is saved. Mixtures use 1e-4 (on the reference suite: 9% fewer EM
+    /// iterations, the same hits). Hidden Markov models do not: a 3-state Nile fit then stopped on a
+    /// plateau that the tight tolerance leaves for a better optimum.
+    public var searchTolerance: Double?
 
-    public init(restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10, em: EMOptions = EMOptions(), seed: UInt64 = 0) {
+    public init(restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10, em: EMOptions = EMOptions(), seed: UInt64 = 0,
+                searchTolerance: Double? = nil) {
         self.restarts = restarts
         self.shortRuns = shortRuns
         self.shortRunIterations = shortRunIterations
         self.em = em
         self.seed = seed
+        self.searchTolerance = searchTolerance
+    }
+
+    /// The stopping rules of runs inside the search (see ``searchTolerance``).
+    var searchEM: EMOptions {
+        guard let loose = searchTolerance, em.tolerance > 0, em.tolerance < loose else { return em }
+        return EMOptions(maxIterations: em.maxIterations, tolerance: loose)
     }
 }
 
@@ -110,11 +125,12 @@ public enum MultiStart {
     public static func fit<Model: DegeneracyChecking>(
         data: Model.TrainingData, count: Int, options: StartSearchOptions,
         initialize: (inout Xoshiro256StarStar) throws -> Model,
-        refine: ((Model, EMTrace, inout Xoshiro256StarStar) throws -> (Model, EMTrace, spent: Int)?)? = nil,
+        refine: ((Model, EMTrace, EMOptions, inout Xoshiro256StarStar) throws -> (Model, EMTrace, spent: Int)?)? = nil,
         degenerateAdvice: String,
         progress: (@Sendable (FitEvent) -> Void)? = nil
     ) throws -> (model: Model, report: FitReport) {
         let root = Xoshiro256StarStar(seed: options.seed)
+        let searchEM = options.searchEM
         var best: Outcome<Model>?
         var finals: [Double] = []
         var failures: [String] = []
@@ -134,7 +150,7 @@ public enum MultiStart {
                     let (initial, _) = candidates.removeFirst()
                     do {
                         var model = initial
-                        var trace = try ExpectationMaximization.run(&model, on: data, count: count, options: options.em) { i, mean in
+                        var trace = try ExpectationMaximization.run(&model, on: data, count: count, options: searchEM) { i, mean in
                             progress?(.iteration(start: start, iteration: i, meanLogLikelihood: mean))
                         }
                         spent += trace.iterations
@@ -143,7 +159,7 @@ public enum MultiStart {
                         while !degeneracies.isEmpty, repairs < repairsPerCandidate,
                               var repaired = model.repaired(degeneracies, on: data, using: &rng) {
                             repairs += 1
-                            guard let repairedTrace = try? ExpectationMaximization.run(&repaired, on: data, count: count, options: options.em)
+                            guard let repairedTrace = try? ExpectationMaximization.run(&repaired, on: data, count: count, options: searchEM)
                             else { continue }
                             spent += repairedTrace.iterations
                             let repairedDegeneracies = repaired.degeneracies(on: data)
@@ -173,10 +189,24 @@ public enum MultiStart {
         }
         guard var best else { throw ModelError.fitFailed(failures.last ?? "no start succeeded") }
         var rng = root.derived(start)
-        if let refine, let (better, betterTrace, extra) = try refine(best.model, best.trace, &rng) {
+        if let refine, let (better, betterTrace, extra) = try refine(best.model, best.trace, searchEM, &rng) {
             spent += extra
             let refined = Outcome(model: better, trace: betterTrace, degeneracies: better.degeneracies(on: data))
             if refined.degeneracies.isEmpty && refined.isBetter(than: best) { best = refined }
+        }
+        if searchEM != options.em, best.trace.converged {
+            // The winner, continued to the tolerance asked for.
+            var model = best.model
+            let more = EMOptions(maxIterations: max(1, options.em.maxIterations - best.trace.iterations), tolerance: options.em.tolerance)
+            let first = best.trace.iterations
+            let polish = try ExpectationMaximization.run(&model, on: data, count: count, options: more) { i, mean in
+                progress?(.iteration(start: start, iteration: first + i, meanLogLikelihood: mean))
+            }
+            spent += polish.iterations
+            let trace = EMTrace(history: best.trace.history + polish.history.dropFirst(), iterations: first + polish.iterations,
+                                converged: polish.converged, stoppedOnDecrease: polish.stoppedOnDecrease)
+            let polished = Outcome(model: model, trace: trace, degeneracies: model.degeneracies(on: data))
+            if polished.degeneracies.isEmpty || !best.degeneracies.isEmpty { best = polished }
         }
         var warnings: [String] = []
         if best.degeneracies.contains(where: { if case .collapsed = $0.kind { return true } else { return false } }) {

@@ -53,7 +53,9 @@ public enum SplitAndMerge {
             // A short look first: a move that has not passed the current likelihood after a few
             // iterations rarely does, and is dropped without running to convergence.
             let look = EMOptions(maxIterations: min(lookIterations, em.maxIterations), tolerance: em.tolerance)
-            guard var candidateTrace = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: look) else { continue }
+            let target = currentTrace.logLikelihood
+            guard var candidateTrace = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: look,
+                                                                         stop: { ExpectationMaximization.cannotReach(target, $0) }) else { continue }
             spent += candidateTrace.iterations
             guard candidateTrace.logLikelihood > currentTrace.logLikelihood else { continue }
             if !candidateTrace.converged {

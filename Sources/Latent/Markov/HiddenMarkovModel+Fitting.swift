@@ -94,8 +94,8 @@ extension HiddenMarkovModel {
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             try randomStart(states: states, context: context, rng: &rng)
-        }, refine: { model, trace, rng in
-            SplitAndMerge.refine(model, trace: trace, data: data, count: x.rows, em: options.em, trials: options.splitMergeTrials, rng: &rng)
+        }, refine: { model, trace, em, rng in
+            SplitAndMerge.refine(model, trace: trace, data: data, count: x.rows, em: em, trials: options.splitMergeTrials, rng: &rng)
         }, degenerateAdvice: degenerateAdvice, progress: options.progress)
     }
 

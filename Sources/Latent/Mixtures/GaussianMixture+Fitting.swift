@@ -27,13 +27,14 @@ extension GaussianMixture {
             throw ModelError.invalidSetting("the initial means must be a \(components) × \(x.columns) matrix whose assignment gives positive-definite covariances")
         }
         let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
-                                        shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
+                                        shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed,
+                                        searchTolerance: 1e-4)
         let spaces = InitializationSpaces(data)
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             try initialize(data: data, space: spaces.draw(using: &rng), components: components, type: options.covarianceType,
                            method: options.initialization, rng: &rng)
-        }, refine: { model, trace, rng in
-            SplitAndMerge.refine(model, trace: trace, data: data, count: x.rows, em: options.em, trials: options.splitMergeTrials, rng: &rng)
+        }, refine: { model, trace, em, rng in
+            SplitAndMerge.refine(model, trace: trace, data: data, count: x.rows, em: em, trials: options.splitMergeTrials, rng: &rng)
         }, degenerateAdvice: degenerateAdvice, progress: options.progress)
     }
 

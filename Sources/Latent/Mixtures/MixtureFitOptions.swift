@@ -19,7 +19,12 @@ public struct MixtureFitOptions: Sendable {
     /// iris, K = 1…4, four covariance types), 10 starts reach scikit-learn's best-of-60 optimum in
     /// all 32 with this start and in 28 with k-means (Lloyd refinement makes the short runs alike).
     public var initialization: MixtureInitialization
-    /// Number of independent starts; the best final likelihood wins.
+    /// Number of independent starts; the best final likelihood wins. The default search (4 starts
+    /// of 5 short runs each, then 10 split-and-merge moves from the best) was chosen on the 280
+    /// mixture entries of the reference suite with seeds 0–2: it reached scikit-learn's best of 60
+    /// k-means starts in 93.2% of fits at 4.84 plain EM runs' worth of iterations, against 88.5%
+    /// at 2.85 for one start of 10 short runs and 14 moves (the earlier default), 92.6% for
+    /// 8 plain starts (5.49) and 92.4–92.6% for 3 × 7, 5 × 3 and 4 × 4 short runs (4.5–4.9).
     public var restarts: Int
     /// Each start runs this many short EM runs from different initialisations and continues only
     /// the best to convergence (the em-EM strategy of Biernacki, Celeux & Govaert 2003). 1 gives
@@ -61,10 +66,10 @@ public struct MixtureFitOptions: Sendable {
     /// Every setting, each defaulting to the value documented on its property.
     public init(covarianceType: CovarianceType = .full,
                 initialization: MixtureInitialization = .randomFromData,
-                restarts: Int = 1,
-                shortRuns: Int = 10,
+                restarts: Int = 4,
+                shortRuns: Int = 5,
                 shortRunIterations: Int = 10,
-                splitMergeTrials: Int = 14,
+                splitMergeTrials: Int = 10,
                 em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6),
                 regularization: Double = 0,
                 relativeRegularization: Double = 1e-6,

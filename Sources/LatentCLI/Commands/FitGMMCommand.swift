@@ -21,11 +21,11 @@ struct FitGMMCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: "Initialisation of each EM run: kmeans, kmeans++, random-from-data or random.")
     var initialization: MixtureInitialization = .randomFromData
     @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
-    var restarts: Int = 1
+    var restarts: Int = MixtureFitOptions().restarts
     @Option(name: .long, parsing: .unconditional, help: "Short EM runs per start (1: plain EM from a single initialisation).")
-    var shortRuns: Int = 10
+    var shortRuns: Int = MixtureFitOptions().shortRuns
     @Option(name: .long, parsing: .unconditional, help: "EM iterations of each short run.")
-    var shortRunIterations: Int = 10
+    var shortRunIterations: Int = MixtureFitOptions().shortRunIterations
     @Option(name: .long, parsing: .unconditional, help: "Added to every covariance diagonal, in squared data units.")
     var regularization: Double = MixtureFitOptions().regularization
     @Option(name: .long, parsing: .unconditional, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")

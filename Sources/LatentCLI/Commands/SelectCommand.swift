@@ -23,7 +23,7 @@ struct SelectGMMCommand: ParsableCommand {
     @Option(name: .long, help: "Covariance types, comma-separated, or 'all'.")
     var covariance: String = "all"
     @Option(name: .long, parsing: .unconditional, help: "Independent starts per fit.")
-    var restarts: Int = 1
+    var restarts: Int = MixtureFitOptions().restarts
     @Option(name: .long, parsing: .unconditional, help: "Added to every covariance diagonal, in squared data units.")
     var regularization: Double = MixtureFitOptions().regularization
     @Option(name: .long, parsing: .unconditional, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")
