@@ -18,6 +18,28 @@ import TestSupport
         #expect(iris.values.columns == 4 && iris.values[0, 0] == 5.1)
     }
 
+    /// The byte scanner and the quoted-line path read the same cells: CRLF and LF line ends, blank
+    /// and space-only lines (skipped, counted), spaces and tabs around cells, quoted fields on some
+    /// lines only, non-breaking spaces (Unicode whitespace) around a number, every spelling of missing.
+    @Test func csvLineEndsQuotesAndWhitespaceReadAlike() throws {
+        let text = "a, b ,c\r\n1,\t2 ,3\r\n\r\n   \n\"4\",\"5\", 6\n\u{00A0}7\u{00A0},NA,nan\n 8 ,\"\",NaN\n"
+        let (table, skipped) = try CSV.parse(text, source: "t.csv")
+        #expect(skipped.isEmpty && table.columnNames == ["a", "b", "c"])
+        #expect(table.sourceRows == [2, 5, 6, 7])
+        let v = table.values.storage
+        #expect(Array(v[0..<7]) == [1, 2, 3, 4, 5, 6, 7])
+        #expect(v[7].isNaN && v[8].isNaN && v[9] == 8 && v[10].isNaN && v[11].isNaN)
+        #expect(throws: DataError.nonNumeric(path: "t.csv", line: 3, column: "b", text: "1.2.3")) {
+            try CSV.parse("a,b\n1,2\n3, 1.2.3\n", source: "t.csv")
+        }
+        #expect(throws: DataError.nonFinite(path: "t.csv", line: 2, column: "b", value: .infinity)) {
+            try CSV.parse("a,b\n1,1e999\n", source: "t.csv")
+        }
+        #expect(throws: DataError.raggedRow(path: "t.csv", line: 2, found: 1, expected: 2)) {
+            try CSV.parse("a,b\n\"1,2\"\n", source: "t.csv")
+        }
+    }
+
     @Test func csvErrorsNameFileRowAndColumn() {
         #expect(throws: DataError.raggedRow(path: "t.csv", line: 3, found: 3, expected: 2)) {
             try CSV.parse("a,b\n1,2\n3,4,5\n", source: "t.csv")

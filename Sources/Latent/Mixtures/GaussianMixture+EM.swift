@@ -222,7 +222,7 @@ extension GaussianMixture: ExpectationMaximizable {
                         let sums = stats + k, second = stats + k + k * d
                         let block = MixtureKernel.blockRows
                         var xc = [Double](repeating: 0, count: block * d)
-                        var w = [Double](repeating: 0, count: fullSecond ? block * d : 0)
+                        var w = [Double](repeating: 0, count: secondCount > 0 ? block * d : 0)
                         xc.withUnsafeMutableBufferPointer { xcb in
                             w.withUnsafeMutableBufferPointer { wb in
                                 let xc = xcb.baseAddress!
@@ -248,12 +248,11 @@ extension GaussianMixture: ExpectationMaximizable {
                                                                   c: second + c * d * d, ldc: d)
                                         }
                                     } else if secondCount > 0 {
-                                        for i in 0..<b {
-                                            for c in 0..<k {
-                                                let weight = rb[i * k + c], q = second + c * d
-                                                for j in 0..<d { q[j] += weight * xc[i * d + j] * xc[i * d + j] }
-                                            }
-                                        }
+                                        // Σᵢ rᵢₖ (xᵢ − shift)² for every component at once: Rᵀ·(Xc ∘ Xc).
+                                        let w = wb.baseAddress!
+                                        for t in 0..<(b * d) { w[t] = xc[t] * xc[t] }
+                                        Double.gemm(.transpose, .none, m: k, n: d, k: b, alpha: 1, a: rb, lda: k, b: w, ldb: d,
+                                                    beta: 1, c: second, ldc: d)
                                     }
                                     start += b
                                 }

@@ -41,27 +41,39 @@ public enum KMeans {
         return seeds
     }
 
-    /// Lloyd's algorithm from the given centres until no label changes or `maxIterations`.
-    /// An empty cluster keeps its centre.
-    public static func lloyd(_ x: Matrix<Double>, centers initial: Matrix<Double>, maxIterations: Int = 100)
-        -> (centers: Matrix<Double>, labels: [Int])
+    /// Lloyd's algorithm from the given centres until no label changes, the centres move by less
+    /// than `tolerance` (the summed squared shift of all centres, relative to the data's mean
+    /// column variance, as scikit-learn's `KMeans(tol:)`), or `maxIterations`. An empty cluster
+    /// keeps its centre. - Complexity: `O(N·K·D)` per iteration.
+    public static func lloyd(_ x: Matrix<Double>, centers initial: Matrix<Double>, maxIterations: Int = 100,
+                             tolerance: Double = 1e-4) -> (centers: Matrix<Double>, labels: [Int])
     {
+        let k = initial.rows, d = x.columns
         var centers = initial
         var labels = nearest(x, centers)
+        var columnMean = [Double](repeating: 0, count: d), columnSquares = [Double](repeating: 0, count: d)
+        for i in 0..<x.rows { for j in 0..<d { columnMean[j] += x[i, j]; columnSquares[j] += x[i, j] * x[i, j] } }
+        let n = Double(max(1, x.rows))
+        let meanVariance = (0..<d).reduce(0.0) { $0 + max(0, columnSquares[$1] / n - (columnMean[$1] / n) * (columnMean[$1] / n)) } / Double(d)
         for _ in 0..<maxIterations {
-            let k = centers.rows, d = x.columns
             var sums = Matrix<Double>(rows: k, columns: d)
             var counts = [Int](repeating: 0, count: k)
             for i in 0..<x.rows {
                 counts[labels[i]] += 1
                 for j in 0..<d { sums[labels[i], j] += x[i, j] }
             }
+            var shift = 0.0
             for c in 0..<k where counts[c] > 0 {
-                for j in 0..<d { centers[c, j] = sums[c, j] / Double(counts[c]) }
+                for j in 0..<d {
+                    let moved = sums[c, j] / Double(counts[c])
+                    shift += (moved - centers[c, j]) * (moved - centers[c, j])
+                    centers[c, j] = moved
+                }
             }
             let next = nearest(x, centers)
             if next == labels { break }
             labels = next
+            if shift <= tolerance * meanVariance { break }
         }
         return (centers, labels)
     }

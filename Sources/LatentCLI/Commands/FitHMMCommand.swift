@@ -29,9 +29,11 @@ struct FitHMMCommand: ParsableCommand {
     @Option(name: .long, help: "A column whose value changes between sequences.")
     var sequenceColumn: String?
     @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
-    var restarts: Int = 10
+    var restarts: Int = HMMFitOptions<GaussianEmission>().restarts
     @Option(name: .long, parsing: .unconditional, help: "Short Baum-Welch runs per start (1: plain Baum-Welch from one initialisation).")
-    var shortRuns: Int = 5
+    var shortRuns: Int = HMMFitOptions<GaussianEmission>().shortRuns
+    @Option(name: .long, parsing: .unconditional, help: "Split-and-merge moves tried from the best start (0: none).")
+    var splitMergeTrials: Int = HMMFitOptions<GaussianEmission>().splitMergeTrials
     @Option(name: .long, parsing: .unconditional, help: "Added to every Gaussian covariance diagonal, in squared data units.")
     var regularization: Double = HMMFitOptions<GaussianEmission>().regularization
     @Option(name: .long, parsing: .unconditional, help: "Added to each Gaussian state's variance, times the column's sample variance: the variance floor.")
@@ -50,6 +52,7 @@ struct FitHMMCommand: ParsableCommand {
                                                      ("warm-start model", warmStart)])
         guard states >= 1 else { throw ValidationError("--states must be at least 1") }
         guard restarts >= 1, shortRuns >= 1 else { throw ValidationError("--restarts and --short-runs must be at least 1") }
+        guard splitMergeTrials >= 0 else { throw ValidationError("--split-merge-trials must be 0 or more") }
         guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
             throw ValidationError("--regularization and --relative-regularization must be non-negative numbers")
         }
@@ -104,6 +107,7 @@ struct FitHMMCommand: ParsableCommand {
             var o = HMMFitOptions<E>()
             o.restarts = restarts
             o.shortRuns = shortRuns
+            o.splitMergeTrials = splitMergeTrials
             o.em = em
             o.covarianceType = covariance
             o.regularization = regularization
@@ -145,7 +149,7 @@ struct FitHMMCommand: ParsableCommand {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         for w in report.warnings { Console.warn(w) }
-        var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(restarts),
+        var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(restarts), "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
