@@ -139,6 +139,37 @@ def run_hmmlearn():
             "meanLogLikelihood": float(model.score(x)) / len(x), "version": hmmlearn.__version__}
 
 
+def run_hmmlearn_sequences():
+    """hmmlearn GaussianHMM (diagonal) on many short sequences, `lengths` from the CSV's sequence
+    column. start "given": the same start as Latent's --initial-means (hmm_start, variances only);
+    start "default": hmmlearn's own initialisation (k-means means, data variances, uniform
+    probabilities), which is timed with the fit, as Latent's start is."""
+    from hmmlearn.hmm import GaussianHMM
+    import hmmlearn
+    table = np.loadtxt(SPEC["data"], delimiter=",", skiprows=1, ndmin=2)
+    ids, x = table[:, 0], np.ascontiguousarray(table[:, 1:])
+    cuts = np.flatnonzero(np.diff(ids)) + 1
+    lengths = np.diff(np.r_[0, cuts, len(x)])
+    k = SPEC["states"]
+    if SPEC["start"] == "given":
+        means0 = np.load(SPEC["means0"])
+        start, trans, _ = hmm_start(x, means0)
+        model = GaussianHMM(n_components=k, covariance_type="diag", n_iter=SPEC["iterations"], tol=0.0,
+                            init_params="", params="stmc", covars_prior=0.0, covars_weight=1,
+                            means_prior=0, means_weight=0, startprob_prior=1.0, transmat_prior=1.0,
+                            implementation="scaling")
+        model.startprob_, model.transmat_, model.means_ = start, trans, means0.copy()
+        model.covars_ = np.tile(x.var(axis=0), (k, 1))   # the data's variances (dividing by T) in every state
+    else:
+        model = GaussianHMM(n_components=k, covariance_type="diag", n_iter=SPEC["iterations"], tol=0.0,
+                            random_state=0, implementation="scaling")
+    t0 = time.perf_counter()
+    model.fit(x, lengths)
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "iterations": int(model.monitor_.iter),
+            "meanLogLikelihood": float(model.score(x, lengths)) / len(x), "version": hmmlearn.__version__}
+
+
 def mnist(path, limit=None):
     images, _, _ = datagen.read_idx_images(path)
     if limit:
@@ -353,7 +384,7 @@ def run_statsmodels_lds():
             "version": statsmodels.__version__}
 
 
-KINDS = {"sklearn-gmm": run_sklearn_gmm, "sklearn-bgmm": run_sklearn_bgmm, "sklearn-rbm": run_sklearn_rbm, "sklearn-fa": run_sklearn_fa, "hmmlearn-hmm": run_hmmlearn,
+KINDS = {"sklearn-gmm": run_sklearn_gmm, "sklearn-bgmm": run_sklearn_bgmm, "sklearn-rbm": run_sklearn_rbm, "sklearn-fa": run_sklearn_fa, "hmmlearn-hmm": run_hmmlearn, "hmmlearn-sequences": run_hmmlearn_sequences,
          "torch-vae": run_torch_vae, "torch-iwae": run_torch_iwae, "blas-probe": run_blas_probe,
          "statsmodels-lds": run_statsmodels_lds}
 

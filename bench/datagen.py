@@ -88,6 +88,32 @@ def write_hmm(path, means_path, t, d, k, seed=SEED):
     np.save(means_path, np.ascontiguousarray(x[first]))
 
 
+def write_hmm_sequences(path, means_path, sequences, t, d, k, seed=SEED):
+    """Many short sequences of a sticky K-state Gaussian HMM (diagonal, unit variances; 0.9 on the
+    transition diagonal; means ~ N(0, 3^2 I)), written as CSV with a leading `sequence` column (the
+    sequence's number) and columns x0 … x{d-1}. The initial means are one observed row per true state."""
+    rng = np.random.default_rng([seed, 7, sequences, t, d, k])
+    trans = np.full((k, k), 0.1 / (k - 1))
+    np.fill_diagonal(trans, 0.9)
+    cum = np.cumsum(trans, axis=1)
+    means = rng.normal(scale=3.0, size=(k, d))
+    states = np.empty(sequences * t, dtype=np.int64)
+    u = rng.uniform(size=sequences * t)
+    for q in range(sequences):
+        s = int(rng.integers(k))
+        for i in range(t):
+            states[q * t + i] = s
+            s = int(min(np.searchsorted(cum[s], u[q * t + i], side="right"), k - 1))
+    x = means[states] + rng.normal(size=(sequences * t, d))
+    ids = np.repeat(np.arange(sequences), t)
+    with open(path, "w") as f:
+        f.write("sequence," + ",".join(f"x{j}" for j in range(d)) + "\n")
+        for q, row in zip(ids, x):
+            f.write(f"{q}," + ",".join(repr(float(v)) for v in row) + "\n")
+    first = [int(np.argmax(states == c)) if np.any(states == c) else int(rng.integers(len(x))) for c in range(k)]
+    np.save(means_path, np.ascontiguousarray(x[first]))
+
+
 def lds_truth(d, l, seed=SEED):
     """A stable linear dynamical system: A with eigenvalues 0.5–0.95 (a random rotation of a
     diagonal), C ~ N(0, 1), Q = 0.25 I, R = diag U(0.05, 0.2), x_1 ~ N(0, I)."""

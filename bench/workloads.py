@@ -38,6 +38,9 @@ DATASETS = {
     "fa": {"kind": "fa", "n": FA_N, "d": 64, "factors": 10},
     "hmm": {"kind": "hmm", "t": HMM_T, "d": 4, "k": 4},
     "lds": {"kind": "lds", "t": LDS_T, "d": 8, "l": 4},
+    # Many short sequences (issue #17): HiddenMarkovModels.jl's comparison shape, and a larger one.
+    "hmm-short50": {"kind": "hmm-sequences", "sequences": 50, "t": 100, "d": 1, "k": 8},
+    "hmm-short1000": {"kind": "hmm-sequences", "sequences": 100 if QUICK else 1_000, "t": 100, "d": 4, "k": 8},
     "mnist-train": {"kind": "idx-prefix", "source": MNIST, "count": VAE_IMAGES},
     "mnist-score": {"kind": "idx-prefix", "source": MNIST, "count": IWAE_IMAGES},
 }
@@ -121,6 +124,25 @@ WORKLOADS += [
                    "spec": {"kind": "hmmlearn-hmm", "iterations": 10, "implementation": "scaling"}},
         "metric": "iteration", "threads": (1, 2), "target": {1: 10.0, 2: 10.0},
     },
+    *[{
+        "name": f"{data}-{kind}", "group": "hmm-short",
+        "title": (f"Gaussian HMM on {shape}, K = 8, diagonal, "
+                  + ("Baum-Welch from a given start, per iteration = (t₁₀ − t₅) / 5" if kind == "iteration"
+                     else "5 iterations, each side's own start included (whole fit)")),
+        "dataset": data,
+        "latent": ["fit", "hmm", "--data", "{data}", "--sequence-column", "sequence", "--states", "8",
+                   "--emission", "gaussian", "--covariance", "diag", "--tolerance", "0", "--threads", "{threads}",
+                   "--output", "{out}", "--json", "--quiet"]
+                  + (["--initial-means", "{means0}", "--max-iterations", "{iterations}"] if kind == "iteration"
+                     else ["--restarts", "1", "--short-runs", "1", "--split-merge-trials", "0", "--max-iterations", "5"]),
+        "latentHelp": ["fit", "hmm"], "latentNeeds": ["--sequence-column", "--split-merge-trials"],
+        "anchor": {"package": "hmmlearn", "label": "hmmlearn GaussianHMM",
+                   "spec": {"kind": "hmmlearn-sequences", "states": 8, "iterations": 10 if kind == "iteration" else 5,
+                            "start": "given" if kind == "iteration" else "default"}},
+        "metric": kind, "threads": (1,), "target": {1: 6.0}, **({"marginal": (5, 10)} if kind == "iteration" else {}),
+    } for data, shape in (("hmm-short50", "50 sequences × 100 steps, D = 1"),
+                          ("hmm-short1000", "1,000 sequences × 100 steps, D = 4"))
+      for kind in ("iteration", "fit")],
     {
         "name": "vb-gmm", "group": "vb-gmm",
         "title": f"Variational Bayes GMM, full covariances, K = {GMM_K} (Dirichlet process), one start, 50 sweeps "
@@ -199,6 +221,7 @@ TARGET_TEXT = {
     "gmm-diag": "GMM ≥4× scikit-learn at 1 thread, ≥6× at 2",
     "fa": "FA whole fit ≥5×",
     "hmm": "HMM ≥10×",
+    "hmm-short": "many short sequences ≥6× hmmlearn per iteration and for the whole fit (1 thread)",
     "vb-gmm": "VB mixture per iteration ≥4× BayesianGaussianMixture at 1 thread",
     "lds": "Kalman smoothing + one EM iteration ≥10× statsmodels' filter/smoother",
     "vae": "VAE epoch ≥1.3×",

@@ -42,7 +42,7 @@ public struct GaussianEmission: HMMEmission {
     public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> GaussianEmission {
         let data = context.mixtureData!
         let choice = rng.nextInt(below: 3)
-        let mixture = try GaussianMixture.initialize(data: data, space: InitializationSpaces(data).standardized, components: k, type: context.covarianceType,
+        let mixture = try GaussianMixture.initialize(data: data, space: InitializationSpaces.standardize(data), components: k, type: context.covarianceType,
                                                      method: choice == 1 ? .randomFromData : .kmeans, rng: &rng)
         switch choice {
         case 2:

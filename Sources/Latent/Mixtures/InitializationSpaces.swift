@@ -17,12 +17,21 @@ struct InitializationSpaces: Sendable {
 
     /// - Complexity: `O(N·D²)` for the covariance and the rotation, plus one `D × D` eigendecomposition.
     init(_ data: MixtureTrainingData) {
+        standardized = Self.standardize(data)
+        sphered = Self.sphere(standardized)
+    }
+
+    /// The data's columns centred and scaled to unit variance (a constant column only centred).
+    /// - Complexity: `O(N·D)`.
+    static func standardize(_ data: MixtureTrainingData) -> Matrix<Double> {
         let x = data.initializationData
         let inverseSD = data.columnVariances.map { $0 > 0 ? 1 / $0.squareRoot() : 1 }
         var standardized = x
-        for i in 0..<x.rows { for j in 0..<x.columns { standardized[i, j] = (x[i, j] - data.shift[j]) * inverseSD[j] } }
-        self.standardized = standardized
-        sphered = Self.sphere(standardized)
+        standardized.withUnsafeMutableBufferPointer { p in
+            let d = x.columns
+            for i in 0..<x.rows { for j in 0..<d { p[i * d + j] = (p[i * d + j] - data.shift[j]) * inverseSD[j] } }
+        }
+        return standardized
     }
 
     /// One of the two spaces, each with probability ½.

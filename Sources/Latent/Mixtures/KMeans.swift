@@ -9,36 +9,52 @@ public enum KMeans {
         let n = x.rows, d = x.columns
         precondition(k >= 1 && k <= n, "Need 1 ≤ k ≤ rows")
         let trials = 2 + Int(log(Double(k)))
-        var seeds = [rng.nextInt(below: n)]
-        var closest = (0..<n).map { squaredDistance(x, $0, x, seeds[0], d) }
-        while seeds.count < k {
-            let potential = closest.reduce(0, +)
-            var bestCandidate = -1
-            var bestPotential = Double.infinity
-            var bestDistances: [Double] = []
-            for _ in 0..<trials {
-                let candidate: Int
-                if potential > 0 {
-                    let u = rng.nextUniform() * potential
-                    var acc = 0.0, pick = n - 1
-                    for i in 0..<n { acc += closest[i]; if acc > u { pick = i; break } }
-                    candidate = pick
-                } else {
-                    candidate = rng.nextInt(below: n)
-                }
-                var distances = closest
+        return x.withUnsafeBufferPointer { xp in
+            let base = xp.baseAddress!
+            /// `min(closest[i], ‖xᵢ − x_candidate‖²)` for every row, into `out`; returns their sum.
+            func distances(to candidate: Int, below closest: [Double], into out: inout [Double]) -> Double {
+                let c = base + candidate &* d
                 var total = 0.0
                 for i in 0..<n {
-                    let dist = squaredDistance(x, i, x, candidate, d)
-                    if dist < distances[i] { distances[i] = dist }
-                    total += distances[i]
+                    let row = base + i &* d
+                    var s = 0.0
+                    for t in 0..<d { let diff = row[t] - c[t]; s += diff * diff }
+                    let m = Swift.min(s, closest[i])
+                    out[i] = m
+                    total += m
                 }
-                if total < bestPotential { bestPotential = total; bestCandidate = candidate; bestDistances = distances }
+                return total
             }
-            seeds.append(bestCandidate)
-            closest = bestDistances
+            var seeds = [rng.nextInt(below: n)]
+            var closest = [Double](repeating: .infinity, count: n)
+            var potential = distances(to: seeds[0], below: closest, into: &closest)
+            var candidateDistances = [Double](repeating: 0, count: n)
+            var bestDistances = [Double](repeating: 0, count: n)
+            while seeds.count < k {
+                var bestCandidate = -1
+                var bestPotential = Double.infinity
+                for _ in 0..<trials {
+                    let candidate: Int
+                    if potential > 0 {
+                        let u = rng.nextUniform() * potential
+                        var acc = 0.0, pick = n - 1
+                        for i in 0..<n { acc += closest[i]; if acc > u { pick = i; break } }
+                        candidate = pick
+                    } else {
+                        candidate = rng.nextInt(below: n)
+                    }
+                    let total = distances(to: candidate, below: closest, into: &candidateDistances)
+                    if total < bestPotential {
+                        bestPotential = total; bestCandidate = candidate
+                        swap(&bestDistances, &candidateDistances)
+                    }
+                }
+                seeds.append(bestCandidate)
+                swap(&closest, &bestDistances)
+                potential = bestPotential
+            }
+            return seeds
         }
-        return seeds
     }
 
     /// Lloyd's algorithm from the given centres until no label changes, the centres move by less
@@ -56,16 +72,21 @@ public enum KMeans {
         let n = Double(max(1, x.rows))
         let meanVariance = (0..<d).reduce(0.0) { $0 + max(0, columnSquares[$1] / n - (columnMean[$1] / n) * (columnMean[$1] / n)) } / Double(d)
         for _ in 0..<maxIterations {
-            var sums = Matrix<Double>(rows: k, columns: d)
+            var sums = [Double](repeating: 0, count: k * d)
             var counts = [Int](repeating: 0, count: k)
-            for i in 0..<x.rows {
-                counts[labels[i]] += 1
-                for j in 0..<d { sums[labels[i], j] += x[i, j] }
+            x.withUnsafeBufferPointer { xp in
+                sums.withUnsafeMutableBufferPointer { sp in
+                    for i in 0..<x.rows {
+                        let l = labels[i], row = xp.baseAddress! + i &* d, sum = sp.baseAddress! + l &* d
+                        counts[l] += 1
+                        for j in 0..<d { sum[j] += row[j] }
+                    }
+                }
             }
             var shift = 0.0
             for c in 0..<k where counts[c] > 0 {
                 for j in 0..<d {
-                    let moved = sums[c, j] / Double(counts[c])
+                    let moved = sums[c * d + j] / Double(counts[c])
                     shift += (moved - centers[c, j]) * (moved - centers[c, j])
                     centers[c, j] = moved
                 }
@@ -78,17 +99,22 @@ public enum KMeans {
         return (centers, labels)
     }
 
-    /// Index of the nearest centre for each row.
+    /// Index of the nearest centre for each row (the first on ties).
+    /// - Complexity: `O(N·K·D)`.
     public static func nearest(_ x: Matrix<Double>, _ centers: Matrix<Double>) -> [Int] {
         let d = x.columns, k = centers.rows
         var labels = [Int](repeating: 0, count: x.rows)
         x.withUnsafeBufferPointer { xp in
             centers.withUnsafeBufferPointer { cp in
+                let c0 = cp.baseAddress!
                 for i in 0..<x.rows {
+                    let row = xp.baseAddress! + i &* d
                     var best = 0, bestDistance = Double.infinity
                     for c in 0..<k {
-                        let dist = VectorMath.squaredDistance(xp.baseAddress! + i * d, cp.baseAddress! + c * d, count: d)
-                        if dist < bestDistance { bestDistance = dist; best = c }
+                        let center = c0 + c &* d
+                        var s = 0.0
+                        for t in 0..<d { let diff = row[t] - center[t]; s += diff * diff }
+                        if s < bestDistance { bestDistance = s; best = c }
                     }
                     labels[i] = best
                 }

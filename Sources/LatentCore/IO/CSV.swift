@@ -45,9 +45,9 @@ public enum CSV {
     /// Reads one trimmed field. - Throws: ``DataError/nonFinite(path:line:column:value:)``.
     private static func cell(_ field: String, source: String, line: Int, column: String) throws -> Cell {
         if isMissing(field) { return .missing }
-        if let v = Double(field), !v.isFinite { throw DataError.nonFinite(path: source, line: line, column: column, value: v) }
-        if isDecimal(field), let v = Double(field) { return .number(v) }
-        return .text(field)
+        guard let v = Double(field) else { return .text(field) }
+        if !v.isFinite { throw DataError.nonFinite(path: source, line: line, column: column, value: v) }
+        return isDecimal(field) ? .number(v) : .text(field)
     }
 
     private static func parse(bytes: UnsafeBufferPointer<UInt8>, source: String, columns: [String]?) throws -> (table: DataTable, skipped: [String]) {
@@ -174,7 +174,7 @@ public enum CSV {
     }
 
     static func isMissing(_ field: String) -> Bool {
-        field.isEmpty || field == "NA" || field.lowercased() == "nan"
+        field.isEmpty || field == "NA" || (field.utf8.count == 3 && field.lowercased() == "nan")
     }
 
     static func splitFields(_ line: Substring) -> [String] {
