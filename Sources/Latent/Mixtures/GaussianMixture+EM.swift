@@ -92,13 +92,18 @@ extension GaussianMixture: ExpectationMaximizable {
     /// One E-step pass over all rows: per-chunk statistics reduced in chunk order (deterministic
     /// whatever the thread count).
     static func statistics(_ kernel: MixtureKernel, _ data: MixtureTrainingData) -> [Double] {
+        statistics(kernel, rows: data.data, work: data.work, threads: data.threads)
+    }
+
+    /// ``statistics(_:_:)`` of the complete rows of `x`, split into `work`'s chunks.
+    static func statistics(_ kernel: MixtureKernel, rows x: Matrix<Double>, work: ChunkedWork, threads: Int) -> [Double] {
         let size = kernel.statisticsCount
-        let chunks = data.work.ranges.count
+        let chunks = work.ranges.count
         var partial = [Double](repeating: 0, count: size * chunks)
-        data.data.withUnsafeBufferPointer { xp in
+        x.withUnsafeBufferPointer { xp in
             partial.withUnsafeMutableBufferPointer { pp in
                 let base = pp.baseAddress!
-                data.work.run(threads: data.threads) { chunk, range in
+                work.run(threads: threads) { chunk, range in
                     kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: nil,
                                     responsibilities: nil, statistics: base + chunk * size)
                 }
@@ -112,8 +117,18 @@ extension GaussianMixture: ExpectationMaximizable {
     /// The M-step from statistics taken about `referenceMeans` (centred coordinates, `K × D`).
     static func maximization(_ stats: [Double], components k: Int, type: CovarianceType, data: MixtureTrainingData,
                              referenceMeans: [Double]) throws -> GaussianMixture {
-        let d = data.data.columns, kd = k * d
-        let floors = data.floors
+        try maximization(stats, components: k, type: type, dimension: data.data.columns, rows: data.data.rows,
+                         shift: data.shift, floors: data.floors, gram: data.gram, hasMissing: data.hasMissing,
+                         referenceMeans: referenceMeans)
+    }
+
+    /// The M-step from statistics of `rows` rows taken about `shift` (second moments of full
+    /// covariances about `referenceMeans`, centred); `gram` is `Σᵢ (xᵢ − shift)(xᵢ − shift)ᵀ`, needed
+    /// by tied covariances of complete data.
+    static func maximization(_ stats: [Double], components k: Int, type: CovarianceType, dimension d: Int, rows: Int,
+                             shift: [Double], floors: [Double], gram: Matrix<Double>?, hasMissing: Bool,
+                             referenceMeans: [Double]) throws -> GaussianMixture {
+        let kd = k * d
         let tiny = 10 * Double.ulpOfOne
         let counts = (0..<k).map { stats[$0] + tiny }
         let total = counts.reduce(0, +)
@@ -146,7 +161,7 @@ extension GaussianMixture: ExpectationMaximizable {
                 ms.append(m)
             }
             covariances = .full(ms)
-        case .tied where data.hasMissing:
+        case .tied where hasMissing:
             // Per-component second moments (about the reference means) were accumulated.
             var m = Matrix<Double>(rows: d, columns: d)
             for c in 0..<k {
@@ -157,15 +172,15 @@ extension GaussianMixture: ExpectationMaximizable {
                 }
             }
             m.symmetrizeFromUpper()
-            let n = Double(data.data.rows)
+            let n = Double(rows)
             for a in 0..<d { for b in 0..<d { m[a, b] /= n }; m[a, a] += floors[a] }
             covariances = .tied(m)
         case .tied:
-            var m = data.gram!
+            var m = gram!
             for c in 0..<k {
                 for a in 0..<d { for b in 0..<d { m[a, b] -= counts[c] * centeredMeans[c * d + a] * centeredMeans[c * d + b] } }
             }
-            let n = Double(data.data.rows)
+            let n = Double(rows)
             for a in 0..<d { for b in 0..<d { m[a, b] /= n }; m[a, a] += floors[a] }
             covariances = .tied(m)
         case .diag, .spherical:
@@ -183,7 +198,7 @@ extension GaussianMixture: ExpectationMaximizable {
             }
         }
         var means = Matrix<Double>(rows: k, columns: d, storage: centeredMeans)
-        for c in 0..<k { for j in 0..<d { means[c, j] += data.shift[j] } }
+        for c in 0..<k { for j in 0..<d { means[c, j] += shift[j] } }
         return try GaussianMixture(weights: counts.map { $0 / total }, means: means, covariances: covariances)
     }
 

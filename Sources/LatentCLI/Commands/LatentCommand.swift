@@ -12,7 +12,8 @@ public struct LatentCommand: ParsableCommand {
         warnings go to standard error.
         """,
         subcommands: [FitCommand.self, ScoreCommand.self, PredictCommand.self, TransformCommand.self,
-                      ImputeCommand.self, DecodeCommand.self, FilterCommand.self, SmoothCommand.self, ForecastCommand.self, BenchCommand.self, SampleCommand.self, InfoCommand.self, SelectCommand.self, CompareCommand.self, ReportCommand.self]
+                      ImputeCommand.self, DecodeCommand.self, FilterCommand.self, SmoothCommand.self, ForecastCommand.self, BenchCommand.self, SampleCommand.self, InfoCommand.self, SelectCommand.self, CompareCommand.self, ReportCommand.self,
+                      StatisticsCommand.self, MergeCommand.self, MaximizeCommand.self]
     )
 
     public init() {}

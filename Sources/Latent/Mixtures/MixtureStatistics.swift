@@ -1,0 +1,194 @@
+import Foundation
+
+/// The sufficient statistics of one E-step of a Gaussian mixture over some rows: what an M-step
+/// needs, in a form that adds up across blocks of rows, files and machines.
+///
+/// Every moment is taken about a centre fixed by the model (its mixture mean `Σₖ wₖ μₖ`), and full
+/// second moments about the model's own means, so that statistics of any split of the data, made by
+/// the same model, merge by addition into exactly those of the whole (up to the order of floating-
+/// point sums). The data's own moments ride along (their column sums and Gram matrix), so that the
+/// M-step can set the variance floor from the whole data's column variances, as an in-memory fit does.
+///
+/// ```swift
+/// var total = try model.statistics(of: part1)
+/// try total.merge(model.statistics(of: part2))
+/// let next = try model.maximizing(total)          // one EM step over part1 ∪ part2
+/// ```
+public struct MixtureStatistics: Sendable, Codable, Equatable {
+    /// Bumped when the layout changes; other versions are refused when read or merged.
+    public static let version = 1
+
+    public let version: Int
+    public let covarianceType: CovarianceType
+    public let components: Int
+    public let dimension: Int
+    /// ``GaussianMixture/fingerprint`` of the model whose E-step these are: only statistics of the
+    /// same model merge, and only that model's M-step takes them.
+    public let modelFingerprint: String
+    /// The centre `c` of every moment (the model's mixture mean), `D`.
+    public let shift: [Double]
+    /// Rows accumulated.
+    public private(set) var rows: Int
+    /// `Σᵢ log p(xᵢ)` under the model.
+    public private(set) var logLikelihood: Double
+    /// `Σᵢ rᵢₖ`, `K`.
+    public private(set) var counts: [Double]
+    /// `Σᵢ rᵢₖ (xᵢ − c)`, `K × D` row-major.
+    public private(set) var sums: [Double]
+    /// full: `Σᵢ rᵢₖ (xᵢ − μₖ)(xᵢ − μₖ)ᵀ` (upper triangles, `K × D × D`); diag and spherical:
+    /// `Σᵢ rᵢₖ (xᵢ − c)²` (`K × D`); tied: empty (its M-step uses ``gram``).
+    public private(set) var secondMoments: [Double]
+    /// `Σᵢ (xᵢ − c)`, `D`.
+    public private(set) var columnSums: [Double]
+    /// `Σᵢ (xᵢ − c)(xᵢ − c)ᵀ`, `D × D` row-major.
+    public private(set) var gram: [Double]
+
+    /// Adds `other`'s rows. - Throws: ``ModelError/invalidSetting(_:)`` when `other` comes from
+    /// another model (fingerprint, shape) or another version.
+    public mutating func merge(_ other: MixtureStatistics) throws {
+        guard other.version == version else {
+            throw ModelError.invalidSetting("statistics of version \(other.version) cannot merge with version \(version); recompute them with this version of Latent")
+        }
+        guard other.modelFingerprint == modelFingerprint, other.components == components, other.dimension == dimension,
+              other.covarianceType == covarianceType, other.shift == shift else {
+            throw ModelError.invalidSetting("these statistics come from different models (fingerprints \(modelFingerprint) and \(other.modelFingerprint)); merge only statistics computed with the same model file")
+        }
+        rows += other.rows
+        logLikelihood += other.logLikelihood
+        for i in counts.indices { counts[i] += other.counts[i] }
+        for i in sums.indices { sums[i] += other.sums[i] }
+        for i in secondMoments.indices { secondMoments[i] += other.secondMoments[i] }
+        for i in columnSums.indices { columnSums[i] += other.columnSums[i] }
+        for i in gram.indices { gram[i] += other.gram[i] }
+    }
+
+    /// The sum of several statistics (in the order given). - Throws: as ``merge(_:)``; also when the list is empty.
+    public static func merged(_ parts: [MixtureStatistics]) throws -> MixtureStatistics {
+        guard var total = parts.first else { throw ModelError.invalidSetting("no statistics to merge") }
+        for part in parts.dropFirst() { try total.merge(part) }
+        return total
+    }
+
+    /// Each column's sample variance (dividing by `N − 1`), from the data moments.
+    public var columnVariances: [Double] {
+        let n = Double(rows)
+        return (0..<dimension).map { j in
+            max(0, gram[j * dimension + j] - columnSums[j] * columnSums[j] / max(n, 1)) / max(1, n - 1)
+        }
+    }
+
+    /// Checks that the arrays have the sizes the shape implies (a file may have been edited).
+    func validateShape() throws {
+        let k = components, d = dimension
+        let second = covarianceType == .full ? k * d * d : (covarianceType == .tied ? 0 : k * d)
+        guard version == Self.version, k >= 1, d >= 1, rows >= 0, shift.count == d, counts.count == k,
+              sums.count == k * d, secondMoments.count == second, columnSums.count == d, gram.count == d * d,
+              (counts + sums + secondMoments + columnSums + gram + shift + [logLikelihood]).allSatisfy(\.isFinite) else {
+            throw ModelError.invalidSetting("the statistics do not have the sizes their shape (K = \(k), D = \(d), \(covarianceType.rawValue)) implies, or hold a non-finite number")
+        }
+    }
+
+    init(model: GaussianMixture, shift: [Double], rows: Int, kernelStatistics s: [Double], columnSums: [Double], gram: [Double]) {
+        let k = model.componentCount, d = model.dimension
+        let second = model.covarianceType == .full ? k * d * d : (model.covarianceType == .tied ? 0 : k * d)
+        version = Self.version
+        covarianceType = model.covarianceType
+        components = k
+        dimension = d
+        modelFingerprint = model.fingerprint
+        self.shift = shift
+        self.rows = rows
+        counts = Array(s[0..<k])
+        sums = Array(s[k..<(k + k * d)])
+        secondMoments = Array(s[(k + k * d)..<(k + k * d + second)])
+        logLikelihood = s[k + k * d + second]
+        self.columnSums = columnSums
+        self.gram = gram
+    }
+
+    /// The kernel's flat layout `n | s | second | logLikelihood`.
+    var kernelLayout: [Double] { counts + sums + secondMoments + [logLikelihood] }
+}
+
+extension GaussianMixture {
+    /// A fingerprint of the parameters (FNV-1a over their bit patterns, the covariance type and the
+    /// shape), 16 hexadecimal digits: statistics carry it so that only the model that made them
+    /// merges or maximises them.
+    public var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ value: UInt64) {
+            var v = value
+            for _ in 0..<8 { hash = (hash ^ (v & 0xff)) &* 0x0000_0100_0000_01b3; v >>= 8 }
+        }
+        mix(UInt64(componentCount)); mix(UInt64(dimension))
+        for byte in covarianceType.rawValue.utf8 { mix(UInt64(byte)) }
+        for w in weights { mix(w.bitPattern) }
+        for m in means.storage { mix(m.bitPattern) }
+        for c in 0..<componentCount {
+            for v in covariances.matrix(component: c, dimension: dimension).storage { mix(v.bitPattern) }
+        }
+        return String(hash, radix: 16).leftPadded(to: 16)
+    }
+
+    /// The model's mixture mean `Σₖ wₖ μₖ`: the centre of its statistics.
+    var mixtureMean: [Double] {
+        (0..<dimension).map { j in (0..<componentCount).reduce(0) { $0 + weights[$1] * means[$1, j] } }
+    }
+
+    /// The E-step statistics of the rows of `x` (`N × D`, complete) under this model; see
+    /// ``MixtureStatistics``.
+    ///
+    /// - Throws: ``ModelError/invalidSetting(_:)`` for a width other than ``dimension``, or a missing
+    ///   or non-finite value (these statistics are of complete rows; `fit` integrates missing values).
+    /// - Complexity: one E-step, `O(N·K·D²)` for full covariances, plus `O(N·D²)` for the Gram matrix.
+    public func statistics(of x: Matrix<Double>, threads: Int = 1) throws -> MixtureStatistics {
+        guard x.columns == dimension else {
+            throw ModelError.invalidSetting("the data has \(x.columns) columns; the model \(dimension)")
+        }
+        if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("row \(i / dimension + 1), column \(i % dimension + 1) holds \(x.storage[i]); statistics need complete rows of finite numbers")
+        }
+        let shift = mixtureMean
+        let kernel = MixtureKernel(self, shift: shift)
+        let flat = Self.statistics(kernel, rows: x, work: ChunkedWork(count: x.rows, minimumChunk: 1024), threads: max(1, threads))
+        var centered = x
+        centered.withUnsafeMutableBufferPointer { p in
+            for i in 0..<x.rows { for j in 0..<dimension { p[i * dimension + j] -= shift[j] } }
+        }
+        let columnSums = (0..<dimension).map { j in (0..<x.rows).reduce(0) { $0 + centered[$1, j] } }
+        return MixtureStatistics(model: self, shift: shift, rows: x.rows, kernelStatistics: flat,
+                                 columnSums: columnSums, gram: x.rows > 0 ? centered.gram.storage : [Double](repeating: 0, count: dimension * dimension))
+    }
+
+    /// The M-step from statistics of this model's E-step: one EM step over the rows they hold.
+    ///
+    /// The variance floor is `regularization + relativeRegularization ×` each column's variance over
+    /// those rows, as in ``fit(_:components:options:)``.
+    /// - Throws: ``ModelError/invalidSetting(_:)`` when the statistics come from another model or
+    ///   hold fewer rows than components; ``ModelError/singularCovariance(component:)`` and the like
+    ///   when the new covariances are not positive definite.
+    public func maximizing(_ s: MixtureStatistics, regularization: Double = 0,
+                           relativeRegularization: Double = MixtureFitOptions().relativeRegularization) throws -> GaussianMixture {
+        try s.validateShape()
+        guard s.modelFingerprint == fingerprint, s.components == componentCount, s.dimension == dimension,
+              s.covarianceType == covarianceType else {
+            throw ModelError.invalidSetting("these statistics were computed with another model (fingerprint \(s.modelFingerprint), this model's \(fingerprint)); compute them with this model file")
+        }
+        guard s.rows >= componentCount else {
+            throw ModelError.tooFewPoints(points: s.rows, needed: componentCount, what: "a mixture of \(componentCount) components")
+        }
+        let floors = s.columnVariances.map { regularization + relativeRegularization * $0 }
+        var reference = [Double](repeating: 0, count: componentCount * dimension)
+        if covarianceType == .full {
+            for c in 0..<componentCount { for j in 0..<dimension { reference[c * dimension + j] = means[c, j] - s.shift[j] } }
+        }
+        return try Self.maximization(s.kernelLayout, components: componentCount, type: covarianceType,
+                                     dimension: dimension, rows: s.rows, shift: s.shift, floors: floors,
+                                     gram: covarianceType == .tied ? Matrix(rows: dimension, columns: dimension, storage: s.gram) : nil,
+                                     hasMissing: false, referenceMeans: reference)
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

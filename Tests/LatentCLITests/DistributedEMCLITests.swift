@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `latent statistics`, `merge` and `maximize`: EM driven from outside, one part of the data at a time.
+@Suite(.serialized) struct DistributedEMCLITests {
+    let dir = TestData.temporaryDirectory()
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    func parameters(_ file: String) throws -> [Double] {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file)))
+        let mixture = try #require((object as? [String: Any])?["gaussianMixture"])
+        func numbers(_ x: Any) -> [Double] {
+            if let d = x as? [String: Any] { return d.keys.sorted().flatMap { numbers(d[$0]!) } }
+            if let a = x as? [Any] { return a.flatMap(numbers) }
+            return (x as? Double).map { [$0] } ?? (x as? Int).map { [Double($0)] } ?? []
+        }
+        return numbers(mixture)
+    }
+
+    @Test func partsMergedInAnyOrderGiveTheStepOfTheWholeData() throws {
+        let lines = try String(contentsOfFile: TestData.path("faithful.csv"), encoding: .utf8).split(separator: "\n")
+        let header = lines[0], body = Array(lines.dropFirst())
+        for (i, range) in [0..<90, 90..<200, 200..<body.count].enumerated() {
+            try ([header] + body[range]).joined(separator: "\n").write(toFile: path("part\(i).csv"), atomically: true, encoding: .utf8)
+        }
+        var r = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("faithful.csv"), "--components", "3", "--covariance", "tied",
+                                       "--max-iterations", "4", "--tolerance", "0", "--seed", "2", "--output", path("m0.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        for i in 0..<3 {
+            r = try CommandRunner.run(["statistics", "--model", path("m0.json"), "--data", path("part\(i).csv"), "--output", path("s\(i).json"), "--json"])
+            #expect(r.status == 0, "\(r.standardError)")
+        }
+        r = try CommandRunner.run(["merge", path("s2.json"), path("s0.json"), "--output", path("s20.json")])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(["merge", path("s1.json"), path("s20.json"), "--output", path("all.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("\"n\": 272"), "\(r.standardError)")
+        r = try CommandRunner.run(["maximize", "--model", path("m0.json"), "--statistics", path("all.json"), "--output", path("m1.json"), "--json"])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("faithful.csv"), "--components", "3", "--covariance", "tied",
+                                   "--warm-start", path("m0.json"), "--max-iterations", "1", "--tolerance", "0", "--output", path("step.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let merged = try parameters(path("m1.json")), step = try parameters(path("step.json"))
+        #expect(merged.count == step.count && merged.count > 10)
+        for (a, b) in zip(merged, step) { #expect(abs(a - b) <= 1e-9 * max(1, abs(b))) }
+
+        // Statistics of another model, a model file given as statistics: refused, naming the file.
+        r = try CommandRunner.run(["maximize", "--model", path("m1.json"), "--statistics", path("all.json"), "--output", path("m2.json")])
+        #expect(r.status != 0 && r.standardError.contains("all.json") && r.standardError.contains("another model"))
+        r = try CommandRunner.run(["merge", path("s0.json"), path("m0.json"), "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("m0.json") && r.standardError.contains("not a Latent statistics file"))
+        #expect(!FileManager.default.fileExists(atPath: path("m2.json")) && !FileManager.default.fileExists(atPath: path("bad.json")))
+    }
+}
