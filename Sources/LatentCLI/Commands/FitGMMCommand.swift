@@ -39,11 +39,21 @@ struct FitGMMCommand: ParsableCommand {
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var memory: MemoryOptions
+    @Flag(name: .long, help: "Read the data a block of rows at a time (a .npy file larger than memory): the start is fitted on a subsample of at most 20,000 evenly spaced rows, then each EM iteration is one pass over the file.")
+    var stream = false
+    @Option(name: .long, parsing: .unconditional, help: "With --stream: rows per block (memory holds one block).")
+    var blockRows: Int = 65_536
 
     func validate() throws {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("initial-means file", initialMeans),
                                                      ("warm-start model", warmStart)])
         guard components >= 1 else { throw ValidationError("--components must be at least 1") }
+        if stream {
+            guard blockRows >= 1 else { throw ValidationError("--block-rows must be at least 1") }
+            guard dataOptions.columns == nil, initialMeans == nil else {
+                throw ValidationError("--stream reads every column of a .npy file and makes its own start: leave out --columns and --initial-means")
+            }
+        }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
         guard shortRuns >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
         guard splitMergeTrials >= 0 else { throw ValidationError("--split-merge-trials must be 0 or more") }
@@ -54,6 +64,7 @@ struct FitGMMCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
+        if stream { return try runStreamed() }
         let table = try dataOptions.load(quiet: output.quiet)
         try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
         if covariance == .full || covariance == .tied {
@@ -119,4 +130,57 @@ struct FitGMMCommand: ParsableCommand {
             Console.print(MixtureReport.text(model, columns: table.columnNames, summary: o))
         }
     }
+
+    /// `--stream`: the data read a block at a time from a `.npy` file.
+    private func runStreamed() throws {
+        guard dataOptions.data.lowercased().hasSuffix(".npy") else {
+            throw CommandLineError(description: "\(dataOptions.data): --stream reads .npy files (rows at fixed offsets); convert the data, e.g. numpy.save('data.npy', numpy.loadtxt('data.csv', delimiter=',', skiprows=1))")
+        }
+        let reader = try NumPyRowReader(path: dataOptions.data)
+        var options = MixtureFitOptions(covarianceType: covariance, initialization: initialization, restarts: restarts,
+                                        shortRuns: shortRuns, shortRunIterations: shortRunIterations, splitMergeTrials: splitMergeTrials,
+                                        em: fit.em(defaultIterations: MixtureFitOptions().em.maxIterations, defaultTolerance: MixtureFitOptions().em.tolerance),
+                                        regularization: regularization, relativeRegularization: relativeRegularization,
+                                        seed: fit.seed, threads: fit.threads)
+        if let warmStart {
+            guard case .gaussianMixture(let m) = try ModelFile.read(path: warmStart).model else {
+                throw ValidationError("--warm-start \(warmStart) is not a Gaussian mixture")
+            }
+            guard m.dimension == reader.columnCount, m.componentCount == components, m.covarianceType == covariance else {
+                throw ValidationError("--warm-start \(warmStart) holds \(m.componentCount) \(m.covarianceType.rawValue) components in \(m.dimension) dimensions; the fit asks for \(components) \(covariance.rawValue) in \(reader.columnCount)")
+            }
+            options.warmStart = m
+        }
+        if !output.quiet { options.progress = Console.fitProgress() }
+        let data = StreamedMixtureData(source: reader, blockRows: blockRows, regularization: regularization,
+                                       relativeRegularization: relativeRegularization, threads: fit.threads)
+        let ((model, report), seconds) = try Console.timed {
+            try CommandLineError.hinting("On the command line: fewer --components, or --relative-regularization 1e-3.") {
+                try GaussianMixture.fitStreamed(data, components: components, options: options)
+            }
+        }
+        for w in report.warnings { Console.warn(w) }
+        let columns = (0..<reader.columnCount).map { "x\($0 + 1)" }
+        let settings = ["covariance": covariance.rawValue, "stream": "true", "blockRows": String(blockRows),
+                        "restarts": String(restarts), "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials),
+                        "regularization": "\(regularization)", "relativeRegularization": "\(relativeRegularization)",
+                        "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
+        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: reader.rowCount,
+                                       iterations: report.totalIterations, converged: report.trace.converged,
+                                       seed: fit.seed, settings: settings, history: report.trace.history)
+        try ModelFile(model: .gaussianMixture(model), columns: columns, training: training).write(to: fit.output)
+        var o = fitSummary(model: "gmm", report: report, parameters: model.parameterCount, seconds: seconds)
+        o["components"] = .integer(components)
+        o["covariance"] = .string(covariance.rawValue)
+        o["output"] = .string(fit.output)
+        o["stream"] = .bool(true)
+        o["blockRows"] = .integer(blockRows)
+        if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
+        if output.json {
+            Console.printJSON(o)
+        } else {
+            Console.print(MixtureReport.text(model, columns: columns, summary: o))
+        }
+    }
+
 }

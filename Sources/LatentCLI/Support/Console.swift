@@ -94,6 +94,17 @@ enum Console {
 }
 
 /// A failure the command line reports with a hint that names its own flags.
+extension Console {
+    /// This process's peak resident memory so far (Linux `VmHWM`), in MB; nil where unknown.
+    static func peakResidentMegabytes() -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes / 1024
+    }
+}
+
 struct CommandLineError: Error, CustomStringConvertible {
     let description: String
 

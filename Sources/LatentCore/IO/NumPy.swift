@@ -12,72 +12,86 @@ public enum NumPy {
     /// Decodes the bytes of a `.npy` file; `source` names it in errors.
     public static func decode(_ data: Data, source: String) throws -> Matrix<Double> {
         let bytes = [UInt8](data)
-        func corrupt(_ why: String) -> DataError { .corrupt(path: source, reason: "not a valid .npy file: \(why)") }
-        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
-            if bytes.isEmpty { throw DataError.emptyFile(path: source) }
-            throw corrupt("missing the \\x93NUMPY magic")
-        }
-        let major = bytes[6]
-        let headerLength: Int, headerStart: Int
-        switch major {
-        case 1: headerLength = Int(bytes[8]) | Int(bytes[9]) << 8; headerStart = 10
-        case 2, 3:
-            guard bytes.count >= 12 else { throw corrupt("truncated header") }
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-            headerStart = 12
-        default: throw DataError.unsupportedFormat(path: source, reason: ".npy version \(major) is not supported (1, 2 and 3 are)")
-        }
-        guard bytes.count >= headerStart + headerLength,
-              let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1)
-        else { throw corrupt("truncated header") }
-        guard let descr = capture(header, key: "descr"), let shapeText = capture(header, key: "shape"),
-              let fortranText = capture(header, key: "fortran_order")
-        else { throw corrupt("header lacks descr, fortran_order or shape") }
-        let fields = shapeText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let shape = fields.compactMap { Int($0) }
-        guard shape.count == fields.count, shape.allSatisfy({ $0 >= 0 }) else { throw corrupt("shape (\(shapeText)) is not a list of non-negative integers") }
-        guard shape.count == 1 || shape.count == 2 else {
-            throw DataError.unsupportedFormat(path: source, reason: "array of shape (\(shapeText)) is not 1-D or 2-D")
-        }
-        let rows = shape[0], columns = shape.count == 2 ? shape[1] : 1
-        let fortran = fortranText.hasPrefix("True")
-        guard let order = descr.first else { throw corrupt("the dtype is empty") }
-        let littleEndian = order == "<" || order == "|" || order == "="
-        let kind = descr.dropFirst()
-        let width: Int
-        let convert: (UnsafeRawPointer) -> Double
-        switch kind {
-        case "f8": width = 8; convert = { p in Double(bitPattern: UInt64(fromBytes: p, littleEndian: littleEndian)) }
-        case "f4": width = 4; convert = { p in Double(Float(bitPattern: UInt32(fromBytes: p, littleEndian: littleEndian))) }
-        case "i8": width = 8; convert = { p in Double(Int64(bitPattern: UInt64(fromBytes: p, littleEndian: littleEndian))) }
-        case "i4": width = 4; convert = { p in Double(Int32(bitPattern: UInt32(fromBytes: p, littleEndian: littleEndian))) }
-        case "i2": width = 2; convert = { p in Double(Int16(bitPattern: UInt16(fromBytes: p, littleEndian: littleEndian))) }
-        case "i1": width = 1; convert = { p in Double(Int8(bitPattern: p.load(as: UInt8.self))) }
-        case "u8": width = 8; convert = { p in Double(UInt64(fromBytes: p, littleEndian: littleEndian)) }
-        case "u4": width = 4; convert = { p in Double(UInt32(fromBytes: p, littleEndian: littleEndian)) }
-        case "u2": width = 2; convert = { p in Double(UInt16(fromBytes: p, littleEndian: littleEndian)) }
-        case "u1", "b1": width = 1; convert = { p in Double(p.load(as: UInt8.self)) }
-        default:
-            throw DataError.unsupportedFormat(path: source, reason: "dtype '\(descr)' is not supported (float64, float32 and integer arrays are)")
-        }
-        let start = headerStart + headerLength
-        guard let count = CheckedSize.elements([rows, columns], width: width, available: bytes.count - start) else {
-            throw corrupt("the header's shape (\(shapeText)) needs more than the \(bytes.count - start) bytes after it")
-        }
-        guard count > 0 else {
-            // An empty array has nothing to model, and a huge dimension beside a zero one would
-            // make every loop over rows or columns spin for nothing.
-            throw DataError.unsupportedFormat(path: source, reason: "the array of shape (\(shapeText)) holds no values")
-        }
-        var m = Matrix<Double>(rows: rows, columns: columns)
+        let layout = try Layout(bytes, source: source, fileSize: bytes.count)
+        var m = Matrix<Double>(rows: layout.rows, columns: layout.columns)
         bytes.withUnsafeBytes { raw in
-            let base = raw.baseAddress! + start
-            for i in 0..<count { m.storage[i] = convert(base + i * width) }
+            let base = raw.baseAddress! + layout.dataOffset
+            for i in 0..<(layout.rows * layout.columns) { m.storage[i] = layout.convert(base + i * layout.width) }
         }
-        if fortran && shape.count == 2 {
-            m = Matrix(rows: columns, columns: rows, storage: m.storage).transposed
+        if layout.fortranOrder {
+            m = Matrix(rows: layout.columns, columns: layout.rows, storage: m.storage).transposed
         }
         return m
+    }
+
+    /// What a `.npy` header says: the shape, the order, the element width and decoder, where the
+    /// data begin. Every size is checked against the file's length.
+    public struct Layout {
+        public let rows: Int, columns: Int
+        public let fortranOrder: Bool
+        public let width: Int
+        public let dataOffset: Int
+        let convert: (UnsafeRawPointer) -> Double
+
+        /// Parses the header at the start of `bytes` (the whole file, or at least its header) of a
+        /// file of `fileSize` bytes.
+        init(_ bytes: [UInt8], source: String, fileSize: Int) throws {
+            func corrupt(_ why: String) -> DataError { .corrupt(path: source, reason: "not a valid .npy file: \(why)") }
+            guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
+                if bytes.isEmpty { throw DataError.emptyFile(path: source) }
+                throw corrupt("missing the \\x93NUMPY magic")
+            }
+            let major = bytes[6]
+            let headerLength: Int, headerStart: Int
+            switch major {
+            case 1: headerLength = Int(bytes[8]) | Int(bytes[9]) << 8; headerStart = 10
+            case 2, 3:
+                guard bytes.count >= 12 else { throw corrupt("truncated header") }
+                headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+                headerStart = 12
+            default: throw DataError.unsupportedFormat(path: source, reason: ".npy version \(major) is not supported (1, 2 and 3 are)")
+            }
+            guard bytes.count >= headerStart + headerLength,
+                  let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1)
+            else { throw corrupt("truncated header") }
+            guard let descr = capture(header, key: "descr"), let shapeText = capture(header, key: "shape"),
+                  let fortranText = capture(header, key: "fortran_order")
+            else { throw corrupt("header lacks descr, fortran_order or shape") }
+            let fields = shapeText.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let shape = fields.compactMap { Int($0) }
+            guard shape.count == fields.count, shape.allSatisfy({ $0 >= 0 }) else { throw corrupt("shape (\(shapeText)) is not a list of non-negative integers") }
+            guard shape.count == 1 || shape.count == 2 else {
+                throw DataError.unsupportedFormat(path: source, reason: "array of shape (\(shapeText)) is not 1-D or 2-D")
+            }
+            rows = shape[0]
+            columns = shape.count == 2 ? shape[1] : 1
+            fortranOrder = fortranText.hasPrefix("True") && shape.count == 2
+            guard let order = descr.first else { throw corrupt("the dtype is empty") }
+            let littleEndian = order == "<" || order == "|" || order == "="
+            switch descr.dropFirst() {
+            case "f8": width = 8; convert = { p in Double(bitPattern: UInt64(fromBytes: p, littleEndian: littleEndian)) }
+            case "f4": width = 4; convert = { p in Double(Float(bitPattern: UInt32(fromBytes: p, littleEndian: littleEndian))) }
+            case "i8": width = 8; convert = { p in Double(Int64(bitPattern: UInt64(fromBytes: p, littleEndian: littleEndian))) }
+            case "i4": width = 4; convert = { p in Double(Int32(bitPattern: UInt32(fromBytes: p, littleEndian: littleEndian))) }
+            case "i2": width = 2; convert = { p in Double(Int16(bitPattern: UInt16(fromBytes: p, littleEndian: littleEndian))) }
+            case "i1": width = 1; convert = { p in Double(Int8(bitPattern: p.load(as: UInt8.self))) }
+            case "u8": width = 8; convert = { p in Double(UInt64(fromBytes: p, littleEndian: littleEndian)) }
+            case "u4": width = 4; convert = { p in Double(UInt32(fromBytes: p, littleEndian: littleEndian)) }
+            case "u2": width = 2; convert = { p in Double(UInt16(fromBytes: p, littleEndian: littleEndian)) }
+            case "u1", "b1": width = 1; convert = { p in Double(p.load(as: UInt8.self)) }
+            default:
+                throw DataError.unsupportedFormat(path: source, reason: "dtype '\(descr)' is not supported (float64, float32 and integer arrays are)")
+            }
+            dataOffset = headerStart + headerLength
+            guard let count = CheckedSize.elements([rows, columns], width: width, available: fileSize - dataOffset) else {
+                throw corrupt("the header's shape (\(shapeText)) needs more than the \(fileSize - dataOffset) bytes after it")
+            }
+            guard count > 0 else {
+                // An empty array has nothing to model, and a huge dimension beside a zero one would
+                // make every loop over rows or columns spin for nothing.
+                throw DataError.unsupportedFormat(path: source, reason: "the array of shape (\(shapeText)) holds no values")
+            }
+        }
     }
 
     private static func capture(_ header: String, key: String) -> String? {
