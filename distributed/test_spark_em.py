@@ -1,0 +1,55 @@
+"""CI check: the Spark driver in local mode, on 4 partitions, equals the single-machine EM run.
+
+Usage: python distributed/test_spark_em.py [path/to/latent]   (needs pyspark and a Java runtime)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import spark_em  # noqa: E402
+
+
+def parameters(path):
+    def numbers(x):
+        if isinstance(x, dict):
+            return [v for k in sorted(x) for v in numbers(x[k])]
+        if isinstance(x, list):
+            return [v for y in x for v in numbers(y)]
+        return [float(x)] if isinstance(x, (int, float)) else []
+    with open(path) as f:
+        return numbers(json.load(f)["gaussianMixture"])
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "release", "latent"))
+    data = os.path.join(ROOT, "Data", "faithful.csv")
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.master("local[2]").appName("latent-em-test").config("spark.ui.enabled", "false").getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    with tempfile.TemporaryDirectory() as d:
+        start, single, distributed = (os.path.join(d, n) for n in ("start.json", "single.json", "spark.json"))
+        spark_em.run([binary, "fit", "gmm", "--data", data, "--components", "3", "--max-iterations", "3", "--tolerance", "0",
+                      "--seed", "4", "--output", start, "--quiet"])
+        frame = spark.read.option("header", True).option("inferSchema", True).csv(data).repartition(4)
+        assert frame.rdd.getNumPartitions() == 4
+        history = spark_em.fit(spark, frame, ["eruptions", "waiting"], binary, start, 10, 0.0, distributed, d)
+        fitted = spark_em.run([binary, "fit", "gmm", "--data", data, "--components", "3", "--warm-start", start, "--max-iterations", "10",
+                               "--tolerance", "0", "--output", single, "--json", "--quiet"])
+        with open(single) as f:
+            single_history = json.load(f)["training"]["history"]
+        a, b = parameters(distributed), parameters(single)
+        worst = max(abs(x - y) / max(1.0, abs(y)) for x, y in zip(a, b))
+        worst_ll = max(abs(x - y) / abs(y) for x, y in zip(history, single_history))
+        print(f"Spark (4 partitions, local[2]) against one process, 10 EM iterations: parameters within {worst:.2e}, "
+              f"log-likelihood history within {worst_ll:.2e} (final {fitted['logLikelihood']:.6f})")
+        assert len(a) == len(b) > 10 and worst < 1e-9 and worst_ll < 1e-9, (worst, worst_ll)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
