@@ -78,4 +78,23 @@ import TestSupport
         #expect(csv.status != 0 && csv.standardError.contains(".npy"))
     }
 
+
+    @Test func onlineFitsReportEveryPassAndRefuseBadSteps() throws {
+        let r = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("geyser.csv"), "--components", "2", "--online",
+                                       "--batch-size", "40", "--passes", "3", "--seed", "4", "--output", path("online.json"), "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let o = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        let history = try #require(o["passHistory"] as? [Double])
+        #expect(history.count == 4 && o["online"] as? Bool == true && o["iterations"] as? Int == 3)
+        #expect(abs(history.last! - (o["meanLogLikelihood"] as? Double ?? 0)) < 1e-12)
+        // The same seed gives the same model.
+        let again = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("geyser.csv"), "--components", "2", "--online",
+                                           "--batch-size", "40", "--passes", "3", "--seed", "4", "--output", path("online2.json"), "--quiet"])
+        #expect(again.status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path("online.json"))) == Data(contentsOf: URL(fileURLWithPath: path("online2.json"))))
+        let bad = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("geyser.csv"), "--components", "2", "--online",
+                                         "--step-decay", "0.4", "--output", path("bad.json")])
+        #expect(bad.status != 0 && bad.standardError.contains("--step-decay"))
+    }
+
 }

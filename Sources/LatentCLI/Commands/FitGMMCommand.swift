@@ -43,6 +43,14 @@ struct FitGMMCommand: ParsableCommand {
     var stream = false
     @Option(name: .long, parsing: .unconditional, help: "With --stream: rows per block (memory holds one block).")
     var blockRows: Int = 65_536
+    @Flag(name: .long, help: "Stepwise (online) EM over mini-batches: the start on a subsample of at most 20,000 rows, then --passes passes of --batch-size rows, an M-step after each batch (in-memory rows in a new random order each pass; with --stream, the file's order).")
+    var online = false
+    @Option(name: .long, parsing: .unconditional, help: "With --online: rows per mini-batch.")
+    var batchSize: Int = 256
+    @Option(name: .long, parsing: .unconditional, help: "With --online: passes over the data.")
+    var passes: Int = 2
+    @Option(name: .long, parsing: .unconditional, help: "With --online: κ of the step sizes t^(−κ), in (0.5, 1].")
+    var stepDecay: Double = 0.6
 
     func validate() throws {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("initial-means file", initialMeans),
@@ -50,9 +58,14 @@ struct FitGMMCommand: ParsableCommand {
         guard components >= 1 else { throw ValidationError("--components must be at least 1") }
         if stream {
             guard blockRows >= 1 else { throw ValidationError("--block-rows must be at least 1") }
-            guard dataOptions.columns == nil, initialMeans == nil else {
-                throw ValidationError("--stream reads every column of a .npy file and makes its own start: leave out --columns and --initial-means")
-            }
+            guard dataOptions.columns == nil else { throw ValidationError("--stream reads every column of a .npy file: leave out --columns") }
+        }
+        if online {
+            guard batchSize >= 1, passes >= 1 else { throw ValidationError("--batch-size and --passes must be at least 1") }
+            guard stepDecay > 0.5, stepDecay <= 1 else { throw ValidationError("--step-decay must lie in (0.5, 1]") }
+        }
+        if stream || online {
+            guard initialMeans == nil else { throw ValidationError("--stream and --online make their own start (or take --warm-start): leave out --initial-means") }
         }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
         guard shortRuns >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
@@ -64,7 +77,7 @@ struct FitGMMCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
-        if stream { return try runStreamed() }
+        if stream || online { return try runBlockwise() }
         let table = try dataOptions.load(quiet: output.quiet)
         try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
         if covariance == .full || covariance == .tied {
@@ -131,12 +144,27 @@ struct FitGMMCommand: ParsableCommand {
         }
     }
 
-    /// `--stream`: the data read a block at a time from a `.npy` file.
-    private func runStreamed() throws {
-        guard dataOptions.data.lowercased().hasSuffix(".npy") else {
-            throw CommandLineError(description: "\(dataOptions.data): --stream reads .npy files (rows at fixed offsets); convert the data, e.g. numpy.save('data.npy', numpy.loadtxt('data.csv', delimiter=',', skiprows=1))")
+    /// `--stream` (the data read a block at a time from a `.npy` file) and `--online` (stepwise EM).
+    private func runBlockwise() throws {
+        let reader: any RowBlocks
+        let columns: [String]
+        if stream {
+            guard dataOptions.data.lowercased().hasSuffix(".npy") else {
+                throw CommandLineError(description: "\(dataOptions.data): --stream reads .npy files (rows at fixed offsets); convert the data, e.g. numpy.save('data.npy', numpy.loadtxt('data.csv', delimiter=',', skiprows=1))")
+            }
+            let file = try NumPyRowReader(path: dataOptions.data)
+            reader = file
+            columns = (0..<file.columnCount).map { "x\($0 + 1)" }
+        } else {
+            let table = try dataOptions.load(quiet: output.quiet)
+            try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
+            if let i = table.values.storage.firstIndex(where: \.isNaN) {
+                let d = table.values.columns
+                throw CommandLineError(description: "\(table.source): row \(table.sourceRows[i / d]) has no value in column '\(table.columnNames[i % d])'; --online needs complete rows (`latent fit gmm` without --online integrates missing values out)")
+            }
+            reader = table.values
+            columns = table.columnNames
         }
-        let reader = try NumPyRowReader(path: dataOptions.data)
         var options = MixtureFitOptions(covarianceType: covariance, initialization: initialization, restarts: restarts,
                                         shortRuns: shortRuns, shortRunIterations: shortRunIterations, splitMergeTrials: splitMergeTrials,
                                         em: fit.em(defaultIterations: MixtureFitOptions().em.maxIterations, defaultTolerance: MixtureFitOptions().em.tolerance),
@@ -156,15 +184,20 @@ struct FitGMMCommand: ParsableCommand {
                                        relativeRegularization: relativeRegularization, threads: fit.threads)
         let ((model, report), seconds) = try Console.timed {
             try CommandLineError.hinting("On the command line: fewer --components, or --relative-regularization 1e-3.") {
-                try GaussianMixture.fitStreamed(data, components: components, options: options)
+                online ? try GaussianMixture.fitOnline(data, components: components, options: options, batchSize: batchSize,
+                                                       passes: passes, stepDecay: stepDecay)
+                    : try GaussianMixture.fitStreamed(data, components: components, options: options)
             }
         }
         for w in report.warnings { Console.warn(w) }
-        let columns = (0..<reader.columnCount).map { "x\($0 + 1)" }
-        let settings = ["covariance": covariance.rawValue, "stream": "true", "blockRows": String(blockRows),
+        var settings = ["covariance": covariance.rawValue, "stream": "\(stream)", "blockRows": String(blockRows),
                         "restarts": String(restarts), "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials),
                         "regularization": "\(regularization)", "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
+        if online {
+            settings["online"] = "true"; settings["batchSize"] = String(batchSize); settings["passes"] = String(passes)
+            settings["stepDecay"] = "\(stepDecay)"
+        }
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: reader.rowCount,
                                        iterations: report.totalIterations, converged: report.trace.converged,
                                        seed: fit.seed, settings: settings, history: report.trace.history)
@@ -173,8 +206,14 @@ struct FitGMMCommand: ParsableCommand {
         o["components"] = .integer(components)
         o["covariance"] = .string(covariance.rawValue)
         o["output"] = .string(fit.output)
-        o["stream"] = .bool(true)
-        o["blockRows"] = .integer(blockRows)
+        o["stream"] = .bool(stream)
+        if stream { o["blockRows"] = .integer(blockRows) }
+        if online {
+            o["online"] = .bool(true)
+            o["passes"] = .integer(passes)
+            o["batchSize"] = .integer(batchSize)
+            o["passHistory"] = .numbers(report.trace.history.map { $0 / Double(max(1, reader.rowCount)) })
+        }
         if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
         if output.json {
             Console.printJSON(o)

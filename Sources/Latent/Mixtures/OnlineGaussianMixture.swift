@@ -1,0 +1,196 @@
+import Foundation
+
+/// Stepwise (online) EM for a Gaussian mixture (Cappé & Moulines 2009; Liang & Klein 2009): after
+/// each mini-batch, running averages of the per-row sufficient statistics move toward the batch's,
+/// `s ← (1 − ηₜ) s + ηₜ s_batch` with `ηₜ = t^(−κ)` (`t` = 1, 2, …; the first batch sets `s`), and the
+/// M-step follows at once. With `κ ∈ (0.5, 1]` the steps meet the Robbins–Monro conditions.
+///
+/// The statistics are raw moments about a fixed origin (the first batch's mean), so that averages of
+/// batches taken under different models stay consistent: `n_k = E[r_k]`, `a_k = E[r_k (x − o)]`,
+/// second moments `E[r_k (x − o)(x − o)ᵀ]` (full), their diagonals (diag, spherical), and the data's
+/// `E[x − o]` and `E[(x − o)(x − o)ᵀ]` (for the variance floor and tied covariances).
+public struct OnlineGaussianMixture: Sendable {
+    /// The current model: the M-step of the running statistics.
+    public private(set) var model: GaussianMixture
+    /// Mini-batches seen.
+    public private(set) var steps = 0
+    /// `κ` of the step sizes `t^(−κ)`.
+    public let stepDecay: Double
+    public let regularization: Double
+    public let relativeRegularization: Double
+    private var origin: [Double] = []
+    private var counts: [Double] = [], sums: [Double] = [], second: [Double] = []
+    private var columnMean: [Double] = [], gram: [Double] = []
+
+    /// - Parameters:
+    ///   - start: the model before the first batch (its E-step weighs the first batch).
+    ///   - stepDecay: `κ`, in (0.5, 1] (0.6 by default: larger steps early, as Liang & Klein found best).
+    public init(start: GaussianMixture, stepDecay: Double = 0.6, regularization: Double = 0,
+                relativeRegularization: Double = MixtureFitOptions().relativeRegularization) throws {
+        guard stepDecay > 0.5, stepDecay <= 1 else { throw ModelError.invalidSetting("the step decay κ must lie in (0.5, 1]; it is \(stepDecay)") }
+        model = start
+        self.stepDecay = stepDecay
+        self.regularization = regularization
+        self.relativeRegularization = relativeRegularization
+    }
+
+    /// One step on a mini-batch (`B × D`, complete rows): its E-step under the current model, the
+    /// running statistics moved toward it, the M-step.
+    /// - Throws: ``ModelError`` for a missing value, a width other than the model's, or an M-step
+    ///   whose covariances are not positive definite (the model is then left as it was).
+    /// - Complexity: one E-step of the batch plus `O(K·D³)`.
+    public mutating func partialFit(_ batch: Matrix<Double>) throws {
+        guard batch.rows > 0 else { return }
+        let k = model.componentCount, d = model.dimension, type = model.covarianceType
+        let s = try model.statistics(of: batch)
+        if origin.isEmpty { origin = (0..<d).map { j in s.shift[j] + s.columnSums[j] / Double(s.rows) } }
+        let n = Double(s.rows)
+        let toOrigin = (0..<d).map { s.shift[$0] - origin[$0] }   // c − o
+        // Per-row averages of this batch's raw moments about the origin.
+        let bCounts = s.counts.map { $0 / n }
+        var bSums = [Double](repeating: 0, count: k * d)
+        for c in 0..<k { for j in 0..<d { bSums[c * d + j] = (s.sums[c * d + j] + s.counts[c] * toOrigin[j]) / n } }
+        var bSecond: [Double]
+        switch type {
+        case .full:
+            bSecond = [Double](repeating: 0, count: k * d * d)
+            for c in 0..<k {
+                // Σ r (x − μ)(x − μ)ᵀ (upper triangle) → Σ r (x − o)(x − o)ᵀ with δ = μ − o, t = Σ r (x − μ).
+                let delta = (0..<d).map { model.means[c, $0] - origin[$0] }
+                let t = (0..<d).map { s.sums[c * d + $0] - s.counts[c] * (model.means[c, $0] - s.shift[$0]) }
+                for a in 0..<d {
+                    for b in 0..<d {
+                        let centred = s.secondMoments[c * d * d + min(a, b) * d + max(a, b)]
+                        bSecond[c * d * d + a * d + b] = (centred + t[a] * delta[b] + delta[a] * t[b] + s.counts[c] * delta[a] * delta[b]) / n
+                    }
+                }
+            }
+        case .diag, .spherical:
+            bSecond = [Double](repeating: 0, count: k * d)
+            for c in 0..<k {
+                for j in 0..<d {
+                    let e = toOrigin[j]
+                    bSecond[c * d + j] = (s.secondMoments[c * d + j] + 2 * e * s.sums[c * d + j] + s.counts[c] * e * e) / n
+                }
+            }
+        case .tied:
+            bSecond = []
+        }
+        let bColumnMean = (0..<d).map { (s.columnSums[$0] + n * toOrigin[$0]) / n }
+        var bGram = [Double](repeating: 0, count: d * d)
+        for a in 0..<d {
+            for b in 0..<d {
+                bGram[a * d + b] = (s.gram[a * d + b] + s.columnSums[a] * toOrigin[b] + toOrigin[a] * s.columnSums[b]
+                                    + n * toOrigin[a] * toOrigin[b]) / n
+            }
+        }
+        // Move the running averages.
+        let eta = pow(Double(steps + 1), -stepDecay)
+        func blend(_ old: [Double], _ new: [Double]) -> [Double] {
+            old.isEmpty ? new : zip(old, new).map { (1 - eta) * $0 + eta * $1 }
+        }
+        let next = (blend(counts, bCounts), blend(sums, bSums), blend(second, bSecond), blend(columnMean, bColumnMean), blend(gram, bGram))
+        let updated = try Self.maximize(counts: next.0, sums: next.1, second: next.2, columnMean: next.3, gram: next.4,
+                                        origin: origin, type: type, components: k, dimension: d,
+                                        regularization: regularization, relativeRegularization: relativeRegularization)
+        (counts, sums, second, columnMean, gram) = next
+        model = updated
+        steps += 1
+    }
+
+    /// The M-step from per-row raw moments about `origin`.
+    static func maximize(counts: [Double], sums: [Double], second: [Double], columnMean: [Double], gram: [Double],
+                         origin: [Double], type: CovarianceType, components k: Int, dimension d: Int,
+                         regularization: Double, relativeRegularization: Double) throws -> GaussianMixture {
+        let tiny = 10 * Double.ulpOfOne
+        let total = counts.reduce(0, +) + tiny
+        let floors = (0..<d).map { j in regularization + relativeRegularization * max(0, gram[j * d + j] - columnMean[j] * columnMean[j]) }
+        var means = Matrix<Double>(rows: k, columns: d)
+        for c in 0..<k { for j in 0..<d { means[c, j] = origin[j] + sums[c * d + j] / (counts[c] + tiny) } }
+        let covariances: MixtureCovariances
+        switch type {
+        case .full:
+            covariances = .full((0..<k).map { c in
+                var m = Matrix<Double>(rows: d, columns: d)
+                let nk = counts[c] + tiny
+                for a in 0..<d {
+                    for b in 0..<d {
+                        m[a, b] = second[c * d * d + a * d + b] / nk - (sums[c * d + a] / nk) * (sums[c * d + b] / nk)
+                    }
+                    m[a, a] += floors[a]
+                }
+                return SmallDense.symmetrized(m)
+            })
+        case .tied:
+            var m = Matrix<Double>(rows: d, columns: d)
+            for a in 0..<d {
+                for b in 0..<d {
+                    var within = gram[a * d + b]
+                    for c in 0..<k { within -= sums[c * d + a] * sums[c * d + b] / (counts[c] + tiny) }
+                    m[a, b] = within / total
+                }
+                m[a, a] += floors[a]
+            }
+            covariances = .tied(SmallDense.symmetrized(m))
+        case .diag, .spherical:
+            var v = Matrix<Double>(rows: k, columns: d)
+            for c in 0..<k {
+                let nk = counts[c] + tiny
+                for j in 0..<d { v[c, j] = max(0, second[c * d + j] / nk - (sums[c * d + j] / nk) * (sums[c * d + j] / nk)) + floors[j] }
+            }
+            covariances = type == .diag ? .diag(v) : .spherical((0..<k).map { v.row($0).reduce(0, +) / Double(d) })
+        }
+        return try GaussianMixture(weights: counts.map { ($0 + tiny) / total }, means: means, covariances: covariances)
+    }
+}
+
+extension GaussianMixture {
+    /// Fits a mixture by stepwise EM over mini-batches of `batchSize` rows (``OnlineGaussianMixture``).
+    ///
+    /// The start is the default search on at most ``streamedStartRows`` evenly spaced rows (or
+    /// `options.warmStart`); then `passes` passes over the source, the rows of an in-memory matrix in
+    /// a fresh seeded random order each pass, a file's in its own order (which should then be
+    /// random). After each pass one more pass scores the model: the report's history holds those
+    /// totals, the start's first.
+    /// - Throws: as ``fitStreamed(_:components:options:)``; ``ModelError/invalidSetting(_:)`` for a
+    ///   batch size or pass count below 1 or a step decay outside (0.5, 1].
+    /// - Complexity: two E-steps of every row per pass, plus one `O(K·D³)` M-step per batch.
+    public static func fitOnline(_ data: StreamedMixtureData, components: Int, options: MixtureFitOptions = MixtureFitOptions(),
+                                 batchSize: Int = 256, passes: Int = 2, stepDecay: Double = 0.6) throws -> (model: GaussianMixture, report: FitReport) {
+        guard batchSize >= 1, passes >= 1 else { throw ModelError.invalidSetting("the batch size and the number of passes must be at least 1") }
+        let source = data.source, n = source.rowCount
+        guard n > 0, source.columnCount > 0 else { throw ModelError.emptyData }
+        guard n >= components else {
+            throw ModelError.tooFewPoints(points: n, needed: components, what: "a mixture of \(components) components")
+        }
+        let sample = try subsample(of: data, count: min(n, streamedStartRows))
+        if let i = sample.storage.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("\(source.sourceName): row \(i / sample.columns * n / sample.rows + 1), column \(i % sample.columns + 1) holds \(sample.storage[i]); an online fit needs complete rows of finite numbers")
+        }
+        let start = try options.warmStart ?? fit(sample, components: components, options: options).model
+        var online = try OnlineGaussianMixture(start: start, stepDecay: stepDecay, regularization: data.regularization,
+                                               relativeRegularization: data.relativeRegularization)
+        var history = [try StreamedGaussianMixture(start).totalLogLikelihood(of: data)]
+        var rng = Xoshiro256StarStar(seed: options.seed).derived(1)
+        let inMemory = source as? Matrix<Double>
+        for pass in 0..<passes {
+            if let x = inMemory {
+                var order = Array(0..<n)
+                order.shuffle(using: &rng)
+                for b in stride(from: 0, to: n, by: batchSize) {
+                    try online.partialFit(x.selectingRows(order[b..<min(n, b + batchSize)]))
+                }
+            } else {
+                try StreamedMixtureData(source: source, blockRows: batchSize, threads: data.threads).forEachBlock { try online.partialFit($0) }
+            }
+            history.append(try StreamedGaussianMixture(online.model).totalLogLikelihood(of: data))
+            options.progress?(.iteration(start: 0, iteration: pass, meanLogLikelihood: history.last! / Double(n)))
+        }
+        let trace = EMTrace(history: history, iterations: passes, converged: false, stoppedOnDecrease: false)
+        let degeneracies = online.model.degeneracies(on: sample, regularization: options.regularization,
+                                                     relativeRegularization: options.relativeRegularization)
+        let warnings = degeneracies.isEmpty ? [] : ["\(degeneracies.map(\.description).joined(separator: "; ")) on the subsample. \(degenerateAdvice)"]
+        return (online.model, FitReport(trace: trace, startLogLikelihoods: [history[0]], count: n, warnings: warnings,
+                                        degeneracies: degeneracies, totalIterations: passes))
+    }
+}
