@@ -3,6 +3,10 @@ import Latent
 
 /// Locations of the real data sets and helpers shared by the test targets.
 public enum TestData {
+    /// Whether this process runs under AddressSanitizer (its shadow memory inflates every resident
+    /// size, so memory bounds do not apply): the runtime's entry point is then linked in.
+    public static var isAddressSanitized: Bool { dlsym(nil, "__asan_init") != nil }
+
     /// The package root, found from this file's location.
     public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
