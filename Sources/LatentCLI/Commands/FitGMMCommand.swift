@@ -128,20 +128,7 @@ struct FitGMMCommand: ParsableCommand {
                         "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials), "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
-        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count,
-                                       iterations: report.totalIterations, converged: report.trace.converged,
-                                       seed: fit.seed, settings: settings, history: report.trace.history)
-        try ModelFile(model: .gaussianMixture(model), columns: table.columnNames, training: training).write(to: fit.output)
-
-        var o = fitSummary(model: "gmm", report: report, parameters: model.parameterCount, seconds: seconds)
-        o["components"] = .integer(components)
-        o["covariance"] = .string(covariance.rawValue)
-        o["output"] = .string(fit.output)
-        if output.json {
-            Console.printJSON(o)
-        } else {
-            Console.print(MixtureReport.text(model, columns: table.columnNames, summary: o))
-        }
+        try writeModelAndSummary(model, report: report, seconds: seconds, columns: table.columnNames, rows: table.count, settings: settings) { _ in }
     }
 
     /// `--stream` (the data read a block at a time from a `.npy` file) and `--online` (stepwise EM).
@@ -198,7 +185,23 @@ struct FitGMMCommand: ParsableCommand {
             settings["online"] = "true"; settings["batchSize"] = String(batchSize); settings["passes"] = String(passes)
             settings["stepDecay"] = "\(stepDecay)"
         }
-        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: reader.rowCount,
+        try writeModelAndSummary(model, report: report, seconds: seconds, columns: columns, rows: reader.rowCount, settings: settings) { o in
+            o["stream"] = .bool(stream)
+            if stream { o["blockRows"] = .integer(blockRows) }
+            if online {
+                o["online"] = .bool(true)
+                o["passes"] = .integer(passes)
+                o["batchSize"] = .integer(batchSize)
+                o["passHistory"] = .numbers(report.trace.history.map { $0 / Double(max(1, reader.rowCount)) })
+            }
+            if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
+        }
+    }
+
+    /// Writes the model file with its training summary and prints the fit's summary (`addKeys` adds to it).
+    private func writeModelAndSummary(_ model: GaussianMixture, report: FitReport, seconds: Double, columns: [String], rows: Int,
+                                      settings: [String: String], addKeys: (inout JSONObject) -> Void) throws {
+        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: rows,
                                        iterations: report.totalIterations, converged: report.trace.converged,
                                        seed: fit.seed, settings: settings, history: report.trace.history)
         try ModelFile(model: .gaussianMixture(model), columns: columns, training: training).write(to: fit.output)
@@ -206,15 +209,7 @@ struct FitGMMCommand: ParsableCommand {
         o["components"] = .integer(components)
         o["covariance"] = .string(covariance.rawValue)
         o["output"] = .string(fit.output)
-        o["stream"] = .bool(stream)
-        if stream { o["blockRows"] = .integer(blockRows) }
-        if online {
-            o["online"] = .bool(true)
-            o["passes"] = .integer(passes)
-            o["batchSize"] = .integer(batchSize)
-            o["passHistory"] = .numbers(report.trace.history.map { $0 / Double(max(1, reader.rowCount)) })
-        }
-        if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
+        addKeys(&o)
         if output.json {
             Console.printJSON(o)
         } else {
