@@ -37,5 +37,5 @@ let package = Package(
         .testTarget(name: "LatentTests", dependencies: ["Latent", "TestSupport"]),
         .testTarget(name: "LatentCLITests", dependencies: ["LatentCLI", "latent", "TestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

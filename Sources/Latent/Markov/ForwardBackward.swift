@@ -417,11 +417,6 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
 
     /// Runs `body(0)` and `body(1)`, on two cores when `parallel` is set.
     func runPair(_ parallel: Bool, _ body: (Int) -> Void) {
-        if parallel {
-            DispatchQueue.concurrentPerform(iterations: 2, execute: body)
-        } else {
-            body(0)
-            body(1)
-        }
+        runConcurrently(2, parallel: parallel, body)
     }
 }

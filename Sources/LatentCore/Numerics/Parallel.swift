@@ -21,20 +21,49 @@ public struct ChunkedWork: Sendable {
     }
 
     /// Runs `body(chunkIndex, range)` for every chunk, on `threads` workers.
+    ///
+    /// `body` runs concurrently for different chunks. It must write only memory that belongs to its
+    /// own chunk (rows in `range`, or slot `chunkIndex` of a per-chunk buffer) and only read memory
+    /// that no chunk writes: the compiler cannot check this for raw pointers, so this function and
+    /// ``runConcurrently(_:parallel:_:)`` are the package's only places where a closure crosses threads.
     public func run(threads: Int, _ body: (Int, Range<Int>) -> Void) {
         let workers = max(1, min(threads, ranges.count))
         if workers == 1 {
             for (i, r) in ranges.enumerated() { body(i, r) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w
-            while i < ranges.count {
-                body(i, ranges[i])
-                i += workers
+        let ranges = self.ranges
+        withoutActuallyEscaping(body) { body in
+            let shared = ConcurrentClosure(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var i = w
+                while i < ranges.count {
+                    shared.body(i, ranges[i])
+                    i += workers
+                }
             }
         }
     }
+}
+
+/// Runs `body(0)`, …, `body(count − 1)`, concurrently when `parallel` is set (same contract as
+/// ``ChunkedWork/run(threads:_:)``: each call writes only its own memory).
+public func runConcurrently(_ count: Int, parallel: Bool, _ body: (Int) -> Void) {
+    guard parallel, count > 1 else {
+        for i in 0..<count { body(i) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        let shared = ConcurrentClosure(body)
+        DispatchQueue.concurrentPerform(iterations: count) { shared.body($0) }
+    }
+}
+
+/// Carries a closure into `DispatchQueue.concurrentPerform`. Unchecked: the callers above document
+/// the disjoint-memory contract that makes the concurrent calls safe.
+private struct ConcurrentClosure<Body>: @unchecked Sendable {
+    let body: Body
+    init(_ body: Body) { self.body = body }
 }
 
 /// The number of cores this process may use, read once (Foundation reads cgroup files on every
