@@ -9,7 +9,7 @@ import TestSupport
         #expect(skipped.isEmpty)
         #expect(air.columnNames == ["ozone", "solar_r", "wind", "temp"])
         #expect(air.count == 153)
-        #expect(air.values.storage.filter(\.isNaN).count == 44)   // R documents 37 + 7 NAs
+        #expect(air.values.elements.filter(\.isNaN).count == 44)   // R documents 37 + 7 NAs
         #expect(throws: DataError.missingValue(path: TestData.path("airquality.csv"), line: 6, column: "ozone")) {
             try air.requireComplete()
         }
@@ -26,7 +26,7 @@ import TestSupport
         let (table, skipped) = try CSV.parse(text, source: "t.csv")
         #expect(skipped.isEmpty && table.columnNames == ["a", "b", "c"])
         #expect(table.sourceRows == [2, 5, 6, 7])
-        let v = table.values.storage
+        let v = table.values.elements
         #expect(Array(v[0..<7]) == [1, 2, 3, 4, 5, 6, 7])
         #expect(v[7].isNaN && v[8].isNaN && v[9] == 8 && v[10].isNaN && v[11].isNaN)
         #expect(throws: DataError.nonNumeric(path: "t.csv", line: 3, column: "b", text: "1.2.3")) {
@@ -91,9 +91,9 @@ import TestSupport
     @Test func idxReadsMNIST() throws {
         let images = try IDX.read(path: TestData.path("mnist5k-train-images.idx3-ubyte"))
         #expect(images.rows == 4000 && images.columns == 784)
-        #expect(images.storage.allSatisfy { $0 >= 0 && $0 <= 255 })
+        #expect(images.elements.allSatisfy { $0 >= 0 && $0 <= 255 })
         let labels = try IDX.read(path: TestData.path("mnist5k-train-labels.idx1-ubyte"))
-        #expect(labels.rows == 4000 && labels.columns == 1 && Set(labels.storage) == Set((0...9).map(Double.init)))
+        #expect(labels.rows == 4000 && labels.columns == 1 && Set(labels.elements) == Set((0...9).map(Double.init)))
         #expect(throws: DataError.self) { try IDX.decode(Data([0, 0, 8, 3, 0, 0]), source: "bad.idx") }
     }
 

@@ -21,9 +21,9 @@ import LatentCore
             #expect(abs(c[i, j] - naive) < 1e-12)
         } }
         let ct = a.multiplied(by: a, transposeSelf: true)
-        #expect(zip(ct.storage, a.gram.storage).allSatisfy { abs($0 - $1) < 1e-12 })
+        #expect(zip(ct.elements, a.gram.elements).allSatisfy { abs($0 - $1) < 1e-12 })
         let f = a.float.multiplied(by: b.float)
-        #expect(zip(f.storage, c.storage).allSatisfy { abs(Double($0) - $1) < 1e-4 })
+        #expect(zip(f.elements, c.elements).allSatisfy { abs(Double($0) - $1) < 1e-4 })
     }
 
     @Test func choleskyReconstructsAndSolves() throws {
@@ -31,7 +31,7 @@ import LatentCore
         let ch = try Cholesky(a)
         let l = ch.lower
         let llt = l.multiplied(by: l, transposeOther: true)
-        #expect(zip(llt.storage, a.storage).allSatisfy { abs($0 - $1) < 1e-10 })
+        #expect(zip(llt.elements, a.elements).allSatisfy { abs($0 - $1) < 1e-10 })
         let b = [1.0, -2, 3, 0.5, 0, 4]
         let x = ch.solve(b)
         for i in 0..<6 { #expect(abs((0..<6).reduce(0.0) { $0 + a[i, $1] * x[$1] } - b[i]) < 1e-9) }
@@ -40,7 +40,7 @@ import LatentCore
         #expect(abs(ch.logDeterminant - eig.values.map { log($0) }.reduce(0, +)) < 1e-9)
         // A⁻¹ = P Pᵀ
         let inv = ch.inverse.multiplied(by: a)
-        #expect(zip(inv.storage, Matrix<Double>.identity(6).storage).allSatisfy { abs($0 - $1) < 1e-9 })
+        #expect(zip(inv.elements, Matrix<Double>.identity(6).elements).allSatisfy { abs($0 - $1) < 1e-9 })
     }
 
     @Test func choleskyRejectsIndefiniteMatrices() {
@@ -56,11 +56,11 @@ import LatentCore
         #expect(e.values == e.values.sorted())
         let v = e.vectors
         let rebuilt = v.multiplied(by: .diagonal(e.values)).multiplied(by: v, transposeOther: true)
-        #expect(zip(rebuilt.storage, a.storage).allSatisfy { abs($0 - $1) < 1e-9 })
+        #expect(zip(rebuilt.elements, a.elements).allSatisfy { abs($0 - $1) < 1e-9 })
         let m = randomMatrix(7, 3, seed: 5)
         let svd = try SingularValueDecomposition(m)
         let usv = svd.u.multiplied(by: .diagonal(svd.singularValues)).multiplied(by: svd.vt)
-        #expect(zip(usv.storage, m.storage).allSatisfy { abs($0 - $1) < 1e-10 })
+        #expect(zip(usv.elements, m.elements).allSatisfy { abs($0 - $1) < 1e-10 })
     }
 
     @Test func triangularSolvesInvertProducts() {

@@ -74,7 +74,7 @@ import TestSupport
         // The README's example: two-state Gaussian HMM on the Nile flow, default options. Before the
         // eligibility rule, 7 of 10 seeds returned a state collapsed onto a value that occurs twice.
         let flow = try Self.nile.selecting(columns: ["flow"]).values
-        let years = try Self.nile.selecting(columns: ["time"]).values.storage
+        let years = try Self.nile.selecting(columns: ["time"]).values.elements
         for seed: UInt64 in 0..<20 {
             var options = HMMFitOptions<GaussianEmission>()
             options.seed = seed

@@ -77,7 +77,7 @@ import TestSupport
             let x = Matrix(rows: 3 * t, columns: 1, storage: (0..<(3 * t)).map { _ in Double(rng.nextInt(below: 3)) })
             var expected = Matrix<Double>(rows: k, columns: k)
             for range in sequences {
-                let paths = Self.enumerate(model, Matrix(rows: t, columns: 1, storage: Array(x.storage[range])))
+                let paths = Self.enumerate(model, Matrix(rows: t, columns: 1, storage: Array(x.elements[range])))
                 let total = VectorMath.logSumExp(paths.map(\.1))
                 for (path, lp) in paths {
                     for s in 1..<t { expected[path[s - 1], path[s]] += exp(lp - total) }
@@ -179,7 +179,7 @@ import TestSupport
             for t in 0..<3 { #expect(abs(model.transitions[order[s], order[t]] - truth.transitions[s, t]) < 0.02) }
             let c = model.emission.states.covariances.matrix(component: order[s], dimension: 2)
             let c0 = truth.emission.states.covariances.matrix(component: s, dimension: 2)
-            for i in 0..<4 { #expect(abs(c.storage[i] - c0.storage[i]) < 0.1) }
+            for i in 0..<4 { #expect(abs(c.elements[i] - c0.elements[i]) < 0.1) }
         }
 
         func dist(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }
@@ -207,7 +207,7 @@ import TestSupport
         let ll = model.logLikelihood(of: x)
         #expect(ll.isFinite && ll < -1e5)
         let gamma = model.posteriors(of: x)
-        #expect(gamma.storage.allSatisfy { $0.isFinite })
+        #expect(gamma.elements.allSatisfy { $0.isFinite })
     }
 }
 
@@ -222,7 +222,7 @@ import TestSupport
     let first = model.sample(length: 37, using: &parts)
     let second = model.sample(length: 63, after: first.states.last, using: &parts)
     #expect(first.states + second.states == all.states)
-    #expect(first.observations.storage + second.observations.storage == all.observations.storage)
+    #expect(first.observations.elements + second.observations.elements == all.observations.elements)
 }
 
 /// A start from given state means (the library side of `--initial-means`) continues to the

@@ -52,11 +52,11 @@ struct LinearDynamicalSystemTests {
 
         /// log density of the observed entries of `y` and the conditional mean of the states.
         func condition(on y: Matrix<Double>) throws -> (logDensity: Double, stateMean: [Double]) {
-            let observed = y.storage.indices.filter { !y.storage[$0].isNaN }
+            let observed = y.elements.indices.filter { !y.elements[$0].isNaN }
             var s = Matrix<Double>(rows: observed.count, columns: observed.count)
             for (a, i) in observed.enumerated() { for (b, j) in observed.enumerated() { s[a, b] = observationCovariance[i, j] } }
             let factor = try Cholesky(s)
-            let residual = observed.map { y.storage[$0] - observationMean[$0] }
+            let residual = observed.map { y.elements[$0] - observationMean[$0] }
             let solved = factor.solve(residual)
             let quadratic = zip(residual, solved).reduce(0) { $0 + $1.0 * $1.1 }
             let logDensity = -0.5 * (Double(observed.count) * log(2 * Double.pi) + factor.logDeterminant + quadratic)
@@ -100,9 +100,9 @@ struct LinearDynamicalSystemTests {
         #expect(fast.filtering.steady.filter { $0 }.count > 2500)
         #expect(!fast.filtering.steady[1505] && !fast.filtering.steady[2001])
         #expect(abs(fast.filtering.logLikelihood - slow.filtering.logLikelihood) < 1e-9 * abs(slow.filtering.logLikelihood))
-        for i in fast.means.storage.indices { #expect(abs(fast.means.storage[i] - slow.means.storage[i]) < 1e-8) }
-        for i in fast.covariances.storage.indices { #expect(abs(fast.covariances.storage[i] - slow.covariances.storage[i]) < 1e-9) }
-        for i in fast.lagOneCovariances.storage.indices { #expect(abs(fast.lagOneCovariances.storage[i] - slow.lagOneCovariances.storage[i]) < 1e-9) }
+        for i in fast.means.elements.indices { #expect(abs(fast.means.elements[i] - slow.means.elements[i]) < 1e-8) }
+        for i in fast.covariances.elements.indices { #expect(abs(fast.covariances.elements[i] - slow.covariances.elements[i]) < 1e-9) }
+        for i in fast.lagOneCovariances.elements.indices { #expect(abs(fast.lagOneCovariances.elements[i] - slow.lagOneCovariances.elements[i]) < 1e-9) }
     }
 
     @Test func emNeverDecreasesAndRecoversTheParameters() throws {

@@ -33,8 +33,8 @@ struct MixtureStatisticsTests {
             options.warmStart = model
             options.em = EMOptions(maxIterations: 1, tolerance: 0)
             let step = try GaussianMixture.fit(x, components: 3, options: options).model
-            let ours = next.weights + next.means.storage + (0..<3).flatMap { next.covariances.matrix(component: $0, dimension: x.columns).storage }
-            let theirs = step.weights + step.means.storage + (0..<3).flatMap { step.covariances.matrix(component: $0, dimension: x.columns).storage }
+            let ours = next.weights + next.means.elements + (0..<3).flatMap { next.covariances.matrix(component: $0, dimension: x.columns).elements }
+            let theirs = step.weights + step.means.elements + (0..<3).flatMap { step.covariances.matrix(component: $0, dimension: x.columns).elements }
             for (a, b) in zip(ours, theirs) { #expect(abs(a - b) <= 1e-9 * max(1, abs(b))) }
         }
     }

@@ -14,8 +14,8 @@ struct OnlineMixtureTests {
         var online = try OnlineGaussianMixture(start: start, regularization: 1e-6, relativeRegularization: 0)
         try online.partialFit(x)
         let batch = try start.maximizing(start.statistics(of: x), regularization: 1e-6, relativeRegularization: 0)
-        let a = online.model.weights + online.model.means.storage + (0..<3).flatMap { online.model.covariances.matrix(component: $0, dimension: 2).storage }
-        let b = batch.weights + batch.means.storage + (0..<3).flatMap { batch.covariances.matrix(component: $0, dimension: 2).storage }
+        let a = online.model.weights + online.model.means.elements + (0..<3).flatMap { online.model.covariances.matrix(component: $0, dimension: 2).elements }
+        let b = batch.weights + batch.means.elements + (0..<3).flatMap { batch.covariances.matrix(component: $0, dimension: 2).elements }
         for (u, v) in zip(a, b) { #expect(abs(u - v) <= 1e-9 * max(1, abs(v))) }
     }
 

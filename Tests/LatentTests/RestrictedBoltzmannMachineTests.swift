@@ -10,7 +10,7 @@ import TestSupport
                               seed: UInt64) -> RestrictedBoltzmannMachine {
         var rng = Xoshiro256StarStar(seed: seed)
         var w = Matrix<Float>(rows: hidden, columns: visible)
-        for i in w.storage.indices { w.storage[i] = scale * Float(rng.nextNormal()) }
+        w.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = scale * Float(rng.nextNormal()) } }
         return try! RestrictedBoltzmannMachine(weights: w, visibleBias: (0..<visible).map { _ in Float(rng.nextNormal()) },
                                                hiddenBias: (0..<hidden).map { _ in Float(rng.nextNormal()) }, visibleUnits: units)
     }
@@ -162,6 +162,6 @@ struct DeepBeliefNetworkTests {
         print("DBN: largest |Monte Carlo − exact bound| / standard error over 40 rows: \(worst)")
         // Samples have the data's width and binary values.
         let draws = network.sample(count: 5, gibbsSteps: 50, using: &rng)
-        #expect(draws.rows == 5 && draws.columns == 784 && draws.storage.allSatisfy { $0 == 0 || $0 == 1 })
+        #expect(draws.rows == 5 && draws.columns == 784 && draws.elements.allSatisfy { $0 == 0 || $0 == 1 })
     }
 }

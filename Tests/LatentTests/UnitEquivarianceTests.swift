@@ -10,7 +10,7 @@ import TestSupport
     static let factors: [Double] = [1e-12, 1e-6, 1e6, 1e12]
 
     static func scaled(_ x: Matrix<Double>, _ c: Double) -> Matrix<Double> {
-        Matrix(rows: x.rows, columns: x.columns, storage: x.storage.map { $0 * c })
+        Matrix(rows: x.rows, columns: x.columns, storage: x.elements.map { $0 * c })
     }
 
     @Test(arguments: factors) func mixtures(_ c: Double) throws {
@@ -34,11 +34,11 @@ import TestSupport
         options.em = EMOptions(maxIterations: 200, tolerance: 0)
         let (m, report) = try LinearDynamicalSystem.fit(air, latent: 2, options: options)
         let (mc, reportC) = try LinearDynamicalSystem.fit(Self.scaled(air, c), latent: 2, options: options)
-        let observed = Double(air.storage.filter { !$0.isNaN }.count)
+        let observed = Double(air.elements.filter { !$0.isNaN }.count)
         let shift = observed * log(c)
         #expect(abs(reportC.logLikelihood - (report.logLikelihood - shift)) < 1e-6 * max(1, abs(shift), abs(report.logLikelihood)), "air × \(c)")
         let states = try m.smooth(air).means, statesC = try mc.smooth(Self.scaled(air, c)).means
-        for i in states.storage.indices { #expect(abs(statesC.storage[i] - states.storage[i]) < 1e-5 * max(1, abs(states.storage[i])), "air × \(c): state \(i)") }
+        for i in states.elements.indices { #expect(abs(statesC.elements[i] - states.elements[i]) < 1e-5 * max(1, abs(states.elements[i])), "air × \(c): state \(i)") }
         let nile = try TestData.csv("nile.csv", columns: ["flow"]).values
         let level = StateSpaceFitOptions(initialState: .diffuse, transition: Matrix([[1]]), observation: Matrix([[1]]),
                                          fixed: [.transition, .observation, .offset])
@@ -71,8 +71,8 @@ import TestSupport
             // Loadings up to sign: W W^T scales by c².
             let wwt = m.loadings.multiplied(by: m.loadings, transposeOther: true)
             let wwtC = mc.loadings.multiplied(by: mc.loadings, transposeOther: true)
-            for i in wwt.storage.indices {
-                #expect(abs(wwtC.storage[i] / (c * c) - wwt.storage[i]) <= 1e-6 * max(1e-3, abs(wwt.storage[i])), "\(m.noise) × \(c): loadings")
+            for i in wwt.elements.indices {
+                #expect(abs(wwtC.elements[i] / (c * c) - wwt.elements[i]) <= 1e-6 * max(1e-3, abs(wwt.elements[i])), "\(m.noise) × \(c): loadings")
             }
         }
     }

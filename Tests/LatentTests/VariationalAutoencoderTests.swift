@@ -31,16 +31,16 @@ import TestSupport
             #expect(abs(a - b) <= 1e-5 * max(1, abs(a), abs(b)), "\(what): analytic \(a), numeric \(b)")
         }
         for l in model.encoder.layers.indices {
-            for i in model.encoder.layers[l].weights.storage.indices {
-                close(analytic.encoder[l].weights.storage[i], numeric { $0.encoder.layers[l].weights.storage[i] += $1 }, "encoder \(l) W[\(i)]")
+            for i in model.encoder.layers[l].weights.elements.indices {
+                close(analytic.encoder[l].weights.elements[i], numeric { model, h in model.encoder.layers[l].weights.withUnsafeMutableBufferPointer { $0[i] += h } }, "encoder \(l) W[\(i)]")
             }
             for i in model.encoder.layers[l].bias.indices {
                 close(analytic.encoder[l].bias[i], numeric { $0.encoder.layers[l].bias[i] += $1 }, "encoder \(l) b[\(i)]")
             }
         }
         for l in model.decoder.layers.indices {
-            for i in model.decoder.layers[l].weights.storage.indices {
-                close(analytic.decoder[l].weights.storage[i], numeric { $0.decoder.layers[l].weights.storage[i] += $1 }, "decoder \(l) W[\(i)]")
+            for i in model.decoder.layers[l].weights.elements.indices {
+                close(analytic.decoder[l].weights.elements[i], numeric { model, h in model.decoder.layers[l].weights.withUnsafeMutableBufferPointer { $0[i] += h } }, "decoder \(l) W[\(i)]")
             }
             for i in model.decoder.layers[l].bias.indices {
                 close(analytic.decoder[l].bias[i], numeric { $0.decoder.layers[l].bias[i] += $1 }, "decoder \(l) b[\(i)]")
@@ -63,7 +63,7 @@ import TestSupport
         // Mostly zeros (one row entirely): the first layer takes the sparse products, and 70 hidden
         // units cover both their 64-column strips and the remainder.
         let sparse = Matrix<Double>(rows: 6, columns: 5, storage: (0..<30).map { i in i < 5 ? 0 : (rng.nextUniform() < 0.2 ? 1 : 0) })
-        #expect(sparse.storage.filter { $0 != 0 }.count <= 9)
+        #expect(sparse.elements.filter { $0 != 0 }.count <= 9)
         var wide = Self.smallModel(.bernoulli, activation: .relu, seed: 5, hidden: [70])
         // Nonzero biases, so that the all-zero row does not sit on ReLU's kink.
         wide.encoder.layers[0].bias = (0..<70).map { _ in 0.2 * rng.nextNormal() }
@@ -184,12 +184,12 @@ import TestSupport
         _ = stepped.train(on: x, options: options)
         let h = 1e-6
         for l in ae.encoder.layers.indices {
-            for i in ae.encoder.layers[l].weights.storage.indices {
+            for i in ae.encoder.layers[l].weights.elements.indices {
                 var plus = ae, minus = ae
-                plus.encoder.layers[l].weights.storage[i] += h
-                minus.encoder.layers[l].weights.storage[i] -= h
+                plus.encoder.layers[l].weights.withUnsafeMutableBufferPointer { $0[i] += h }
+                minus.encoder.layers[l].weights.withUnsafeMutableBufferPointer { $0[i] -= h }
                 let numeric = (value(plus) - value(minus)) / (2 * h) / 4   // mean over the 4 rows
-                let analytic = (stepped.encoder.layers[l].weights.storage[i] - ae.encoder.layers[l].weights.storage[i]) / 1e-3
+                let analytic = (stepped.encoder.layers[l].weights.elements[i] - ae.encoder.layers[l].weights.elements[i]) / 1e-3
                 #expect(abs(numeric - analytic) < 1e-5 * max(1, abs(numeric)), "encoder \(l) W[\(i)]")
             }
         }
@@ -258,7 +258,7 @@ struct VAEFileLayoutTests {
         // encoder: 6 → 5 → 4 (mean and log-variance of 2 latents); decoder: 2 → 5 → 6.
         #expect(tensors["encoder.0.weight"]?.shape == [5, 6] && tensors["encoder.1.weight"]?.shape == [4, 5])
         #expect(tensors["decoder.0.weight"]?.shape == [5, 2] && tensors["decoder.1.weight"]?.shape == [6, 5])
-        #expect(tensors["encoder.0.weight"]?.values == model.encoder.layers[0].weights.transposed.storage)
+        #expect(tensors["encoder.0.weight"]?.values == model.encoder.layers[0].weights.transposed.elements)
         guard case .variationalAutoencoder(let back) = try ModelFile.decode(bytes, source: "vae.safetensors").model else {
             Issue.record("wrong kind"); return
         }
@@ -267,7 +267,7 @@ struct VAEFileLayoutTests {
         var old = tensors
         for (name, tensor) in tensors where name.hasSuffix(".weight") {
             let stored = Matrix<Float>(rows: tensor.shape[0], columns: tensor.shape[1], storage: tensor.values)
-            old[name] = SafeTensors.Tensor(shape: [tensor.shape[1], tensor.shape[0]], values: stored.transposed.storage)
+            old[name] = SafeTensors.Tensor(shape: [tensor.shape[1], tensor.shape[0]], values: stored.transposed.elements)
         }
         var oldMetadata = metadata
         oldMetadata["version"] = "1"

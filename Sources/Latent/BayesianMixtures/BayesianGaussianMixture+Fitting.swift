@@ -49,8 +49,8 @@ extension BayesianGaussianMixture {
         guard x.rows > 0, x.columns > 0 else { throw ModelError.emptyData }
         guard components >= 1 else { throw ModelError.invalidSetting("the number of components must be at least 1") }
         guard x.rows >= components else { throw ModelError.tooFewPoints(points: x.rows, needed: components, what: "a mixture of \(components) components") }
-        if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.storage[i]); the variational mixture needs complete, finite rows")
+        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.elements[i]); the variational mixture needs complete, finite rows")
         }
         try DataChecks.requireSpread(x)
         let prior = prior ?? BayesianMixturePrior.defaults(for: x, components: components)

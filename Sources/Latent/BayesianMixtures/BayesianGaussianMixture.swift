@@ -42,7 +42,7 @@ public struct BayesianMixturePrior: Sendable, Equatable {
         for i in 0..<x.rows { for j in 0..<d { mean[j] += x[i, j] / n } }
         var covariance = Matrix<Double>(rows: d, columns: d)
         for i in 0..<x.rows { for a in 0..<d { for b in 0..<d { covariance[a, b] += (x[i, a] - mean[a]) * (x[i, b] - mean[b]) } } }
-        for k in covariance.storage.indices { covariance.storage[k] /= max(1, n - 1) }
+        covariance.withUnsafeMutableBufferPointer { for k in $0.indices { $0[k] /= max(1, n - 1) } }
         return BayesianMixturePrior(weightPrior: .dirichletProcess, weightConcentration: 1 / Double(components),
                                     meanPrecision: 1, mean: mean, degreesOfFreedom: Double(d), covariance: covariance)
     }
@@ -123,7 +123,7 @@ public struct BayesianGaussianMixture: Sendable, Equatable {
         }
         let bound = BayesianMixturePrior.degreesOfFreedomBound(type, dimension: d)
         guard meanPrecision.allSatisfy({ $0 > 0 && $0.isFinite }), degreesOfFreedom.allSatisfy({ $0 > bound && $0.isFinite }),
-              (weightConcentration + weightConcentration2).allSatisfy({ $0 > 0 && $0.isFinite }), means.storage.allSatisfy(\.isFinite) else {
+              (weightConcentration + weightConcentration2).allSatisfy({ $0 > 0 && $0.isFinite }), means.elements.allSatisfy(\.isFinite) else {
             throw bad("mean precisions and concentrations must be positive, degrees of freedom above \(bound), means finite")
         }
         switch scaleInverses {
@@ -136,7 +136,7 @@ public struct BayesianGaussianMixture: Sendable, Equatable {
             guard w.rows == d, w.columns == d, (try? Cholesky(w)) != nil else { throw bad("the tied W⁻¹ is not a positive-definite \(d) × \(d) matrix") }
             guard degreesOfFreedom.allSatisfy({ $0 == degreesOfFreedom[0] }) else { throw bad("tied precisions share one ν") }
         case .diag(let v):
-            guard v.rows == k, v.columns == d, v.storage.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw bad("expected \(k) × \(d) positive scales") }
+            guard v.rows == k, v.columns == d, v.elements.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw bad("expected \(k) × \(d) positive scales") }
         case .spherical(let v):
             guard v.count == k, v.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw bad("expected \(k) positive scales") }
         }

@@ -82,7 +82,7 @@ public struct DeepBeliefNetwork: Sendable, Equatable {
                 let machine = layers[l]
                 let probabilities = machine.hiddenProbabilities(below)
                 var h = probabilities
-                RestrictedBoltzmannMachine.sampleBernoulliInPlace(&h.storage, using: &rng)
+                RestrictedBoltzmannMachine.sampleBernoulliInPlace(&h, using: &rng)
                 // − log Q(hˡ | hˡ⁻¹) + log p(hˡ⁻¹ | hˡ).
                 let generative = machine.logConditionalVisibles(below, given: h)
                 for i in 0..<n {

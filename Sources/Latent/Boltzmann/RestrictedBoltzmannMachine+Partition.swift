@@ -68,7 +68,7 @@ extension RestrictedBoltzmannMachine {
             throw ModelError.invalidSetting("the exact partition function sums over 2^n states of the smaller layer; n = \(visibleUnits == .bernoulli ? min(hiddenCount, visibleCount) : hiddenCount) exceeds \(Self.exactLimit): use annealed importance sampling")
         }
         let h = hiddenCount, d = visibleCount
-        let w = weights.storage.map(Double.init)
+        let w = weights.elements.map(Double.init)
         let b = visibleBias.map(Double.init), c = hiddenBias.map(Double.init)
         if visibleUnits == .gaussian {
             let rows = (0..<h).map { j in Array(w[(j * d)..<((j + 1) * d)]) }

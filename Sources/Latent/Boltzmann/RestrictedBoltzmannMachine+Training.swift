@@ -82,10 +82,10 @@ extension RestrictedBoltzmannMachine {
               options.weightDecay >= 0, options.finalLearningRateFraction >= 0 else {
             throw ModelError.invalidSetting("the learning rate must be positive, the momentum in [0, 1), weight decay and the final learning-rate fraction non-negative")
         }
-        if visibleUnits == .bernoulli, let bad = x.storage.first(where: { !($0 >= 0 && $0 <= 1) }) {
+        if visibleUnits == .bernoulli, let bad = x.elements.first(where: { !($0 >= 0 && $0 <= 1) }) {
             throw ModelError.invalidSetting("Bernoulli visible units need values in [0, 1]; found \(bad) (binarise or scale the data, or use Gaussian visibles)")
         }
-        guard x.storage.allSatisfy(\.isFinite) else { throw ModelError.invalidSetting("the data hold a value that is not a finite number") }
+        guard x.elements.allSatisfy(\.isFinite) else { throw ModelError.invalidSetting("the data hold a value that is not a finite number") }
         baseVisibleBias = Self.baseBias(for: x, units: visibleUnits)
         var rng = Xoshiro256StarStar(seed: options.seed)
         let n = x.rows, h = hiddenCount, d = visibleCount, batch = min(options.batchSize, n)
@@ -94,7 +94,7 @@ extension RestrictedBoltzmannMachine {
         // Persistent chains keep their hidden states (scikit-learn's BernoulliRBM does the same); they
         // start from p(h | v) of random data rows.
         var chains = hiddenProbabilities(x.selectingRows((0..<batch).map { _ in rng.nextInt(below: n) }))
-        Self.sampleBernoulliInPlace(&chains.storage, using: &rng)
+        Self.sampleBernoulliInPlace(&chains, using: &rng)
         let monitorRows = Array((0..<n).shuffled(using: &rng).prefix(1_000)).sorted()
         let monitor = x.selectingRows(monitorRows)
         var history: [RBMEpoch] = []
@@ -115,7 +115,7 @@ extension RestrictedBoltzmannMachine {
                 switch options.method {
                 case .contrastiveDivergence:
                     hs = h0
-                    Self.sampleBernoulliInPlace(&hs.storage, using: &rng)
+                    Self.sampleBernoulliInPlace(&hs, using: &rng)
                 case .persistent:
                     hs = chains.rows == b ? chains : chains.selectingRows(Array(0..<b))
                 }
@@ -123,24 +123,24 @@ extension RestrictedBoltzmannMachine {
                 var hk = hiddenProbabilities(vk)
                 for _ in 1..<options.method.steps {
                     hs = hk
-                    Self.sampleBernoulliInPlace(&hs.storage, using: &rng)
+                    Self.sampleBernoulliInPlace(&hs, using: &rng)
                     vk = sampleVisibles(given: hs, using: &rng)
                     hk = hiddenProbabilities(vk)
                 }
                 if case .persistent = options.method, hk.rows == chains.rows {
                     chains = hk
-                    Self.sampleBernoulliInPlace(&chains.storage, using: &rng)
+                    Self.sampleBernoulliInPlace(&chains, using: &rng)
                 }
                 applyUpdate(v0: v0, h0: h0, vk: vk, hk: hk, rate: Float(rate), options: options, gradient: &gradient,
                             velocityW: &velocityW, velocityB: &velocityB, velocityC: &velocityC)
             }
             // The one-step reconstruction error on the monitored rows.
             var hm = hiddenProbabilities(monitor)
-            Self.sampleBernoulliInPlace(&hm.storage, using: &rng)
+            Self.sampleBernoulliInPlace(&hm, using: &rng)
             let reconstruction = visibleMeans(hm)
             var squaredError = 0.0
-            for i in monitor.storage.indices { let t = Double(monitor.storage[i] - reconstruction.storage[i]); squaredError += t * t }
-            guard (weights.storage + visibleBias + hiddenBias).allSatisfy(\.isFinite) else {
+            for i in monitor.elements.indices { let t = Double(monitor.elements[i] - reconstruction.elements[i]); squaredError += t * t }
+            guard (weights.elements + visibleBias + hiddenBias).allSatisfy(\.isFinite) else {
                 throw ModelError.fitFailed("RBM training diverged in epoch \(epoch + 1) (a weight is not a finite number); lower the learning rate")
             }
             let record = RBMEpoch(epoch: epoch + 1, reconstructionError: squaredError / Double(monitor.rows * d),

@@ -61,7 +61,7 @@ public struct RestrictedBoltzmannMachine: Sendable, Equatable {
               baseVisibleBias.isEmpty || baseVisibleBias.count == weights.columns else {
             throw ModelError.invalidSetting("RBM: weights are \(weights.rows) × \(weights.columns) (hidden × visible) but there are \(visibleBias.count) visible and \(hiddenBias.count) hidden biases")
         }
-        guard (weights.storage + visibleBias + hiddenBias + baseVisibleBias).allSatisfy(\.isFinite) else {
+        guard (weights.elements + visibleBias + hiddenBias + baseVisibleBias).allSatisfy(\.isFinite) else {
             throw ModelError.invalidSetting("RBM: a weight or bias is not a finite number")
         }
         self.visibleUnits = visibleUnits
@@ -91,7 +91,7 @@ extension RestrictedBoltzmannMachine {
     /// `p(hⱼ = 1 | v) = σ(cⱼ + Wⱼv)` for each row (`B × H`): the features an RBM extracts.
     public func hiddenProbabilities(_ v: Matrix<Float>) -> Matrix<Float> {
         var p = hiddenPreactivations(v)
-        Self.sigmoidInPlace(&p.storage)
+        Self.sigmoidInPlace(&p)
         return p
     }
 
@@ -101,7 +101,7 @@ extension RestrictedBoltzmannMachine {
         var out = Matrix<Float>(rows: h.rows, columns: visibleCount)
         for i in 0..<h.rows { for j in 0..<visibleCount { out[i, j] = visibleBias[j] } }
         Self.multiply(h, weights, transposeRight: false, into: &out, accumulate: true)
-        if visibleUnits == .bernoulli { Self.sigmoidInPlace(&out.storage) }
+        if visibleUnits == .bernoulli { Self.sigmoidInPlace(&out) }
         return out
     }
 
@@ -126,7 +126,7 @@ extension RestrictedBoltzmannMachine {
     /// One block Gibbs sweep from visible states `v`: `h ~ p(h | v)`, then `v ~ p(v | h)`.
     public func gibbsStep(_ v: Matrix<Float>, using rng: inout Xoshiro256StarStar) -> Matrix<Float> {
         var h = hiddenProbabilities(v)
-        Self.sampleBernoulliInPlace(&h.storage, using: &rng)
+        Self.sampleBernoulliInPlace(&h, using: &rng)
         return sampleVisibles(given: h, using: &rng)
     }
 
@@ -134,8 +134,8 @@ extension RestrictedBoltzmannMachine {
     public func sampleVisibles(given h: Matrix<Float>, using rng: inout Xoshiro256StarStar) -> Matrix<Float> {
         var v = visibleMeans(h)
         switch visibleUnits {
-        case .bernoulli: Self.sampleBernoulliInPlace(&v.storage, using: &rng)
-        case .gaussian: for i in v.storage.indices { v.storage[i] += Float(rng.nextNormal()) }
+        case .bernoulli: Self.sampleBernoulliInPlace(&v, using: &rng)
+        case .gaussian: v.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += Float(rng.nextNormal()) } }
         }
         return v
     }
@@ -193,7 +193,7 @@ extension RestrictedBoltzmannMachine {
     }
 
     /// `σ(x)` elementwise, eight lanes at a time (single-precision exponential, relative error ~2e-7).
-    static func sigmoidInPlace(_ x: inout [Float]) {
+    static func sigmoidInPlace(_ x: inout Matrix<Float>) {
         x.withUnsafeMutableBufferPointer { p in
             let n = p.count, base = p.baseAddress
             var i = 0
@@ -236,7 +236,7 @@ extension RestrictedBoltzmannMachine {
     }
 
     /// Replaces each probability `p` by a draw of `Bernoulli(p)`.
-    static func sampleBernoulliInPlace(_ p: inout [Float], using rng: inout Xoshiro256StarStar) {
+    static func sampleBernoulliInPlace(_ p: inout Matrix<Float>, using rng: inout Xoshiro256StarStar) {
         p.withUnsafeMutableBufferPointer { p in
             let n = p.count, base = p.baseAddress
             var i = 0

@@ -92,7 +92,7 @@ enum LinearGaussianFitting {
         guard factors >= 1, factors < x.columns || (noise == .diagonal && factors <= x.columns) else {
             throw ModelError.invalidSetting("the number of factors must be between 1 and \(x.columns - 1) for \(x.columns) columns")
         }
-        if let i = x.storage.firstIndex(where: { $0.isInfinite }) {
+        if let i = x.elements.firstIndex(where: { $0.isInfinite }) {
             throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) is infinite")
         }
         let empty = (0..<x.rows).filter { i in (0..<x.columns).allSatisfy { x[i, $0].isNaN } }

@@ -36,7 +36,7 @@ public struct LinearGaussianModel: Equatable, Sendable {
         guard noiseVariances.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw ModelError.invalidSetting("noise variances must be positive and finite")
         }
-        guard mean.allSatisfy(\.isFinite), loadings.storage.allSatisfy(\.isFinite) else {
+        guard mean.allSatisfy(\.isFinite), loadings.elements.allSatisfy(\.isFinite) else {
             throw ModelError.invalidSetting("the mean and loadings must be finite")
         }
         self.mean = mean

@@ -95,7 +95,7 @@ public enum AnyHiddenMarkovModel: Equatable, Sendable {
         case .gaussian: try GaussianEmission.validate(x)
         case .categorical(let m):
             try CategoricalEmission.validate(x)
-            if let bad = x.storage.first(where: { Int($0) >= m.emission.symbolCount }) {
+            if let bad = x.elements.first(where: { Int($0) >= m.emission.symbolCount }) {
                 throw ModelError.invalidSetting("symbol \(Int(bad)) was not seen in training (the model knows 0…\(m.emission.symbolCount - 1))")
             }
         case .poisson: try PoissonEmission.validate(x)

@@ -25,7 +25,7 @@ public struct CategoricalEmission: HMMEmission {
     public func logLikelihoods(of x: Matrix<Double>, threads: Int) -> Matrix<Double> {
         precondition(x.columns == 1, "Categorical emissions take one column of symbols")
         var out = Matrix<Double>(rows: x.rows, columns: stateCount)
-        let logB = probabilities.storage.map { log($0) }
+        let logB = probabilities.elements.map { log($0) }
         for t in 0..<x.rows {
             let m = Int(x[t, 0])
             for k in 0..<stateCount { out[t, k] = m < symbolCount ? logB[k * symbolCount + m] : -.infinity }
@@ -50,9 +50,9 @@ public struct CategoricalEmission: HMMEmission {
     /// and half started too near the symmetric saddle where every state emits alike: a 3-state fit
     /// of the binary geyser durations stayed there, 0.23 nats per observation below hmmlearn.)
     public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> CategoricalEmission {
-        let symbols = Int(context.data.storage.max() ?? 0) + 1
+        let symbols = Int(context.data.elements.max() ?? 0) + 1
         var frequency = [Double](repeating: 0, count: symbols)
-        for v in context.data.storage { frequency[Int(v)] += 1 / Double(context.data.rows) }
+        for v in context.data.elements { frequency[Int(v)] += 1 / Double(context.data.rows) }
         var b = Matrix<Double>(rows: k, columns: symbols)
         for s in 0..<k {
             let d = rng.nextDirichlet([Double](repeating: 1, count: symbols))
@@ -63,8 +63,8 @@ public struct CategoricalEmission: HMMEmission {
 
     public static func validate(_ x: Matrix<Double>) throws {
         guard x.columns == 1 else { throw ModelError.invalidSetting("categorical emissions take exactly one column of symbols; choose it with --columns") }
-        if let i = x.storage.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && $0 < 1e6) }) {
-            throw ModelError.invalidSetting("row \(i + 1): categorical symbols must be integers 0, 1, 2, …; found \(x.storage[i])")
+        if let i = x.elements.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && $0 < 1e6) }) {
+            throw ModelError.invalidSetting("row \(i + 1): categorical symbols must be integers 0, 1, 2, …; found \(x.elements[i])")
         }
     }
 

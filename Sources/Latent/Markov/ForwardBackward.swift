@@ -31,7 +31,7 @@ struct ForwardBackward {
     init<E>(_ model: HiddenMarkovModel<E>) {
         k = model.stateCount
         start = model.startProbabilities
-        transitions = model.transitions.storage
+        transitions = model.transitions.elements
     }
 
     /// Runs the passes on rows `range` of `logB` (`T × K`), writing `γ` into every one of the same

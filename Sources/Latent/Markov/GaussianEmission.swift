@@ -27,7 +27,7 @@ public struct GaussianEmission: HMMEmission {
     public func logLikelihoods(of x: Matrix<Double>, threads: Int) -> Matrix<Double> {
         var out = states.componentLogDensities(of: x, threads: threads)
         let logK = log(Double(stateCount))
-        for i in out.storage.indices { out.storage[i] += logK }
+        out.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += logK } }
         return out
     }
 
@@ -62,8 +62,8 @@ public struct GaussianEmission: HMMEmission {
     }
 
     public static func validate(_ x: Matrix<Double>) throws {
-        if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): a Gaussian HMM needs finite values, found \(x.storage[i])")
+        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): a Gaussian HMM needs finite values, found \(x.elements[i])")
         }
         try DataChecks.requireSpread(x)
     }

@@ -55,7 +55,7 @@ extension HiddenMarkovModel {
         let seqs = sequences ?? .single(x.rows)
         let k = stateCount
         let logB = emission.logLikelihoods(of: x, threads: threads)
-        let logA = transitions.storage.map { log($0) }
+        let logA = transitions.elements.map { log($0) }
         let logPi = startProbabilities.map { log($0) }
         var path = [Int](repeating: 0, count: x.rows)
         let scores: [Double] = path.withUnsafeMutableBufferPointer { pp in

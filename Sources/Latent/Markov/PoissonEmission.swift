@@ -12,7 +12,7 @@ public struct PoissonEmission: HMMEmission {
 
     /// Emissions with the given `K × D` rates.
     public init(rates: Matrix<Double>) throws {
-        guard rates.storage.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+        guard rates.elements.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw ModelError.invalidSetting("Poisson rates must be positive and finite")
         }
         self.rates = rates
@@ -21,7 +21,7 @@ public struct PoissonEmission: HMMEmission {
     public func logLikelihoods(of x: Matrix<Double>, threads: Int) -> Matrix<Double> {
         let k = stateCount, d = dimension
         var out = Matrix<Double>(rows: x.rows, columns: k)
-        let logRates = rates.storage.map { log($0) }
+        let logRates = rates.elements.map { log($0) }
         for t in 0..<x.rows {
             var logFactorials = 0.0
             for j in 0..<d { logFactorials += lgamma(x[t, j] + 1) }
@@ -64,8 +64,8 @@ public struct PoissonEmission: HMMEmission {
     }
 
     public static func validate(_ x: Matrix<Double>) throws {
-        if let i = x.storage.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && $0.isFinite) }) {
-            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): Poisson counts must be non-negative integers; found \(x.storage[i])")
+        if let i = x.elements.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && $0.isFinite) }) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): Poisson counts must be non-negative integers; found \(x.elements[i])")
         }
     }
 

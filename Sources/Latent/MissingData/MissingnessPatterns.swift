@@ -21,7 +21,7 @@ public struct MissingnessPatterns: Sendable {
         var observed: [[Int]] = [], rows: [[Int]] = []
         var key = [Bool](repeating: false, count: d)
         for i in 0..<x.rows {
-            for j in 0..<d { key[j] = !x.storage[i * d + j].isNaN }
+            for j in 0..<d { key[j] = !x.elements[i * d + j].isNaN }
             if let g = index[key] {
                 rows[g].append(i)
             } else {
@@ -48,5 +48,5 @@ extension Matrix where Scalar == Double {
     }
 
     /// The number of missing (NaN) values.
-    public var missingCount: Int { storage.reduce(0) { $0 + ($1.isNaN ? 1 : 0) } }
+    public var missingCount: Int { elements.reduce(0) { $0 + ($1.isNaN ? 1 : 0) } }
 }

@@ -73,7 +73,7 @@ extension GaussianMixture: ExpectationMaximizable {
     public mutating func expectationMaximizationStep(on data: MixtureTrainingData) throws -> Double {
         if data.hasMissing {
             let stats = evaluateWithMissing(data.data, shift: data.shift, statistics: true, imputation: false).statistics
-            var reference = means.storage
+            var reference = means.elements
             for c in 0..<componentCount { for j in 0..<dimension { reference[c * dimension + j] -= data.shift[j] } }
             self = try Self.maximization(stats, components: componentCount, type: covarianceType, data: data, referenceMeans: reference)
             return stats[stats.count - 1]

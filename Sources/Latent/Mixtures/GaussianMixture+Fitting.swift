@@ -47,8 +47,8 @@ extension GaussianMixture {
         guard x.rows >= components else {
             throw ModelError.tooFewPoints(points: x.rows, needed: components, what: "a mixture of \(components) components")
         }
-        if let i = x.storage.firstIndex(where: { $0.isInfinite }) {
-            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.storage[i]); Gaussian mixture fitting needs finite values (NaN marks a missing one)")
+        if let i = x.elements.firstIndex(where: { $0.isInfinite }) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.elements[i]); Gaussian mixture fitting needs finite values (NaN marks a missing one)")
         }
         let empty = (0..<x.rows).filter { i in (0..<x.columns).allSatisfy { x[i, $0].isNaN } }
         if !empty.isEmpty {

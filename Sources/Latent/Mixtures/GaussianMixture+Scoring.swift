@@ -20,7 +20,7 @@ extension GaussianMixture {
         -> (logLikelihoods: [Double], responsibilities: Matrix<Double>?)
     {
         precondition(x.columns == dimension, "Data has \(x.columns) columns, the model \(dimension)")
-        if x.storage.contains(where: { $0.isNaN }) {
+        if x.elements.contains(where: { $0.isNaN }) {
             let result = evaluateWithMissing(x, shift: [Double](repeating: 0, count: dimension), statistics: false, imputation: false)
             return (result.logLikelihoods, responsibilities ? result.responsibilities : nil)
         }

@@ -42,8 +42,8 @@ public struct StreamedGaussianMixture: ExpectationMaximizable {
         var total: MixtureStatistics?
         var first = 0
         try data.forEachBlock { block in
-            if let i = block.storage.firstIndex(where: { !$0.isFinite }) {
-                throw ModelError.invalidSetting("\(data.source.sourceName): row \(first + i / block.columns + 1), column \(i % block.columns + 1) holds \(block.storage[i]); a streamed fit needs complete rows of finite numbers")
+            if let i = block.elements.firstIndex(where: { !$0.isFinite }) {
+                throw ModelError.invalidSetting("\(data.source.sourceName): row \(first + i / block.columns + 1), column \(i % block.columns + 1) holds \(block.elements[i]); a streamed fit needs complete rows of finite numbers")
             }
             let part = try model.statistics(of: block, threads: data.threads)
             if total == nil { total = part } else { try total!.merge(part) }
@@ -90,8 +90,8 @@ extension GaussianMixture {
             throw ModelError.tooFewPoints(points: n, needed: components, what: "a mixture of \(components) components")
         }
         let sample = try subsample(of: data, count: min(n, streamedStartRows))
-        if let i = sample.storage.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("\(data.source.sourceName): row \(i / sample.columns * n / sample.rows + 1), column \(i % sample.columns + 1) holds \(sample.storage[i]); a streamed fit needs complete rows of finite numbers")
+        if let i = sample.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("\(data.source.sourceName): row \(i / sample.columns * n / sample.rows + 1), column \(i % sample.columns + 1) holds \(sample.elements[i]); a streamed fit needs complete rows of finite numbers")
         }
         let start: GaussianMixture
         let startReport: FitReport?

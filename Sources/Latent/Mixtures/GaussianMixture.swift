@@ -41,7 +41,7 @@ public struct GaussianMixture: Equatable, Sendable {
         guard weights.allSatisfy({ $0 >= 0 && $0.isFinite }), abs(total - 1) < 1e-6 else {
             throw ModelError.invalidSetting("mixing weights must be non-negative and sum to 1 (they sum to \(total))")
         }
-        guard means.storage.allSatisfy(\.isFinite) else {
+        guard means.elements.allSatisfy(\.isFinite) else {
             throw ModelError.invalidSetting("component means must be finite numbers")
         }
         var factors: [Cholesky] = []

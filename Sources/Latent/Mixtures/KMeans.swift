@@ -126,7 +126,7 @@ public enum KMeans {
     @inline(__always)
     static func squaredDistance(_ a: Matrix<Double>, _ i: Int, _ b: Matrix<Double>, _ j: Int, _ d: Int) -> Double {
         var s = 0.0
-        for t in 0..<d { let diff = a.storage[i &* d &+ t] - b.storage[j &* d &+ t]; s += diff * diff }
+        for t in 0..<d { let diff = a.elements[i &* d &+ t] - b.elements[j &* d &+ t]; s += diff * diff }
         return s
     }
 }

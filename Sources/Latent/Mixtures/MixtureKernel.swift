@@ -46,7 +46,7 @@ struct MixtureKernel {
         d = model.dimension
         type = model.covarianceType
         self.shift = shift
-        var centered = model.means.storage
+        var centered = model.means.elements
         for i in 0..<k { for j in 0..<d { centered[i * d + j] -= shift[j] } }
         centeredMeans = centered
         let logDets = model.logDeterminants
@@ -73,7 +73,7 @@ struct MixtureKernel {
             }
         case .tied:
             let p = model.choleskyFactors[0].precisionFactor
-            factors = p.storage
+            factors = p.elements
             projected = [Double](repeating: 0, count: k * d)
             for c in 0..<k {
                 for b in 0..<d {
@@ -83,7 +83,7 @@ struct MixtureKernel {
                 }
             }
         case .diag(let v):
-            inverse = v.storage.map { 1 / $0 }
+            inverse = v.elements.map { 1 / $0 }
         case .spherical(let v):
             let dimension = d
             inverse = v.flatMap { [Double](repeating: 1 / $0, count: dimension) }

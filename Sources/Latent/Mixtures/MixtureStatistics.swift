@@ -123,9 +123,9 @@ extension GaussianMixture {
         mix(UInt64(componentCount)); mix(UInt64(dimension))
         for byte in covarianceType.rawValue.utf8 { mix(UInt64(byte)) }
         for w in weights { mix(w.bitPattern) }
-        for m in means.storage { mix(m.bitPattern) }
+        for m in means.elements { mix(m.bitPattern) }
         for c in 0..<componentCount {
-            for v in covariances.matrix(component: c, dimension: dimension).storage { mix(v.bitPattern) }
+            for v in covariances.matrix(component: c, dimension: dimension).elements { mix(v.bitPattern) }
         }
         return String(hash, radix: 16).leftPadded(to: 16)
     }
@@ -145,8 +145,8 @@ extension GaussianMixture {
         guard x.columns == dimension else {
             throw ModelError.invalidSetting("the data has \(x.columns) columns; the model \(dimension)")
         }
-        if let i = x.storage.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("row \(i / dimension + 1), column \(i % dimension + 1) holds \(x.storage[i]); statistics need complete rows of finite numbers")
+        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("row \(i / dimension + 1), column \(i % dimension + 1) holds \(x.elements[i]); statistics need complete rows of finite numbers")
         }
         let shift = mixtureMean
         let kernel = MixtureKernel(self, shift: shift)
@@ -157,7 +157,7 @@ extension GaussianMixture {
         }
         let columnSums = (0..<dimension).map { j in (0..<x.rows).reduce(0) { $0 + centered[$1, j] } }
         return MixtureStatistics(model: self, shift: shift, rows: x.rows, kernelStatistics: flat,
-                                 columnSums: columnSums, gram: x.rows > 0 ? centered.gram.storage : [Double](repeating: 0, count: dimension * dimension))
+                                 columnSums: columnSums, gram: x.rows > 0 ? centered.gram.elements : [Double](repeating: 0, count: dimension * dimension))
     }
 
     /// The M-step from statistics of this model's E-step: one EM step over the rows they hold.

@@ -164,8 +164,8 @@ extension GaussianMixture {
             throw ModelError.tooFewPoints(points: n, needed: components, what: "a mixture of \(components) components")
         }
         let sample = try subsample(of: data, count: min(n, streamedStartRows))
-        if let i = sample.storage.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("\(source.sourceName): row \(i / sample.columns * n / sample.rows + 1), column \(i % sample.columns + 1) holds \(sample.storage[i]); an online fit needs complete rows of finite numbers")
+        if let i = sample.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("\(source.sourceName): row \(i / sample.columns * n / sample.rows + 1), column \(i % sample.columns + 1) holds \(sample.elements[i]); an online fit needs complete rows of finite numbers")
         }
         let start = try options.warmStart ?? fit(sample, components: components, options: options).model
         var online = try OnlineGaussianMixture(start: start, stepDecay: stepDecay, regularization: data.regularization,

@@ -55,7 +55,7 @@ public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
 
     public var inputs: Int { layers[0].inputs }
     public var outputs: Int { layers[layers.count - 1].outputs }
-    public var parameterCount: Int { layers.reduce(0) { $0 + $1.weights.storage.count + $1.bias.count } }
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.weights.elements.count + $1.bias.count } }
 
     /// The output for a batch (`B × inputs`), with every layer's output (the input first) for the backward pass.
     @_specialize(exported: true, where S == Float)

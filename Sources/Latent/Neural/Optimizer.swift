@@ -28,11 +28,27 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
     }
 
     /// Moves parameter array number `index` along `scale ×` its gradient (`ascend`) or against it.
+    public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], scale: S = 1, ascend: Bool) {
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradient.withUnsafeBufferPointer { g in update(index, parameters: p, gradient: g, scale: scale, ascend: ascend) }
+        }
+    }
+
+    /// Moves the weight matrix number `index` along `scale ×` its gradient (`ascend`) or against it.
+    public mutating func update(_ index: Int, parameters: inout Matrix<S>, gradient: Matrix<S>, scale: S = 1, ascend: Bool) {
+        precondition(parameters.rows == gradient.rows && parameters.columns == gradient.columns, "Gradient and parameters differ in shape")
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradient.withUnsafeBufferPointer { g in update(index, parameters: p, gradient: g, scale: scale, ascend: ascend) }
+        }
+    }
+
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
-    public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], scale: S = 1, ascend: Bool) {
+    private mutating func update(_ index: Int, parameters: UnsafeMutableBufferPointer<S>, gradient: UnsafeBufferPointer<S>,
+                                 scale: S, ascend: Bool) {
         precondition(parameters.count == gradient.count, "Gradient and parameters differ in size")
         let sign: S = ascend ? 1 : -1
+        guard let pb = parameters.baseAddress, let gb = gradient.baseAddress else { return }
         switch kind {
         case .sgd:
             for i in parameters.indices { parameters[i] += sign * learningRate * scale * gradient[i] }
@@ -48,16 +64,12 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
             let b1 = beta1, b2 = beta2
             let work = ChunkedWork(count: parameters.count, minimumChunk: 32_768, maxChunks: 8)
             let threads = self.threads
-            parameters.withUnsafeMutableBufferPointer { p in
-                gradient.withUnsafeBufferPointer { g in
-                    m[index].withUnsafeMutableBufferPointer { mp in
-                        v[index].withUnsafeMutableBufferPointer { vp in
-                            let pb = p.baseAddress!, gb = g.baseAddress!, mb = mp.baseAddress!, vb = vp.baseAddress!
-                            work.run(threads: threads) { _, range in
-                                Self.adam(range, p: pb, g: gb, m: mb, v: vb, scale: scale, b1: b1, b2: b2,
-                                          step: sign * rate, epsilon: epsHat)
-                            }
-                        }
+            m[index].withUnsafeMutableBufferPointer { mp in
+                v[index].withUnsafeMutableBufferPointer { vp in
+                    let mb = mp.baseAddress!, vb = vp.baseAddress!
+                    work.run(threads: threads) { _, range in
+                        Self.adam(range, p: pb, g: gb, m: mb, v: vb, scale: scale, b1: b1, b2: b2,
+                                  step: sign * rate, epsilon: epsHat)
                     }
                 }
             }

@@ -20,8 +20,8 @@ struct SparseRows<S: NeuralScalar> {
     init?(_ x: Matrix<S>) {
         rows = x.rows
         columns = x.columns
-        let limit = Int(Self.maximumDensity * Double(x.storage.count))
-        guard x.storage.count > 0 else { return nil }
+        let limit = Int(Self.maximumDensity * Double(x.elements.count))
+        guard x.elements.count > 0 else { return nil }
         var starts = [Int](repeating: 0, count: x.rows + 1)
         var indices = [Int32](repeating: 0, count: limit)
         var values = [S](repeating: 0, count: limit)

@@ -74,7 +74,7 @@ struct BayesianGaussianMixtureParameters: Codable, Equatable {
             case .diag: return .diag(m)
             default:
                 guard m.rows == k, m.columns == 1 else { throw ModelError.invalidSetting("scaleInverses of spherical precisions must be \(k) × 1") }
-                return .spherical(m.storage)
+                return .spherical(m.elements)
             }
         }
     }

@@ -30,7 +30,7 @@ enum RestrictedBoltzmannMachineFile {
         var tensors: [String: SafeTensors.Tensor] = [:]
         for (l, m) in machines.enumerated() {
             let p = prefix(kind, l)
-            tensors[p + "weight"] = SafeTensors.Tensor(shape: [m.hiddenCount, m.visibleCount], values: m.weights.storage)
+            tensors[p + "weight"] = SafeTensors.Tensor(shape: [m.hiddenCount, m.visibleCount], values: m.weights.elements)
             tensors[p + "visible_bias"] = SafeTensors.Tensor(shape: [m.visibleCount], values: m.visibleBias)
             tensors[p + "hidden_bias"] = SafeTensors.Tensor(shape: [m.hiddenCount], values: m.hiddenBias)
             if !m.baseVisibleBias.isEmpty {

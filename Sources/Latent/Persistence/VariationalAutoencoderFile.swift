@@ -36,7 +36,7 @@ enum VariationalAutoencoderFile {
         var tensors: [String: SafeTensors.Tensor] = [:]
         for (prefix, network) in [("encoder", encoder), ("decoder", decoder)] {
             for (i, layer) in network.layers.enumerated() {
-                tensors["\(prefix).\(i).weight"] = SafeTensors.Tensor(shape: [layer.outputs, layer.inputs], values: layer.weights.transposed.storage)
+                tensors["\(prefix).\(i).weight"] = SafeTensors.Tensor(shape: [layer.outputs, layer.inputs], values: layer.weights.transposed.elements)
                 tensors["\(prefix).\(i).bias"] = SafeTensors.Tensor(shape: [layer.outputs], values: layer.bias)
             }
         }

@@ -39,7 +39,7 @@ public struct KalmanSmoothing: Sendable {
 extension Matrix where Scalar == Double {
     /// Row `t` of a flat stack of `n × n` matrices, as a matrix.
     public func covariance(_ n: Int, at t: Int) -> Matrix<Double> {
-        Matrix(rows: n, columns: n, storage: Array(storage[(t * n * n)..<((t + 1) * n * n)]))
+        Matrix(rows: n, columns: n, storage: Array(elements[(t * n * n)..<((t + 1) * n * n)]))
     }
 }
 
@@ -64,9 +64,9 @@ extension LinearDynamicalSystem {
         var filteredMeans = uninitialized(t * l), filteredCovariances = uninitialized(t * ll)
         var stepLogLikelihoods = [Double](repeating: 0, count: t), steadySteps = [Bool](repeating: false, count: t)
         var burnIn = 0
-        let a = transition.storage, q = stateNoise.storage, c = observation.storage, r = observationNoise.storage
+        let a = transition.elements, q = stateNoise.elements, c = observation.elements, r = observationNoise.elements
         let log2Pi = log(2 * Double.pi)
-        var mean = initialMean, covariance = initialCovariance.storage
+        var mean = initialMean, covariance = initialCovariance.elements
         var scratchMean = [Double](repeating: 0, count: l)
         var product = [Double](repeating: 0, count: ll), reduction = [Double](repeating: 0, count: ll)
         var pct = [Double](repeating: 0, count: l * d), gain = [Double](repeating: 0, count: l * d), kr = [Double](repeating: 0, count: l * d)
@@ -88,7 +88,7 @@ extension LinearDynamicalSystem {
             let step = next
             next += 1
             var full = true
-            for j in 0..<d where y.storage[step * d + j].isNaN { full = false; break }
+            for j in 0..<d where y.elements[step * d + j].isNaN { full = false; break }
             if steady && full {
                 // The fully observed stretch from here on: only the means change.
                 let end = y.withUnsafeBufferPointer { yp in
@@ -127,7 +127,7 @@ extension LinearDynamicalSystem {
             for i in 0..<l { predictedMeans[step * l + i] = mean[i] }
             for i in 0..<ll { predictedCovariances[step * ll + i] = covariance[i] }
             var o = 0
-            for j in 0..<d where !y.storage[step * d + j].isNaN { observed[o] = j; o += 1 }
+            for j in 0..<d where !y.elements[step * d + j].isNaN { observed[o] = j; o += 1 }
             if o > 0 {
                 // P Cᵀ (L × o) and S = C P Cᵀ + R (o × o).
                 for i in 0..<l { for b in 0..<o {
@@ -144,7 +144,7 @@ extension LinearDynamicalSystem {
                     throw ModelError.singularCovariance(component: nil, detail: "the innovation covariance at time step \(step + 1) is not positive definite")
                 }
                 for x in 0..<o {
-                    var v = y.storage[step * d + observed[x]] - offset[observed[x]]
+                    var v = y.elements[step * d + observed[x]] - offset[observed[x]]
                     for k in 0..<l { v -= c[observed[x] * l + k] * mean[k] }
                     innovation[x] = v; solved[x] = v
                 }
@@ -228,10 +228,10 @@ extension LinearDynamicalSystem {
         var reduction = [Double](repeating: 0, count: l * l)
         for i in 0..<l { for j in 0..<l {
             var v = i == j ? 1.0 : 0.0
-            for x in 0..<d { v -= gain[i * d + x] * observation.storage[x * l + j] }
+            for x in 0..<d { v -= gain[i * d + x] * observation.elements[x * l + j] }
             reduction[i * l + j] = v
         } }
-        let f = SmallDense.product(Matrix(rows: l, columns: l, storage: reduction), transition).storage
+        let f = SmallDense.product(Matrix(rows: l, columns: l, storage: reduction), transition).elements
         var centred = [Double](repeating: 0, count: n * d), driven = [Double](repeating: 0, count: n * l)
         var weighted = [Double](repeating: 0, count: n * d)
         for i in 0..<n { for x in 0..<d { centred[i * d + x] = y[(start + i) * d + x] - offset[x] } }
@@ -286,11 +286,11 @@ extension LinearDynamicalSystem {
         let filtering = try filter(y, steadyState: steadyState)
         let t = y.rows, l = latentDimension, ll = l * l
         // Local arrays: a write through a stored property checks uniqueness each time.
-        var means = filtering.filteredMeans.storage, covariances = filtering.filteredCovariances.storage
+        var means = filtering.filteredMeans.elements, covariances = filtering.filteredCovariances.elements
         var lagOne = [Double](unsafeUninitializedCapacity: max(0, t - 1) * ll) { _, count in count = max(0, t - 1) * ll }   // every step writes it
-        let filteredMeans = filtering.filteredMeans.storage, predictedMeans = filtering.predictedMeans.storage
-        let filteredCovariances = filtering.filteredCovariances.storage, predictedCovariances = filtering.predictedCovariances.storage
-        let a = transition.storage
+        let filteredMeans = filtering.filteredMeans.elements, predictedMeans = filtering.predictedMeans.elements
+        let filteredCovariances = filtering.filteredCovariances.elements, predictedCovariances = filtering.predictedCovariances.elements
+        let a = transition.elements
         var pat = [Double](repeating: 0, count: ll), gain = [Double](repeating: 0, count: ll)
         var predicted = [Double](repeating: 0, count: ll), factor = [Double](repeating: 0, count: ll)
         var difference = [Double](repeating: 0, count: ll), product = [Double](repeating: 0, count: ll)

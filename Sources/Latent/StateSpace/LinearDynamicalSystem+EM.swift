@@ -79,30 +79,30 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
         let smoothing = try smooth(y)
         stats.logLikelihood += smoothing.filtering.logLikelihood
         let t = y.rows, l = latentDimension, d = dimension, ll = l * l
-        let means = smoothing.means.storage, covariances = smoothing.covariances.storage, lagOne = smoothing.lagOneCovariances.storage
+        let means = smoothing.means.elements, covariances = smoothing.covariances.elements, lagOne = smoothing.lagOneCovariances.elements
         // Sums kept in local buffers (written back once) and each step's E[xₜxₜᵀ] formed once.
-        var stateSum = stats.stateSum, all = stats.stateSecondMoment.storage
-        var previous = stats.previousSecondMoment.storage, next = stats.nextSecondMoment.storage, cross = stats.crossMoment.storage
-        var observationSum = stats.observationSum, observationState = stats.observationStateMoment.storage
+        var stateSum = stats.stateSum, all = stats.stateSecondMoment.elements
+        var previous = stats.previousSecondMoment.elements, next = stats.nextSecondMoment.elements, cross = stats.crossMoment.elements
+        var observationSum = stats.observationSum, observationState = stats.observationStateMoment.elements
         var second = [Double](repeating: 0, count: ll)
         defer {
             stats.observationSum = observationSum
-            stats.observationStateMoment.storage = observationState
+            stats.observationStateMoment = Matrix(rows: stats.observationStateMoment.rows, columns: stats.observationStateMoment.columns, storage: observationState)
             stats.stateSum = stateSum
-            stats.stateSecondMoment.storage = all
-            stats.previousSecondMoment.storage = previous
-            stats.nextSecondMoment.storage = next
-            stats.crossMoment.storage = cross
+            stats.stateSecondMoment = Matrix(rows: stats.stateSecondMoment.rows, columns: stats.stateSecondMoment.columns, storage: all)
+            stats.previousSecondMoment = Matrix(rows: stats.previousSecondMoment.rows, columns: stats.previousSecondMoment.columns, storage: previous)
+            stats.nextSecondMoment = Matrix(rows: stats.nextSecondMoment.rows, columns: stats.nextSecondMoment.columns, storage: next)
+            stats.crossMoment = Matrix(rows: stats.crossMoment.rows, columns: stats.crossMoment.columns, storage: cross)
         }
         stats.sequences += 1
         for i in 0..<l {
             stats.initialMean[i] += means[i]
-            for j in 0..<l { stats.initialSecondMoment.storage[i * l + j] += covariances[i * l + j] + means[i] * means[j] }
+            for j in 0..<l { stats.initialSecondMoment[i, j] += covariances[i * l + j] + means[i] * means[j] }
         }
         // Sums over the steps on raw pointers; rows with a missing value are collected and added after.
         var incomplete: [Int] = []
         var transitions = 0
-        var observationSecond = completeSecondMoment == nil ? stats.observationSecondMoment.storage : []
+        var observationSecond = completeSecondMoment == nil ? stats.observationSecondMoment.elements : []
         means.withUnsafeBufferPointer { mp in
         covariances.withUnsafeBufferPointer { cp in
         lagOne.withUnsafeBufferPointer { lp in
@@ -150,12 +150,12 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
         } } } } } } } } } } } } }
         stats.transitions += transitions
         stats.steps += t
-        if completeSecondMoment == nil { stats.observationSecondMoment.storage = observationSecond }
+        if completeSecondMoment == nil { stats.observationSecondMoment = Matrix(rows: stats.observationSecondMoment.rows, columns: stats.observationSecondMoment.columns, storage: observationSecond) }
         for step in incomplete {
             let m = Array(means[(step * l)..<((step + 1) * l)])
             let (ey, eyx, eyy) = expectedObservation(y.row(step), stateMean: m, stateSecondMoment: smoothing.covariances.covariance(l, at: step) + SmallDense.outer(m, m))
             for j in 0..<d { observationSum[j] += ey[j] }
-            for x in 0..<(d * l) { observationState[x] += eyx.storage[x] }
+            for x in 0..<(d * l) { observationState[x] += eyx.elements[x] }
             SmallDense.accumulate(&stats.observationSecondMoment, eyy)
         }
         if let completeSecondMoment { SmallDense.accumulate(&stats.observationSecondMoment, completeSecondMoment) }

@@ -61,8 +61,8 @@ extension LinearDynamicalSystem {
         let sequences = sequences.isEmpty ? .single(y.rows) : sequences
         guard y.rows > 0, y.columns > 0 else { throw ModelError.emptyData }
         guard latent >= 1 else { throw ModelError.invalidSetting("the number of hidden states must be at least 1") }
-        if let i = y.storage.firstIndex(where: { $0.isInfinite }) {
-            throw ModelError.invalidSetting("row \(i / y.columns + 1), column \(i % y.columns + 1) holds \(y.storage[i]); a linear dynamical system needs finite values (NaN marks a missing one)")
+        if let i = y.elements.firstIndex(where: { $0.isInfinite }) {
+            throw ModelError.invalidSetting("row \(i / y.columns + 1), column \(i % y.columns + 1) holds \(y.elements[i]); a linear dynamical system needs finite values (NaN marks a missing one)")
         }
         guard options.em.maxIterations >= 1, options.em.tolerance >= 0 else {
             throw ModelError.invalidSetting("the iteration limit must be at least 1 and the tolerance non-negative")
@@ -93,7 +93,7 @@ extension LinearDynamicalSystem {
         var centred = Matrix<Double>(rows: y.rows, columns: d)
         for i in 0..<y.rows { for j in 0..<d { centred[i, j] = y[i, j].isNaN ? 0 : y[i, j] - means[j] } }
         var covariance = centred.gram
-        for i in covariance.storage.indices { covariance.storage[i] /= Double(max(1, y.rows - 1)) }
+        covariance.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] /= Double(max(1, y.rows - 1)) } }
         // With fewer states than columns the principal components leave a residual that starts R
         // (as probabilistic PCA). With as many states as columns or more they leave none, so each
         // column's white-noise variance is estimated from its autocovariances first (an AR(1)

@@ -93,7 +93,7 @@ public struct LinearDynamicalSystem: Equatable, Sendable {
             throw bad("the shapes disagree (A \(transition.rows)×\(transition.columns), Q \(stateNoise.rows)×\(stateNoise.columns), C \(observation.rows)×\(observation.columns), d \(offset.count), R \(observationNoise.rows)×\(observationNoise.columns), μ₀ \(initialMean.count), V₀ \(initialCovariance.rows)×\(initialCovariance.columns))")
         }
         for (name, m) in [("A", transition), ("Q", stateNoise), ("C", observation), ("R", observationNoise), ("V₀", initialCovariance)] {
-            guard m.storage.allSatisfy(\.isFinite) else { throw bad("\(name) holds a value that is not a finite number") }
+            guard m.elements.allSatisfy(\.isFinite) else { throw bad("\(name) holds a value that is not a finite number") }
         }
         guard offset.allSatisfy(\.isFinite), initialMean.allSatisfy(\.isFinite) else { throw bad("d or μ₀ holds a value that is not a finite number") }
         for (name, m) in [("Q", stateNoise), ("R", observationNoise), ("V₀", initialCovariance)] {
@@ -134,7 +134,7 @@ public struct LinearDynamicalSystem: Equatable, Sendable {
 
     /// `V₀` of a diffuse start for data whose largest column variance is `variance`.
     static func diffuseCovariance(states l: Int, observation: Matrix<Double>, variance: Double) -> Matrix<Double> {
-        let gain = max(observation.storage.map(abs).max() ?? 1, 1e-300)
+        let gain = max(observation.elements.map(abs).max() ?? 1, 1e-300)
         return Matrix.diagonal([Double](repeating: diffuseScale * max(variance, 1e-300) / (gain * gain), count: l))
     }
 }

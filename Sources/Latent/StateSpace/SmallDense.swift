@@ -10,9 +10,9 @@ enum SmallDense {
         var out = Matrix<Double>(rows: a.rows, columns: b.columns)
         for i in 0..<a.rows {
             for k in 0..<a.columns {
-                let v = a.storage[i * a.columns + k]
+                let v = a.elements[i * a.columns + k]
                 if v == 0 { continue }
-                for j in 0..<b.columns { out.storage[i * b.columns + j] += v * b.storage[k * b.columns + j] }
+                for j in 0..<b.columns { out[i, j] += v * b.elements[k * b.columns + j] }
             }
         }
         return out
@@ -25,8 +25,8 @@ enum SmallDense {
         for i in 0..<a.rows {
             for j in 0..<b.rows {
                 var s = 0.0
-                for k in 0..<a.columns { s += a.storage[i * a.columns + k] * b.storage[j * b.columns + k] }
-                out.storage[i * b.rows + j] = s
+                for k in 0..<a.columns { s += a.elements[i * a.columns + k] * b.elements[j * b.columns + k] }
+                out[i, j] = s
             }
         }
         return out
@@ -42,7 +42,7 @@ enum SmallDense {
         precondition(a.columns == v.count, "Inner dimensions differ")
         return (0..<a.rows).map { i in
             var s = 0.0
-            for k in 0..<a.columns { s += a.storage[i * a.columns + k] * v[k] }
+            for k in 0..<a.columns { s += a.elements[i * a.columns + k] * v[k] }
             return s
         }
     }
@@ -52,9 +52,9 @@ enum SmallDense {
         var out = a
         let n = a.rows
         for i in 0..<n { for j in 0..<i {
-            let v = 0.5 * (a.storage[i * n + j] + a.storage[j * n + i])
-            out.storage[i * n + j] = v
-            out.storage[j * n + i] = v
+            let v = 0.5 * (a.elements[i * n + j] + a.elements[j * n + i])
+            out[i, j] = v
+            out[j, i] = v
         } }
         return out
     }
@@ -62,13 +62,13 @@ enum SmallDense {
     /// `u · vᵀ`.
     static func outer(_ u: [Double], _ v: [Double]) -> Matrix<Double> {
         var out = Matrix<Double>(rows: u.count, columns: v.count)
-        for i in u.indices { for j in v.indices { out.storage[i * v.count + j] = u[i] * v[j] } }
+        for i in u.indices { for j in v.indices { out[i, j] = u[i] * v[j] } }
         return out
     }
 
     /// `a += s · b` in place.
     static func accumulate(_ a: inout Matrix<Double>, _ b: Matrix<Double>, scale s: Double = 1) {
-        for i in a.storage.indices { a.storage[i] += s * b.storage[i] }
+        a.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += s * b.elements[i] } }
     }
 
     /// Solves `x · a = b` for `x` with `a` symmetric positive definite (`x = b · a⁻¹`), through
@@ -77,7 +77,7 @@ enum SmallDense {
         var out = Matrix<Double>(rows: b.rows, columns: b.columns)
         for i in 0..<b.rows {
             let row = a.solve(b.row(i))
-            for j in 0..<b.columns { out.storage[i * b.columns + j] = row[j] }
+            for j in 0..<b.columns { out[i, j] = row[j] }
         }
         return out
     }
@@ -85,7 +85,7 @@ enum SmallDense {
     /// The rows `rows` and columns `columns` of `a`.
     static func submatrix(_ a: Matrix<Double>, rows: [Int], columns: [Int]) -> Matrix<Double> {
         var out = Matrix<Double>(rows: rows.count, columns: columns.count)
-        for (r, i) in rows.enumerated() { for (c, j) in columns.enumerated() { out.storage[r * columns.count + c] = a[i, j] } }
+        for (r, i) in rows.enumerated() { for (c, j) in columns.enumerated() { out[r, c] = a[i, j] } }
         return out
     }
 

@@ -92,12 +92,12 @@ public struct Autoencoder<S: NeuralScalar>: Equatable, Sendable {
             optimizer.beginStep()
             var index = 0
             for (l, g) in encoderGradients.enumerated() {
-                optimizer.update(index, parameters: &encoder.layers[l].weights.storage, gradient: g.weights.storage, scale: scale, ascend: true)
+                optimizer.update(index, parameters: &encoder.layers[l].weights, gradient: g.weights, scale: scale, ascend: true)
                 optimizer.update(index + 1, parameters: &encoder.layers[l].bias, gradient: g.bias, scale: scale, ascend: true)
                 index += 2
             }
             for (l, g) in decoderGradients.enumerated() {
-                optimizer.update(index, parameters: &decoder.layers[l].weights.storage, gradient: g.weights.storage, scale: scale, ascend: true)
+                optimizer.update(index, parameters: &decoder.layers[l].weights, gradient: g.weights, scale: scale, ascend: true)
                 optimizer.update(index + 1, parameters: &decoder.layers[l].bias, gradient: g.bias, scale: scale, ascend: true)
                 index += 2
             }

@@ -52,7 +52,7 @@ extension VariationalAutoencoder {
                     let lo = block * rowsPerBlock, hi = min(n, lo + rowsPerBlock)
                     let part = x.selectingRows(lo..<hi), m = hi - lo
                     var epsilon = Matrix<S>(rows: m * samples, columns: l)
-                    for i in epsilon.storage.indices { epsilon.storage[i] = S(rng.nextNormal()) }
+                    epsilon.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = S(rng.nextNormal()) } }
                     var z = epsilon
                     var mean = Matrix<S>(rows: m, columns: l), logVar = mean
                     if estimator != .naiveMC {

@@ -30,11 +30,11 @@ extension VariationalAutoencoder {
         var optimizer = Optimizer<S>(.adam, learningRate: S(learningRate))
         for _ in 0..<max(0, steps) {
             var epsilon = Matrix<S>(rows: x.rows, columns: l)
-            for i in epsilon.storage.indices { epsilon.storage[i] = S(rng.nextNormal()) }
+            epsilon.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = S(rng.nextNormal()) } }
             let gradient = objective(x, encoderOutput: parameters, epsilon: epsilon, objective: .elbo(beta: 1)).encoderOutputGradient
             // Each row's parameters get their own ELBO's gradient: rows are independent problems.
             optimizer.beginStep()
-            optimizer.update(0, parameters: &parameters.storage, gradient: gradient.storage, ascend: true)
+            optimizer.update(0, parameters: &parameters, gradient: gradient, ascend: true)
         }
         let after = elbo(x, encoderOutput: parameters, samples: evaluationSamples, rng: &rng)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

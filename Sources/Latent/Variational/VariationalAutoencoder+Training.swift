@@ -57,7 +57,7 @@ extension VariationalAutoencoder {
         return MiniBatches.run(count: x.rows, options: options, rng: &rng) { rows, rng in
             let batch = x.selectingRows(rows)
             var epsilon = Matrix<S>(rows: rows.count * k, columns: l)
-            for i in epsilon.storage.indices { epsilon.storage[i] = S(rng.nextNormal()) }
+            epsilon.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = S(rng.nextNormal()) } }
             let (value, gradients) = splitObjective(batch, epsilon: epsilon, objective: options.objective, threads: options.threads)
             // Ascend the mean objective of the batch.
             optimizer.beginStep()
@@ -102,12 +102,16 @@ extension VariationalAutoencoder {
             optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
             index += 1
         }
+        func step(_ parameters: inout Matrix<S>, _ gradient: Matrix<S>) {
+            optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
+            index += 1
+        }
         for l in encoder.layers.indices {
-            step(&encoder.layers[l].weights.storage, gradients.encoder[l].weights.storage)
+            step(&encoder.layers[l].weights, gradients.encoder[l].weights)
             step(&encoder.layers[l].bias, gradients.encoder[l].bias)
         }
         for l in decoder.layers.indices {
-            step(&decoder.layers[l].weights.storage, gradients.decoder[l].weights.storage)
+            step(&decoder.layers[l].weights, gradients.decoder[l].weights)
             step(&decoder.layers[l].bias, gradients.decoder[l].bias)
         }
         if !logVariance.isEmpty {

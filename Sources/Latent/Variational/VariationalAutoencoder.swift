@@ -25,7 +25,7 @@ public struct Preprocessing: Equatable, Sendable, Codable {
 
     /// Applies the preprocessing.
     public func apply<S: NeuralScalar>(_ x: Matrix<Double>) -> Matrix<S> {
-        Matrix(rows: x.rows, columns: x.columns, storage: x.storage.map { v in
+        Matrix(rows: x.rows, columns: x.columns, storage: x.elements.map { v in
             let s = v * scale
             if let t = binarizeThreshold { return s > t ? 1 : 0 }
             return S(s)
@@ -108,7 +108,7 @@ public struct VariationalAutoencoder<S: NeuralScalar>: Equatable, Sendable {
     /// `count` draws of `x`'s expected value under `p(x | z)`, `z ~ 𝒩(0, I)`, with their latents.
     public func sample(count: Int, using rng: inout Xoshiro256StarStar) -> (points: Matrix<S>, latents: Matrix<S>) {
         var z = Matrix<S>(rows: count, columns: latentSize)
-        for i in z.storage.indices { z.storage[i] = S(rng.nextNormal()) }
+        z.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = S(rng.nextNormal()) } }
         return (decode(z), z)
     }
 

@@ -48,13 +48,13 @@ struct BenchCommand: ParsableCommand {
         b.withUnsafeMutableBufferPointer { rng.fillNormal($0) }
         var product = [Double](repeating: 0, count: n * d * k)
         results.append(time("dgemm \(n)x16 * 16x128", work: 2.0 * Double(n * d * d * k) / 1e9, unit: "GFLOP") {
-            Double.gemm(.none, .none, m: n, n: d * k, k: d, alpha: 1, a: a.storage, lda: d, b: b.storage, ldb: d * k,
+            Double.gemm(.none, .none, m: n, n: d * k, k: d, alpha: 1, a: a.elements, lda: d, b: b.elements, ldb: d * k,
                         beta: 0, c: &product, ldc: d * k)
         })
         let square = Matrix<Double>(rows: 512, columns: 512, repeating: 1.0)
         var squareProduct = [Double](repeating: 0, count: 512 * 512)
         results.append(time("dgemm 512x512 * 512x512", work: 2.0 * 512 * 512 * 512 / 1e9, unit: "GFLOP") {
-            Double.gemm(.none, .none, m: 512, n: 512, k: 512, alpha: 1, a: square.storage, lda: 512, b: square.storage, ldb: 512,
+            Double.gemm(.none, .none, m: 512, n: 512, k: 512, alpha: 1, a: square.elements, lda: 512, b: square.elements, ldb: 512,
                         beta: 0, c: &squareProduct, ldc: 512)
         })
 

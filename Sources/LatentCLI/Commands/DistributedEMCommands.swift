@@ -70,7 +70,7 @@ struct StatisticsCommand: ParsableCommand {
         }
         let table = try dataOptions.load(quiet: outputOptions.quiet)
         let selected = try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil)
-        if let i = selected.values.storage.firstIndex(where: \.isNaN) {
+        if let i = selected.values.elements.firstIndex(where: \.isNaN) {
             let d = selected.values.columns
             throw CommandLineError(description: "\(table.source): row \(selected.sourceRows[i / d]) has no value in column '\(selected.columnNames[i % d])'; statistics need complete rows (`latent impute` fills them, `latent fit gmm` integrates them out)")
         }

@@ -90,7 +90,7 @@ func loadNetworkData(_ dataOptions: DataOptions, binarize: Bool, bernoulli: Bool
     let isImage = !lower.hasSuffix(".csv") && !lower.hasSuffix(".npy")
     let preprocessing = Preprocessing(scale: isImage ? 1.0 / 255 : 1, binarizeThreshold: binarize ? 0.5 : nil)
     let x: Matrix<Float> = preprocessing.apply(table.values)
-    if bernoulli, let bad = x.storage.first(where: { $0 < 0 || $0 > 1 }) {
+    if bernoulli, let bad = x.elements.first(where: { $0 < 0 || $0 > 1 }) {
         throw ValidationError("a Bernoulli likelihood needs data in [0, 1]; found \(bad). Use --binarize, scale the data, or \(gaussianOption)")
     }
     return (table, preprocessing, x)

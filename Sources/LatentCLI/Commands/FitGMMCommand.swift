@@ -105,7 +105,7 @@ struct FitGMMCommand: ParsableCommand {
             guard means.rows == components, means.columns == table.values.columns else {
                 throw ValidationError("--initial-means \(initialMeans) holds a \(means.rows) × \(means.columns) matrix; expected \(components) × \(table.values.columns)")
             }
-            if let i = means.storage.firstIndex(where: { !$0.isFinite }) {
+            if let i = means.elements.firstIndex(where: { !$0.isFinite }) {
                 throw ValidationError("--initial-means \(initialMeans): row \(i / means.columns + 1) of the means has a missing or non-finite value; every mean needs a number in every column")
             }
             options.initialMeans = means
@@ -145,7 +145,7 @@ struct FitGMMCommand: ParsableCommand {
         } else {
             let table = try dataOptions.load(quiet: output.quiet)
             try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)
-            if let i = table.values.storage.firstIndex(where: \.isNaN) {
+            if let i = table.values.elements.firstIndex(where: \.isNaN) {
                 let d = table.values.columns
                 throw CommandLineError(description: "\(table.source): row \(table.sourceRows[i / d]) has no value in column '\(table.columnNames[i % d])'; --online needs complete rows (`latent fit gmm` without --online integrates missing values out)")
             }

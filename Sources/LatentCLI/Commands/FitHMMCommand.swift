@@ -83,9 +83,9 @@ struct FitHMMCommand: ParsableCommand {
         } else {
             // Counts and symbols, checked here so that the message names the file's row and column.
             let t = loaded.table, v = t.values
-            if let i = v.storage.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && (emission == .poisson ? $0.isFinite : $0 < 1e6)) }) {
+            if let i = v.elements.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && (emission == .poisson ? $0.isFinite : $0 < 1e6)) }) {
                 let what = emission == .poisson ? "Poisson counts must be non-negative integers" : "categorical symbols must be integers 0, 1, 2, …"
-                throw CommandLineError(description: "\(t.source), row \(t.sourceRows[i / v.columns]), column '\(t.columnNames[i % v.columns])': \(what); found \(Console.number(v.storage[i]))")
+                throw CommandLineError(description: "\(t.source), row \(t.sourceRows[i / v.columns]), column '\(t.columnNames[i % v.columns])': \(what); found \(Console.number(v.elements[i]))")
             }
         }
         let x = loaded.table.values
@@ -177,7 +177,7 @@ struct FitHMMCommand: ParsableCommand {
         guard means.rows == states, means.columns == x.columns else {
             throw ValidationError("--initial-means \(path) holds a \(means.rows) × \(means.columns) matrix; expected \(states) × \(x.columns)")
         }
-        if let i = means.storage.firstIndex(where: { !$0.isFinite }) {
+        if let i = means.elements.firstIndex(where: { !$0.isFinite }) {
             throw ValidationError("--initial-means \(path): row \(i / means.columns + 1) of the means has a missing or non-finite value; every mean needs a number in every column")
         }
         return try HiddenMarkovModel<GaussianEmission>.start(means: means, data: x, covarianceType: covariance, regularization: regularization)

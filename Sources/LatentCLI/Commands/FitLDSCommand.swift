@@ -53,7 +53,7 @@ struct FitLDSCommand: ParsableCommand {
         var options = StateSpaceFitOptions(observationNoise: observationNoise, initialState: initialState, fixed: try fixedParameters())
         options.transition = try transition.map { try parseMatrix($0, flag: "--transition", rows: latent, columns: latent) }
         options.observation = try observation.map { try parseMatrix($0, flag: "--observation", rows: table.values.columns, columns: latent) }
-        options.offset = try offset.map { try parseMatrix($0, flag: "--offset", rows: 1, columns: table.values.columns).storage }
+        options.offset = try offset.map { try parseMatrix($0, flag: "--offset", rows: 1, columns: table.values.columns).elements }
         for (parameter, given, flag) in [(LinearDynamicalSystem.Parameter.transition, options.transition, "--transition"),
                                          (.observation, options.observation, "--observation")] where options.fixed.contains(parameter) && given == nil {
             throw ValidationError("--fix \(parameter.rawValue) needs its value: give \(flag)")

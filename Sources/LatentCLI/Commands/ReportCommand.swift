@@ -142,7 +142,7 @@ struct ReportCommand: ParsableCommand {
                 var chains = m.sample(count: 16, gibbsSteps: 1_000, using: &rng)
                 chains = m.visibleMeans(m.hiddenProbabilities(chains))
                 var h = m.hiddenProbabilities(x.selectingRows(0..<min(8, x.rows)))
-                for i in h.storage.indices { h.storage[i] = rng.nextUniform() < Double(h.storage[i]) ? 1 : 0 }
+                h.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = rng.nextUniform() < Double($0[i]) ? 1 : 0 } }
                 page.sections.append(("Samples and reconstructions", "Samples: 16 chains of 1,000 Gibbs sweeps from the base model (visible means shown).",
                                       [SVGChart.imageGrid(title: "Samples", images: Self.rows(chains), side: side),
                                        reconstructionGrid(x, m.visibleMeans(h), side: side)]))
@@ -213,7 +213,7 @@ struct ReportCommand: ParsableCommand {
                 throw ValidationError("--labels \(path): its first column '\(first)' holds text; give labels as whole numbers 0, 1, …")
             }
         }
-        let values = path.lowercased().hasSuffix(".csv") ? (0..<table.values.rows).map { table.values[$0, 0] } : table.values.storage
+        let values = path.lowercased().hasSuffix(".csv") ? (0..<table.values.rows).map { table.values[$0, 0] } : table.values.elements
         return try values.enumerated().map { i, v in
             guard v.isFinite, v >= 0, v == v.rounded(), v < 1_000_000 else {
                 throw ValidationError("--labels \(path): row \(i + 1) holds \(v); labels must be whole numbers from 0")

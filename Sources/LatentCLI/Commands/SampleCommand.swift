@@ -50,8 +50,8 @@ struct SampleCommand: ParsableCommand {
             header = file.columns + (0..<m.latentSize).map { "z\($0)" }
             draw = { n, rng in
                 let (points, latents) = m.sample(count: n, using: &rng)
-                return (Matrix(rows: n, columns: m.dimension, storage: points.storage.map(Double.init)),
-                        Matrix(rows: n, columns: m.latentSize, storage: latents.storage.map(Double.init)))
+                return (Matrix(rows: n, columns: m.dimension, storage: points.elements.map(Double.init)),
+                        Matrix(rows: n, columns: m.latentSize, storage: latents.elements.map(Double.init)))
             }
         case .restrictedBoltzmann(let m):
             // Independent chains (one per row), each --gibbs-steps sweeps long.

@@ -139,8 +139,8 @@ struct ScoreCommand: ParsableCommand {
         let raw = try prepare(table, for: file, explicit: dataOptions.columns != nil)
         try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()
         let x: Matrix<Float> = preprocessing.apply(raw)
-        if units == .bernoulli, let i = x.storage.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-            throw ValidationError("row \(i / x.columns + 1) of \(dataOptions.data) holds \(x.storage[i]) after the model's preprocessing; Bernoulli visible units score values in [0, 1]")
+        if units == .bernoulli, let i = x.elements.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw ValidationError("row \(i / x.columns + 1) of \(dataOptions.data) holds \(x.elements[i]) after the model's preprocessing; Bernoulli visible units score values in [0, 1]")
         }
         return x
     }

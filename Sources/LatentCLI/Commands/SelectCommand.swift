@@ -113,7 +113,7 @@ struct SelectGMMCommand: ParsableCommand {
             case .fitted(let model, let report, let bic, let aic):
                 // ICL = BIC + 2·(entropy of the responsibilities).
                 let r = model.responsibilities(for: table.values, threads: threads)
-                let entropy = r.storage.reduce(0.0) { $0 - ($1 > 0 ? $1 * log($1) : 0) }
+                let entropy = r.elements.reduce(0.0) { $0 - ($1 > 0 ? $1 * log($1) : 0) }
                 o["icl"] = .number(bic + 2 * entropy)
                 entries.append(.init(components: c.components, covariance: c.covarianceType, bic: bic, icl: bic + 2 * entropy))
                 o["logLikelihood"] = .number(report.logLikelihood)

@@ -17,7 +17,7 @@ struct SequenceData {
         if !skipped.isEmpty { Console.dataWarning("\(dataOptions.data): skipped column(s) without numbers: \(skipped.joined(separator: ", "))", quiet: quiet) }
         var sequences: [SequenceRange] = .single(table.count)
         if let sequenceColumn {
-            let ids = try table.selecting(columns: [sequenceColumn]).values.storage
+            let ids = try table.selecting(columns: [sequenceColumn]).values.elements
             if let i = ids.firstIndex(where: { $0.isNaN }) {
                 throw DataError.missingValue(path: table.source, line: table.sourceRows[i], column: sequenceColumn)
             }

@@ -1,15 +1,21 @@
 /// A dense matrix in contiguous row-major storage.
 ///
-/// `Matrix` is a value type with copy-on-write storage (a Swift array). Element `(i, j)` lives at
-/// `storage[i * columns + j]`. Hot loops should work on ``withUnsafeBufferPointer(_:)`` rather than
-/// the subscript.
+/// `Matrix` is a value type with copy-on-write storage (a Swift array) that only this type mutates:
+/// element `(i, j)` lives at `elements[i * columns + j]`, writes go through the subscript (indices
+/// checked in debug builds) or ``withUnsafeMutableBufferPointer(_:)``, so the shape and the storage
+/// always agree. Hot loops should work on the buffer pointers rather than the subscript.
 public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// Number of rows.
     public let rows: Int
     /// Number of columns.
     public let columns: Int
-    /// The elements, row after row.
-    public var storage: [Scalar]
+    /// The elements, row after row (`rows × columns` of them).
+    @usableFromInline
+    internal var storage: [Scalar]
+
+    /// The elements, row after row: a read-only view, O(1) (copy-on-write shares the storage).
+    @inlinable
+    public var elements: [Scalar] { storage }
 
     /// A `rows × columns` matrix filled with `value`.
     @inlinable
@@ -67,8 +73,14 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// Element at row `i`, column `j`.
     @inlinable
     public subscript(i: Int, j: Int) -> Scalar {
-        get { storage[i &* columns &+ j] }
-        set { storage[i &* columns &+ j] = newValue }
+        get {
+            assert(i >= 0 && i < rows && j >= 0 && j < columns, "Matrix index (\(i), \(j)) outside \(rows) × \(columns)")
+            return storage[i &* columns &+ j]
+        }
+        set {
+            assert(i >= 0 && i < rows && j >= 0 && j < columns, "Matrix index (\(i), \(j)) outside \(rows) × \(columns)")
+            storage[i &* columns &+ j] = newValue
+        }
     }
 
     /// A copy of row `i`.
