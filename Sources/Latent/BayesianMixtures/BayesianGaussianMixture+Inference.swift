@@ -85,7 +85,7 @@ extension BayesianGaussianMixture {
         return Matrix<Double>(rows: x.rows, columns: componentCount) { out in
             guard let base = out.baseAddress else { return }
             x.withUnsafeBufferPointer { xp in
-                kernel.evaluate(data: xp.baseAddress!, rows: 0..<x.rows, logLikelihoods: nil, responsibilities: base, statistics: nil)
+                kernel.evaluate(data: xp.start, rows: 0..<x.rows, logLikelihoods: nil, responsibilities: base, statistics: nil)
             }
         }
     }
@@ -384,7 +384,7 @@ extension BayesianGaussianMixture: DegeneracyChecking {
         data.x.withUnsafeBufferPointer { xp in
             var rows = [Double](repeating: 0, count: data.x.rows)
             rows.withUnsafeMutableBufferPointer { out in
-                kernel.evaluate(data: xp.baseAddress!, rows: 0..<data.x.rows, logLikelihoods: out.baseAddress!, responsibilities: nil, statistics: nil)
+                kernel.evaluate(data: xp.start, rows: 0..<data.x.rows, logLikelihoods: out.start, responsibilities: nil, statistics: nil)
             }
             ll = rows.reduce(0, +)
         }

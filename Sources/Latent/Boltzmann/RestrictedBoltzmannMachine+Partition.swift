@@ -104,7 +104,7 @@ extension RestrictedBoltzmannMachine {
         let work = ChunkedWork(count: patterns, minimumChunk: 1, maxChunks: 64)
         var partial = [Double](repeating: -.infinity, count: 2 * work.ranges.count)   // (max, Σ exp(term − max)) per chunk
         partial.withUnsafeMutableBufferPointer { out in
-            let out = out.baseAddress!
+            let out = out.start
             work.run(threads: threads) { chunk, range in
                 var top = -Double.infinity, sum = 0.0
                 var x = [Double](repeating: 0, count: m)
@@ -137,7 +137,7 @@ extension RestrictedBoltzmannMachine {
         var product = SIMD8<Double>(repeating: 1)
         var factors = 0, i = 0
         x.withUnsafeBufferPointer { p in
-            let base = p.baseAddress!
+            let base = p.start
             while i + 8 <= x.count {
                 let v = SIMD8<Double>(UnsafeBufferPointer(start: base + i, count: 8))
                 positive += v.replacing(with: 0, where: v .< 0).sum()
@@ -205,7 +205,7 @@ extension RestrictedBoltzmannMachine {
             x.withUnsafeBufferPointer { xp in
             hidden.withUnsafeMutableBufferPointer { hp in
                 for i in 0..<m {
-                    let row = vp.baseAddress! + i * d
+                    let row = vp.start + i * d
                     // The visible part of log p*_β(v) − log p*_β′(v), per unit of β.
                     var visibleTerm = 0.0
                     if gaussian {
@@ -219,7 +219,7 @@ extension RestrictedBoltzmannMachine {
                         visibleTerm = Double(dot)
                     }
                     var hiddenTerm = 0.0
-                    let xi = xp.baseAddress! + i * h, hi = hp.baseAddress! + i * h
+                    let xi = xp.start + i * h, hi = hp.start + i * h
                     for j in 0..<h {
                         let xj = Double(xi[j])
                         hiddenTerm += Self.softplus(beta * xj) - Self.softplus(previous * xj)
@@ -235,8 +235,8 @@ extension RestrictedBoltzmannMachine {
                 for i in 0..<m { for a in 0..<d { cp[i * d + a] = Float((1 - beta) * Double(base[a]) + beta * Double(bias[a])) } }
                 hidden.withUnsafeBufferPointer { hp in
                     weights.withUnsafeBufferPointer { wp in
-                        Float.gemm(.none, .none, m: m, n: d, k: h, alpha: Float(beta), a: hp.baseAddress!, lda: h, b: wp.baseAddress!, ldb: d,
-                                   beta: 1, c: cp.baseAddress!, ldc: d)
+                        Float.gemm(.none, .none, m: m, n: d, k: h, alpha: Float(beta), a: hp.start, lda: h, b: wp.start, ldb: d,
+                                   beta: 1, c: cp.start, ldc: d)
                     }
                 }
             }
@@ -245,7 +245,7 @@ extension RestrictedBoltzmannMachine {
                     if gaussian {
                         for i in 0..<(m * d) { vp[i] = cp[i] + Float(rng.nextNormal()) }
                     } else {
-                        Self.sampleLogistic(cp.baseAddress!, into: vp.baseAddress!, count: m * d, using: &rng)
+                        Self.sampleLogistic(cp.start, into: vp.start, count: m * d, using: &rng)
                     }
                 }
             }

@@ -165,10 +165,10 @@ extension RestrictedBoltzmannMachine {
         gradient.withUnsafeMutableBufferPointer { g in
         weights.withUnsafeMutableBufferPointer { w in
         velocityW.withUnsafeMutableBufferPointer { vw in
-            Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: scale, a: h0p.baseAddress!, lda: h, b: v0p.baseAddress!, ldb: d,
-                       beta: 0, c: g.baseAddress!, ldc: d)
-            Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: -scale, a: hkp.baseAddress!, lda: h, b: vkp.baseAddress!, ldb: d,
-                       beta: 1, c: g.baseAddress!, ldc: d)
+            Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: scale, a: h0p.start, lda: h, b: v0p.start, ldb: d,
+                       beta: 0, c: g.start, ldc: d)
+            Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: -scale, a: hkp.start, lda: h, b: vkp.start, ldb: d,
+                       beta: 1, c: g.start, ldc: d)
             for i in 0..<(h * d) {
                 vw[i] = mom * vw[i] + lr * (g[i] - decay * w[i])
                 w[i] += vw[i]

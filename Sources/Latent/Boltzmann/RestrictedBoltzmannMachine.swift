@@ -176,8 +176,8 @@ extension RestrictedBoltzmannMachine {
         left.withUnsafeBufferPointer { a in
             right.withUnsafeBufferPointer { b in
                 out.withUnsafeMutableBufferPointer { c in
-                    Float.gemm(.none, transposeRight ? .transpose : .none, m: m, n: n, k: k, alpha: 1, a: a.baseAddress!, lda: k,
-                               b: b.baseAddress!, ldb: right.columns, beta: accumulate ? 1 : 0, c: c.baseAddress!, ldc: n)
+                    Float.gemm(.none, transposeRight ? .transpose : .none, m: m, n: n, k: k, alpha: 1, a: a.start, lda: k,
+                               b: b.start, ldb: right.columns, beta: accumulate ? 1 : 0, c: c.start, ldc: n)
                 }
             }
         }

@@ -50,7 +50,7 @@ extension HiddenMarkovModel: ExpectationMaximizable {
             if !data.coversAllRows { gp.initialize(repeating: 0) }
             results = logB.withUnsafeBufferPointer { lb in
                 forEachSequence(data.sequences, threads: data.threads) { s, cores in
-                    forwardBackward(logB: lb.baseAddress!, range: data.sequences[s], gamma: gp.baseAddress!, wantTransitions: true, threads: cores)
+                    forwardBackward(logB: lb.start, range: data.sequences[s], gamma: gp.start, wantTransitions: true, threads: cores)
                 }
             }
         }

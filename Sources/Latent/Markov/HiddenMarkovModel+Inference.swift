@@ -13,7 +13,7 @@ extension HiddenMarkovModel {
     func forEachSequence<R>(_ sequences: [SequenceRange], threads: Int, _ body: (Int, Int) -> R) -> [R] {
         var results = [R?](repeating: nil, count: sequences.count)
         results.withUnsafeMutableBufferPointer { rp in
-            let base = rp.baseAddress!
+            let base = rp.start
             let work = ChunkedWork(count: sequences.count, minimumChunk: 1, maxChunks: 64)
             work.run(threads: sequences.count > 1 ? threads : 1) { _, range in
                 for s in range { base[s] = body(s, sequences.count == 1 ? threads : 1) }
@@ -28,7 +28,7 @@ extension HiddenMarkovModel {
         let logB = emission.logLikelihoods(of: x, threads: threads)
         return logB.withUnsafeBufferPointer { lb in
             forEachSequence(seqs, threads: threads) { s, cores in
-                forwardBackward(logB: lb.baseAddress!, range: seqs[s], gamma: nil, wantTransitions: false, threads: cores).logLikelihood
+                forwardBackward(logB: lb.start, range: seqs[s], gamma: nil, wantTransitions: false, threads: cores).logLikelihood
             }.reduce(0, +)
         }
     }
@@ -40,9 +40,9 @@ extension HiddenMarkovModel {
         var gamma = Matrix<Double>(rows: x.rows, columns: stateCount)
         logB.withUnsafeBufferPointer { lb in
             gamma.withUnsafeMutableBufferPointer { gp in
-                let g = gp.baseAddress!
+                let g = gp.start
                 _ = forEachSequence(seqs, threads: threads) { s, cores in
-                    forwardBackward(logB: lb.baseAddress!, range: seqs[s], gamma: g, wantTransitions: false, threads: cores).logLikelihood
+                    forwardBackward(logB: lb.start, range: seqs[s], gamma: g, wantTransitions: false, threads: cores).logLikelihood
                 }
             }
         }
@@ -59,7 +59,7 @@ extension HiddenMarkovModel {
         let logPi = startProbabilities.map { log($0) }
         var path = [Int](repeating: 0, count: x.rows)
         let scores: [Double] = path.withUnsafeMutableBufferPointer { pp in
-            let pathBase = pp.baseAddress!
+            let pathBase = pp.start
             return forEachSequence(seqs, threads: threads) { s, _ in
                 let range = seqs[s], steps = range.count
                 var delta = (0..<k).map { logPi[$0] + logB[range.lowerBound, $0] }

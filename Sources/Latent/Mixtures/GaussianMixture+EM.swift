@@ -102,9 +102,9 @@ extension GaussianMixture: ExpectationMaximizable {
         var partial = [Double](repeating: 0, count: size * chunks)
         x.withUnsafeBufferPointer { xp in
             partial.withUnsafeMutableBufferPointer { pp in
-                let base = pp.baseAddress!
+                let base = pp.start
                 work.run(threads: threads) { chunk, range in
-                    kernel.evaluate(data: xp.baseAddress!, rows: range, logLikelihoods: nil,
+                    kernel.evaluate(data: xp.start, rows: range, logLikelihoods: nil,
                                     responsibilities: nil, statistics: base + chunk * size)
                 }
             }
@@ -226,11 +226,11 @@ extension GaussianMixture: ExpectationMaximizable {
         x.withUnsafeBufferPointer { xp in
             r.withUnsafeBufferPointer { rp in
                 partial.withUnsafeMutableBufferPointer { pp in
-                    let base = pp.baseAddress!
+                    let base = pp.start
                     work.run(threads: data.threads) { chunk, range in
                         let stats = base + chunk * size
                         if fullSecond && d <= MixtureKernel.smallDimension {
-                            smallDimensionStatistics(x: xp.baseAddress!, r: rp.baseAddress!, rows: range, dimension: d,
+                            smallDimensionStatistics(x: xp.start, r: rp.start, rows: range, dimension: d,
                                                      components: k, shift: shift, into: stats)
                             return
                         }
@@ -240,20 +240,20 @@ extension GaussianMixture: ExpectationMaximizable {
                         var w = [Double](repeating: 0, count: secondCount > 0 ? block * d : 0)
                         xc.withUnsafeMutableBufferPointer { xcb in
                             w.withUnsafeMutableBufferPointer { wb in
-                                let xc = xcb.baseAddress!
+                                let xc = xcb.start
                                 var start = range.lowerBound
                                 while start < range.upperBound {
                                     let b = min(block, range.upperBound - start)
-                                    let rb = rp.baseAddress! + start * k
+                                    let rb = rp.start + start * k
                                     for i in 0..<b {
-                                        let src = xp.baseAddress! + (start + i) * d
+                                        let src = xp.start + (start + i) * d
                                         for j in 0..<d { xc[i * d + j] = src[j] - shift[j] }
                                         for c in 0..<k { stats[c] += rb[i * k + c] }
                                     }
                                     Double.gemm(.transpose, .none, m: k, n: d, k: b, alpha: 1, a: rb, lda: k, b: xc, ldb: d,
                                                 beta: 1, c: sums, ldc: d)
                                     if fullSecond {
-                                        let w = wb.baseAddress!
+                                        let w = wb.start
                                         for c in 0..<k {
                                             for i in 0..<b {
                                                 let root = rb[i * k + c].squareRoot()
@@ -264,7 +264,7 @@ extension GaussianMixture: ExpectationMaximizable {
                                         }
                                     } else if secondCount > 0 {
                                         // Σᵢ rᵢₖ (xᵢ − shift)² for every component at once: Rᵀ·(Xc ∘ Xc).
-                                        let w = wb.baseAddress!
+                                        let w = wb.start
                                         for t in 0..<(b * d) { w[t] = xc[t] * xc[t] }
                                         Double.gemm(.transpose, .none, m: k, n: d, k: b, alpha: 1, a: rb, lda: k, b: w, ldb: d,
                                                     beta: 1, c: second, ldc: d)

@@ -10,7 +10,7 @@ extension GaussianMixture {
         let kernel = MixtureKernel(self, shift: shift)
         x.withUnsafeBufferPointer { xp in
             ChunkedWork(count: x.rows, minimumChunk: 1024).run(threads: threads) { _, range in
-                body(kernel, xp.baseAddress!, range)
+                body(kernel, xp.start, range)
             }
         }
     }
@@ -28,7 +28,7 @@ extension GaussianMixture {
         var resp = Matrix<Double>(rows: responsibilities ? x.rows : 0, columns: componentCount)
         ll.withUnsafeMutableBufferPointer { llp in
             resp.withUnsafeMutableBufferPointer { rp in
-                let llBase = llp.baseAddress!, rBase = responsibilities ? rp.baseAddress : nil
+                let llBase = llp.start, rBase = responsibilities ? rp.baseAddress : nil
                 kernelPass(x, threads: threads) { kernel, data, range in
                     kernel.evaluate(data: data, rows: range, logLikelihoods: llBase, responsibilities: rBase, statistics: nil)
                 }

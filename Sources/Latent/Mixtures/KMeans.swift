@@ -10,7 +10,7 @@ public enum KMeans {
         precondition(k >= 1 && k <= n, "Need 1 ≤ k ≤ rows")
         let trials = 2 + Int(log(Double(k)))
         return x.withUnsafeBufferPointer { xp in
-            let base = xp.baseAddress!
+            let base = xp.start
             /// `min(closest[i], ‖xᵢ − x_candidate‖²)` for every row, into `out`; returns their sum.
             func distances(to candidate: Int, below closest: [Double], into out: inout [Double]) -> Double {
                 let c = base + candidate &* d
@@ -77,7 +77,7 @@ public enum KMeans {
             x.withUnsafeBufferPointer { xp in
                 sums.withUnsafeMutableBufferPointer { sp in
                     for i in 0..<x.rows {
-                        let l = labels[i], row = xp.baseAddress! + i &* d, sum = sp.baseAddress! + l &* d
+                        let l = labels[i], row = xp.start + i &* d, sum = sp.start + l &* d
                         counts[l] += 1
                         for j in 0..<d { sum[j] += row[j] }
                     }
@@ -106,9 +106,9 @@ public enum KMeans {
         var labels = [Int](repeating: 0, count: x.rows)
         x.withUnsafeBufferPointer { xp in
             centers.withUnsafeBufferPointer { cp in
-                let c0 = cp.baseAddress!
+                let c0 = cp.start
                 for i in 0..<x.rows {
-                    let row = xp.baseAddress! + i &* d
+                    let row = xp.start + i &* d
                     var best = 0, bestDistance = Double.infinity
                     for c in 0..<k {
                         let center = c0 + c &* d

@@ -159,17 +159,17 @@ struct MixtureKernel {
         lp.withUnsafeMutableBufferPointer { lpBuffer in
         rowLL.withUnsafeMutableBufferPointer { llBuffer in
         w.withUnsafeMutableBufferPointer { wBuffer in
-            let xc = xcBuffer.baseAddress!, lp = lpBuffer.baseAddress!, rowLL = llBuffer.baseAddress!
+            let xc = xcBuffer.start, lp = lpBuffer.start, rowLL = llBuffer.start
             var start = rows.lowerBound
             while start < rows.upperBound {
                 let b = Swift.min(blockRows, rows.upperBound &- start)
                 if small {
                     // Straight from the data, and straight into the output when only densities are asked for.
                     let densitiesOnly = componentLogDensities != nil && logLikelihoods == nil && responsibilities == nil && statistics == nil
-                    smallFullLogDensities(data + start &* d, shift: shift.baseAddress!, rows: b,
+                    smallFullLogDensities(data + start &* d, shift: shift.start, rows: b,
                                           into: densitiesOnly ? componentLogDensities! + start &* k : lp,
-                                          factors: factors.baseAddress!, projected: projected.baseAddress!,
-                                          constants: constants.baseAddress!)
+                                          factors: factors.start, projected: projected.start,
+                                          constants: constants.start)
                     if densitiesOnly { start &+= b; continue }
                 }
                 // 1. Centre the block.
@@ -182,36 +182,36 @@ struct MixtureKernel {
                 // 2. Weighted log-densities.
                 switch type {
                 case .full:
-                    let y = yBuffer.baseAddress!
+                    let y = yBuffer.start
                     if small { break }
                     Double.gemm(.none, .none, m: b, n: kd, k: d, alpha: 1, a: xc, lda: d,
-                                b: factors.baseAddress!, ldb: kd, beta: 0, c: y, ldc: kd)
+                                b: factors.start, ldb: kd, beta: 0, c: y, ldc: kd)
                     for i in 0..<b {
                         let row = y + i &* kd
                         for c in 0..<k {
-                            let s = VectorMath.squaredDistance(row + c &* d, projected.baseAddress! + c &* d, count: d)
+                            let s = VectorMath.squaredDistance(row + c &* d, projected.start + c &* d, count: d)
                             lp[i &* k &+ c] = constants[c] - 0.5 * s
                         }
                     }
                 case .tied:
-                    let y = yBuffer.baseAddress!
+                    let y = yBuffer.start
                     Double.gemm(.none, .none, m: b, n: d, k: d, alpha: 1, a: xc, lda: d,
-                                b: factors.baseAddress!, ldb: d, beta: 0, c: y, ldc: d)
+                                b: factors.start, ldb: d, beta: 0, c: y, ldc: d)
                     for i in 0..<b {
                         let row = y + i &* d
                         for c in 0..<k {
-                            let s = VectorMath.squaredDistance(row, projected.baseAddress! + c &* d, count: d)
+                            let s = VectorMath.squaredDistance(row, projected.start + c &* d, count: d)
                             lp[i &* k &+ c] = constants[c] - 0.5 * s
                         }
                     }
                 case .diag, .spherical:
                     // y = x², then lp = offsets − ½ y·(1/σ²) + x·(μ/σ²).
-                    let y = yBuffer.baseAddress!
+                    let y = yBuffer.start
                     for t in 0..<(b &* d) { y[t] = xc[t] * xc[t] }
                     Double.gemm(.none, .none, m: b, n: k, k: d, alpha: -0.5, a: y, lda: d,
-                                b: terms.baseAddress!, ldb: k, beta: 0, c: lp, ldc: k)
+                                b: terms.start, ldb: k, beta: 0, c: lp, ldc: k)
                     Double.gemm(.none, .none, m: b, n: k, k: d, alpha: 1, a: xc, lda: d,
-                                b: terms.baseAddress! + d &* k, ldb: k, beta: 1, c: lp, ldc: k)
+                                b: terms.start + d &* k, ldb: k, beta: 1, c: lp, ldc: k)
                     for i in 0..<b {
                         let row = lp + i &* k
                         for c in 0..<k { row[c] += offsets[c] }
@@ -238,9 +238,9 @@ struct MixtureKernel {
                                 beta: 1, c: s, ldc: d)
                     switch type {
                     case .full:
-                        let w = wBuffer.baseAddress!
+                        let w = wBuffer.start
                         for c in 0..<k {
-                            let mc = mu.baseAddress! + c &* d
+                            let mc = mu.start + c &* d
                             for i in 0..<b {
                                 VectorMath.scaledDifference(xc + i &* d, mc, scale: lp[i &* k &+ c].squareRoot(),
                                                             into: w + i &* d, count: d)
@@ -253,7 +253,7 @@ struct MixtureKernel {
                     case .diag, .spherical:
                         // Σᵢ rᵢₖ (xᵢ − shift)² for every component at once: Rᵀ·(Xc ∘ Xc).
                         Double.gemm(.transpose, .none, m: k, n: d, k: b, alpha: 1, a: lp, lda: k,
-                                    b: yBuffer.baseAddress!, ldb: d, beta: 1, c: second, ldc: d)
+                                    b: yBuffer.start, ldb: d, beta: 1, c: second, ldc: d)
                     }
                 }
                 start &+= b

@@ -78,14 +78,14 @@ public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
             }
             y.withUnsafeMutableBufferPointer { yp in
                 if l == 0, let sparse = sparseInput {
-                    layer.weights.withUnsafeBufferPointer { sparse.multiply($0.baseAddress!, outputs: layer.outputs, into: yp.baseAddress!) }
+                    layer.weights.withUnsafeBufferPointer { sparse.multiply($0.start, outputs: layer.outputs, into: yp.start) }
                     layer.activation.apply(yp)
                     return
                 }
                 input.withUnsafeBufferPointer { xp in
                     layer.weights.withUnsafeBufferPointer { wp in
-                        S.gemm(.none, .none, m: input.rows, n: layer.outputs, k: layer.inputs, alpha: 1, a: xp.baseAddress!, lda: layer.inputs,
-                               b: wp.baseAddress!, ldb: layer.outputs, beta: 1, c: yp.baseAddress!, ldc: layer.outputs)
+                        S.gemm(.none, .none, m: input.rows, n: layer.outputs, k: layer.inputs, alpha: 1, a: xp.start, lda: layer.inputs,
+                               b: wp.start, ldb: layer.outputs, beta: 1, c: yp.start, ldc: layer.outputs)
                     }
                 }
                 layer.activation.apply(yp)
@@ -124,18 +124,18 @@ public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
                 g.withUnsafeBufferPointer { gp in
                     dw.withUnsafeMutableBufferPointer { dwp in
                         if let sparse {
-                            sparse.transposedMultiply(gp.baseAddress!, outputs: layer.outputs, into: dwp.baseAddress!)
+                            sparse.transposedMultiply(gp.start, outputs: layer.outputs, into: dwp.start)
                         } else {
-                            S.gemm(.transpose, .none, m: layer.inputs, n: layer.outputs, k: x.rows, alpha: 1, a: xp.baseAddress!, lda: layer.inputs,
-                                   b: gp.baseAddress!, ldb: layer.outputs, beta: 0, c: dwp.baseAddress!, ldc: layer.outputs)
+                            S.gemm(.transpose, .none, m: layer.inputs, n: layer.outputs, k: x.rows, alpha: 1, a: xp.start, lda: layer.inputs,
+                                   b: gp.start, ldb: layer.outputs, beta: 0, c: dwp.start, ldc: layer.outputs)
                         }
                     }
                     for i in 0..<x.rows { for j in 0..<layer.outputs { db[j] += gp[i &* layer.outputs &+ j] } }
                     if l > 0 {
                         layer.weights.withUnsafeBufferPointer { wp in
                             dx.withUnsafeMutableBufferPointer { dxp in
-                                S.gemm(.none, .transpose, m: x.rows, n: layer.inputs, k: layer.outputs, alpha: 1, a: gp.baseAddress!, lda: layer.outputs,
-                                       b: wp.baseAddress!, ldb: layer.outputs, beta: 0, c: dxp.baseAddress!, ldc: layer.inputs)
+                                S.gemm(.none, .transpose, m: x.rows, n: layer.inputs, k: layer.outputs, alpha: 1, a: gp.start, lda: layer.outputs,
+                                       b: wp.start, ldb: layer.outputs, beta: 0, c: dxp.start, ldc: layer.inputs)
                             }
                         }
                     }
@@ -146,8 +146,8 @@ public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
                 g.withUnsafeBufferPointer { gp in
                     layer.weights.withUnsafeBufferPointer { wp in
                         dx.withUnsafeMutableBufferPointer { dxp in
-                            S.gemm(.none, .transpose, m: x.rows, n: layer.inputs, k: layer.outputs, alpha: 1, a: gp.baseAddress!, lda: layer.outputs,
-                                   b: wp.baseAddress!, ldb: layer.outputs, beta: 0, c: dxp.baseAddress!, ldc: layer.inputs)
+                            S.gemm(.none, .transpose, m: x.rows, n: layer.inputs, k: layer.outputs, alpha: 1, a: gp.start, lda: layer.outputs,
+                                   b: wp.start, ldb: layer.outputs, beta: 0, c: dxp.start, ldc: layer.inputs)
                         }
                     }
                 }

@@ -66,7 +66,7 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
             let threads = self.threads
             m[index].withUnsafeMutableBufferPointer { mp in
                 v[index].withUnsafeMutableBufferPointer { vp in
-                    let mb = mp.baseAddress!, vb = vp.baseAddress!
+                    let mb = mp.start, vb = vp.start
                     work.run(threads: threads) { _, range in
                         Self.adam(range, p: pb, g: gb, m: mb, v: vb, scale: scale, b1: b1, b2: b2,
                                   step: sign * rate, epsilon: epsHat)

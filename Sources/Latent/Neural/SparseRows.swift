@@ -30,7 +30,7 @@ struct SparseRows<S: NeuralScalar> {
                 values.withUnsafeMutableBufferPointer { vp in
                     var count = 0
                     for i in 0..<x.rows {
-                        let row = xp.baseAddress! + i * x.columns
+                        let row = xp.start + i * x.columns
                         var j = 0
                         while j < x.columns {
                             // Whole runs of eight zeros are skipped with one comparison.
@@ -72,7 +72,7 @@ struct SparseRows<S: NeuralScalar> {
         let range = 0..<rows
         indices.withUnsafeBufferPointer { ip in
             values.withUnsafeBufferPointer { vp in
-                let idx = ip.baseAddress!, val = vp.baseAddress!
+                let idx = ip.start, val = vp.start
                 var c0 = 0
                 while c0 + Self.strip <= n {
                     for i in range {
@@ -117,7 +117,7 @@ struct SparseRows<S: NeuralScalar> {
         dw.update(repeating: 0, count: columns * n)
         indices.withUnsafeBufferPointer { ip in
             values.withUnsafeBufferPointer { vp in
-                let idx = ip.baseAddress!, val = vp.baseAddress!
+                let idx = ip.start, val = vp.start
                 var c0 = 0
                 while c0 + Self.strip <= n {
                     for i in 0..<rows {

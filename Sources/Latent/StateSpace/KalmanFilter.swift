@@ -99,10 +99,10 @@ extension LinearDynamicalSystem {
                 predictedCovariances.withUnsafeMutableBufferPointer { pc in
                     filteredCovariances.withUnsafeMutableBufferPointer { fc in
                         covariance.withUnsafeBufferPointer { filtered in
-                            let pc = pc.baseAddress!, fc = fc.baseAddress!
+                            let pc = pc.start, fc = fc.start
                             for k in step..<end {
                                 (pc + k * ll).update(from: pc + (step - 1) * ll, count: ll)
-                                (fc + k * ll).update(from: filtered.baseAddress!, count: ll)
+                                (fc + k * ll).update(from: filtered.start, count: ll)
                             }
                         }
                     }
@@ -246,9 +246,9 @@ extension LinearDynamicalSystem {
         predictedMeans.withUnsafeMutableBufferPointer { pm in
         filteredMeans.withUnsafeMutableBufferPointer { fm in
         stepLogLikelihoods.withUnsafeMutableBufferPointer { lp in
-            let yc = yc.baseAddress!, u = u.baseAddress!, w = w.baseAddress!, fm = fm.baseAddress!, pm = pm.baseAddress!
+            let yc = yc.start, u = u.start, w = w.start, fm = fm.start, pm = pm.start
             // K ỹₜ for every step, then the recursion from the filtered mean before the stretch.
-            Double.gemm(.none, .transpose, m: n, n: l, k: d, alpha: 1, a: yc, lda: d, b: k.baseAddress!, ldb: d,
+            Double.gemm(.none, .transpose, m: n, n: l, k: d, alpha: 1, a: yc, lda: d, b: k.start, ldb: d,
                         beta: 0, c: u, ldc: l)
             for i in 0..<n {
                 let previous = fm + (start + i - 1) * l, current = fm + (start + i) * l
@@ -259,11 +259,11 @@ extension LinearDynamicalSystem {
                 }
             }
             // Predicted means A mₜ₋₁, innovations ỹₜ − C A mₜ₋₁ (in place of ỹ), and S⁻¹ vₜ.
-            Double.gemm(.none, .transpose, m: n, n: l, k: l, alpha: 1, a: fm + (start - 1) * l, lda: l, b: a.baseAddress!, ldb: l,
+            Double.gemm(.none, .transpose, m: n, n: l, k: l, alpha: 1, a: fm + (start - 1) * l, lda: l, b: a.start, ldb: l,
                         beta: 0, c: pm + start * l, ldc: l)
-            Double.gemm(.none, .transpose, m: n, n: d, k: l, alpha: -1, a: pm + start * l, lda: l, b: c.baseAddress!, ldb: l,
+            Double.gemm(.none, .transpose, m: n, n: d, k: l, alpha: -1, a: pm + start * l, lda: l, b: c.start, ldb: l,
                         beta: 1, c: yc, ldc: d)
-            Double.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: yc, lda: d, b: sInverse.baseAddress!, ldb: d,
+            Double.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: yc, lda: d, b: sInverse.start, ldb: d,
                         beta: 0, c: w, ldc: d)
             for i in 0..<n {
                 var quadratic = 0.0
@@ -337,8 +337,8 @@ extension LinearDynamicalSystem {
             if repeating {
                 covariances.withUnsafeMutableBufferPointer { cp in
                     lagOne.withUnsafeMutableBufferPointer { lp in
-                        (cp.baseAddress! + f).update(from: cp.baseAddress! + next, count: ll)
-                        (lp.baseAddress! + step * ll).update(from: lp.baseAddress! + (step + 1) * ll, count: ll)
+                        (cp.start + f).update(from: cp.start + next, count: ll)
+                        (lp.start + step * ll).update(from: lp.start + (step + 1) * ll, count: ll)
                     }
                 }
                 continue

@@ -116,7 +116,7 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
         observationSum.withUnsafeMutableBufferPointer { observationSum in
         observationState.withUnsafeMutableBufferPointer { observationState in
         observationSecond.withUnsafeMutableBufferPointer { observationSecond in
-            let means = mp.baseAddress!, covariances = cp.baseAddress!, y = yp.baseAddress!
+            let means = mp.start, covariances = cp.start, y = yp.start
             for step in 0..<t {
                 let m = means + step * l, c = covariances + step * ll
                 for i in 0..<l {
@@ -129,7 +129,7 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
                 if step < t - 1 {
                     for x in 0..<ll { previous[x] += second[x] }
                     // E[xₜ₊₁xₜᵀ] = Cov[xₜ₊₁, xₜ] + mₜ₊₁mₜᵀ.
-                    let lag = lp.baseAddress! + step * ll
+                    let lag = lp.start + step * ll
                     for i in 0..<l {
                         let mi = m[l + i]
                         for j in 0..<l { cross[i * l + j] += lag[i * l + j] + mi * m[j] }

@@ -85,7 +85,7 @@ public struct Autoencoder<S: NeuralScalar>: Equatable, Sendable {
             let encoded = encoder.forward(batch, sparseInput: sparse)
             let decoded = decoder.forward(encoded.last!)
             var df = Matrix<S>(rows: rows.count, columns: dimension)
-            let values = df.withUnsafeMutableBufferPointer { reconstructionLogLikelihood(batch, outputs: decoded.last!, gradient: $0.baseAddress!) }
+            let values = df.withUnsafeMutableBufferPointer { reconstructionLogLikelihood(batch, outputs: decoded.last!, gradient: $0.start) }
             let (decoderGradients, dz) = decoder.backward(decoded, gradient: df)
             let encoderGradients = encoder.backward(encoded, gradient: dz, inputGradient: false, sparseInput: sparse).layers
             let scale = 1 / S(rows.count)

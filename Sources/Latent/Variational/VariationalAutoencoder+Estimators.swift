@@ -44,7 +44,7 @@ extension VariationalAutoencoder {
         var perExample = [Double](repeating: 0, count: n)
         let root = Xoshiro256StarStar(seed: seed)
         perExample.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
+            let base = out.start
             let work = ChunkedWork(count: blocks, minimumChunk: 1, maxChunks: blocks)
             work.run(threads: threads) { _, range in
                 for block in range {

@@ -64,9 +64,9 @@ extension VariationalAutoencoder {
             x.withUnsafeBufferPointer { xp in
                 f.withUnsafeBufferPointer { fp in
                     df.withUnsafeMutableBufferPointer { gp in
-                        let xf = UnsafeRawPointer(xp.baseAddress!).assumingMemoryBound(to: Float.self)
-                        let ff = UnsafeRawPointer(fp.baseAddress!).assumingMemoryBound(to: Float.self)
-                        let gf = UnsafeMutableRawPointer(gp.baseAddress!).assumingMemoryBound(to: Float.self)
+                        let xf = UnsafeRawPointer(xp.start).assumingMemoryBound(to: Float.self)
+                        let ff = UnsafeRawPointer(fp.start).assumingMemoryBound(to: Float.self)
+                        let gf = UnsafeMutableRawPointer(gp.start).assumingMemoryBound(to: Float.self)
                         for r in 0..<(b * k) {
                             // The gradient weight is applied below, once the weights are known.
                             logPxz[r] = S(VectorMath.bernoulli(targets: xf + (r / k) * d, logits: ff + r * d, count: d,

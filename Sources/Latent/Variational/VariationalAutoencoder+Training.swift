@@ -76,7 +76,7 @@ extension VariationalAutoencoder {
         let halves = [0..<middle, middle..<rows]
         var results = [(S, VAEGradients<S>)?](repeating: nil, count: 2)
         results.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
+            let base = out.start
             ChunkedWork(count: 2, minimumChunk: 1, maxChunks: 2).run(threads: threads) { part, _ in
                 let range = halves[part]
                 base[part] = self.objective(batch.selectingRows(range), epsilon: epsilon.selectingRows((range.lowerBound * k)..<(range.upperBound * k)),

@@ -123,7 +123,7 @@ public struct VariationalAutoencoder<S: NeuralScalar>: Equatable, Sendable {
         x.withUnsafeBufferPointer { xp in
             f.withUnsafeBufferPointer { fp in
                 for r in 0..<f.rows {
-                    let xr = xp.baseAddress! + (r / repeats) * d, fr = fp.baseAddress! + r * d
+                    let xr = xp.start + (r / repeats) * d, fr = fp.start + r * d
                     var s: S = 0
                     switch likelihood {
                     case .bernoulli where S.self == Float.self:

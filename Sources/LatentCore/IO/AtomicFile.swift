@@ -96,9 +96,9 @@ public enum AtomicFile {
             var offset = 0
             while offset < bytes.count {
                 #if canImport(Glibc)
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                let n = Glibc.write(fd, bytes.start + offset, bytes.count - offset)
                 #else
-                let n = Darwin.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                let n = Darwin.write(fd, bytes.start + offset, bytes.count - offset)
                 #endif
                 if n < 0 {
                     if errno == EINTR { continue }

@@ -15,7 +15,7 @@ public enum NumPy {
         let layout = try Layout(bytes, source: source, fileSize: bytes.count)
         var m = Matrix<Double>(rows: layout.rows, columns: layout.columns)
         bytes.withUnsafeBytes { raw in
-            let base = raw.baseAddress! + layout.dataOffset
+            let base = raw.start + layout.dataOffset
             for i in 0..<(layout.rows * layout.columns) { m.storage[i] = layout.convert(base + i * layout.width) }
         }
         if layout.fortranOrder {

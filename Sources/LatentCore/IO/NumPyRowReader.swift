@@ -73,7 +73,7 @@ public final class NumPyRowReader: RowBlocks {
         var m = Matrix<Double>(rows: range.count, columns: layout.columns)
         data.withUnsafeBytes { raw in
             m.withUnsafeMutableBufferPointer { out in
-                for i in 0..<out.count { out[i] = layout.convert(raw.baseAddress! + i * layout.width) }
+                for i in 0..<out.count { out[i] = layout.convert(raw.start + i * layout.width) }
             }
         }
         return m

@@ -79,7 +79,7 @@ public enum SafeTensors {
             ranges.append((offsets[0], offsets[1], name))
             var values = [Float](repeating: 0, count: count)
             bytes.withUnsafeBytes { raw in
-                let base = raw.baseAddress! + dataStart + offsets[0]
+                let base = raw.start + dataStart + offsets[0]
                 for i in 0..<count {
                     if width == 4 {
                         values[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))

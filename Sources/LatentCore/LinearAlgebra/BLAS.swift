@@ -106,8 +106,8 @@ extension Matrix {
             other.storage.withUnsafeBufferPointer { b in
                 out.storage.withUnsafeMutableBufferPointer { c in
                     Scalar.gemm(transposeSelf ? .transpose : .none, transposeOther ? .transpose : .none,
-                                m: m, n: n, k: k, alpha: 1, a: a.baseAddress!, lda: columns,
-                                b: b.baseAddress!, ldb: other.columns, beta: 0, c: c.baseAddress!, ldc: n)
+                                m: m, n: n, k: k, alpha: 1, a: a.start, lda: columns,
+                                b: b.start, ldb: other.columns, beta: 0, c: c.start, ldc: n)
                 }
             }
         }
@@ -120,8 +120,8 @@ extension Matrix {
         guard rows > 0 else { return out }
         storage.withUnsafeBufferPointer { a in
             out.storage.withUnsafeMutableBufferPointer { c in
-                Scalar.syrkTransposed(n: columns, k: rows, alpha: 1, a: a.baseAddress!, lda: columns,
-                                      beta: 0, c: c.baseAddress!, ldc: columns)
+                Scalar.syrkTransposed(n: columns, k: rows, alpha: 1, a: a.start, lda: columns,
+                                      beta: 0, c: c.start, ldc: columns)
             }
         }
         out.symmetrizeFromUpper()

@@ -120,7 +120,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
             out.storage.withUnsafeMutableBufferPointer { dst in
                 for (r, i) in indices.enumerated() {
                     precondition(i >= 0 && i < rows, "Row index \(i) out of range")
-                    (dst.baseAddress! + r &* c).update(from: src.baseAddress! + i &* c, count: c)
+                    (dst.start + r &* c).update(from: src.start + i &* c, count: c)
                 }
             }
         }
