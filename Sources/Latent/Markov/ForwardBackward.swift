@@ -41,18 +41,17 @@ struct ForwardBackward {
         guard !range.isEmpty else { return ForwardBackwardResult(logLikelihood: 0, transitionCounts: []) }
         if k <= 4 {
             let pass = Passes<SIMD4<Double>>(self, steps: range.count, backward: gamma != nil || wantTransitions)
-            defer { pass.deallocate() }
             return pass.run(logB: logB + range.lowerBound * k, gamma: gamma.map { $0 + range.lowerBound * k },
                             wantTransitions: wantTransitions, parallel: threads > 1)
         }
         let pass = Passes<SIMD8<Double>>(self, steps: range.count, backward: gamma != nil || wantTransitions)
-        defer { pass.deallocate() }
         return pass.run(logB: logB + range.lowerBound * k, gamma: gamma.map { $0 + range.lowerBound * k },
                         wantTransitions: wantTransitions, parallel: threads > 1)
     }
 }
 
-/// The buffers of one forward-backward run, `p` doubles per step (`K` padded to whole vectors `V`).
+/// The buffers of one forward-backward run, `p` doubles per step (`K` padded to whole vectors `V`),
+/// freed with the value (each pointer below belongs to a ``ScratchBuffer`` held in `owners`).
 private struct Passes<V: SIMD> where V.Scalar == Double {
     let k: Int, steps: Int, lanes: Int, chunks: Int, p: Int
     let transitions: [Double]
@@ -68,6 +67,7 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
     let backwardScale: UnsafeMutablePointer<Double>
     /// The two fixed halves over which passes 1 and 3 are split.
     let halves: [Range<Int>]
+    private let owners: [ScratchBuffer<Double>]
 
     static var low: Double { 0x1p-64 }
     static var high: Double { 0x1p64 }
@@ -79,14 +79,16 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         chunks = (k + lanes - 1) / lanes
         p = chunks * lanes
         transitions = model.transitions
-        pi = .allocate(capacity: p)
         // At least `lanes` rows, zero past `K`, so single-vector steps can run over every lane.
         let stored = max(k, lanes) * p
-        rows = .allocate(capacity: stored)
-        columns = .allocate(capacity: stored)
-        pi.initialize(repeating: 0, count: p)
-        rows.initialize(repeating: 0, count: stored)
-        columns.initialize(repeating: 0, count: stored)
+        let owners = [ScratchBuffer<Double>(count: p, repeating: 0), ScratchBuffer(count: stored, repeating: 0),
+                      ScratchBuffer(count: stored, repeating: 0), ScratchBuffer(count: steps * p), ScratchBuffer(count: steps * p),
+                      ScratchBuffer(count: backward ? steps * p : 0), ScratchBuffer(count: steps),
+                      ScratchBuffer(count: backward ? steps : 0)]
+        self.owners = owners
+        pi = owners[0].pointer
+        rows = owners[1].pointer
+        columns = owners[2].pointer
         for i in 0..<k {
             pi[i] = model.start[i]
             for j in 0..<k {
@@ -94,17 +96,12 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
                 columns[j * p + i] = model.transitions[i * k + j]
             }
         }
-        b = .allocate(capacity: steps * p)
-        alpha = .allocate(capacity: steps * p)
-        beta = .allocate(capacity: backward ? steps * p : 0)
-        forwardScale = .allocate(capacity: steps)
-        backwardScale = .allocate(capacity: backward ? steps : 0)
+        b = owners[3].pointer
+        alpha = owners[4].pointer
+        beta = owners[5].pointer
+        forwardScale = owners[6].pointer
+        backwardScale = owners[7].pointer
         halves = [0..<(steps / 2), (steps / 2)..<steps]
-    }
-
-    func deallocate() {
-        pi.deallocate(); rows.deallocate(); columns.deallocate(); b.deallocate(); alpha.deallocate()
-        beta.deallocate(); forwardScale.deallocate(); backwardScale.deallocate()
     }
 
     @inline(__always) func load(_ pointer: UnsafePointer<Double>) -> V {

@@ -294,12 +294,11 @@ extension GaussianMixture: ExpectationMaximizable {
         let features = 1 + d + d * (d + 1) / 2
         // Feature-major rows are `stride` apart: a whole number of pages would make them alias in the cache.
         let block = 128, stride = block + 8
-        let f = UnsafeMutablePointer<Double>.allocate(capacity: features * stride)
-        let w = UnsafeMutablePointer<Double>.allocate(capacity: k * stride)
+        let fBuffer = ScratchBuffer<Double>(count: features * stride), wBuffer = ScratchBuffer<Double>(count: k * stride)
         // Lane-wise totals, reduced across lanes once at the end.
-        let totals = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: k * features)
-        totals.initialize(repeating: .zero, count: k * features)
-        defer { f.deallocate(); w.deallocate(); totals.deallocate() }
+        let totalsBuffer = ScratchBuffer<SIMD8<Double>>(count: k * features, repeating: .zero)
+        let f = fBuffer.pointer, w = wBuffer.pointer, totals = totalsBuffer.pointer
+        defer { withExtendedLifetime((fBuffer, wBuffer, totalsBuffer)) {} }
         @inline(__always) func put(_ v: SIMD8<Double>, _ p: UnsafeMutablePointer<Double>) {
             UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Double>.self)
         }
