@@ -7,6 +7,7 @@ public enum DataChecks {
     /// likelihood is unbounded (or undefined) there, whatever the model.
     ///
     /// - Parameters:
+    ///   - x: `N × D` rows; missing values are `NaN` and ignored.
     ///   - names: column names for the message (default: "column j", counted from 1).
     ///   - source: the file the data came from, for the message.
     /// - Throws: ``ModelError/invalidSetting(_:)`` naming the first such column.

@@ -70,8 +70,8 @@ import TestSupport
         #expect(r.status == 0, "\(r.standardError)")
         let o = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
         let peak = try #require(o["peakResidentMB"] as? Double)
-        print("streamed fit of a 64 MB file: peak resident \(peak) MB\(TestData.isAddressSanitized ? " (AddressSanitizer: no bound)" : "")")
-        if !TestData.isAddressSanitized { #expect(peak < 48) }
+        print("streamed fit of a 64 MB file: peak resident \(peak) MB\(TestData.isSanitized ? " (sanitizer shadow memory: no bound)" : "")")
+        if !TestData.isSanitized { #expect(peak < 48) }
         #expect(o["n"] as? Int == n && o["stream"] as? Bool == true)
         // A CSV is refused with what to do.
         let csv = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("faithful.csv"), "--components", "2", "--stream", "--output", path("x.json")])

@@ -3,9 +3,9 @@ import Latent
 
 /// Locations of the real data sets and helpers shared by the test targets.
 public enum TestData {
-    /// Whether this process runs under AddressSanitizer (its shadow memory inflates every resident
-    /// size, so memory bounds do not apply): the runtime's entry point is then linked in.
-    public static var isAddressSanitized: Bool { dlsym(nil, "__asan_init") != nil }
+    /// Whether this process runs under AddressSanitizer or ThreadSanitizer (their shadow memory
+    /// inflates every resident size, so memory bounds do not apply): a runtime's entry point is then linked in.
+    public static var isSanitized: Bool { dlsym(nil, "__asan_init") != nil || dlsym(nil, "__tsan_init") != nil }
 
     /// The package root, found from this file's location.
     public static let packageRoot: URL = URL(fileURLWithPath: #filePath)

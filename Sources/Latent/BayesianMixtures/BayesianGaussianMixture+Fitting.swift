@@ -37,7 +37,11 @@ extension BayesianGaussianMixture {
     /// Each start takes its first responsibilities from a k-means or random-point clustering (as
     /// the maximum-likelihood mixture's starts) and runs the variational updates; the bound never
     /// decreases and ``FitReport/trace`` holds it per sweep (`logLikelihood` there is the bound).
-    /// - Parameter prior: by default ``BayesianMixturePrior/defaults(for:components:)``.
+    /// - Parameters:
+    ///   - x: `N × D` complete, finite rows.
+    ///   - components: the most components the posterior may use (superfluous ones empty).
+    ///   - prior: by default ``BayesianMixturePrior/defaults(for:components:)``.
+    ///   - options: the covariance type, weight prior, starts, stopping rules and seed.
     /// - Throws: ``ModelError`` for empty data, missing or non-finite values, fewer rows than
     ///   components, or an invalid prior.
     /// - Complexity: per sweep that of a maximum-likelihood EM iteration, `O(N·K·D²)` (full) or

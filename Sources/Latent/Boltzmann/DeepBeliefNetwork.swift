@@ -27,7 +27,12 @@ public struct DeepBeliefNetwork: Sendable, Equatable {
     /// Greedy layer-wise training: the first machine on the data, each next one on the hidden
     /// probabilities `p(h | v)` of the one below (the up pass), each with `options` (the seed moves
     /// on by one per layer).
-    /// - Parameter widths: hidden units per layer, from the bottom.
+    /// - Parameters:
+    ///   - x: `N × V` training rows, already preprocessed (as ``RestrictedBoltzmannMachine/train(on:options:)`` takes them).
+    ///   - widths: hidden units per layer, from the bottom.
+    ///   - visibleUnits: the bottom machine's visible units; every higher machine has Bernoulli visibles.
+    ///   - preprocessing: stored with the network, to be applied to data it scores later.
+    ///   - options: every layer's training settings.
     public static func train(on x: Matrix<Float>, widths: [Int], visibleUnits: RestrictedBoltzmannMachine.VisibleUnits = .bernoulli,
                              preprocessing: Preprocessing = Preprocessing(), options: RBMTrainingOptions) throws
         -> (network: DeepBeliefNetwork, history: [[RBMEpoch]])

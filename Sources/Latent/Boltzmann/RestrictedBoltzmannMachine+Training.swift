@@ -67,8 +67,11 @@ extension RestrictedBoltzmannMachine {
     /// `(p(h | v₀)ᵀ v₀ − p(h | v_k)ᵀ v_k) / B − λW` with momentum, `v_k` the negative samples. The base
     /// model of annealed importance sampling is set from the data (log-odds of each column's mean,
     /// or its mean for Gaussian visibles). Every random draw comes from `options.seed`.
-    /// - Parameter x: `N × V` rows: values in [0, 1] for Bernoulli visibles (probabilities are
-    ///   used as they are), standardised values for Gaussian ones.
+    /// - Parameters:
+    ///   - x: `N × V` rows: values in [0, 1] for Bernoulli visibles (probabilities are
+    ///     used as they are), standardised values for Gaussian ones.
+    ///   - options: CD-k or PCD-k, epochs, batch size, learning rate and its schedule, momentum,
+    ///     weight decay and the seed.
     /// - Returns: one ``RBMEpoch`` per epoch.
     /// - Complexity: per epoch `O(N·H·V·(2k + 3))` in single-precision GEMMs.
     @discardableResult

@@ -57,7 +57,10 @@ public enum ExpectationMaximization {
     /// stops there. The returned parameters are those whose likelihood is last in the history.
     ///
     /// - Parameters:
+    ///   - model: the starting parameters; on return, the fitted ones.
+    ///   - data: what the model is fitted to, in the form its E-step reads.
     ///   - count: the number of observations, to turn totals into means per observation.
+    ///   - options: the iteration limit and the tolerances.
     ///   - progress: called after each iteration with the iteration number and the mean log-likelihood.
     ///   - stop: asked after each iteration with the history so far; `true` ends the run there
     ///     (not converged).

@@ -114,6 +114,7 @@ public enum MultiStart {
     /// - Parameters:
     ///   - data: what the model is fitted to.
     ///   - count: the number of observations, for means per observation.
+    ///   - options: how many starts and short runs, the stopping rules and the seed.
     ///   - initialize: draws one starting model from the generator it is given.
     ///   - refine: an optional step applied to the best start's model (split-and-merge, say) that
     ///     returns a model with its trace and the iterations it spent, or nil; the result replaces

@@ -76,8 +76,8 @@ public enum SplitAndMerge {
 
     /// Moves best first from a model's responsibilities (`N × K`) and each component's broadness
     /// (weight × spread, in units that do not depend on the data's): merge `i` and `j` for the
-    /// ``rankedPairs`` pairs whose responsibility vectors have the largest cosine, each with a split
-    /// of one of the ``rankedSplits`` broadest components other than `i` and `j` (the merged one
+    /// `rankedPairs` (5) pairs whose responsibility vectors have the largest cosine, each with a split
+    /// of one of the `rankedSplits` (3) broadest components other than `i` and `j` (the merged one
     /// itself when `K = 2`).
     /// - Complexity: `O(N·K²)`.
     public static func rankedMoves(responsibilities r: Matrix<Double>, broadness: [Double]) -> [SplitMergeMove] {

@@ -45,7 +45,12 @@ extension GaussianMixture {
     /// `−2 log L + p log N`, among fits whose components are proper: a combination whose every start
     /// collapsed is listed but never chosen (its likelihood is spurious).
     ///
-    /// - Parameter progress: receives each candidate as it is fitted.
+    /// - Parameters:
+    ///   - x: `N × D` rows (missing values allowed, as in ``GaussianMixture/fit(_:components:options:)``).
+    ///   - components: the numbers of components to try.
+    ///   - covarianceTypes: the covariance types to try.
+    ///   - options: the settings of every fit.
+    ///   - progress: receives each candidate as it is fitted.
     /// - Throws: ``ModelError/fitFailed(_:)`` when no combination gives a proper fit.
     /// - Complexity: one default fit per combination.
     public static func selectByBIC(_ x: Matrix<Double>, components: [Int], covarianceTypes: [CovarianceType],

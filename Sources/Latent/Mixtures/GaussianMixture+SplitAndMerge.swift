@@ -3,7 +3,7 @@ import Foundation
 extension GaussianMixture: SplitMergeable {
     /// Moves ranked by ``SplitAndMerge/rankedMoves(responsibilities:broadness:)``, broadness being
     /// weight × generalised variance in standardised units. One pass over the data. None for
-    /// diagonal and spherical mixtures in more than ``largestDimensionForMoves`` columns: a move
+    /// diagonal and spherical mixtures in more than 1,000 (`largestDimensionForMoves`) columns: a move
     /// works on `D × D` covariance matrices, which such mixtures otherwise never build.
     public func splitMergeMoves(on data: MixtureTrainingData) -> [SplitMergeMove] {
         guard Self.movesFit(covarianceType, dimension: dimension) else { return [] }

@@ -70,7 +70,7 @@ extension GaussianMixture {
     /// Rows of the start's subsample in a streamed fit (evenly spaced over the source).
     public static let streamedStartRows = 20_000
 
-    /// Fits a mixture to data read a block at a time (``RowBlocks``: a `.npy` file, say), for data
+    /// Fits a mixture to data read a block at a time (`RowBlocks`: a `.npy` file, say), for data
     /// larger than memory.
     ///
     /// The start is the default search (``fit(_:components:options:)`` with `options`) on a

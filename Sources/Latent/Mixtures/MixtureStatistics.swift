@@ -165,7 +165,7 @@ extension GaussianMixture {
     /// The variance floor is `regularization + relativeRegularization ×` each column's variance over
     /// those rows, as in ``fit(_:components:options:)``.
     /// - Throws: ``ModelError/invalidSetting(_:)`` when the statistics come from another model or
-    ///   hold fewer rows than components; ``ModelError/singularCovariance(component:)`` and the like
+    ///   hold fewer rows than components; ``ModelError/singularCovariance(component:detail:)`` and the like
     ///   when the new covariances are not positive definite.
     public func maximizing(_ s: MixtureStatistics, regularization: Double = 0,
                            relativeRegularization: Double = MixtureFitOptions().relativeRegularization) throws -> GaussianMixture {

@@ -25,6 +25,8 @@ public struct OnlineGaussianMixture: Sendable {
     /// - Parameters:
     ///   - start: the model before the first batch (its E-step weighs the first batch).
     ///   - stepDecay: `κ`, in (0.5, 1] (0.6 by default: larger steps early, as Liang & Klein found best).
+    ///   - regularization: added to every covariance diagonal, in squared data units (as ``MixtureFitOptions/regularization``).
+    ///   - relativeRegularization: the variance floor relative to each column's variance (as ``MixtureFitOptions/relativeRegularization``).
     public init(start: GaussianMixture, stepDecay: Double = 0.6, regularization: Double = 0,
                 relativeRegularization: Double = MixtureFitOptions().relativeRegularization) throws {
         guard stepDecay > 0.5, stepDecay <= 1 else { throw ModelError.invalidSetting("the step decay κ must lie in (0.5, 1]; it is \(stepDecay)") }

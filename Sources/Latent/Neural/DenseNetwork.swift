@@ -38,7 +38,7 @@ public struct DenseGradient<S: NeuralScalar>: Sendable {
 }
 
 /// A stack of dense layers with hand-written forward and backward passes on SGEMM/DGEMM (the
-/// first layer's products skip the zeros of a mostly-zero input: see ``SparseRows``).
+/// first layer's products skip the zeros of a mostly-zero input: see `SparseRows`).
 public struct DenseNetwork<S: NeuralScalar>: Equatable, Sendable {
     public var layers: [DenseLayer<S>]
 

@@ -2,7 +2,7 @@
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, sgd }
 
 /// Adam (Kingma & Ba 2015) or plain SGD, keeping per-parameter state across steps. Call
-/// ``beginStep()`` once per step, then ``update(_:parameters:gradient:ascend:)`` for each array.
+/// ``beginStep()`` once per step, then ``update(_:parameters:gradient:scale:ascend:)-(_,[S],_,_,_)`` for each array (or weight matrix).
 public struct Optimizer<S: NeuralScalar>: Sendable {
     public let kind: OptimizerKind
     public var learningRate: S

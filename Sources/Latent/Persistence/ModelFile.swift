@@ -167,7 +167,7 @@ public struct ModelFile: Equatable, Sendable {
     }
 
     /// Reads a model file.
-    /// - Throws: ``DataError`` naming `path` for a missing, corrupt, foreign or newer-version file.
+    /// - Throws: `DataError` naming `path` for a missing, corrupt, foreign or newer-version file.
     public static func read(path: String) throws -> ModelFile {
         let data = try FileBytes.read(path)
         return try decode(data, source: path)

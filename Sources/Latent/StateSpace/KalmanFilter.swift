@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the Kalman filter computes for one sequence. Covariances are stored flat, one `L × L`
-/// matrix per row (row-major); ``covariance(_:at:)`` reads one back.
+/// matrix per row (row-major); `Matrix.covariance(_:at:)` reads one back.
 public struct KalmanFiltering: Sendable {
     /// `E[xₜ | y₁…yₜ₋₁]`, one row per time step (`T × L`).
     public var predictedMeans: Matrix<Double>

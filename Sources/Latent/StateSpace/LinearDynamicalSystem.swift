@@ -9,8 +9,8 @@ import Foundation
 /// several independent sequences, each starting from `𝒩(μ₀, V₀)`. Missing observations (NaN, a
 /// whole row or single coordinates) are integrated out by the Kalman filter.
 ///
-/// Inference: ``filter(_:)`` (Kalman filter, exact log-likelihood by the prediction-error
-/// decomposition), ``smooth(_:)`` (Rauch–Tung–Striebel), ``forecast(after:steps:)``. Fitting:
+/// Inference: ``filter(_:steadyState:)`` (Kalman filter, exact log-likelihood by the prediction-error
+/// decomposition), ``smooth(_:steadyState:)`` (Rauch–Tung–Striebel), ``forecast(after:steps:)``. Fitting:
 /// ``fit(_:sequences:latent:options:)`` by EM (Shumway & Stoffer 1982; Ghahramani & Hinton 1996).
 public struct LinearDynamicalSystem: Equatable, Sendable {
     /// How the observation noise covariance `R` is parametrised.

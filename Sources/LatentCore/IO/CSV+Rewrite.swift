@@ -5,7 +5,12 @@ extension CSV {
     /// `filled` (one row per data row of `text`, one column per name). Every other byte — observed
     /// cells, other columns, quoting, line endings — is kept as it was.
     ///
-    /// - Parameter extraColumn: if given, a `(name, value)` appended to the header and to every row.
+    /// - Parameters:
+    ///   - text: the whole CSV file, header first.
+    ///   - columns: the names of the columns whose missing cells are filled.
+    ///   - filled: `rows × columns.count` values; only the cells missing in `text` are taken.
+    ///   - extraColumn: if given, a `(name, value)` appended to the header and to every row.
+    ///   - source: the file name, for error messages.
     public static func fillingMissing(in text: String, columns: [String], with filled: Matrix<Double>,
                                       extraColumn: (name: String, value: String)? = nil, source: String) throws -> String {
         precondition(filled.columns == columns.count, "One filled column per name")

@@ -33,6 +33,12 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
         precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative")
         self.rows = rows
         self.columns = columns
+        guard rows * columns > 0 else {
+            // Not through `unsafeUninitializedCapacity`: for zero elements it writes the count into
+            // the standard library's shared empty-array storage, a (benign) race ThreadSanitizer reports.
+            self.storage = []
+            return
+        }
         self.storage = [Scalar](unsafeUninitializedCapacity: rows * columns) { buffer, count in
             initialize(buffer)
             count = rows * columns
