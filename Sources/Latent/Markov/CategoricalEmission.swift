@@ -33,7 +33,7 @@ public struct CategoricalEmission: HMMEmission {
         return out
     }
 
-    public func updated(posteriors: Matrix<Double>, context: EmissionFitContext) throws -> CategoricalEmission {
+    public func updated(posteriors: Matrix<Double>, context: HMMObservations) throws -> CategoricalEmission {
         var b = Matrix<Double>(rows: stateCount, columns: symbolCount)
         for t in 0..<context.data.rows {
             let m = Int(context.data[t, 0])
@@ -49,7 +49,7 @@ public struct CategoricalEmission: HMMEmission {
     /// Random rows drawn from a Dirichlet(1, …, 1), mixed 9 : 1 with the symbols' frequencies. (Half
     /// and half started too near the symmetric saddle where every state emits alike: a 3-state fit
     /// of the binary geyser durations stayed there, 0.23 nats per observation below hmmlearn.)
-    public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> CategoricalEmission {
+    public static func initial(states k: Int, context: HMMObservations, rng: inout Xoshiro256StarStar) throws -> CategoricalEmission {
         let symbols = Int(context.data.elements.max() ?? 0) + 1
         var frequency = [Double](repeating: 0, count: symbols)
         for v in context.data.elements { frequency[Int(v)] += 1 / Double(context.data.rows) }

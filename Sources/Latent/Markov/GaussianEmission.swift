@@ -31,16 +31,22 @@ public struct GaussianEmission: HMMEmission {
         return out
     }
 
-    public func updated(posteriors: Matrix<Double>, context: EmissionFitContext) throws -> GaussianEmission {
-        try GaussianEmission(uniform: GaussianMixture.fromResponsibilities(posteriors, type: states.covarianceType, data: context.mixtureData!))
+    public static func fitContext(for x: Matrix<Double>, options: HMMFitOptions<GaussianEmission>) -> GaussianEmissionContext {
+        GaussianEmissionContext(mixtureData: MixtureTrainingData(x, covarianceType: options.covarianceType, regularization: options.regularization,
+                                                                 relativeRegularization: options.relativeRegularization, threads: max(1, options.threads)),
+                                covarianceType: options.covarianceType)
+    }
+
+    public func updated(posteriors: Matrix<Double>, context: GaussianEmissionContext) throws -> GaussianEmission {
+        try GaussianEmission(uniform: GaussianMixture.fromResponsibilities(posteriors, type: states.covarianceType, data: context.mixtureData))
     }
 
     /// One of three starts, with equal odds so that restarts differ: k-means clusters (k-means++
     /// seeds, Lloyd iterations), the clusters of the nearest of `K` random rows (each state takes its
     /// cluster's mean and covariance), or k-means means with the whole data's covariance for every
     /// state (hmmlearn's start).
-    public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> GaussianEmission {
-        let data = context.mixtureData!
+    public static func initial(states k: Int, context: GaussianEmissionContext, rng: inout Xoshiro256StarStar) throws -> GaussianEmission {
+        let data = context.mixtureData
         let choice = rng.nextInt(below: 3)
         let mixture = try GaussianMixture.initialize(data: data, space: InitializationSpaces.standardize(data), components: k, type: context.covarianceType,
                                                      method: choice == 1 ? .randomFromData : .kmeans, rng: &rng)
@@ -55,11 +61,17 @@ public struct GaussianEmission: HMMEmission {
     }
 
     /// Empty states, and states whose covariance collapsed onto repeated values.
-    public func degeneracies(occupancies: [Double], context: EmissionFitContext) -> [Degeneracy] {
-        guard let data = context.mixtureData else { return [] }
+    public func degeneracies(occupancies: [Double], context: GaussianEmissionContext) -> [Degeneracy] {
+        let data = context.mixtureData
         return Degeneracy.gaussian(covariances: states.covariances, occupancies: occupancies, floors: data.floors,
                                    columnVariances: data.columnVariances, resolutions: data.resolutions)
     }
+
+    public static var degenerateAdvice: String {
+        "Use fewer states, or a larger relative variance floor (relativeRegularization, e.g. 1e-3)."
+    }
+
+    public static var startsUniformChainsHalfTheTime: Bool { true }
 
     public static func validate(_ x: Matrix<Double>) throws {
         if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
@@ -106,4 +118,12 @@ extension HiddenMarkovModel where Emission == GaussianEmission {
         return try HiddenMarkovModel(startProbabilities: [Double](repeating: 1 / Double(states), count: states), transitions: a,
                                      emission: GaussianEmission(means: means, covariances: covariances))
     }
+}
+
+/// What fitting Gaussian emissions needs, built once per fit: the data with its per-column
+/// statistics, variance floors and covariance structure, shared with the mixture kernel.
+public struct GaussianEmissionContext: Sendable {
+    let mixtureData: MixtureTrainingData
+    /// The covariance structure every state's covariance takes.
+    public let covarianceType: CovarianceType
 }

@@ -15,12 +15,21 @@ public protocol HMMEmission: Equatable, Sendable {
     /// `log p(x_t | z_t = k)` for every row and state (`T × K`).
     func logLikelihoods(of x: Matrix<Double>, threads: Int) -> Matrix<Double>
 
+    /// What this emission's initialisation and M-step need from the training data and the fit's
+    /// settings, built once per fit by ``fitContext(for:options:)``: the observations for count
+    /// emissions (``HMMObservations``), precomputed mixture statistics, the covariance type and
+    /// variance floors for Gaussian ones (``GaussianEmissionContext``).
+    associatedtype FitContext: Sendable
+
+    /// The context of a fit to `x` (all sequences, concatenated) with `options`.
+    static func fitContext(for x: Matrix<Double>, options: HMMFitOptions<Self>) -> FitContext
+
     /// The weighted maximum-likelihood emission given the state posteriors `γ` (`T × K`, rows
-    /// aligned with `x`).
-    func updated(posteriors: Matrix<Double>, context: EmissionFitContext) throws -> Self
+    /// aligned with the fit's data).
+    func updated(posteriors: Matrix<Double>, context: FitContext) throws -> Self
 
     /// A starting emission for `states` states, seeded.
-    static func initial(states: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> Self
+    static func initial(states: Int, context: FitContext, rng: inout Xoshiro256StarStar) throws -> Self
 
     /// Checks that `x` is data this emission can model (integers, ranges), naming the first bad cell.
     static func validate(_ x: Matrix<Double>) throws
@@ -30,35 +39,36 @@ public protocol HMMEmission: Equatable, Sendable {
 
     /// Degenerate states given each state's expected number of observations: by default those
     /// with less than one; emissions whose likelihood can grow without bound add their own cases.
-    func degeneracies(occupancies: [Double], context: EmissionFitContext) -> [Degeneracy]
+    func degeneracies(occupancies: [Double], context: FitContext) -> [Degeneracy]
+
+    /// What to tell a user whose every start was degenerate (default: use fewer states).
+    static var degenerateAdvice: String { get }
+
+    /// Whether half of the random starts take uniform start and transition probabilities (as
+    /// hmmlearn's starts do) rather than a random chain with a heavy diagonal (default: no).
+    static var startsUniformChainsHalfTheTime: Bool { get }
 }
 
 extension HMMEmission {
-    public func degeneracies(occupancies: [Double], context: EmissionFitContext) -> [Degeneracy] {
+    public func degeneracies(occupancies: [Double], context: FitContext) -> [Degeneracy] {
         occupancies.enumerated().compactMap { k, o in o < 1 ? Degeneracy(component: k, kind: .empty(occupancy: o)) : nil }
     }
+
+    public static var degenerateAdvice: String { "Use fewer states." }
+
+    public static var startsUniformChainsHalfTheTime: Bool { false }
 }
 
-/// What an emission's M-step and initialisation need from the training data, built once per fit.
-public struct EmissionFitContext: Sendable {
-    /// All sequences, concatenated.
+/// The fit context of emissions that need only the observations (categorical, Poisson).
+public struct HMMObservations: Sendable {
+    /// All sequences, concatenated (rows in time order).
     public let data: Matrix<Double>
-    /// Regularisation added to Gaussian covariance diagonals.
-    public let regularization: Double
-    /// Gaussian covariance structure.
-    public let covarianceType: CovarianceType
-    /// Cores to use.
-    public let threads: Int
-    /// Mixture statistics reused by Gaussian emissions.
-    let mixtureData: MixtureTrainingData?
 
-    init(data: Matrix<Double>, regularization: Double, relativeRegularization: Double = 0, covarianceType: CovarianceType,
-         threads: Int, gaussian: Bool) {
-        self.data = data
-        self.regularization = regularization
-        self.covarianceType = covarianceType
-        self.threads = threads
-        mixtureData = gaussian ? MixtureTrainingData(data, covarianceType: covarianceType, regularization: regularization,
-                                                     relativeRegularization: relativeRegularization, threads: threads) : nil
+    public init(data: Matrix<Double>) { self.data = data }
+}
+
+extension HMMEmission where FitContext == HMMObservations {
+    public static func fitContext(for x: Matrix<Double>, options: HMMFitOptions<Self>) -> HMMObservations {
+        HMMObservations(data: x)
     }
 }

@@ -12,19 +12,19 @@ public struct HMMFixedParameters: OptionSet, Sendable, Hashable {
     public static let emissions = HMMFixedParameters(rawValue: 4)
 }
 
-/// Sequences prepared for Baum-Welch.
-public struct HMMTrainingData: Sendable {
+/// Sequences prepared for Baum-Welch, with what the emission's M-step needs.
+public struct HMMTrainingData<Emission: HMMEmission>: Sendable {
     /// All sequences, concatenated (rows in time order).
     public let data: Matrix<Double>
     /// Where each sequence lies in ``data``.
     public let sequences: [SequenceRange]
-    let context: EmissionFitContext
+    let context: Emission.FitContext
     let fixed: HMMFixedParameters
     let threads: Int
     /// Whether the sequences, in order, cover every row exactly once.
     let coversAllRows: Bool
 
-    init(data: Matrix<Double>, sequences: [SequenceRange], context: EmissionFitContext, fixed: HMMFixedParameters, threads: Int) {
+    init(data: Matrix<Double>, sequences: [SequenceRange], context: Emission.FitContext, fixed: HMMFixedParameters, threads: Int) {
         self.data = data
         self.sequences = sequences
         self.context = context
@@ -41,7 +41,7 @@ public struct HMMTrainingData: Sendable {
 extension HiddenMarkovModel: ExpectationMaximizable {
     /// One Baum-Welch iteration: forward-backward over every sequence (in parallel), then the
     /// weighted maximum-likelihood start, transitions and emissions.
-    public mutating func expectationMaximizationStep(on data: HMMTrainingData) throws -> Double {
+    public mutating func expectationMaximizationStep(on data: HMMTrainingData<Emission>) throws -> Double {
         let k = stateCount
         let logB = emission.logLikelihoods(of: data.data, threads: data.threads)
         // Forward-backward writes every row of every sequence; rows outside all sequences get zeros.
@@ -80,7 +80,7 @@ extension HiddenMarkovModel: ExpectationMaximizable {
         return logLikelihood
     }
 
-    public func totalLogLikelihood(of data: HMMTrainingData) throws -> Double {
+    public func totalLogLikelihood(of data: HMMTrainingData<Emission>) throws -> Double {
         logLikelihood(of: data.data, sequences: data.sequences, threads: data.threads)
     }
 }

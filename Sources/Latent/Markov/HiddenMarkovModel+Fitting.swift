@@ -82,13 +82,11 @@ extension HiddenMarkovModel {
         try Emission.validate(x)
         let seqs = sequences ?? .single(x.rows)
         precondition(seqs.allSatisfy { !$0.isEmpty && $0.lowerBound >= 0 && $0.upperBound <= x.rows }, "Sequences must be non-empty row ranges")
-        let context = EmissionFitContext(data: x, regularization: options.regularization,
-                                         relativeRegularization: options.relativeRegularization, covarianceType: options.covarianceType,
-                                         threads: max(1, options.threads), gaussian: Emission.self == GaussianEmission.self)
-        let data = HMMTrainingData(data: x, sequences: seqs, context: context, fixed: options.fixed, threads: max(1, options.threads))
+        let context = Emission.fitContext(for: x, options: options)
+        let data = HMMTrainingData<Emission>(data: x, sequences: seqs, context: context, fixed: options.fixed, threads: max(1, options.threads))
         if let given = options.initialModel {
             return try MultiStart.continueRun(given, data: data, count: x.rows, em: options.em,
-                                              degenerateAdvice: degenerateAdvice, progress: options.progress)
+                                              degenerateAdvice: Emission.degenerateAdvice, progress: options.progress)
         }
         let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
@@ -96,19 +94,14 @@ extension HiddenMarkovModel {
             try randomStart(states: states, context: context, rng: &rng)
         }, refine: { model, trace, em, rng in
             SplitAndMerge.refine(model, trace: trace, data: data, count: x.rows, em: em, trials: options.splitMergeTrials, rng: &rng)
-        }, degenerateAdvice: degenerateAdvice, progress: options.progress)
+        }, degenerateAdvice: Emission.degenerateAdvice, progress: options.progress)
     }
 
-    /// What to do when every start is degenerate.
-    static var degenerateAdvice: String {
-        "Use fewer states" + (Emission.self == GaussianEmission.self ? ", or a larger relative variance floor (relativeRegularization, e.g. 1e-3)." : ".")
-    }
-
-    static func randomStart(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> HiddenMarkovModel {
+    static func randomStart(states k: Int, context: Emission.FitContext, rng: inout Xoshiro256StarStar) throws -> HiddenMarkovModel {
         let emission = try Emission.initial(states: k, context: context, rng: &rng)
-        // For Gaussian emissions half the starts are uniform (as hmmlearn's); the others random with
+        // Half the starts of some emissions are uniform chains (as hmmlearn's); the others random with
         // a heavy diagonal.
-        if Emission.self == GaussianEmission.self && rng.nextUniform() < 0.5 {
+        if Emission.startsUniformChainsHalfTheTime && rng.nextUniform() < 0.5 {
             return try HiddenMarkovModel(startProbabilities: [Double](repeating: 1 / Double(k), count: k),
                                          transitions: Matrix(rows: k, columns: k, repeating: 1 / Double(k)), emission: emission)
         }
@@ -129,7 +122,7 @@ extension HiddenMarkovModel {
 extension HiddenMarkovModel: DegeneracyChecking {
     /// States that hold less than one observation's worth of posterior probability, and states
     /// whose emission collapsed (Gaussian states on repeated values).
-    public func degeneracies(on data: HMMTrainingData) -> [Degeneracy] {
+    public func degeneracies(on data: HMMTrainingData<Emission>) -> [Degeneracy] {
         let gamma = posteriors(of: data.data, sequences: data.sequences, threads: data.threads)
         var occupancy = [Double](repeating: 0, count: stateCount)
         for i in 0..<gamma.rows { for k in 0..<stateCount { occupancy[k] += gamma[i, k] } }

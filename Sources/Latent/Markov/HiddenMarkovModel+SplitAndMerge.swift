@@ -4,7 +4,7 @@ extension HiddenMarkovModel: SplitMergeable {
     /// Moves ranked by ``SplitAndMerge/rankedMoves(responsibilities:broadness:)`` from the state
     /// posteriors; a state's broadness is its occupancy × the generalised variance of the rows it
     /// explains, in standardised units. One forward-backward pass.
-    public func splitMergeMoves(on data: HMMTrainingData) -> [SplitMergeMove] {
+    public func splitMergeMoves(on data: HMMTrainingData<Emission>) -> [SplitMergeMove] {
         let gamma = posteriors(of: data.data, sequences: data.sequences, threads: data.threads)
         let x = data.standardizedData()
         let broadness = (0..<stateCount).map { k -> Double in
@@ -21,7 +21,7 @@ extension HiddenMarkovModel: SplitMergeable {
     /// states' emissions. Transitions follow: the merged state leaves as the two did (weighted by
     /// occupancy) and is entered as either was; each half of the split state is entered half as
     /// often and leaves as the whole did. Nil when some parameters are fixed or a half is empty.
-    public func applying(_ move: SplitMergeMove, on data: HMMTrainingData, using rng: inout Xoshiro256StarStar) -> HiddenMarkovModel? {
+    public func applying(_ move: SplitMergeMove, on data: HMMTrainingData<Emission>, using rng: inout Xoshiro256StarStar) -> HiddenMarkovModel? {
         guard data.fixed.isEmpty else { return nil }
         let (i, j, l) = (move.first, move.second, move.split)
         let k = stateCount, n = data.data.rows

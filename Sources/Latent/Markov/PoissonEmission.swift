@@ -34,7 +34,7 @@ public struct PoissonEmission: HMMEmission {
         return out
     }
 
-    public func updated(posteriors: Matrix<Double>, context: EmissionFitContext) throws -> PoissonEmission {
+    public func updated(posteriors: Matrix<Double>, context: HMMObservations) throws -> PoissonEmission {
         let k = stateCount, d = dimension, x = context.data
         var sums = Matrix<Double>(rows: k, columns: d)
         var weights = [Double](repeating: 0, count: k)
@@ -52,7 +52,7 @@ public struct PoissonEmission: HMMEmission {
     }
 
     /// Rates from the data values at random rows, nudged off zero.
-    public static func initial(states k: Int, context: EmissionFitContext, rng: inout Xoshiro256StarStar) throws -> PoissonEmission {
+    public static func initial(states k: Int, context: HMMObservations, rng: inout Xoshiro256StarStar) throws -> PoissonEmission {
         let x = context.data, d = x.columns
         let mean = (0..<d).map { j in x.column(j).reduce(0, +) / Double(x.rows) }
         var rates = Matrix<Double>(rows: k, columns: d)
