@@ -4,102 +4,71 @@ public enum AnyHiddenMarkovModel: Equatable, Sendable {
     case categorical(HiddenMarkovModel<CategoricalEmission>)
     case poisson(HiddenMarkovModel<PoissonEmission>)
 
+    /// The model behind the case; every member below forwards to it (the one switch on the emission).
+    private var model: any EmissionErasedHMM {
+        switch self {
+        case .gaussian(let m): return m
+        case .categorical(let m): return m
+        case .poisson(let m): return m
+        }
+    }
+
     /// The emission's name: `gaussian`, `categorical` or `poisson`.
-    public var emissionKind: String {
-        switch self {
-        case .gaussian: return GaussianEmission.kind
-        case .categorical: return CategoricalEmission.kind
-        case .poisson: return PoissonEmission.kind
-        }
-    }
-
-    public var stateCount: Int {
-        switch self {
-        case .gaussian(let m): return m.stateCount
-        case .categorical(let m): return m.stateCount
-        case .poisson(let m): return m.stateCount
-        }
-    }
-
-    public var dimension: Int {
-        switch self {
-        case .gaussian(let m): return m.emission.dimension
-        case .categorical(let m): return m.emission.dimension
-        case .poisson(let m): return m.emission.dimension
-        }
-    }
-
-    public var parameterCount: Int {
-        switch self {
-        case .gaussian(let m): return m.parameterCount
-        case .categorical(let m): return m.parameterCount
-        case .poisson(let m): return m.parameterCount
-        }
-    }
-
-    public var startProbabilities: [Double] {
-        switch self {
-        case .gaussian(let m): return m.startProbabilities
-        case .categorical(let m): return m.startProbabilities
-        case .poisson(let m): return m.startProbabilities
-        }
-    }
-
-    public var transitions: Matrix<Double> {
-        switch self {
-        case .gaussian(let m): return m.transitions
-        case .categorical(let m): return m.transitions
-        case .poisson(let m): return m.transitions
-        }
-    }
+    public var emissionKind: String { model.emissionKind }
+    public var stateCount: Int { model.stateCount }
+    public var dimension: Int { model.dimension }
+    public var parameterCount: Int { model.parameterCount }
+    public var startProbabilities: [Double] { model.startProbabilities }
+    public var transitions: Matrix<Double> { model.transitions }
 
     /// Log-likelihood of each sequence.
     public func sequenceLogLikelihoods(of x: Matrix<Double>, sequences: [SequenceRange], threads: Int) -> [Double] {
-        sequences.map { r in
-            let part = x.selectingRows(Array(r))
-            switch self {
-            case .gaussian(let m): return m.logLikelihood(of: part, threads: threads)
-            case .categorical(let m): return m.logLikelihood(of: part, threads: threads)
-            case .poisson(let m): return m.logLikelihood(of: part, threads: threads)
-            }
-        }
+        model.sequenceLogLikelihoods(of: x, sequences: sequences, threads: threads)
     }
 
     public func posteriors(of x: Matrix<Double>, sequences: [SequenceRange], threads: Int) -> Matrix<Double> {
-        switch self {
-        case .gaussian(let m): return m.posteriors(of: x, sequences: sequences, threads: threads)
-        case .categorical(let m): return m.posteriors(of: x, sequences: sequences, threads: threads)
-        case .poisson(let m): return m.posteriors(of: x, sequences: sequences, threads: threads)
-        }
+        model.posteriors(of: x, sequences: sequences, threads: threads)
     }
 
     public func viterbi(_ x: Matrix<Double>, sequences: [SequenceRange], threads: Int) -> (states: [Int], logProbability: Double) {
-        switch self {
-        case .gaussian(let m): return m.viterbi(x, sequences: sequences, threads: threads)
-        case .categorical(let m): return m.viterbi(x, sequences: sequences, threads: threads)
-        case .poisson(let m): return m.viterbi(x, sequences: sequences, threads: threads)
-        }
+        model.viterbi(x, sequences: sequences, threads: threads)
     }
 
     public func sample(length: Int, after previous: Int? = nil, using rng: inout Xoshiro256StarStar) -> (observations: Matrix<Double>, states: [Int]) {
-        switch self {
-        case .gaussian(let m): return m.sample(length: length, after: previous, using: &rng)
-        case .categorical(let m): return m.sample(length: length, after: previous, using: &rng)
-        case .poisson(let m): return m.sample(length: length, after: previous, using: &rng)
-        }
+        model.sample(length: length, after: previous, using: &rng)
     }
 
-    /// Checks that `x` suits the emission (integers for categorical and Poisson).
+    /// Checks that `x` suits the emission (integers for categorical and Poisson; symbols the model knows).
     public func validate(_ x: Matrix<Double>) throws {
-        switch self {
-        case .gaussian: try GaussianEmission.validate(x)
-        case .categorical(let m):
-            try CategoricalEmission.validate(x)
-            if let bad = x.elements.first(where: { Int($0) >= m.emission.symbolCount }) {
-                throw ModelError.invalidSetting("symbol \(Int(bad)) was not seen in training (the model knows 0…\(m.emission.symbolCount - 1))")
-            }
-        case .poisson: try PoissonEmission.validate(x)
-        }
+        try model.validateScored(x)
+    }
+}
+
+/// What ``AnyHiddenMarkovModel`` needs of a model whatever its emission.
+private protocol EmissionErasedHMM: Sendable {
+    var emissionKind: String { get }
+    var stateCount: Int { get }
+    var dimension: Int { get }
+    var parameterCount: Int { get }
+    var startProbabilities: [Double] { get }
+    var transitions: Matrix<Double> { get }
+    func sequenceLogLikelihoods(of x: Matrix<Double>, sequences: [SequenceRange], threads: Int) -> [Double]
+    func posteriors(of x: Matrix<Double>, sequences: [SequenceRange]?, threads: Int) -> Matrix<Double>
+    func viterbi(_ x: Matrix<Double>, sequences: [SequenceRange]?, threads: Int) -> (states: [Int], logProbability: Double)
+    func sample(length: Int, after previous: Int?, using rng: inout Xoshiro256StarStar) -> (observations: Matrix<Double>, states: [Int])
+    func validateScored(_ x: Matrix<Double>) throws
+}
+
+extension HiddenMarkovModel: EmissionErasedHMM {
+    fileprivate var emissionKind: String { Emission.kind }
+    fileprivate var dimension: Int { emission.dimension }
+
+    fileprivate func sequenceLogLikelihoods(of x: Matrix<Double>, sequences: [SequenceRange], threads: Int) -> [Double] {
+        sequences.map { logLikelihood(of: x.selectingRows(Array($0)), threads: threads) }
+    }
+
+    fileprivate func validateScored(_ x: Matrix<Double>) throws {
+        try emission.validateScored(x)
     }
 }
 

@@ -33,6 +33,13 @@ public struct CategoricalEmission: HMMEmission {
         return out
     }
 
+    public func validateScored(_ x: Matrix<Double>) throws {
+        try Self.validate(x)
+        if let bad = x.elements.first(where: { Int($0) >= symbolCount }) {
+            throw ModelError.invalidSetting("symbol \(Int(bad)) was not seen in training (the model knows 0…\(symbolCount - 1))")
+        }
+    }
+
     public func updated(posteriors: Matrix<Double>, context: HMMObservations) throws -> CategoricalEmission {
         var b = Matrix<Double>(rows: stateCount, columns: symbolCount)
         for t in 0..<context.data.rows {

@@ -34,6 +34,10 @@ public protocol HMMEmission: Equatable, Sendable {
     /// Checks that `x` is data this emission can model (integers, ranges), naming the first bad cell.
     static func validate(_ x: Matrix<Double>) throws
 
+    /// Checks that this fitted emission can score `x`: ``validate(_:)`` by default; emissions with a
+    /// finite alphabet also refuse symbols they never saw.
+    func validateScored(_ x: Matrix<Double>) throws
+
     /// One draw from state `k`.
     func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double]
 
@@ -55,6 +59,8 @@ extension HMMEmission {
     }
 
     public static var degenerateAdvice: String { "Use fewer states." }
+
+    public func validateScored(_ x: Matrix<Double>) throws { try Self.validate(x) }
 
     public static var startsUniformChainsHalfTheTime: Bool { false }
 }
