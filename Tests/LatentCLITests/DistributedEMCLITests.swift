@@ -73,9 +73,42 @@ import TestSupport
         print("streamed fit of a 64 MB file: peak resident \(peak) MB\(TestData.isSanitized ? " (sanitizer shadow memory: no bound)" : "")")
         if !TestData.isSanitized { #expect(peak < 48) }
         #expect(o["n"] as? Int == n && o["stream"] as? Bool == true)
-        // A CSV is refused with what to do.
-        let csv = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("faithful.csv"), "--components", "2", "--stream", "--output", path("x.json")])
-        #expect(csv.status != 0 && csv.standardError.contains(".npy"))
+        // An IDX file is refused with what to do.
+        let idx = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("mnist5k-train-labels.idx1-ubyte"), "--components", "2", "--stream", "--output", path("x.json")])
+        #expect(idx.status != 0 && idx.standardError.contains(".csv"))
+    }
+
+    /// A CSV file streamed in pieces gives the model the same rows give as a `.npy` file, in
+    /// bounded memory, with a label column left out as `fit gmm` leaves it out.
+    @Test func aStreamedCSVFitEqualsTheNumPyOneInBoundedMemory() throws {
+        var rng = Xoshiro256StarStar(seed: 4)
+        let n = 400_000
+        var x = Matrix<Double>(rows: n, columns: 3)
+        for i in 0..<n {
+            let shift = Double(rng.nextInt(below: 3)) * 3
+            for j in 0..<3 { x[i, j] = shift * Double(j % 2) + rng.nextNormal() }
+        }
+        var text = "a,b,kind,c\n"
+        text.reserveCapacity(n * 40)
+        for i in 0..<n { text += "\(CSV.format(x[i, 0])),\(CSV.format(x[i, 1])),k\(i % 4),\(CSV.format(x[i, 2]))\n" }
+        try text.write(toFile: path("big.csv"), atomically: true, encoding: .utf8)
+        try NumPy.write(x, to: path("same.npy"))
+        var fitted: [[Double]] = []
+        for (file, model) in [("big.csv", "csv.json"), ("same.npy", "npy.json")] {
+            let r = try CommandRunner.run(["fit", "gmm", "--data", path(file), "--components", "3", "--stream", "--max-iterations", "3",
+                                           "--seed", "2", "--threads", "2", "--output", path(model), "--json", "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+            let o = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+            #expect(o["n"] as? Int == n)
+            if file.hasSuffix(".csv") {
+                let peak = try #require(o["peakResidentMB"] as? Double)
+                print("streamed fit of a \(text.utf8.count / 1_000_000) MB CSV file: peak resident \(peak) MB")
+                if !TestData.isSanitized { #expect(peak < 64) }
+                #expect((o["warnings"] as? [String])?.contains { $0.contains("kind") } == true)
+            }
+            fitted.append(try parameters(path(model)))
+        }
+        #expect(fitted[0] == fitted[1])
     }
 
 

@@ -61,6 +61,62 @@ import TestSupport
         #expect(message.contains("t.csv") && message.contains("row 3") && message.contains("'b'"))
     }
 
+    /// A CSV file read in pieces (as `fit gmm --stream` reads it) gives the rows and the columns
+    /// that reading it whole gives, whichever ranges are asked for, and its errors name the same
+    /// file rows: pieces of 7 rows over a file with a label column, blank lines, CRLF line ends, a
+    /// quoted line and no final newline.
+    @Test func csvReadInPiecesEqualsTheWholeFile() throws {
+        var text = "x, y ,label,z\r\n"
+        var rng = Xoshiro256StarStar(seed: 3)
+        for i in 0..<100 {
+            if i % 13 == 5 { text += "\n  \n" }
+            let row = [rng.nextNormal(), rng.nextNormal(), rng.nextNormal()].map { CSV.format($0) }
+            text += i == 40 ? "\"\(row[0])\",\(row[1]),\"l,\(i)\",\(row[2])\r\n" : "\(row[0]),\(row[1]),L\(i % 3),\(row[2])\(i == 99 ? "" : "\n")"
+        }
+        let directory = TestData.temporaryDirectory()
+        let path = directory.appendingPathComponent("pieces.csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let (whole, skipped) = try CSV.read(path: path)
+        let reader = try CSVRowReader(path: path, pieceRows: 7)
+        #expect(reader.columnNames == whole.columnNames && reader.skipped == skipped && skipped == ["label"])
+        #expect(reader.rowCount == 100 && reader.columnCount == 3)
+        #expect(try reader.rows(0..<100) == whole.values)
+        for _ in 0..<50 {
+            let a = rng.nextInt(below: 100), b = rng.nextInt(below: 100)
+            let range = min(a, b)..<(max(a, b) + 1)
+            #expect(try reader.rows(range) == whole.values.selectingRows(range))
+        }
+        let named = try CSVRowReader(path: path, columns: ["z", "x"], pieceRows: 7)
+        #expect(try named.rows(10..<60) == whole.values.selectingColumns([2, 0]).selectingRows(10..<60))
+
+        // Errors far from the first piece name their file row, as reading the whole file does.
+        // Split at every \n byte ("\r\n" is one Character, so String splitting would not).
+        let fileLines = { text.utf8.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) } }
+        var lines = fileLines()
+        // Data rows (not blank, not the quoted one) past the first pieces.
+        let late = lines.indices.filter { $0 >= 80 && lines[$0].contains("L") && !lines[$0].contains("\"") }
+        let (i, j) = (late[6], late[0])
+        lines[i] += ",9"
+        let ragged = directory.appendingPathComponent("ragged.csv").path
+        try lines.joined(separator: "\n").write(toFile: ragged, atomically: true, encoding: .utf8)
+        #expect(throws: DataError.raggedRow(path: ragged, line: i + 1, found: 5, expected: 4)) { try CSVRowReader(path: ragged, pieceRows: 7) }
+        #expect(throws: DataError.raggedRow(path: ragged, line: i + 1, found: 5, expected: 4)) { try CSV.read(path: ragged) }
+        lines = fileLines()
+        lines[j] = "1,2,L,oops"
+        let textCell = directory.appendingPathComponent("text.csv").path
+        try lines.joined(separator: "\n").write(toFile: textCell, atomically: true, encoding: .utf8)
+        #expect(throws: DataError.nonNumeric(path: textCell, line: j + 1, column: "z", text: "oops")) { try CSVRowReader(path: textCell, pieceRows: 7) }
+        lines[j] = "1,,L,3"
+        let missing = directory.appendingPathComponent("missing.csv").path
+        try lines.joined(separator: "\n").write(toFile: missing, atomically: true, encoding: .utf8)
+        #expect(throws: DataError.missingValue(path: missing, line: j + 1, column: "y")) { try CSVRowReader(path: missing, pieceRows: 7) }
+        let empty = directory.appendingPathComponent("empty.csv").path
+        try "\n\n".write(toFile: empty, atomically: true, encoding: .utf8)
+        #expect(throws: DataError.emptyFile(path: empty)) { try CSVRowReader(path: empty) }
+        try "a,b\n\n".write(toFile: empty, atomically: true, encoding: .utf8)
+        #expect(throws: DataError.noDataRows(path: empty)) { try CSVRowReader(path: empty) }
+    }
+
     @Test func csvHandlesQuotesCRLFAndMissingMarkers() throws {
         let (t, _) = try CSV.parse("\"a\",b,c\r\n1,NA,\r\n\"2.5\",nan,3\r\n4,5,6\r\n", source: "q.csv")
         #expect(t.columnNames == ["a", "b", "c"])

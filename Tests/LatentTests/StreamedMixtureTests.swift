@@ -16,7 +16,10 @@ struct StreamedMixtureTests {
         // Blocks of 37 rows, from memory and from a .npy file read block by block.
         let file = TestData.temporaryDirectory().appendingPathComponent("geyser.npy").path
         try NumPy.write(x, to: file)
-        for source in [x as any RowBlocks, try NumPyRowReader(path: file)] {
+        // And from the CSV file itself, parsed in pieces of 29 rows that the blocks cut across.
+        let csv = try CSVRowReader(path: TestData.path("geyser.csv"), pieceRows: 29)
+        #expect(try csv.rows(0..<csv.rowCount) == x)
+        for source in [x as any RowBlocks, try NumPyRowReader(path: file), csv] {
             let streamed = try GaussianMixture.fitStreamed(StreamedMixtureData(source: source, blockRows: 37, threads: 1),
                                                            components: 3, options: options)
             #expect(streamed.report.trace.history.count == inMemory.report.trace.history.count)

@@ -39,7 +39,7 @@ struct FitGMMCommand: ParsableCommand {
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var memory: MemoryOptions
-    @Flag(name: .long, help: "Read the data a block of rows at a time (a .npy file larger than memory): the start is fitted on a subsample of at most 20,000 evenly spaced rows, then each EM iteration is one pass over the file.")
+    @Flag(name: .long, help: "Read the data a block of rows at a time (a .npy or CSV file larger than memory): the start is fitted on a subsample of at most 20,000 evenly spaced rows, then each EM iteration is one pass over the file. CSV files are parsed in pieces of 65,536 rows (read once to check them first); their rows must be complete.")
     var stream = false
     @Option(name: .long, parsing: .unconditional, help: "With --stream: rows per block (memory holds one block).")
     var blockRows: Int = 65_536
@@ -58,7 +58,9 @@ struct FitGMMCommand: ParsableCommand {
         guard components >= 1 else { throw ValidationError("--components must be at least 1") }
         if stream {
             guard blockRows >= 1 else { throw ValidationError("--block-rows must be at least 1") }
-            guard dataOptions.columns == nil else { throw ValidationError("--stream reads every column of a .npy file: leave out --columns") }
+            if dataOptions.data.lowercased().hasSuffix(".npy") {
+                guard dataOptions.columns == nil else { throw ValidationError("--stream reads every column of a .npy file: leave out --columns") }
+            }
         }
         if online {
             guard batchSize >= 1, passes >= 1 else { throw ValidationError("--batch-size and --passes must be at least 1") }
@@ -136,12 +138,21 @@ struct FitGMMCommand: ParsableCommand {
         let reader: any RowBlocks
         let columns: [String]
         if stream {
-            guard dataOptions.data.lowercased().hasSuffix(".npy") else {
-                throw CommandLineError(description: "\(dataOptions.data): --stream reads .npy files (rows at fixed offsets); convert the data, e.g. numpy.save('data.npy', numpy.loadtxt('data.csv', delimiter=',', skiprows=1))")
+            let path = dataOptions.data, lowercased = path.lowercased()
+            if lowercased.hasSuffix(".npy") {
+                let file = try NumPyRowReader(path: path)
+                reader = file
+                columns = (0..<file.columnCount).map { "x\($0 + 1)" }
+            } else if lowercased.hasSuffix(".csv") || lowercased.hasSuffix(".txt") {
+                let file = try CSVRowReader(path: path, columns: dataOptions.columnList)
+                if !file.skipped.isEmpty {
+                    Console.dataWarning("\(path): skipped column(s) without numbers: \(file.skipped.joined(separator: ", "))", quiet: output.quiet)
+                }
+                reader = file
+                columns = file.columnNames
+            } else {
+                throw CommandLineError(description: "\(path): --stream reads .npy and .csv files; an IDX file holds images, which a streamed mixture does not take")
             }
-            let file = try NumPyRowReader(path: dataOptions.data)
-            reader = file
-            columns = (0..<file.columnCount).map { "x\($0 + 1)" }
         } else {
             let table = try dataOptions.load(quiet: output.quiet)
             try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)

@@ -50,10 +50,13 @@ public enum CSV {
         return isDecimal(field) ? .number(v) : .text(field)
     }
 
-    private static func parse(bytes: UnsafeBufferPointer<UInt8>, source: String, columns: [String]?) throws -> (table: DataTable, skipped: [String]) {
+    /// Parses `bytes`. With `knownHeader` (a later piece of a file read in pieces, see
+    /// ``CSVRowReader``), every line is a data row and line numbers start at `firstLine`.
+    static func parse(bytes: UnsafeBufferPointer<UInt8>, source: String, columns: [String]?,
+                      knownHeader: [String]? = nil, firstLine: Int = 1) throws -> (table: DataTable, skipped: [String]) {
         let space: UInt8 = 32, tab: UInt8 = 9, newline: UInt8 = 10, carriageReturn: UInt8 = 13, comma: UInt8 = 44, quote: UInt8 = 34
         var lines: [(number: Int, start: Int, end: Int)] = []
-        var number = 0, lineStart = 0
+        var number = firstLine - 1, lineStart = 0
         while true {
             var end = lineStart
             while end < bytes.count && bytes[end] != newline { end += 1 }
@@ -67,16 +70,16 @@ public enum CSV {
         }
         func text(_ a: Int, _ b: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[a..<b]), as: UTF8.self) }
 
-        guard let header = lines.first else { throw DataError.emptyFile(path: source) }
-        let headerText = text(header.start, header.end)
-        let names = splitFields(Substring(headerText)).map { $0.trimmingCharacters(in: .whitespaces) }
-        if names.count == 1, let delimiter = [";", "\t", "|"].first(where: { headerText.contains($0) }) {
-            let shown = delimiter == "\t" ? "tabs" : "'\(delimiter)'"
-            throw DataError.unsupportedFormat(path: source, reason: "the header row has no commas but is split by \(shown); Latent reads comma-separated values with a point as the decimal mark. Convert the file (for a ';'-separated file with decimal commas, replace ',' by '.' and then ';' by ',')")
+        let names: [String]
+        let body: ArraySlice<(number: Int, start: Int, end: Int)>
+        if let knownHeader {
+            names = knownHeader
+            body = lines[...]
+        } else {
+            guard let header = lines.first else { throw DataError.emptyFile(path: source) }
+            names = try headerNames(text(header.start, header.end), source: source)
+            body = lines.dropFirst()
         }
-        var seen = Set<String>()
-        for n in names where !seen.insert(n).inserted { throw DataError.duplicateColumn(path: source, name: n) }
-        let body = lines.dropFirst()
         guard !body.isEmpty else { throw DataError.noDataRows(path: source) }
 
         let wanted: [Int]
@@ -171,6 +174,18 @@ public enum CSV {
         let table = DataTable(source: source, columnNames: keep.map { names[wanted[$0]] }, values: values,
                               sourceRows: body.map(\.number))
         return (table, skipped)
+    }
+
+    /// The column names of a header line, refusing other delimiters and repeated names.
+    static func headerNames(_ headerText: String, source: String) throws -> [String] {
+        let names = splitFields(Substring(headerText)).map { $0.trimmingCharacters(in: .whitespaces) }
+        if names.count == 1, let delimiter = [";", "\t", "|"].first(where: { headerText.contains($0) }) {
+            let shown = delimiter == "\t" ? "tabs" : "'\(delimiter)'"
+            throw DataError.unsupportedFormat(path: source, reason: "the header row has no commas but is split by \(shown); Latent reads comma-separated values with a point as the decimal mark. Convert the file (for a ';'-separated file with decimal commas, replace ',' by '.' and then ';' by ',')")
+        }
+        var seen = Set<String>()
+        for n in names where !seen.insert(n).inserted { throw DataError.duplicateColumn(path: source, name: n) }
+        return names
     }
 
     static func isMissing(_ field: String) -> Bool {
