@@ -116,10 +116,18 @@ enum LinearGaussianFitting {
             let observedInColumn = (0..<x.rows).reduce(0) { $0 + (x[$1, j].isNaN ? 0 : 1) }
             return total + Double(observedInColumn) * log(scales[j])
         }
-        var search = StartSearch(data: data, options: options, meanOffset: logJacobian / Double(x.rows))
+        return try fit(data, factors: factors, noise: noise, options: options, scales: scales, logJacobian: logJacobian,
+                       complete: x.missingCount == 0)
+    }
+
+    /// The fit of prepared data (`data` in coordinates scaled by `scales`, `options.noiseFloor`
+    /// already in those units), mapped back to the data's units.
+    static func fit(_ data: LinearGaussianTrainingData, factors: Int, noise: LinearGaussianNoise, options: LinearGaussianFitOptions,
+                    scales: [Double], logJacobian: Double, complete: Bool) throws -> (model: LinearGaussianModel, report: FitReport) {
+        var search = StartSearch(data: data, options: options, meanOffset: logJacobian / Double(data.count))
         var model = try principalSubspace(data, factors: factors, floor: options.noiseFloor)
         var trace: EMTrace
-        if noise == .isotropic && x.missingCount == 0 {
+        if noise == .isotropic && complete {
             // The closed form is the maximum.
             let ll = try model.totalLogLikelihood(of: data)
             trace = EMTrace(history: [ll], iterations: 0, converged: true, stoppedOnDecrease: false)
@@ -136,14 +144,14 @@ enum LinearGaussianFitting {
         }
         var warnings: [String] = []
         let covariance = data.meanImputedCovariance
-        for j in 0..<x.columns {
+        for j in 0..<data.dimension {
             if covariance[j, j] <= 0 {
                 warnings.append("column \(j + 1) is constant: its noise variance sits at the floor (\(formatted(options.noiseFloor))), which alone sets its share of the likelihood; drop the column to compare likelihoods")
             } else if noise == .diagonal && model.noiseVariances[j] * scales[j] * scales[j] <= max(options.noiseFloor * 10, 1e-9 * covariance[j, j]) {
                 warnings.append("column \(j + 1) is explained perfectly by the factors (a Heywood case: noise variance at the floor); use fewer factors or drop the column")
             }
         }
-        return (model, FitReport(trace: trace, startLogLikelihoods: search.finals.map { $0 + logJacobian }, count: x.rows,
+        return (model, FitReport(trace: trace, startLogLikelihoods: search.finals.map { $0 + logJacobian }, count: data.count,
                                  warnings: warnings, totalIterations: search.spent))
     }
 

@@ -39,6 +39,17 @@ public struct LinearGaussianTrainingData: Sendable {
         }
     }
 
+    /// Complete data given by its moments: `count` rows with column means `mean` and scatter
+    /// `Σ (x − mean)(x − mean)ᵀ` (what a pass over data read in blocks gives).
+    init(count: Int, mean: [Double], scatter: Matrix<Double>, noiseFloor: Double) {
+        shift = mean
+        self.count = count
+        dimension = mean.count
+        self.noiseFloor = noiseFloor
+        patterns = [PatternMoments(observed: Array(mean.indices), missing: [], count: count,
+                                   sum: [Double](repeating: 0, count: mean.count), scatter: scatter)]
+    }
+
     /// The covariance of the data with missing values replaced by column means (divisor N).
     var meanImputedCovariance: Matrix<Double> {
         var c = Matrix<Double>(rows: dimension, columns: dimension)

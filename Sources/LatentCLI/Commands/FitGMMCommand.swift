@@ -58,9 +58,6 @@ struct FitGMMCommand: ParsableCommand {
         guard components >= 1 else { throw ValidationError("--components must be at least 1") }
         if stream {
             guard blockRows >= 1 else { throw ValidationError("--block-rows must be at least 1") }
-            if dataOptions.data.lowercased().hasSuffix(".npy") {
-                guard dataOptions.columns == nil else { throw ValidationError("--stream reads every column of a .npy file: leave out --columns") }
-            }
         }
         if online {
             guard batchSize >= 1, passes >= 1 else { throw ValidationError("--batch-size and --passes must be at least 1") }
@@ -133,26 +130,12 @@ struct FitGMMCommand: ParsableCommand {
         try writeModelAndSummary(model, report: report, seconds: seconds, columns: table.columnNames, rows: table.count, settings: settings) { _ in }
     }
 
-    /// `--stream` (the data read a block at a time from a `.npy` file) and `--online` (stepwise EM).
+    /// `--stream` (the data read a block at a time from a `.npy` or CSV file) and `--online` (stepwise EM).
     private func runBlockwise() throws {
         let reader: any RowBlocks
         let columns: [String]
         if stream {
-            let path = dataOptions.data, lowercased = path.lowercased()
-            if lowercased.hasSuffix(".npy") {
-                let file = try NumPyRowReader(path: path)
-                reader = file
-                columns = (0..<file.columnCount).map { "x\($0 + 1)" }
-            } else if lowercased.hasSuffix(".csv") || lowercased.hasSuffix(".txt") {
-                let file = try CSVRowReader(path: path, columns: dataOptions.columnList)
-                if !file.skipped.isEmpty {
-                    Console.dataWarning("\(path): skipped column(s) without numbers: \(file.skipped.joined(separator: ", "))", quiet: output.quiet)
-                }
-                reader = file
-                columns = file.columnNames
-            } else {
-                throw CommandLineError(description: "\(path): --stream reads .npy and .csv files; an IDX file holds images, which a streamed mixture does not take")
-            }
+            (reader, columns) = try streamedRows(dataOptions, quiet: output.quiet)
         } else {
             let table = try dataOptions.load(quiet: output.quiet)
             try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)

@@ -16,6 +16,7 @@ struct FitFactorAnalysisCommand: ParsableCommand {
     var rotation: FactorRotation = .none
     @Option(name: .long, help: "Lower bound on the noise variances.")
     var noiseFloor: Double = 1e-12
+    @OptionGroup var streaming: LinearGaussianStreamOptions
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
 
@@ -25,7 +26,7 @@ struct FitFactorAnalysisCommand: ParsableCommand {
 
     func run() throws {
         try fitLinearGaussian(noise: .diagonal, factors: factors, rotation: rotation, noiseFloor: noiseFloor,
-                              dataOptions: dataOptions, fit: fit, output: output)
+                              dataOptions: dataOptions, streaming: streaming, fit: fit, output: output)
     }
 }
 
@@ -39,6 +40,7 @@ struct FitPPCACommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, parsing: .unconditional, help: "Number of principal components k.")
     var factors: Int
+    @OptionGroup var streaming: LinearGaussianStreamOptions
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
 
@@ -48,42 +50,67 @@ struct FitPPCACommand: ParsableCommand {
 
     func run() throws {
         try fitLinearGaussian(noise: .isotropic, factors: factors, rotation: .none, noiseFloor: 1e-12,
-                              dataOptions: dataOptions, fit: fit, output: output)
+                              dataOptions: dataOptions, streaming: streaming, fit: fit, output: output)
     }
 }
 
+/// `--stream` and `--block-rows` of `fit fa` and `fit ppca`.
+struct LinearGaussianStreamOptions: ParsableArguments {
+    @Flag(name: .long, help: "Read the data a block of rows at a time (a .npy or CSV file larger than memory): two passes give the column means and the scatter matrix, on which the fit runs as on complete data in memory. Rows must be complete.")
+    var stream = false
+    @Option(name: .long, parsing: .unconditional, help: "With --stream: rows per block (memory holds one block).")
+    var blockRows: Int = 65_536
+}
+
 func fitLinearGaussian(noise: LinearGaussianNoise, factors: Int, rotation: FactorRotation, noiseFloor: Double,
-                       dataOptions: DataOptions, fit: FitOptions, output: OutputOptions) throws {
+                       dataOptions: DataOptions, streaming: LinearGaussianStreamOptions, fit: FitOptions, output: OutputOptions) throws {
     guard factors >= 1 else { throw ValidationError("--factors must be at least 1") }
+    guard streaming.blockRows >= 1 else { throw ValidationError("--block-rows must be at least 1") }
     BLAS.setThreads(1)
-    let table = try dataOptions.load(quiet: output.quiet)
-    try table.requireSomeObservedPerRow()
+    let source: any RowBlocks
+    let columns: [String]
+    let missingValues: Int
+    if streaming.stream {
+        (source, columns) = try streamedRows(dataOptions, quiet: output.quiet)
+        missingValues = 0
+    } else {
+        let table = try dataOptions.load(quiet: output.quiet)
+        try table.requireSomeObservedPerRow()
+        (source, columns, missingValues) = (table.values, table.columnNames, table.values.missingCount)
+    }
     var options = LinearGaussianFitOptions()
     options.em = fit.em(defaultIterations: 10_000, defaultTolerance: 1e-7)
     options.noiseFloor = noiseFloor
     options.rotation = rotation
     if !output.quiet { options.progress = Console.fitProgress(every: 50) }
     let ((model, report), seconds) = try Console.timed {
-        noise == .diagonal
-            ? try FactorAnalysis.fit(table.values, factors: factors, options: options)
-            : try ProbabilisticPCA.fit(table.values, components: factors, options: options)
+        switch (noise, source) {
+        case (.diagonal, let x as Matrix<Double>): return try FactorAnalysis.fit(x, factors: factors, options: options)
+        case (_, let x as Matrix<Double>): return try ProbabilisticPCA.fit(x, components: factors, options: options)
+        case (.diagonal, _): return try FactorAnalysis.fitStreamed(source, factors: factors, blockRows: streaming.blockRows, options: options)
+        default: return try ProbabilisticPCA.fitStreamed(source, components: factors, blockRows: streaming.blockRows, options: options)
+        }
     }
     for w in report.warnings { Console.warn(w) }
     let kind = noise == .diagonal ? "fa" : "ppca"
-    let training = TrainingSummary(logLikelihood: report.logLikelihood, count: table.count, iterations: report.totalIterations,
+    let training = TrainingSummary(logLikelihood: report.logLikelihood, count: source.rowCount, iterations: report.totalIterations,
                                    converged: report.trace.converged, seed: fit.seed,
                                    settings: ["factors": String(factors), "rotation": rotation.rawValue,
                                               "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations),
                                               "noiseFloor": "\(noiseFloor)"], history: report.trace.history)
-    try ModelFile(model: .linearGaussian(model), columns: table.columnNames, training: training).write(to: fit.output)
+    try ModelFile(model: .linearGaussian(model), columns: columns, training: training).write(to: fit.output)
     var o = fitSummary(model: kind, report: report, parameters: model.parameterCount, seconds: seconds)
     o["factors"] = .integer(factors)
-    o["missingValues"] = .integer(table.values.missingCount)
+    o["missingValues"] = .integer(missingValues)
+    if streaming.stream {
+        o["stream"] = .bool(true)
+        if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
+    }
     o["output"] = .string(fit.output)
     if output.json {
         Console.printJSON(o)
     } else {
-        Console.print(LinearGaussianReport.text(model, columns: table.columnNames, logLikelihood: report.logLikelihood, count: table.count))
+        Console.print(LinearGaussianReport.text(model, columns: columns, logLikelihood: report.logLikelihood, count: source.rowCount))
     }
 }
 
