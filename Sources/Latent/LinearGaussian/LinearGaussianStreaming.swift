@@ -2,7 +2,7 @@ import Foundation
 
 extension FactorAnalysis {
     /// Fits `factors` factors to rows read a block at a time (a `.npy` or CSV file larger than
-    /// memory, through ``RowBlocks``).
+    /// memory, through `RowBlocks`).
     ///
     /// Factor analysis depends on the data only through its count, column means and scatter matrix,
     /// so two passes (means, then the scatter about them) replace the data, and EM runs on those
