@@ -38,11 +38,7 @@ public final class CSVRowReader: RowBlocks {
     public init(path: String, columns: [String]? = nil, pieceRows: Int = 65_536) throws {
         precondition(pieceRows > 0, "A piece holds at least one row")
         self.path = path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DataError.fileNotFound(path: path) }
-        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError.unreadable(path: path, reason: isDirectory.boolValue ? "it is a directory; give a file" : "permission denied")
-        }
+        let handle = try FileHandle.forReadingRows(path)
         self.handle = handle
 
         var scanner = LineScanner(handle: handle)

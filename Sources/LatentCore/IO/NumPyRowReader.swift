@@ -32,11 +32,7 @@ public final class NumPyRowReader: RowBlocks {
     ///   stored in Fortran order (whose rows are not contiguous).
     public init(path: String) throws {
         self.path = path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DataError.fileNotFound(path: path) }
-        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError.unreadable(path: path, reason: isDirectory.boolValue ? "it is a directory; give a file" : "permission denied")
-        }
+        let handle = try FileHandle.forReadingRows(path)
         self.handle = handle
         fileSize = Int(try handle.seekToEnd())
         try handle.seek(toOffset: 0)
@@ -77,5 +73,18 @@ public final class NumPyRowReader: RowBlocks {
             }
         }
         return m
+    }
+}
+
+extension FileHandle {
+    /// A handle for reading the file at `path` in pieces (the readers of data larger than memory).
+    /// - Throws: ``DataError`` naming `path` when it is missing, a directory or unreadable.
+    static func forReadingRows(_ path: String) throws -> FileHandle {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DataError.fileNotFound(path: path) }
+        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
+            throw DataError.unreadable(path: path, reason: isDirectory.boolValue ? "it is a directory; give a file" : "permission denied")
+        }
+        return handle
     }
 }
