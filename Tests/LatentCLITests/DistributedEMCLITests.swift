@@ -53,17 +53,23 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: path("m2.json")) && !FileManager.default.fileExists(atPath: path("bad.json")))
     }
 
+    /// `n` rows of three clusters `spacing` apart in every other column (unit-variance noise), seeded.
+    func threeClusterRows(_ n: Int, columns: Int, spacing: Double, seed: UInt64) -> Matrix<Double> {
+        var rng = Xoshiro256StarStar(seed: seed)
+        var x = Matrix<Double>(rows: n, columns: columns)
+        for i in 0..<n {
+            let shift = Double(rng.nextInt(below: 3)) * spacing
+            for j in 0..<columns { x[i, j] = shift * Double(j % 2) + rng.nextNormal() }
+        }
+        return x
+    }
+
     /// A 64 MB `.npy` file (2,000,000 × 4), read in blocks of 16,384 rows (512 kB, 1/125 of the
     /// file): the process's peak resident memory stays under 48 MB, below the file's own size
     /// (an in-memory fit holds the data at least twice). Measured: about 33 MB.
     @Test func aStreamedFitHoldsOneBlockNotTheFile() throws {
-        var rng = Xoshiro256StarStar(seed: 9)
         let n = 2_000_000
-        var x = Matrix<Double>(rows: n, columns: 4)
-        for i in 0..<n {
-            let shift = Double(rng.nextInt(below: 3)) * 4
-            for j in 0..<4 { x[i, j] = shift * Double(j % 2) + rng.nextNormal() }
-        }
+        let x = threeClusterRows(n, columns: 4, spacing: 4, seed: 9)
         try NumPy.write(x, to: path("big.npy"))
         let r = try CommandRunner.run(["fit", "gmm", "--data", path("big.npy"), "--components", "3", "--stream", "--block-rows", "16384",
                                        "--max-iterations", "4", "--threads", "2", "--output", path("big.json"), "--json", "--quiet"])
@@ -81,13 +87,8 @@ import TestSupport
     /// A CSV file streamed in pieces gives the model the same rows give as a `.npy` file, in
     /// bounded memory, with a label column left out as `fit gmm` leaves it out.
     @Test func aStreamedCSVFitEqualsTheNumPyOneInBoundedMemory() throws {
-        var rng = Xoshiro256StarStar(seed: 4)
         let n = 400_000
-        var x = Matrix<Double>(rows: n, columns: 3)
-        for i in 0..<n {
-            let shift = Double(rng.nextInt(below: 3)) * 3
-            for j in 0..<3 { x[i, j] = shift * Double(j % 2) + rng.nextNormal() }
-        }
+        let x = threeClusterRows(n, columns: 3, spacing: 3, seed: 4)
         var text = "a,b,kind,c\n"
         text.reserveCapacity(n * 40)
         for i in 0..<n { text += "\(CSV.format(x[i, 0])),\(CSV.format(x[i, 1])),k\(i % 4),\(CSV.format(x[i, 2]))\n" }

@@ -12,7 +12,12 @@ func streamedRows(_ dataOptions: DataOptions, quiet: Bool) throws -> (rows: any 
     guard lowercased.hasSuffix(".csv") || lowercased.hasSuffix(".txt") else {
         throw CommandLineError(description: "\(path): --stream reads .npy and .csv files; an IDX file holds images, which a streamed fit does not take")
     }
-    let file = try CSVRowReader(path: path, columns: dataOptions.columnList)
+    let file: CSVRowReader
+    do {
+        file = try CSVRowReader(path: path, columns: dataOptions.columnList)
+    } catch DataError.missingValue(let path, let line, let column) {
+        throw CommandLineError(description: "\(path), row \(line), column '\(column)': the value is missing; --stream needs complete rows (without --stream, `fit gmm`, `fit fa` and `fit ppca` integrate missing values out)")
+    }
     if !file.skipped.isEmpty {
         Console.dataWarning("\(path): skipped column(s) without numbers: \(file.skipped.joined(separator: ", "))", quiet: quiet)
     }
