@@ -46,4 +46,32 @@ import TestSupport
         let failure = try CommandRunner.run(["fit", "hmm", "--data", bad, "--states", "1", "--emission", "poisson", "--output", model])
         #expect(failure.status != 0 && failure.standardError.contains("row 3, column 'count'") && failure.standardError.contains("2.5"), "\(failure.standardError)")
     }
+
+    /// hmmlearn's GMMHMM on the command line: fit, info, score, decode and sample a model whose
+    /// states are mixtures; impossible settings refused with the flag named.
+    @Test func gaussianMixtureEmissionsRoundTrip() throws {
+        let data = TestData.path("faithful.csv")
+        let model = dir.appendingPathComponent("faithful-gmmhmm.json").path
+        let r = try CommandRunner.run(["fit", "hmm", "--data", data, "--states", "2", "--emission", "gmm", "--components-per-state", "2",
+                                       "--covariance", "diag", "--seed", "4", "--output", model, "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let o = try json(r.standardOutput)
+        #expect(o["emission"] as? String == "gmm" && o["componentsPerState"] as? Int == 2 && o["covariance"] as? String == "diag")
+        // 1 start + 2 transition + 2 within-state weights + 4 components × (2 means + 2 variances).
+        #expect(o["parameters"] as? Int == 21)
+        let info = try CommandRunner.run(["info", "--model", model])
+        #expect(info.status == 0 && info.standardOutput.contains("gmm emissions"), "\(info.standardOutput)")
+        let score = try json(CommandRunner.run(["score", "--model", model, "--data", data, "--json"]).standardOutput)
+        #expect(abs((score["logLikelihood"] as! Double) - (o["logLikelihood"] as! Double)) < 1e-6)
+        let decoded = try CommandRunner.run(["decode", "--model", model, "--data", data]).standardOutput.split(separator: "\n")
+        #expect(decoded.count == 273)
+        let sample = try CommandRunner.run(["sample", "--model", model, "--count", "5", "--seed", "2"]).standardOutput.split(separator: "\n")
+        #expect(sample.first == "eruptions,waiting,state" && sample.count == 6)
+        let tied = try CommandRunner.run(["fit", "hmm", "--data", data, "--states", "2", "--emission", "gmm", "--covariance", "tied",
+                                          "--output", model + ".tied", "--quiet"])
+        #expect(tied.status != 0 && tied.standardError.contains("--covariance full, diag or spherical"), "\(tied.standardError)")
+        let misplaced = try CommandRunner.run(["fit", "hmm", "--data", data, "--states", "2", "--components-per-state", "3",
+                                               "--output", model + ".gauss", "--quiet"])
+        #expect(misplaced.status != 0 && misplaced.standardError.contains("--components-per-state is for --emission gmm"), "\(misplaced.standardError)")
+    }
 }

@@ -15,11 +15,14 @@ value); a component holding less than one observation is not eligible either.
   0–59) give `kmeansBestMeanLogLikelihood`, the "best of 60 restarts" a scikit-learn user gets.
 - Hidden Markov models: hmmlearn GaussianHMM / PoissonHMM / CategoricalHMM, tol 1e-8,
   n_iter 5000, random_state 0–59 (hmmlearn's own initialisation).
+- Hidden Markov models with a Gaussian mixture per state: hmmlearn GMMHMM, tol 1e-8, n_iter 5000,
+  random_state 0–59; each component is judged by the rule above (its occupancy is its state's
+  times its weight within the state).
 - Factor analysis: scikit-learn FactorAnalysis, tol 1e-10, max_iter 100000, with the LAPACK SVD on
   the data as it is and on columns scaled to unit variance (likelihood mapped back), and with the
   randomized SVD (random_state 0–9); the best is kept.
 
-Usage: bench/.venv/bin/python bench/reference/anchors.py [--only gmm|gmm-kmeans|hmm|fa] [--workers 2]
+Usage: bench/.venv/bin/python bench/reference/anchors.py [--only gmm|gmm-kmeans|hmm|gmmhmm|fa] [--workers 2]
 (`--only gmm-kmeans` adds `kmeansBestMeanLogLikelihood` to the mixture entries already in the file.)
 The full run took 104 minutes on 2 cores (mixtures 38, HMMs 32, factor analysis 34: scikit-learn's
 FactorAnalysis on unscaled columns often runs to max_iter).
@@ -64,6 +67,16 @@ HMM_SETS = [
     ("reference/lynx.csv", ["trappings"], "poisson", [None], [2, 3]),
     ("reference/geyserdurations.csv", ["long"], "categorical", [None], [2, 3]),
     ("reference/daxmoves.csv", ["move"], "categorical", [None], [2, 3, 4]),
+]
+# (file, columns, covariance types, state counts, components per state)
+GMMHMM_SETS = [
+    ("faithful.csv", ["eruptions", "waiting"], ["full", "diag", "spherical"], [2, 3], [2]),
+    ("geyser.csv", ["waiting", "duration"], ["full", "diag"], [2], [2]),
+    ("nile.csv", ["flow"], ["diag"], [2], [2]),
+    ("reference/lakehuron.csv", ["level"], ["diag"], [2], [2]),
+    ("reference/nottem.csv", ["temperature"], ["diag"], [2, 3], [2]),
+    ("reference/sunspots.csv", ["sunspots"], ["diag"], [2], [2, 3]),
+    ("reference/eustock.csv", ["DAX", "SMI", "CAC", "FTSE"], ["full", "diag"], [2], [2]),
 ]
 # (file, columns or None for every numeric column, factor counts)
 FA_SETS = [
@@ -216,6 +229,38 @@ def hmm_entry(task):
             "eligibleStarts": eligible, "starts": STARTS}
 
 
+def gmmhmm_entry(task):
+    file, columns, kind, k, mix = task
+    from hmmlearn import hmm
+    x, columns = load(file, columns)
+    n, d = x.shape
+    best, best_any, eligible = -np.inf, -np.inf, 0
+    colvar = x.var(axis=0, ddof=1)
+    resolution = resolutions(x)
+    for s in range(STARTS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                m = hmm.GMMHMM(k, n_mix=mix, covariance_type=kind, n_iter=5000, tol=1e-8, random_state=s)
+                m.fit(x)
+                ll = float(m.score(x))
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+        if not np.isfinite(ll):
+            continue
+        best_any = max(best_any, ll)
+        occupancy = m.predict_proba(x).sum(axis=0)
+        # Every component of every state, as one mixture whose weights are occupancies / n.
+        weights = (occupancy[:, None] * m.weights_).reshape(-1) / n
+        covariances = np.asarray(m.covars_).reshape((k * mix,) + np.asarray(m.covars_).shape[2:])
+        if not collapsed(covariances, weights, n, m.min_covar, colvar, kind, resolution):
+            eligible += 1
+            best = max(best, ll)
+    return {"family": "gmmhmm", "data": file, "columns": columns, "covariance": kind, "states": k, "componentsPerState": mix,
+            "n": n, "bestLogLikelihood": best if eligible else None, "bestAnyLogLikelihood": best_any,
+            "eligibleStarts": eligible, "starts": STARTS}
+
+
 def fa_entry(task):
     file, columns, k = task
     from sklearn.decomposition import FactorAnalysis
@@ -239,7 +284,7 @@ def fa_entry(task):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["gmm", "gmm-kmeans", "hmm", "fa"])
+    ap.add_argument("--only", choices=["gmm", "gmm-kmeans", "hmm", "gmmhmm", "fa"])
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     D.write_all()
@@ -250,6 +295,8 @@ def main():
     jobs = {
         "gmm": (gmm_entry, [(name, k, kind) for name in GMM_SETS for k in KS for kind in COVARIANCES]),
         "hmm": (hmm_entry, [(f, c, e, kind, k) for f, c, e, kinds, ks in HMM_SETS for kind in kinds for k in ks]),
+        "gmmhmm": (gmmhmm_entry, [(f, c, kind, k, mix) for f, c, kinds, ks, mixes in GMMHMM_SETS
+                                  for kind in kinds for k in ks for mix in mixes]),
         "fa": (fa_entry, [(f, c, k) for f, c, ks in FA_SETS for k in ks]),
     }
     entries = [e for e in previous["entries"] if args.only and e["family"] != args.only]

@@ -3,6 +3,8 @@ public enum AnyHiddenMarkovModel: Equatable, Sendable {
     case gaussian(HiddenMarkovModel<GaussianEmission>)
     case categorical(HiddenMarkovModel<CategoricalEmission>)
     case poisson(HiddenMarkovModel<PoissonEmission>)
+    /// A mixture of Gaussians per state (hmmlearn's GMMHMM).
+    case gaussianMixture(HiddenMarkovModel<GaussianMixtureEmission>)
 
     /// The model behind the case; every member below forwards to it (the one switch on the emission).
     private var model: any EmissionErasedHMM {
@@ -10,10 +12,11 @@ public enum AnyHiddenMarkovModel: Equatable, Sendable {
         case .gaussian(let m): return m
         case .categorical(let m): return m
         case .poisson(let m): return m
+        case .gaussianMixture(let m): return m
         }
     }
 
-    /// The emission's name: `gaussian`, `categorical` or `poisson`.
+    /// The emission's name: `gaussian`, `categorical`, `poisson` or `gmm`.
     public var emissionKind: String { model.emissionKind }
     public var stateCount: Int { model.stateCount }
     public var dimension: Int { model.dimension }

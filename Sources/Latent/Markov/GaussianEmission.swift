@@ -32,9 +32,16 @@ public struct GaussianEmission: HMMEmission {
     }
 
     public static func fitContext(for x: Matrix<Double>, options: HMMFitOptions<GaussianEmission>) -> GaussianEmissionContext {
-        GaussianEmissionContext(mixtureData: MixtureTrainingData(x, covarianceType: options.covarianceType, regularization: options.regularization,
-                                                                 relativeRegularization: options.relativeRegularization, threads: max(1, options.threads)),
-                                covarianceType: options.covarianceType)
+        context(for: x, covarianceType: options.covarianceType, regularization: options.regularization,
+                relativeRegularization: options.relativeRegularization, threads: options.threads)
+    }
+
+    /// The context of Gaussian emissions (and of each state's mixture in ``GaussianMixtureEmission``).
+    static func context(for x: Matrix<Double>, covarianceType: CovarianceType, regularization: Double, relativeRegularization: Double,
+                        threads: Int) -> GaussianEmissionContext {
+        GaussianEmissionContext(mixtureData: MixtureTrainingData(x, covarianceType: covarianceType, regularization: regularization,
+                                                                 relativeRegularization: relativeRegularization, threads: max(1, threads)),
+                                covarianceType: covarianceType)
     }
 
     public func updated(posteriors: Matrix<Double>, context: GaussianEmissionContext) throws -> GaussianEmission {
@@ -81,9 +88,7 @@ public struct GaussianEmission: HMMEmission {
     }
 
     public func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double] {
-        let l = (try? Cholesky(states.covariances.matrix(component: k, dimension: dimension)).lower) ?? .identity(dimension)
-        let z = (0..<dimension).map { _ in rng.nextNormal() }
-        return (0..<dimension).map { a in states.means[k, a] + (0...a).reduce(0) { $0 + l[a, $1] * z[$1] } }
+        states.draw(component: k, using: &rng)
     }
 }
 

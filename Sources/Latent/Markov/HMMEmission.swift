@@ -21,8 +21,14 @@ public protocol HMMEmission: Equatable, Sendable {
     /// variance floors for Gaussian ones (``GaussianEmissionContext``).
     associatedtype FitContext: Sendable
 
+    /// Settings that only this emission has (``HMMFitOptions/emissionSettings``): the number of
+    /// mixture components per state of ``GaussianMixtureEmission``, say. ``NoEmissionSettings`` for
+    /// emissions without any.
+    associatedtype Settings: HMMEmissionSettings = NoEmissionSettings
+
     /// The context of a fit to `x` (all sequences, concatenated) with `options`.
-    static func fitContext(for x: Matrix<Double>, options: HMMFitOptions<Self>) -> FitContext
+    /// - Throws: ``ModelError/invalidSetting(_:)`` when the options do not suit this emission.
+    static func fitContext(for x: Matrix<Double>, options: HMMFitOptions<Self>) throws -> FitContext
 
     /// The weighted maximum-likelihood emission given the state posteriors `γ` (`T × K`, rows
     /// aligned with the fit's data).
@@ -63,6 +69,16 @@ extension HMMEmission {
     public func validateScored(_ x: Matrix<Double>) throws { try Self.validate(x) }
 
     public static var startsUniformChainsHalfTheTime: Bool { false }
+}
+
+/// Emission-specific settings of a fit; `init()` gives the defaults.
+public protocol HMMEmissionSettings: Sendable, Equatable {
+    init()
+}
+
+/// The settings of an emission that has none of its own.
+public struct NoEmissionSettings: HMMEmissionSettings {
+    public init() {}
 }
 
 /// The fit context of emissions that need only the observations (categorical, Poisson).

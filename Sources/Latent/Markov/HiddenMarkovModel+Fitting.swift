@@ -17,8 +17,10 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     /// iterations: with the earlier 100, slowly converging runs stopped short on 2 of the 40
     /// reference entries.
     public var em: EMOptions
-    /// Gaussian covariance structure.
+    /// Gaussian covariance structure (Gaussian and Gaussian-mixture emissions).
     public var covarianceType: CovarianceType
+    /// Settings of the emission type alone (``GaussianMixtureEmission/Settings``, say).
+    public var emissionSettings: Emission.Settings
     /// Added to Gaussian covariance diagonals, in squared data units (0 by default).
     public var regularization: Double
     /// Added to each Gaussian state's variance in each column, times that column's sample
@@ -43,6 +45,7 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
                 splitMergeTrials: Int = 14,
                 em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6),
                 covarianceType: CovarianceType = .full,
+                emissionSettings: Emission.Settings = Emission.Settings(),
                 regularization: Double = 0,
                 relativeRegularization: Double = 1e-6,
                 fixed: HMMFixedParameters = [],
@@ -56,6 +59,7 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
         self.splitMergeTrials = splitMergeTrials
         self.em = em
         self.covarianceType = covarianceType
+        self.emissionSettings = emissionSettings
         self.regularization = regularization
         self.relativeRegularization = relativeRegularization
         self.fixed = fixed
@@ -82,7 +86,7 @@ extension HiddenMarkovModel {
         try Emission.validate(x)
         let seqs = sequences ?? .single(x.rows)
         precondition(seqs.allSatisfy { !$0.isEmpty && $0.lowerBound >= 0 && $0.upperBound <= x.rows }, "Sequences must be non-empty row ranges")
-        let context = Emission.fitContext(for: x, options: options)
+        let context = try Emission.fitContext(for: x, options: options)
         let data = HMMTrainingData<Emission>(data: x, sequences: seqs, context: context, fixed: options.fixed, threads: max(1, options.threads))
         if let given = options.initialModel {
             return try MultiStart.continueRun(given, data: data, count: x.rows, em: options.em,

@@ -28,3 +28,21 @@ extension GaussianMixture {
         return (points, components)
     }
 }
+
+extension GaussianMixture {
+    /// One draw from component `c` alone, `x ~ 𝒩(μ_c, Σ_c)` (the emission of an HMM state).
+    /// - Complexity: `O(D²)` for full and tied covariances, `O(D)` otherwise.
+    func draw(component c: Int, using generator: inout Xoshiro256StarStar) -> [Double] {
+        let d = dimension
+        let z = (0..<d).map { _ in generator.nextNormal() }
+        switch covariances {
+        case .full, .tied:
+            let l = choleskyFactors[covarianceType == .tied ? 0 : c].lower
+            return (0..<d).map { a in means[c, a] + (0...a).reduce(0) { $0 + l[a, $1] * z[$1] } }
+        case .diag(let v):
+            return (0..<d).map { a in means[c, a] + v[c, a].squareRoot() * z[a] }
+        case .spherical(let v):
+            return (0..<d).map { a in means[c, a] + v[c].squareRoot() * z[a] }
+        }
+    }
+}

@@ -9,6 +9,10 @@ struct HiddenMarkovModelParameters: Codable, Equatable {
     var categorical: [[Double]]?
     /// Poisson emissions: `K × D` rates.
     var poisson: [[Double]]?
+    /// Gaussian-mixture emissions: the `K·M` components (state `k`'s at `k·M ..< (k+1)·M`, each
+    /// weight its weight within the state divided by `K`), and `M`.
+    var mixture: GaussianMixtureParameters?
+    var componentsPerState: Int?
 
     init(_ m: AnyHiddenMarkovModel) {
         emission = m.emissionKind
@@ -18,6 +22,9 @@ struct HiddenMarkovModelParameters: Codable, Equatable {
         case .gaussian(let h): gaussian = GaussianMixtureParameters(h.emission.states)
         case .categorical(let h): categorical = h.emission.probabilities.rowArrays
         case .poisson(let h): poisson = h.emission.rates.rowArrays
+        case .gaussianMixture(let h):
+            mixture = GaussianMixtureParameters(h.emission.components)
+            componentsPerState = h.emission.componentsPerState
         }
     }
 
@@ -46,6 +53,16 @@ struct HiddenMarkovModelParameters: Codable, Equatable {
         case PoissonEmission.kind:
             return .poisson(try HiddenMarkovModel(startProbabilities: startProbabilities, transitions: a,
                                                   emission: PoissonEmission(rates: rows(poisson, "Poisson rates"))))
+        case GaussianMixtureEmission.kind:
+            guard let g = mixture, let m = componentsPerState, m >= 1 else {
+                throw ModelError.invalidSetting("no Gaussian-mixture emission parameters (mixture and componentsPerState)")
+            }
+            let pooled = try g.makeModel()
+            guard pooled.componentCount == k * m else {
+                throw ModelError.invalidSetting("the emission has \(pooled.componentCount) components, not \(k) states × \(m)")
+            }
+            return .gaussianMixture(try HiddenMarkovModel(startProbabilities: startProbabilities, transitions: a,
+                                                          emission: GaussianMixtureEmission(componentsPerState: m, pooled: pooled)))
         default:
             throw ModelError.invalidSetting("unknown emission '\(emission)'")
         }

@@ -5,6 +5,11 @@ import Latent
 /// The emission families on the command line.
 enum EmissionChoice: String, ExpressibleByArgument, CaseIterable {
     case gaussian, categorical, poisson
+    /// A mixture of Gaussians per state.
+    case gmm
+
+    /// Whether the emission is Gaussian (one or a mixture per state): real-valued data, covariances.
+    var isGaussian: Bool { self == .gaussian || self == .gmm }
 }
 
 /// `latent fit hmm`: a hidden Markov model by Baum-Welch.
@@ -15,17 +20,20 @@ struct FitHMMCommand: ParsableCommand {
         discussion: """
         Rows are time-ordered. With --sequence-column, a change in that column's value starts a new \
         sequence (the column is not modelled). Categorical emissions take one column of symbols 0, 1, …; \
-        Poisson emissions take non-negative integer counts.
+        Poisson emissions take non-negative integer counts. gmm emissions give each state a mixture of \
+        --components-per-state Gaussians (hmmlearn's GMMHMM).
         """
     )
 
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .long, parsing: .unconditional, help: "Number of hidden states K.")
     var states: Int
-    @Option(name: .long, help: "Emission model: gaussian, categorical or poisson.")
+    @Option(name: .long, help: "Emission model: gaussian, categorical, poisson or gmm (a Gaussian mixture per state).")
     var emission: EmissionChoice = .gaussian
-    @Option(name: .long, help: "Gaussian covariance structure: full, diag, spherical or tied.")
+    @Option(name: .long, help: "Gaussian covariance structure: full, diag, spherical or tied (tied: gaussian emissions only).")
     var covariance: CovarianceType = .full
+    @Option(name: .long, parsing: .unconditional, help: "gmm emissions: mixture components per state.")
+    var componentsPerState: Int = GaussianMixtureEmission.Settings().componentsPerState
     @Option(name: .long, help: "A column whose value changes between sequences.")
     var sequenceColumn: String?
     @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
@@ -52,6 +60,14 @@ struct FitHMMCommand: ParsableCommand {
                                                      ("warm-start model", warmStart)])
         guard states >= 1 else { throw ValidationError("--states must be at least 1") }
         guard restarts >= 1, shortRuns >= 1 else { throw ValidationError("--restarts and --short-runs must be at least 1") }
+        guard componentsPerState >= 1 else { throw ValidationError("--components-per-state must be at least 1") }
+        if emission == .gmm && covariance == .tied {
+            throw ValidationError("--emission gmm takes --covariance full, diag or spherical, not tied")
+        }
+        if emission != .gmm && componentsPerState != GaussianMixtureEmission.Settings().componentsPerState {
+            throw ValidationError("--components-per-state is for --emission gmm")
+        }
+        if initialMeans != nil && emission != .gaussian { throw ValidationError("--initial-means is for --emission gaussian") }
         guard splitMergeTrials >= 0 else { throw ValidationError("--split-merge-trials must be 0 or more") }
         guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
             throw ValidationError("--regularization and --relative-regularization must be non-negative numbers")
@@ -75,7 +91,7 @@ struct FitHMMCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
-        if emission == .gaussian {
+        if emission.isGaussian {
             try DataChecks.requireSpread(loaded.table.values, names: loaded.table.columnNames, source: loaded.table.source)
             if covariance == .full || covariance == .tied {
                 try DataChecks.requireIndependentColumns(loaded.table.values, names: loaded.table.columnNames, source: loaded.table.source)
@@ -145,6 +161,12 @@ struct FitHMMCommand: ParsableCommand {
                 let (m, r) = try HiddenMarkovModel<PoissonEmission>.fit(x, sequences: loaded.sequences, states: states,
                                                                         options: options(PoissonEmission.self, initial: initial))
                 return (.poisson(m), r)
+            case .gmm:
+                var o = options(GaussianMixtureEmission.self, initial: nil)
+                if case .gaussianMixture(let m)? = warm { o.initialModel = m }
+                o.emissionSettings = GaussianMixtureEmission.Settings(componentsPerState: componentsPerState)
+                let (m, r) = try HiddenMarkovModel<GaussianMixtureEmission>.fit(x, sequences: loaded.sequences, states: states, options: o)
+                return (.gaussianMixture(m), r)
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -153,13 +175,15 @@ struct FitHMMCommand: ParsableCommand {
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
+        if emission == .gmm { settings["componentsPerState"] = String(componentsPerState) }
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: x.rows, iterations: report.totalIterations,
                                        converged: report.trace.converged, seed: fit.seed, settings: settings, history: report.trace.history)
         try ModelFile(model: .hiddenMarkov(model), columns: loaded.table.columnNames, training: training).write(to: fit.output)
         var o = fitSummary(model: "hmm", report: report, parameters: model.parameterCount, seconds: seconds)
         o["states"] = .integer(states)
         o["emission"] = .string(emission.rawValue)
-        if emission == .gaussian { o["covariance"] = .string(covariance.rawValue) }
+        if emission.isGaussian { o["covariance"] = .string(covariance.rawValue) }
+        if emission == .gmm { o["componentsPerState"] = .integer(componentsPerState) }
         o["sequences"] = .integer(loaded.sequences.count)
         o["output"] = .string(fit.output)
         if output.json {
@@ -202,6 +226,12 @@ enum HMMReport {
         case .poisson(let h):
             out += "rates (state × column):\n"
             for k in 0..<h.stateCount { out += "  " + h.emission.rates.row(k).map { MixtureReport.pad(Console.number($0, 5), 10) }.joined() + "\n" }
+        case .gaussianMixture(let h):
+            let m = h.emission.componentsPerState
+            out += "component weights within each state (state × component):\n"
+            for k in 0..<h.stateCount { out += "  " + h.emission.stateWeights.row(k).map { MixtureReport.pad(Console.number($0, 4), 9) }.joined() + "\n" }
+            out += "components (component c belongs to state c / \(m); weights are within-state weight / \(h.stateCount)):\n"
+            out += MixtureReport.table(h.emission.components, columns: columns)
         }
         return out
     }
