@@ -35,35 +35,27 @@ public enum LatentModel: Equatable, Sendable {
         }
     }
 
-    /// Number of free parameters.
-    public var parameterCount: Int {
+    /// The model behind the case, for code that works through its capabilities: cast it to
+    /// ``RowScoring``, ``RowSampling`` or ``FeatureExtracting``.
+    public var base: any LatentVariableModel {
         switch self {
-        case .gaussianMixture(let m): return m.parameterCount
-        case .linearGaussian(let m): return m.parameterCount
-        case .hiddenMarkov(let m): return m.parameterCount
-        case .variationalAutoencoder(let m): return m.parameterCount
-        case .autoencoder(let m): return m.parameterCount
-        case .linearDynamical(let m): return m.parameterCount
-        case .bayesianMixture(let m): return m.parameterCount
-        case .restrictedBoltzmann(let m): return m.parameterCount
-        case .deepBelief(let m): return m.parameterCount
+        case .gaussianMixture(let m): return m
+        case .linearGaussian(let m): return m
+        case .hiddenMarkov(let m): return m
+        case .variationalAutoencoder(let m): return m
+        case .autoencoder(let m): return m
+        case .linearDynamical(let m): return m
+        case .bayesianMixture(let m): return m
+        case .restrictedBoltzmann(let m): return m
+        case .deepBelief(let m): return m
         }
     }
 
+    /// Number of free parameters.
+    public var parameterCount: Int { base.parameterCount }
+
     /// Number of data columns the model describes.
-    public var dimension: Int {
-        switch self {
-        case .gaussianMixture(let m): return m.dimension
-        case .linearGaussian(let m): return m.dimension
-        case .hiddenMarkov(let m): return m.dimension
-        case .variationalAutoencoder(let m): return m.dimension
-        case .autoencoder(let m): return m.dimension
-        case .linearDynamical(let m): return m.dimension
-        case .bayesianMixture(let m): return m.dimension
-        case .restrictedBoltzmann(let m): return m.visibleCount
-        case .deepBelief(let m): return m.visibleCount
-        }
-    }
+    public var dimension: Int { base.dimension }
 }
 
 /// A summary of how a saved model was fitted. It holds no timings or timestamps, so the same data,

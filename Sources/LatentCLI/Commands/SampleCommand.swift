@@ -24,55 +24,46 @@ struct SampleCommand: ParsableCommand {
     /// Rows drawn and printed at a time, so that any --count runs in bounded memory.
     static let blockRows = 4096
 
+    /// Draws `n` more points (and what generated each), continuing the previous draw for sequence models.
+    typealias Draw = (Int, inout Xoshiro256StarStar) -> (Matrix<Double>, Matrix<Double>)
+
     func run() throws {
         let file = try modelOptions.load()
         var rng = Xoshiro256StarStar(seed: seed)
-        var lastState: Int?
-        let header: [String]
-        let draw: (Int, inout Xoshiro256StarStar) -> (Matrix<Double>, Matrix<Double>)
+        let (header, draw) = try sampler(for: file, rng: rng)
+        Console.printCSV(header: header, rows: Matrix(rows: 0, columns: header.count))
+        var remaining = count
+        while remaining > 0 {
+            let n = min(remaining, Self.blockRows)
+            let (points, labels) = draw(n, &rng)
+            Console.print(Self.rows(points, beside: labels))
+            remaining -= n
+        }
+    }
+
+    /// The CSV header and the drawing function for the model in `file`: independent rows for any
+    /// ``RowSampling`` model; chains for RBMs and DBNs; one continuing sequence for HMMs and LDSs.
+    private func sampler(for file: ModelFile, rng: Xoshiro256StarStar) throws -> ([String], Draw) {
+        if let sampler = file.model.base as? any RowSampling {
+            return (file.columns + sampler.latentColumnNames, { n, rng in sampler.sampleRows(count: n, using: &rng) })
+        }
         switch file.model {
-        case .gaussianMixture(let m):
-            header = file.columns + ["component"]
-            draw = { n, rng in
-                let (points, components) = m.sample(count: n, using: &rng)
-                return (points, Matrix(rows: n, columns: 1, storage: components.map(Double.init)))
-            }
-        case .bayesianMixture(let m):
-            header = file.columns + ["component"]
-            draw = { n, rng in
-                let (points, components) = m.sample(count: n, using: &rng)
-                return (points, Matrix(rows: n, columns: 1, storage: components.map(Double.init)))
-            }
-        case .linearGaussian(let m):
-            header = file.columns + (0..<m.factorCount).map { "z\($0)" }
-            draw = { n, rng in m.sample(count: n, using: &rng) }
-        case .variationalAutoencoder(let m):
-            header = file.columns + (0..<m.latentSize).map { "z\($0)" }
-            draw = { n, rng in
-                let (points, latents) = m.sample(count: n, using: &rng)
-                return (Matrix(rows: n, columns: m.dimension, storage: points.elements.map(Double.init)),
-                        Matrix(rows: n, columns: m.latentSize, storage: latents.elements.map(Double.init)))
-            }
         case .restrictedBoltzmann(let m):
             // Independent chains (one per row), each --gibbs-steps sweeps long.
-            header = file.columns
             let steps = gibbsSteps
-            draw = { n, rng in (m.sample(count: n, gibbsSteps: steps, using: &rng).double, Matrix(rows: n, columns: 0)) }
+            return (file.columns, { n, rng in (m.sample(count: n, gibbsSteps: steps, using: &rng).double, Matrix(rows: n, columns: 0)) })
         case .deepBelief(let m):
             // Independent chains in the top RBM, each --gibbs-steps sweeps long, then a down pass.
-            header = file.columns
             let steps = gibbsSteps
-            draw = { n, rng in (m.sample(count: n, gibbsSteps: steps, using: &rng).double, Matrix(rows: n, columns: 0)) }
-        case .autoencoder:
-            throw ValidationError("an autoencoder has no prior over its codes, so it cannot sample; fit a VAE (`latent fit vae`) for that")
+            return (file.columns, { n, rng in (m.sample(count: n, gibbsSteps: steps, using: &rng).double, Matrix(rows: n, columns: 0)) })
         case .hiddenMarkov(let m):
             // One sequence of --count steps, drawn in blocks that continue the chain.
-            header = file.columns + ["state"]
-            draw = { n, rng in
+            var lastState: Int?
+            return (file.columns + ["state"], { n, rng in
                 let (x, states) = m.sample(length: n, after: lastState, using: &rng)
                 lastState = states.last ?? lastState
                 return (x, Matrix(rows: n, columns: 1, storage: states.map(Double.init)))
-            }
+            })
         case .linearDynamical(let m):
             // One sequence of --count steps, drawn in blocks that continue the state path. A zero-length
             // draw checks, before any output, that Q, R and V₀ have Cholesky factors (it uses no randomness).
@@ -81,22 +72,17 @@ struct SampleCommand: ParsableCommand {
             }
             var probe = rng
             _ = try m.sample(length: 0, using: &probe)
-            header = file.columns + (1...m.latentDimension).map { "x\($0)" }
             var lastHiddenState: [Double]?
-            draw = { n, rng in
+            return (file.columns + (1...m.latentDimension).map { "x\($0)" }, { n, rng in
                 // The factors exist: the zero-length draw above would have thrown.
                 let (y, states) = try! m.sample(length: n, after: lastHiddenState, using: &rng)
                 if n > 0 { lastHiddenState = states.row(n - 1) }
                 return (y, states)
-            }
-        }
-        Console.printCSV(header: header, rows: Matrix(rows: 0, columns: header.count))
-        var remaining = count
-        while remaining > 0 {
-            let n = min(remaining, Self.blockRows)
-            let (points, labels) = draw(n, &rng)
-            Console.print(Self.rows(points, beside: labels))
-            remaining -= n
+            })
+        case .autoencoder:
+            throw ValidationError("an autoencoder has no prior over its codes, so it cannot sample; fit a VAE (`latent fit vae`) for that")
+        default:
+            throw ValidationError("a \(file.model.kind) model cannot draw samples")
         }
     }
 

@@ -224,20 +224,16 @@ struct ScoreCommand: ParsableCommand {
             }
             return
         }
+        guard let scorer = file.model.base as? any RowScoring else {
+            throw ValidationError("a \(file.model.kind) model has no closed-form log-likelihood per row")
+        }
         let table = try dataOptions.load(quiet: output.quiet)
         let x = try prepare(table, for: file, explicit: dataOptions.columns != nil)
-        if case .bayesianMixture = file.model {
-            // The variational mixture's predictive is scored on whole rows only (for now).
+        if !scorer.integratesMissingValues {
+            // The variational mixture's predictive is scored on whole rows only.
             try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil).requireComplete()
         }
-        let (perRow, seconds): ([Double], Double) = Console.timed {
-            switch file.model {
-            case .gaussianMixture(let m): return m.logLikelihoods(of: x, threads: threads)
-            case .bayesianMixture(let m): return m.logLikelihoods(of: x)
-            case .linearGaussian(let m): return m.logLikelihoods(of: x)
-            case .hiddenMarkov, .variationalAutoencoder, .autoencoder, .linearDynamical, .restrictedBoltzmann, .deepBelief: return []
-            }
-        }
+        let (perRow, seconds) = Console.timed { scorer.logLikelihoods(of: x, threads: threads) }
         try requireFinite(perRow, model: file.model.kind)
         if output.json {
             let total = perRow.reduce(0, +)
