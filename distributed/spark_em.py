@@ -1,10 +1,14 @@
-"""EM for a Gaussian mixture over a Spark DataFrame, with the `latent` binary doing the arithmetic.
+"""EM for a Gaussian mixture, or a factor model, over a Spark DataFrame, with the `latent` binary doing the arithmetic.
 
 Each iteration: the current model file goes to every executor (a broadcast); each partition writes
 its rows to a local .npy file and runs `latent statistics` on it; the driver collects the statistics
 (a few kB each: they grow with K·D², not with the rows), adds them up with `latent merge` and takes
 the M-step with `latent maximize`. The result is the model a single-machine EM run reaches from the
 same start, to rounding (the CI test checks this on 4 partitions).
+
+Factor analysis and probabilistic PCA (`--family fa|ppca --factors k`) need one round: their
+statistics are the data's count, column means and scatter matrix, whatever the model, and
+`latent maximize` fits to convergence from them — the model a single-machine fit of all the rows gives.
 
 Run on a cluster (the binary must suit the executors' OS and CPU):
 
@@ -94,7 +98,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="CSV with a header, or Parquet")
     p.add_argument("--columns", help="comma-separated columns (default: every numeric column)")
-    p.add_argument("--components", type=int, help="K, for a start fitted on a sample (without --model)")
+    p.add_argument("--family", default="gmm", choices=["gmm", "fa", "ppca"])
+    p.add_argument("--components", type=int, help="gmm: K, for a start fitted on a sample (without --model)")
+    p.add_argument("--factors", type=int, help="fa, ppca: the number of factors (without --model)")
     p.add_argument("--covariance", default="full")
     p.add_argument("--model", help="a start model file (instead of --components)")
     p.add_argument("--iterations", type=int, default=100)
@@ -121,15 +127,17 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         start = a.model
         if start is None:
-            if not a.components:
-                raise SystemExit("give --model or --components")
+            size = ["--components", str(a.components), "--covariance", a.covariance] if a.family == "gmm" else ["--factors", str(a.factors)]
+            if not (a.components if a.family == "gmm" else a.factors):
+                raise SystemExit("give --model, or --components (gmm) or --factors (fa, ppca)")
             rows = frame.count()
             sample = frame.select(*columns).sample(fraction=min(1.0, a.sample / max(1, rows)), seed=0).toPandas()
             sample_file, start = os.path.join(workdir, "sample.csv"), os.path.join(workdir, "start.json")
             sample.to_csv(sample_file, index=False)
-            run([binary, "fit", "gmm", "--data", sample_file, "--components", str(a.components),
-                 "--covariance", a.covariance, "--output", start, "--quiet"])
-        history = fit(spark, frame, columns, binary, start, a.iterations, a.tolerance, a.output, workdir)
+            run([binary, "fit", a.family, "--data", sample_file, *size, "--output", start, "--quiet"])
+        # A factor model's statistics do not depend on the model: one round is the whole fit.
+        rounds = a.iterations if a.family == "gmm" else 1
+        history = fit(spark, frame, columns, binary, start, rounds, a.tolerance, a.output, workdir)
     print(json.dumps({"iterations": len(history), "logLikelihoodHistory": history, "output": a.output}))
     spark.stop()
 

@@ -53,6 +53,44 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: path("m2.json")) && !FileManager.default.fileExists(atPath: path("bad.json")))
     }
 
+    /// Factor analysis from outside: the moments of three parts, merged, give the fit of the whole
+    /// data in one `maximize`; statistics of a mixture and of a factor model do not mix.
+    @Test func factorModelMomentsMergedGiveTheWholeFit() throws {
+        let file = TestData.path("reference/wine13.csv")
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        let header = lines[0], body = Array(lines.dropFirst())
+        for (i, range) in [0..<50, 50..<51, 51..<body.count].enumerated() {
+            try ([header] + body[range]).joined(separator: "\n").write(toFile: path("wine\(i).csv"), atomically: true, encoding: .utf8)
+        }
+        var r = try CommandRunner.run(["fit", "fa", "--data", path("wine0.csv"), "--factors", "2", "--output", path("fa0.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        for i in 0..<3 {
+            r = try CommandRunner.run(["statistics", "--model", path("fa0.json"), "--data", path("wine\(i).csv"), "--output", path("fs\(i).json"), "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+        }
+        r = try CommandRunner.run(["merge", path("fs2.json"), path("fs0.json"), path("fs1.json"), "--output", path("fall.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("\"n\": 178"), "\(r.standardError)")
+        r = try CommandRunner.run(["maximize", "--model", path("fa0.json"), "--statistics", path("fall.json"), "--output", path("fa1.json"), "--json"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let merged = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        r = try CommandRunner.run(["fit", "fa", "--data", file, "--factors", "2", "--output", path("fa-whole.json"), "--json", "--quiet"])
+        let whole = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        let a = try #require(merged["logLikelihood"] as? Double), b = try #require(whole["logLikelihood"] as? Double)
+        #expect(abs(a - b) <= 1e-9 * abs(b), "merged \(a), whole \(b)")
+        let scored = try CommandRunner.run(["score", "--model", path("fa1.json"), "--data", file, "--json"]).standardOutput
+        let s = try #require(JSONSerialization.jsonObject(with: Data(scored.utf8)) as? [String: Any])
+        #expect(abs((s["logLikelihood"] as? Double ?? 0) - a) <= 1e-9 * abs(a))
+
+        r = try CommandRunner.run(["fit", "gmm", "--data", file, "--components", "2", "--output", path("g.json"), "--quiet"])
+        r = try CommandRunner.run(["statistics", "--model", path("g.json"), "--data", path("wine0.csv"), "--output", path("gs.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(["merge", path("fs0.json"), path("gs.json"), "--output", path("mixed.json")])
+        #expect(r.status != 0 && r.standardError.contains("gs.json") && r.standardError.contains("gmm"), "\(r.standardError)")
+        r = try CommandRunner.run(["maximize", "--model", path("g.json"), "--statistics", path("fall.json"), "--output", path("g1.json")])
+        #expect(r.status != 0 && r.standardError.contains("fall.json"), "\(r.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: path("mixed.json")) && !FileManager.default.fileExists(atPath: path("g1.json")))
+    }
+
     /// `n` rows of three clusters `spacing` apart in every other column (unit-variance noise), seeded.
     func threeClusterRows(_ n: Int, columns: Int, spacing: Double, seed: UInt64) -> Matrix<Double> {
         var rng = Xoshiro256StarStar(seed: seed)

@@ -3,8 +3,8 @@ import Testing
 import Latent
 import TestSupport
 
-/// Factor analysis and probabilistic PCA of rows read a block at a time: two passes (means, then the
-/// scatter about them) give the fit that complete data in memory gives.
+/// Factor analysis and probabilistic PCA of rows read a block at a time: one pass of mergeable
+/// moments (``LinearGaussianStatistics``) gives the fit that complete data in memory gives.
 struct StreamedFactorModelTests {
     /// On the 13 wine measurements (columns in units from 0.1 to 1,000), from memory in blocks of 17
     /// rows and from the CSV file parsed in pieces of 40 rows.
@@ -25,6 +25,39 @@ struct StreamedFactorModelTests {
             #expect(abs(streamedPPCA.report.logLikelihood - ppca.report.logLikelihood) <= 1e-12 * abs(ppca.report.logLikelihood))
             #expect(abs(streamedPPCA.model.noiseVariances[0] - ppca.model.noiseVariances[0]) <= 1e-10 * ppca.model.noiseVariances[0])
         }
+    }
+
+    /// Statistics of random splits of the rows, merged in random order and grouping, equal those of
+    /// the whole, and the fits from them equal the in-memory fits; other widths and versions are refused.
+    @Test func statisticsMergedOverRandomSplitsEqualOnePass() throws {
+        let x = try TestData.csv("reference/wine13.csv").values
+        let whole = try LinearGaussianStatistics(x)
+        let fa = try FactorAnalysis.fit(x, factors: 2)
+        var rng = Xoshiro256StarStar(seed: 8)
+        for _ in 0..<5 {
+            // Cut points at random, each part's statistics, then merged pairwise in a random order.
+            let cuts = ([0, x.rows] + (0..<(1 + rng.nextInt(below: 5))).map { _ in rng.nextInt(below: x.rows) }).sorted()
+            var parts = try zip(cuts, cuts.dropFirst()).map { try LinearGaussianStatistics(x.selectingRows(Array($0..<$1))) }
+            while parts.count > 1 {
+                let a = parts.remove(at: rng.nextInt(below: parts.count)), b = parts.remove(at: rng.nextInt(below: parts.count))
+                var merged = a
+                try merged.merge(b)
+                parts.append(merged)
+            }
+            let total = parts[0]
+            #expect(total.count == whole.count)
+            for j in 0..<x.columns { #expect(abs(total.mean[j] - whole.mean[j]) <= 1e-12 * max(1, abs(whole.mean[j]))) }
+            let largest = whole.scatter.map(abs).max()!
+            for i in whole.scatter.indices { #expect(abs(total.scatter[i] - whole.scatter[i]) <= 1e-11 * largest) }
+            let fromStatistics = try FactorAnalysis.fit(statistics: total, factors: 2)
+            #expect(abs(fromStatistics.report.logLikelihood - fa.report.logLikelihood) <= 1e-9 * abs(fa.report.logLikelihood))
+        }
+        // Encoded and decoded, the statistics are the same.
+        let decoded = try JSONDecoder().decode(LinearGaussianStatistics.self, from: JSONEncoder().encode(whole))
+        #expect(decoded == whole)
+        var other = LinearGaussianStatistics(dimension: 3)
+        #expect(throws: ModelError.self) { try other.merge(whole) }
+        #expect(throws: ModelError.self) { try other.accumulate(x) }
     }
 
     @Test func anIncompleteRowIsNamed() throws {

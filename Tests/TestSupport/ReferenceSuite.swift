@@ -16,6 +16,8 @@ public struct ReferenceSuite: Decodable, Sendable {
         // Hidden Markov models
         public let emission: String?
         public let states: Int?
+        /// Gaussian-mixture HMMs: components per state.
+        public let componentsPerState: Int?
         public let bestLogLikelihood: Double?
         // Mixtures and factor analysis (per row)
         public let bestMeanLogLikelihood: Double?
@@ -29,6 +31,7 @@ public struct ReferenceSuite: Decodable, Sendable {
             var s = "\(family) \(data)"
             if let components { s += " K=\(components)" }
             if let states { s += " K=\(states)" }
+            if let componentsPerState { s += " M=\(componentsPerState)" }
             if let factors { s += " factors=\(factors)" }
             if let emission { s += " \(emission)" }
             if let covariance { s += " \(covariance)" }

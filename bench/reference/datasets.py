@@ -165,6 +165,9 @@ def write_all():
                 "| file | rows × columns | source | licence | note |\n|---|---|---|---|---|\n")
         for file, shape, source, licence, note in rows:
             f.write(f"| {file} | {shape[0]} × {shape[1]} | {source} | {licence} | {note} |\n")
+        f.write("\n`faithful-train.csv` (204 rows) and `faithful-test.csv` (68 rows) are `Data/faithful.csv` split for the\n"
+                "README's `latent compare` example: every fourth row (the 1st, 5th, 9th, …) held out. Same source and\n"
+                "licence as `faithful.csv`.\n")
 
 
 if __name__ == "__main__":

@@ -143,8 +143,9 @@ public struct GaussianMixtureEmission: HMMEmission {
 
     /// A start: the states of a ``GaussianEmission`` start (one of its three kinds), each row given
     /// to its most likely state; within a state, `M` of its rows drawn at random seed the
-    /// components and every row of the state joins the nearest seed (in standardised units). A
-    /// state with fewer than `M` rows leaves components empty, and the start is judged degenerate.
+    /// components and every row of the state joins the nearest seed (in standardised units); half
+    /// the starts then give every component the whole data's covariance. A state with fewer than
+    /// `M` rows leaves components empty, and the start is judged degenerate.
     public static func initial(states k: Int, context: GaussianMixtureEmissionContext, rng: inout Xoshiro256StarStar) throws -> GaussianMixtureEmission {
         let m = context.componentsPerState, data = context.gaussian.mixtureData
         let n = data.data.rows
@@ -171,8 +172,15 @@ public struct GaussianMixtureEmission: HMMEmission {
                 r[i, s * m + nearest] = 1
             }
         }
+        let pooled = try GaussianMixture.fromResponsibilities(r, type: context.gaussian.covarianceType, data: data)
+        guard rng.nextUniform() < 0.5 else { return try GaussianMixtureEmission(componentsPerState: m, pooled: pooled) }
+        // Half the starts give every component the whole data's covariance (as hmmlearn's GMMHMM
+        // starts do): broad components that EM narrows, rather than the clusters' own.
+        let whole = try GaussianMixture.fromResponsibilities(Matrix(rows: n, columns: 1, repeating: 1),
+                                                             type: context.gaussian.covarianceType, data: data)
         return try GaussianMixtureEmission(componentsPerState: m,
-                                           pooled: GaussianMixture.fromResponsibilities(r, type: context.gaussian.covarianceType, data: data))
+                                           pooled: GaussianMixture(weights: pooled.weights, means: pooled.means,
+                                                                   covariances: whole.covariances.repeated(k * m)))
     }
 
     /// Empty or collapsed components, reported by their state: a component that explains less

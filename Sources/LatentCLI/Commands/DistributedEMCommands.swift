@@ -3,13 +3,30 @@ import Foundation
 import Latent
 import LatentCore
 
-/// A statistics file: the E-step statistics of a Gaussian mixture over part of the data, with the
-/// model's column names. JSON, written atomically.
+/// A statistics file: the sufficient statistics of part of the data, with the model's column
+/// names: a Gaussian mixture's E-step statistics (made with one model), or the moments of a factor
+/// model (the same whatever the model). JSON, written atomically.
 struct StatisticsFile: Codable {
     static let format = "latent-statistics"
     var format = StatisticsFile.format
     var columns: [String]
-    var gaussianMixture: MixtureStatistics
+    var gaussianMixture: MixtureStatistics?
+    var linearGaussian: LinearGaussianStatistics?
+
+    init(columns: [String], gaussianMixture: MixtureStatistics) {
+        self.columns = columns
+        self.gaussianMixture = gaussianMixture
+    }
+
+    init(columns: [String], linearGaussian: LinearGaussianStatistics) {
+        self.columns = columns
+        self.linearGaussian = linearGaussian
+    }
+
+    /// Rows the statistics hold.
+    var rows: Int { gaussianMixture?.rows ?? linearGaussian?.count ?? 0 }
+    /// The family the statistics are for (`gmm`, or `fa/ppca` for factor models).
+    var family: String { gaussianMixture != nil ? "gmm" : "fa/ppca" }
 
     func write(to path: String) throws {
         let encoder = JSONEncoder()
@@ -20,13 +37,17 @@ struct StatisticsFile: Codable {
     /// Reads `path`. - Throws: a message naming the file when it is not a statistics file of this version.
     static func read(path: String) throws -> StatisticsFile {
         let data = try FileBytes.read(path)
-        struct Header: Decodable { var format: String?; var gaussianMixture: Version? }
+        struct Header: Decodable { var format: String?; var gaussianMixture: Version?; var linearGaussian: Version? }
         struct Version: Decodable { var version: Int? }
-        guard let header = try? JSONDecoder().decode(Header.self, from: data), header.format == format else {
+        guard let header = try? JSONDecoder().decode(Header.self, from: data), header.format == format,
+              (header.gaussianMixture == nil) != (header.linearGaussian == nil) else {
             throw CommandLineError(description: "\(path) is not a Latent statistics file (write one with `latent statistics`)")
         }
-        guard let version = header.gaussianMixture?.version, version == MixtureStatistics.version else {
-            throw CommandLineError(description: "\(path) holds statistics of version \(header.gaussianMixture?.version.map(String.init) ?? "unknown"); this Latent reads version \(MixtureStatistics.version): recompute them with `latent statistics`")
+        let (found, current) = header.gaussianMixture != nil
+            ? (header.gaussianMixture?.version, MixtureStatistics.version)
+            : (header.linearGaussian?.version, LinearGaussianStatistics.version)
+        guard let found, found == current else {
+            throw CommandLineError(description: "\(path) holds statistics of version \(found.map(String.init) ?? "unknown"); this Latent reads version \(current): recompute them with `latent statistics`")
         }
         do {
             return try JSONDecoder().decode(StatisticsFile.self, from: data)
@@ -40,12 +61,14 @@ struct StatisticsFile: Codable {
 struct StatisticsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "statistics",
-        abstract: "E-step sufficient statistics of a Gaussian mixture over one part of the data.",
+        abstract: "Sufficient statistics of a Gaussian mixture (its E-step) or a factor model (the data's moments) over one part of the data.",
         discussion: """
         Any engine can drive EM with three commands: `latent statistics` on each part of the data \
         (on each machine), `latent merge` to add the parts up, and `latent maximize` for the M-step, \
-        which writes the next model. Statistics made with the same model file merge exactly, \
-        whatever the split; rows must be complete.
+        which writes the next model. Mixture statistics made with the same model file merge exactly, \
+        whatever the split. A factor model's statistics are the data's count, means and scatter, the \
+        same whatever the model: `latent maximize` then fits to convergence, so one round is the \
+        whole fit. Rows must be complete.
         """
     )
 
@@ -65,27 +88,36 @@ struct StatisticsCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
-        guard case .gaussianMixture(let model) = file.model else {
-            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; statistics are written for Gaussian mixtures")
-        }
         let table = try dataOptions.load(quiet: outputOptions.quiet)
         let selected = try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil)
         if let i = selected.values.elements.firstIndex(where: \.isNaN) {
             let d = selected.values.columns
-            throw CommandLineError(description: "\(table.source): row \(selected.sourceRows[i / d]) has no value in column '\(selected.columnNames[i % d])'; statistics need complete rows (`latent impute` fills them, `latent fit gmm` integrates them out)")
+            throw CommandLineError(description: "\(table.source): row \(selected.sourceRows[i / d]) has no value in column '\(selected.columnNames[i % d])'; statistics need complete rows (`latent impute` fills them, `latent fit` integrates them out)")
         }
-        let ((stats), seconds) = try Console.timed { try model.statistics(of: selected.values, threads: threads) }
-        try StatisticsFile(columns: file.columns, gaussianMixture: stats).write(to: output)
+        let x = selected.values
         var o = JSONObject()
-        o["model"] = .string("gmm")
-        o["n"] = .integer(stats.rows)
-        o["logLikelihood"] = .number(stats.logLikelihood)
-        o["meanLogLikelihood"] = .number(stats.logLikelihood / Double(max(1, stats.rows)))
-        o["modelFingerprint"] = .string(stats.modelFingerprint)
+        o["model"] = .string(file.model.kind)
+        o["n"] = .integer(x.rows)
+        let (logLikelihood, seconds): (Double, Double)
+        switch file.model {
+        case .gaussianMixture(let model):
+            let (stats, time) = try Console.timed { try model.statistics(of: x, threads: threads) }
+            try StatisticsFile(columns: file.columns, gaussianMixture: stats).write(to: output)
+            (logLikelihood, seconds) = (stats.logLikelihood, time)
+            o["modelFingerprint"] = .string(stats.modelFingerprint)
+        case .linearGaussian(let model):
+            let (stats, time) = try Console.timed { try LinearGaussianStatistics(x) }
+            try StatisticsFile(columns: file.columns, linearGaussian: stats).write(to: output)
+            (logLikelihood, seconds) = (model.logLikelihoods(of: x).reduce(0, +), time)
+        default:
+            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; statistics are written for Gaussian mixtures and factor models (fa, ppca)")
+        }
+        o["logLikelihood"] = .number(logLikelihood)
+        o["meanLogLikelihood"] = .number(logLikelihood / Double(max(1, x.rows)))
         o["output"] = .string(output)
         o["seconds"] = .number(seconds)
         if outputOptions.json { Console.printJSON(o) } else {
-            Console.print("\(stats.rows) rows: log-likelihood \(Console.number(stats.logLikelihood)) under \(modelOptions.model); statistics written to \(output)\n")
+            Console.print("\(x.rows) rows: log-likelihood \(Console.number(logLikelihood)) under \(modelOptions.model); statistics written to \(output)\n")
         }
     }
 }
@@ -108,21 +140,29 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         let files = try statistics.map { try StatisticsFile.read(path: $0) }
-        var total = files[0].gaussianMixture
+        var total = files[0]
         for (path, file) in zip(statistics, files).dropFirst() {
             guard file.columns == files[0].columns else {
                 throw CommandLineError(description: "\(path) has the columns \(file.columns.joined(separator: ", ")); \(statistics[0]) has \(files[0].columns.joined(separator: ", "))")
             }
-            do { try total.merge(file.gaussianMixture) } catch {
+            guard file.family == total.family else {
+                throw CommandLineError(description: "\(path) holds statistics of a \(file.family) model; \(statistics[0]) of a \(total.family) model")
+            }
+            do {
+                if let part = file.gaussianMixture { try total.gaussianMixture?.merge(part) }
+                if let part = file.linearGaussian { try total.linearGaussian?.merge(part) }
+            } catch {
                 throw CommandLineError(description: "\(path): \(error)")
             }
         }
-        try StatisticsFile(columns: files[0].columns, gaussianMixture: total).write(to: output)
+        try total.write(to: output)
         var o = JSONObject()
         o["n"] = .integer(total.rows)
         o["parts"] = .integer(files.count)
-        o["logLikelihood"] = .number(total.logLikelihood)
-        o["meanLogLikelihood"] = .number(total.logLikelihood / Double(max(1, total.rows)))
+        if let mixture = total.gaussianMixture {
+            o["logLikelihood"] = .number(mixture.logLikelihood)
+            o["meanLogLikelihood"] = .number(mixture.logLikelihood / Double(max(1, mixture.rows)))
+        }
         o["output"] = .string(output)
         if outputOptions.json { Console.printJSON(o) } else {
             Console.print("\(files.count) part(s), \(total.rows) rows: written to \(output)\n")
@@ -130,20 +170,20 @@ struct MergeCommand: ParsableCommand {
     }
 }
 
-/// `latent maximize`: one M-step from merged statistics.
+/// `latent maximize`: the M-step from merged statistics (for a factor model, the whole fit).
 struct MaximizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maximize",
-        abstract: "The M-step of a Gaussian mixture from statistics made with it: writes the next model.")
+        abstract: "The M-step from statistics: the next Gaussian mixture, or a factor model fitted to convergence from the data's moments.")
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(name: .long, help: "A statistics file made with this model (`latent statistics`, `latent merge`).")
+    @Option(name: .long, help: "A statistics file (`latent statistics`, `latent merge`); for a mixture, made with this model.")
     var statistics: String
     @Option(name: .long, help: "The model file to write.")
     var output: String
-    @Option(name: .long, parsing: .unconditional, help: "Added to every covariance diagonal, in squared data units.")
+    @Option(name: .long, parsing: .unconditional, help: "Mixtures: added to every covariance diagonal, in squared data units.")
     var regularization: Double = MixtureFitOptions().regularization
-    @Option(name: .long, parsing: .unconditional, help: "Added to each column's variance, times that column's variance over the statistics' rows: the variance floor.")
+    @Option(name: .long, parsing: .unconditional, help: "Mixtures: added to each column's variance, times that column's variance over the statistics' rows: the variance floor.")
     var relativeRegularization: Double = MixtureFitOptions().relativeRegularization
     @OptionGroup var outputOptions: OutputOptions
 
@@ -156,27 +196,58 @@ struct MaximizeCommand: ParsableCommand {
 
     func run() throws {
         let file = try modelOptions.load()
-        guard case .gaussianMixture(let model) = file.model else {
-            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; the M-step here is for Gaussian mixtures")
-        }
         let stats = try StatisticsFile.read(path: statistics)
-        let next: GaussianMixture
-        do {
-            next = try model.maximizing(stats.gaussianMixture, regularization: regularization, relativeRegularization: relativeRegularization)
-        } catch {
-            throw CommandLineError(description: "\(statistics): \(error)")
-        }
-        try ModelFile(model: .gaussianMixture(next), columns: file.columns, training: nil).write(to: output)
         var o = JSONObject()
-        o["model"] = .string("gmm")
-        o["n"] = .integer(stats.gaussianMixture.rows)
-        // The likelihood the statistics hold is that of the model they were made with, before this M-step.
-        o["logLikelihood"] = .number(stats.gaussianMixture.logLikelihood)
-        o["meanLogLikelihood"] = .number(stats.gaussianMixture.logLikelihood / Double(max(1, stats.gaussianMixture.rows)))
-        o["modelFingerprint"] = .string(next.fingerprint)
-        o["output"] = .string(output)
-        if outputOptions.json { Console.printJSON(o) } else {
-            Console.print("M-step over \(stats.gaussianMixture.rows) rows (log-likelihood before it \(Console.number(stats.gaussianMixture.logLikelihood))): \(output)\n")
+        o["model"] = .string(file.model.kind)
+        o["n"] = .integer(stats.rows)
+        switch (file.model, stats.gaussianMixture, stats.linearGaussian) {
+        case (.gaussianMixture(let model), let mixture?, _):
+            let next: GaussianMixture
+            do {
+                next = try model.maximizing(mixture, regularization: regularization, relativeRegularization: relativeRegularization)
+            } catch {
+                throw CommandLineError(description: "\(statistics): \(error)")
+            }
+            try ModelFile(model: .gaussianMixture(next), columns: file.columns, training: nil).write(to: output)
+            // The likelihood the statistics hold is that of the model they were made with, before this M-step.
+            o["logLikelihood"] = .number(mixture.logLikelihood)
+            o["meanLogLikelihood"] = .number(mixture.logLikelihood / Double(max(1, mixture.rows)))
+            o["modelFingerprint"] = .string(next.fingerprint)
+            if !outputOptions.json {
+                Console.print("M-step over \(mixture.rows) rows (log-likelihood before it \(Console.number(mixture.logLikelihood))): \(output)\n")
+            }
+        case (.linearGaussian(let model), _, let moments?):
+            // The moments do not depend on the model: the fit runs to convergence, with the file's factor count and rotation.
+            var options = LinearGaussianFitOptions()
+            options.rotation = file.training?.settings["rotation"].flatMap(FactorRotation.init(rawValue:)) ?? .none
+            let fitted: (model: LinearGaussianModel, report: FitReport)
+            do {
+                fitted = model.noise == .diagonal
+                    ? try FactorAnalysis.fit(statistics: moments, factors: model.factorCount, options: options)
+                    : try ProbabilisticPCA.fit(statistics: moments, components: model.factorCount, options: options)
+            } catch {
+                throw CommandLineError(description: "\(statistics): \(error)")
+            }
+            let report = fitted.report
+            var settings = file.training?.settings ?? [:]
+            settings["statistics"] = statistics
+            let training = TrainingSummary(logLikelihood: report.logLikelihood, count: moments.count, iterations: report.totalIterations,
+                                           converged: report.trace.converged, seed: file.training?.seed ?? 0, settings: settings,
+                                           history: report.trace.history)
+            try ModelFile(model: .linearGaussian(fitted.model), columns: file.columns, training: training).write(to: output)
+            // The likelihood of the fitted model over the statistics' rows.
+            o["logLikelihood"] = .number(report.logLikelihood)
+            o["meanLogLikelihood"] = .number(report.meanLogLikelihood)
+            o["iterations"] = .integer(report.totalIterations)
+            if !outputOptions.json {
+                Console.print("\(file.model.kind) fitted to the moments of \(moments.count) rows (log-likelihood \(Console.number(report.logLikelihood))): \(output)\n")
+            }
+        case (.gaussianMixture, _, _), (.linearGaussian, _, _):
+            throw CommandLineError(description: "\(statistics) holds statistics of a \(stats.family) model; \(modelOptions.model) is a \(file.model.kind) model")
+        default:
+            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; the M-step here is for Gaussian mixtures and factor models (fa, ppca)")
         }
+        o["output"] = .string(output)
+        if outputOptions.json { Console.printJSON(o) }
     }
 }

@@ -56,7 +56,7 @@ struct FitPPCACommand: ParsableCommand {
 
 /// `--stream` and `--block-rows` of `fit fa` and `fit ppca`.
 struct LinearGaussianStreamOptions: ParsableArguments {
-    @Flag(name: .long, help: "Read the data a block of rows at a time (a .npy or CSV file larger than memory): two passes give the column means and the scatter matrix, on which the fit runs as on complete data in memory. Rows must be complete.")
+    @Flag(name: .long, help: "Read the data a block of rows at a time (a .npy or CSV file larger than memory): one pass gives the column means and the scatter matrix (each block centred on its own mean, then merged), on which the fit runs as on complete data in memory. Rows must be complete.")
     var stream = false
     @Option(name: .long, parsing: .unconditional, help: "With --stream: rows per block (memory holds one block).")
     var blockRows: Int = 65_536
