@@ -40,18 +40,40 @@ public struct CategoricalEmission: HMMEmission {
         }
     }
 
-    public func updated(posteriors: Matrix<Double>, context: HMMObservations) throws -> CategoricalEmission {
-        var b = Matrix<Double>(rows: stateCount, columns: symbolCount)
-        for t in 0..<context.data.rows {
-            let m = Int(context.data[t, 0])
-            for k in 0..<stateCount { b[k, m] += posteriors[t, k] }
+    public typealias Statistics = WeightedSums
+
+    /// `Σ_t γ_tk` and, per symbol `m`, `Σ_{t: x_t = m} γ_tk`.
+    /// - Throws: ``ModelError/invalidSetting(_:)`` for a symbol the model does not know.
+    public func statistics(posteriors: Matrix<Double>, context: HMMObservations) throws -> WeightedSums {
+        let x = context.data
+        var out = WeightedSums(states: stateCount, width: symbolCount)
+        for t in 0..<x.rows {
+            let m = Int(x[t, 0])
+            guard m < symbolCount else {
+                throw ModelError.invalidSetting("row \(t + 1) holds symbol \(m); the model knows 0…\(symbolCount - 1)")
+            }
+            for k in 0..<stateCount {
+                out.addWeight(state: k, posteriors[t, k])
+                out.add(state: k, weight: posteriors[t, k], column: m, value: 1)
+            }
         }
+        return out
+    }
+
+    public func maximizing(_ statistics: WeightedSums, regularization: Double, relativeRegularization: Double) throws -> CategoricalEmission {
+        let m = symbolCount
+        guard statistics.weights.count == stateCount, statistics.width == m else {
+            throw ModelError.invalidSetting("the statistics are for \(statistics.weights.count) states × \(statistics.width) symbols; the model has \(stateCount) × \(m)")
+        }
+        var b = Matrix<Double>(rows: stateCount, columns: m)
         for k in 0..<stateCount {
-            let total = b.row(k).reduce(0, +)
-            for m in 0..<symbolCount { b[k, m] = total > 0 ? b[k, m] / total : 1 / Double(symbolCount) }
+            let total = statistics.weights[k]
+            for j in 0..<m { b[k, j] = total > 0 ? statistics.sums[k * m + j] / total : 1 / Double(m) }
         }
         return try CategoricalEmission(probabilities: b)
     }
+
+    public var parameterValues: [Double] { probabilities.elements }
 
     /// Random rows drawn from a Dirichlet(1, …, 1), mixed 9 : 1 with the symbols' frequencies. (Half
     /// and half started too near the symmetric saddle where every state emits alike: a 3-state fit

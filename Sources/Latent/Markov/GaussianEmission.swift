@@ -39,14 +39,32 @@ public struct GaussianEmission: HMMEmission {
     /// The context of Gaussian emissions (and of each state's mixture in ``GaussianMixtureEmission``).
     static func context(for x: Matrix<Double>, covarianceType: CovarianceType, regularization: Double, relativeRegularization: Double,
                         threads: Int) -> GaussianEmissionContext {
-        GaussianEmissionContext(mixtureData: MixtureTrainingData(x, covarianceType: covarianceType, regularization: regularization,
-                                                                 relativeRegularization: relativeRegularization, threads: max(1, threads)),
-                                covarianceType: covarianceType)
+        let data = MixtureTrainingData(x, covarianceType: covarianceType, regularization: regularization,
+                                       relativeRegularization: relativeRegularization, threads: max(1, threads))
+        var centred = x
+        centred.withUnsafeMutableBufferPointer { p in
+            for i in 0..<x.rows { for j in 0..<x.columns { p[i * x.columns + j] -= data.shift[j] } }
+        }
+        return GaussianEmissionContext(mixtureData: data, covarianceType: covarianceType, centredGram: centred.gram)
     }
 
-    public func updated(posteriors: Matrix<Double>, context: GaussianEmissionContext) throws -> GaussianEmission {
-        try GaussianEmission(uniform: GaussianMixture.fromResponsibilities(posteriors, type: states.covarianceType, data: context.mixtureData))
+    public func context(for x: Matrix<Double>, regularization: Double, relativeRegularization: Double, threads: Int) -> GaussianEmissionContext {
+        Self.context(for: x, covarianceType: states.covarianceType, regularization: regularization,
+                     relativeRegularization: relativeRegularization, threads: threads)
     }
+
+    public typealias Statistics = MixtureStatistics
+
+    /// The states' mixture statistics with the posteriors as responsibilities.
+    public func statistics(posteriors: Matrix<Double>, context: GaussianEmissionContext) throws -> MixtureStatistics {
+        states.statistics(of: context.mixtureData, responsibilities: posteriors, dataGram: context.centredGram)
+    }
+
+    public func maximizing(_ statistics: MixtureStatistics, regularization: Double, relativeRegularization: Double) throws -> GaussianEmission {
+        try GaussianEmission(uniform: states.maximizing(statistics, regularization: regularization, relativeRegularization: relativeRegularization))
+    }
+
+    public var parameterValues: [Double] { states.parameterValues }
 
     /// One of three starts, with equal odds so that restarts differ: k-means clusters (k-means++
     /// seeds, Lloyd iterations), the clusters of the nearest of `K` random rows (each state takes its
@@ -131,4 +149,9 @@ public struct GaussianEmissionContext: Sendable {
     let mixtureData: MixtureTrainingData
     /// The covariance structure every state's covariance takes.
     public let covarianceType: CovarianceType
+    /// `Σ_t (x_t − x̄)(x_t − x̄)ᵀ`, for the data moments the statistics carry.
+    let centredGram: Matrix<Double>
 }
+
+/// Gaussian emissions' statistics are their states' mixture statistics.
+extension MixtureStatistics: HMMEmissionStatistics {}

@@ -110,9 +110,17 @@ public struct GaussianMixtureEmission: HMMEmission {
         return GaussianMixtureEmissionContext(gaussian: gaussian, componentsPerState: m)
     }
 
-    /// The mixture M-step on the posteriors split over each state's components:
-    /// `γₜₖₘ = γₜₖ · wₖₘ 𝒩(x_t | μₖₘ, Σₖₘ) / Σₘ' wₖₘ' 𝒩(x_t | μₖₘ', Σₖₘ')`.
-    public func updated(posteriors: Matrix<Double>, context: GaussianMixtureEmissionContext) throws -> GaussianMixtureEmission {
+    public func context(for x: Matrix<Double>, regularization: Double, relativeRegularization: Double, threads: Int) -> GaussianMixtureEmissionContext {
+        GaussianMixtureEmissionContext(gaussian: GaussianEmission.context(for: x, covarianceType: components.covarianceType, regularization: regularization,
+                                                                          relativeRegularization: relativeRegularization, threads: threads),
+                                       componentsPerState: componentsPerState)
+    }
+
+    public typealias Statistics = MixtureStatistics
+
+    /// The statistics of the `K·M` components with the posteriors split over each state's
+    /// components: `γₜₖₘ = γₜₖ · wₖₘ 𝒩(x_t | μₖₘ, Σₖₘ) / Σₘ' wₖₘ' 𝒩(x_t | μₖₘ', Σₖₘ')`.
+    public func statistics(posteriors: Matrix<Double>, context: GaussianMixtureEmissionContext) throws -> MixtureStatistics {
         let data = context.gaussian.mixtureData
         let terms = componentTerms(of: data.data, threads: data.threads)
         let k = stateCount, m = componentsPerState, n = data.data.rows
@@ -137,9 +145,16 @@ public struct GaussianMixtureEmission: HMMEmission {
                 }
             }
         }
-        return try GaussianMixtureEmission(componentsPerState: m,
-                                           pooled: GaussianMixture.fromResponsibilities(r, type: components.covarianceType, data: data))
+        return components.statistics(of: data, responsibilities: r, dataGram: context.gaussian.centredGram)
     }
+
+    /// The mixture M-step of the `K·M` components, weights renormalised within each state.
+    public func maximizing(_ statistics: MixtureStatistics, regularization: Double, relativeRegularization: Double) throws -> GaussianMixtureEmission {
+        try GaussianMixtureEmission(componentsPerState: componentsPerState,
+                                    pooled: components.maximizing(statistics, regularization: regularization, relativeRegularization: relativeRegularization))
+    }
+
+    public var parameterValues: [Double] { components.parameterValues }
 
     /// A start: the states of a ``GaussianEmission`` start (one of its three kinds), each row given
     /// to its most likely state; within a state, `M` of its rows drawn at random seed the

@@ -30,9 +30,28 @@ public protocol HMMEmission: Equatable, Sendable {
     /// - Throws: ``ModelError/invalidSetting(_:)`` when the options do not suit this emission.
     static func fitContext(for x: Matrix<Double>, options: HMMFitOptions<Self>) throws -> FitContext
 
-    /// The weighted maximum-likelihood emission given the state posteriors `γ` (`T × K`, rows
-    /// aligned with the fit's data).
-    func updated(posteriors: Matrix<Double>, context: FitContext) throws -> Self
+    /// What the emission's M-step needs from the state posteriors, summed over rows: empty-able,
+    /// mergeable across sequences, files and machines, and `Codable` (see ``HMMStatistics``).
+    associatedtype Statistics: HMMEmissionStatistics
+
+    /// The context of more rows `x` for this emission as it is (its own covariance structure and
+    /// number of components; the variance floor's settings given): what ``statistics(posteriors:context:)``
+    /// of those rows needs.
+    func context(for x: Matrix<Double>, regularization: Double, relativeRegularization: Double, threads: Int) throws -> FitContext
+
+    /// The statistics of the context's rows weighted by the state posteriors `γ` (`T × K`, rows
+    /// aligned with the context's data), taken about what this emission fixes, so that statistics
+    /// of any split of the rows merge into those of the whole.
+    func statistics(posteriors: Matrix<Double>, context: FitContext) throws -> Statistics
+
+    /// The weighted maximum-likelihood emission from statistics of this emission's E-step. Gaussian
+    /// emissions add `regularization + relativeRegularization ×` each column's variance (over the
+    /// statistics' rows) to their variances; others ignore the two.
+    func maximizing(_ statistics: Statistics, regularization: Double, relativeRegularization: Double) throws -> Self
+
+    /// The emission's parameters in a fixed order, for fingerprints (``HMMStatistics`` of one model
+    /// merge only with that model's).
+    var parameterValues: [Double] { get }
 
     /// A starting emission for `states` states, seeded.
     static func initial(states: Int, context: FitContext, rng: inout Xoshiro256StarStar) throws -> Self
@@ -59,7 +78,20 @@ public protocol HMMEmission: Equatable, Sendable {
     static var startsUniformChainsHalfTheTime: Bool { get }
 }
 
+/// An emission's sufficient statistics: they add up.
+public protocol HMMEmissionStatistics: Sendable, Codable, Equatable {
+    /// Adds `other`'s rows. - Throws: ``ModelError/invalidSetting(_:)`` when the shapes differ.
+    mutating func merge(_ other: Self) throws
+}
+
 extension HMMEmission {
+    /// The weighted maximum-likelihood emission given the state posteriors `γ` (`T × K`, rows
+    /// aligned with the context's data): one M-step.
+    func updated(posteriors: Matrix<Double>, context: FitContext, regularization: Double, relativeRegularization: Double) throws -> Self {
+        try maximizing(statistics(posteriors: posteriors, context: context), regularization: regularization,
+                       relativeRegularization: relativeRegularization)
+    }
+
     public func degeneracies(occupancies: [Double], context: FitContext) -> [Degeneracy] {
         occupancies.enumerated().compactMap { k, o in o < 1 ? Degeneracy(component: k, kind: .empty(occupancy: o)) : nil }
     }
@@ -92,5 +124,39 @@ public struct HMMObservations: Sendable {
 extension HMMEmission where FitContext == HMMObservations {
     public static func fitContext(for x: Matrix<Double>, options: HMMFitOptions<Self>) -> HMMObservations {
         HMMObservations(data: x)
+    }
+
+    public func context(for x: Matrix<Double>, regularization: Double, relativeRegularization: Double, threads: Int) throws -> HMMObservations {
+        HMMObservations(data: x)
+    }
+}
+
+/// Weighted sums of a count emission: `Σ_t γ_tk` and `Σ_t γ_tk f(x_t)` (`K × width`) for the
+/// emission's feature `f` (the counts themselves for Poisson, a symbol's indicator for categorical).
+public struct WeightedSums: HMMEmissionStatistics {
+    /// `Σ_t γ_tk`, `K`.
+    public private(set) var weights: [Double]
+    /// `Σ_t γ_tk f(x_t)`, `K × width` row-major.
+    public private(set) var sums: [Double]
+    public let width: Int
+
+    init(states: Int, width: Int) {
+        weights = [Double](repeating: 0, count: states)
+        sums = [Double](repeating: 0, count: states * width)
+        self.width = width
+    }
+
+    mutating func add(state k: Int, weight g: Double, column j: Int, value: Double) {
+        sums[k * width + j] += g * value
+    }
+
+    mutating func addWeight(state k: Int, _ g: Double) { weights[k] += g }
+
+    public mutating func merge(_ other: WeightedSums) throws {
+        guard other.width == width, other.weights.count == weights.count, other.sums.count == sums.count else {
+            throw ModelError.invalidSetting("emission statistics of \(other.weights.count) states × \(other.width) cannot merge with \(weights.count) × \(width)")
+        }
+        for i in weights.indices { weights[i] += other.weights[i] }
+        for i in sums.indices { sums[i] += other.sums[i] }
     }
 }

@@ -21,11 +21,16 @@ public struct HMMTrainingData<Emission: HMMEmission>: Sendable {
     let context: Emission.FitContext
     let fixed: HMMFixedParameters
     let threads: Int
+    /// The Gaussian emissions' variance floor (see ``HMMFitOptions``).
+    let regularization: Double, relativeRegularization: Double
     /// Whether the sequences, in order, cover every row exactly once.
     let coversAllRows: Bool
 
-    init(data: Matrix<Double>, sequences: [SequenceRange], context: Emission.FitContext, fixed: HMMFixedParameters, threads: Int) {
+    init(data: Matrix<Double>, sequences: [SequenceRange], context: Emission.FitContext, fixed: HMMFixedParameters, threads: Int,
+         regularization: Double, relativeRegularization: Double) {
         self.data = data
+        self.regularization = regularization
+        self.relativeRegularization = relativeRegularization
         self.sequences = sequences
         self.context = context
         self.fixed = fixed
@@ -39,45 +44,12 @@ public struct HMMTrainingData<Emission: HMMEmission>: Sendable {
 }
 
 extension HiddenMarkovModel: ExpectationMaximizable {
-    /// One Baum-Welch iteration: forward-backward over every sequence (in parallel), then the
-    /// weighted maximum-likelihood start, transitions and emissions.
+    /// One Baum-Welch iteration: the E-step's statistics (``HMMStatistics``), then the M-step from them.
     public mutating func expectationMaximizationStep(on data: HMMTrainingData<Emission>) throws -> Double {
-        let k = stateCount
-        let logB = emission.logLikelihoods(of: data.data, threads: data.threads)
-        // Forward-backward writes every row of every sequence; rows outside all sequences get zeros.
-        var results: [ForwardBackwardResult] = []
-        let gamma = Matrix<Double>(rows: data.data.rows, columns: k) { gp in
-            if !data.coversAllRows { gp.initialize(repeating: 0) }
-            results = logB.withUnsafeBufferPointer { lb in
-                forEachSequence(data.sequences, threads: data.threads) { s, cores in
-                    forwardBackward(logB: lb.start, range: data.sequences[s], gamma: gp.start, wantTransitions: true, threads: cores)
-                }
-            }
-        }
-        let logLikelihood = results.reduce(0) { $0 + $1.logLikelihood }
-        guard logLikelihood.isFinite else {
-            throw ModelError.fitFailed("a sequence has zero probability under the current parameters (a forbidden transition or an impossible observation)")
-        }
-        var start = startProbabilities
-        if !data.fixed.contains(.start) {
-            start = [Double](repeating: 0, count: k)
-            for range in data.sequences { for s in 0..<k { start[s] += gamma[range.lowerBound, s] } }
-            let total = start.reduce(0, +)
-            start = start.map { $0 / total }
-        }
-        var a = transitions
-        if !data.fixed.contains(.transitions) {
-            var counts = [Double](repeating: 0, count: k * k)
-            for r in results { for i in 0..<(k * k) { counts[i] += r.transitionCounts[i] } }
-            for i in 0..<k {
-                let total = (0..<k).reduce(0) { $0 + counts[i * k + $1] }
-                // A state never left (or never visited) keeps its row.
-                if total > 0 { for j in 0..<k { a[i, j] = counts[i * k + j] / total } }
-            }
-        }
-        let e = data.fixed.contains(.emissions) ? emission : try emission.updated(posteriors: gamma, context: data.context)
-        self = try HiddenMarkovModel(startProbabilities: start, transitions: a, emission: e)
-        return logLikelihood
+        let statistics = try expectation(on: data)
+        self = try maximizing(statistics, fixed: data.fixed, regularization: data.regularization,
+                              relativeRegularization: data.relativeRegularization)
+        return statistics.logLikelihood
     }
 
     public func totalLogLikelihood(of data: HMMTrainingData<Emission>) throws -> Double {

@@ -87,7 +87,8 @@ extension HiddenMarkovModel {
         let seqs = sequences ?? .single(x.rows)
         precondition(seqs.allSatisfy { !$0.isEmpty && $0.lowerBound >= 0 && $0.upperBound <= x.rows }, "Sequences must be non-empty row ranges")
         let context = try Emission.fitContext(for: x, options: options)
-        let data = HMMTrainingData<Emission>(data: x, sequences: seqs, context: context, fixed: options.fixed, threads: max(1, options.threads))
+        let data = HMMTrainingData<Emission>(data: x, sequences: seqs, context: context, fixed: options.fixed, threads: max(1, options.threads),
+                                             regularization: options.regularization, relativeRegularization: options.relativeRegularization)
         if let given = options.initialModel {
             return try MultiStart.continueRun(given, data: data, count: x.rows, em: options.em,
                                               degenerateAdvice: Emission.degenerateAdvice, progress: options.progress)

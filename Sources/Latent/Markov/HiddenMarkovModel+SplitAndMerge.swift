@@ -47,7 +47,8 @@ extension HiddenMarkovModel: SplitMergeable {
                 halves.0 += gamma[t, l]
             }
         }
-        guard halves.0 >= 1, halves.1 >= 1, let emission = try? emission.updated(posteriors: gamma, context: data.context) else { return nil }
+        guard halves.0 >= 1, halves.1 >= 1, let emission = try? emission.updated(posteriors: gamma, context: data.context, regularization: data.regularization,
+                                                                                             relativeRegularization: data.relativeRegularization) else { return nil }
         var a = transitions
         var start = startProbabilities
         let total = occupancy[i] + occupancy[j]

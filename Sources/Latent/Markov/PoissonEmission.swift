@@ -34,22 +34,36 @@ public struct PoissonEmission: HMMEmission {
         return out
     }
 
-    public func updated(posteriors: Matrix<Double>, context: HMMObservations) throws -> PoissonEmission {
+    public typealias Statistics = WeightedSums
+
+    /// `Σ_t γ_tk` and `Σ_t γ_tk x_t` per state.
+    public func statistics(posteriors: Matrix<Double>, context: HMMObservations) throws -> WeightedSums {
         let k = stateCount, d = dimension, x = context.data
-        var sums = Matrix<Double>(rows: k, columns: d)
-        var weights = [Double](repeating: 0, count: k)
+        guard x.columns == d else { throw ModelError.invalidSetting("the data has \(x.columns) columns; the model \(d)") }
+        var out = WeightedSums(states: k, width: d)
         for t in 0..<x.rows {
             for s in 0..<k {
                 let g = posteriors[t, s]
-                weights[s] += g
-                for j in 0..<d { sums[s, j] += g * x[t, j] }
+                out.addWeight(state: s, g)
+                for j in 0..<d { out.add(state: s, weight: g, column: j, value: x[t, j]) }
             }
+        }
+        return out
+    }
+
+    public func maximizing(_ statistics: WeightedSums, regularization: Double, relativeRegularization: Double) throws -> PoissonEmission {
+        let k = stateCount, d = dimension
+        guard statistics.weights.count == k, statistics.width == d else {
+            throw ModelError.invalidSetting("the statistics are for \(statistics.weights.count) states × \(statistics.width) columns; the model has \(k) × \(d)")
         }
         // A state that explains only zeros would get rate 0; keep it positive.
         let floor = 1e-10
-        for s in 0..<k { for j in 0..<d { sums[s, j] = max(sums[s, j] / max(weights[s], .ulpOfOne), floor) } }
-        return try PoissonEmission(rates: sums)
+        var rates = Matrix<Double>(rows: k, columns: d)
+        for s in 0..<k { for j in 0..<d { rates[s, j] = max(statistics.sums[s * d + j] / max(statistics.weights[s], .ulpOfOne), floor) } }
+        return try PoissonEmission(rates: rates)
     }
+
+    public var parameterValues: [Double] { rates.elements }
 
     /// Rates from the data values at random rows, nudged off zero.
     public static func initial(states k: Int, context: HMMObservations, rng: inout Xoshiro256StarStar) throws -> PoissonEmission {

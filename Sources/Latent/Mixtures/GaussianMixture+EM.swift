@@ -212,8 +212,10 @@ extension GaussianMixture: ExpectationMaximizable {
     }
 
     /// The M-step statistics (the kernel's layout, second moments about the shift) of given
-    /// responsibilities (`N × K`), in blocks of rows split across cores.
-    static func responsibilityStatistics(_ r: Matrix<Double>, type: CovarianceType, data: MixtureTrainingData) -> [Double] {
+    /// responsibilities (`N × K`), in blocks of rows split across cores; about `shift` if given,
+    /// else the data's.
+    static func responsibilityStatistics(_ r: Matrix<Double>, type: CovarianceType, data: MixtureTrainingData,
+                                         shift given: [Double]? = nil) -> [Double] {
         let x = data.initializationData
         let n = x.rows, d = x.columns, k = r.columns
         precondition(r.rows == n, "One row of responsibilities per data row")
@@ -222,7 +224,7 @@ extension GaussianMixture: ExpectationMaximizable {
         let size = k + k * d + secondCount + 1
         let work = data.work
         var partial = [Double](repeating: 0, count: size * work.ranges.count)
-        let shift = data.shift
+        let shift = given ?? data.shift
         x.withUnsafeBufferPointer { xp in
             r.withUnsafeBufferPointer { rp in
                 partial.withUnsafeMutableBufferPointer { pp in

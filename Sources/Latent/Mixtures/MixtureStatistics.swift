@@ -115,19 +115,12 @@ extension GaussianMixture {
     /// shape), 16 hexadecimal digits: statistics carry it so that only the model that made them
     /// merges or maximises them.
     public var fingerprint: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ value: UInt64) {
-            var v = value
-            for _ in 0..<8 { hash = (hash ^ (v & 0xff)) &* 0x0000_0100_0000_01b3; v >>= 8 }
-        }
-        mix(UInt64(componentCount)); mix(UInt64(dimension))
-        for byte in covarianceType.rawValue.utf8 { mix(UInt64(byte)) }
-        for w in weights { mix(w.bitPattern) }
-        for m in means.elements { mix(m.bitPattern) }
-        for c in 0..<componentCount {
-            for v in covariances.matrix(component: c, dimension: dimension).elements { mix(v.bitPattern) }
-        }
-        return String(hash, radix: 16).leftPadded(to: 16)
+        Fingerprint.of(shape: [componentCount, dimension], tag: covarianceType.rawValue, values: parameterValues)
+    }
+
+    /// Weights, means and each component's covariance matrix, in that order.
+    var parameterValues: [Double] {
+        weights + means.elements + (0..<componentCount).flatMap { covariances.matrix(component: $0, dimension: dimension).elements }
     }
 
     /// The model's mixture mean `Σₖ wₖ μₖ`: the centre of its statistics.
@@ -160,6 +153,38 @@ extension GaussianMixture {
                                  columnSums: columnSums, gram: x.rows > 0 ? centered.gram.elements : [Double](repeating: 0, count: dimension * dimension))
     }
 
+    /// The statistics of complete rows weighted by given responsibilities `r` (`N × K`) instead of
+    /// the model's own: the emission statistics of a hidden Markov model, whose state posteriors
+    /// weigh its states' densities. Taken about this model's mixture mean (full second moments
+    /// about its means), as ``statistics(of:threads:)``; the log-likelihood slot is 0.
+    /// `dataGram` is `Σᵢ (xᵢ − x̄)(xᵢ − x̄)ᵀ` about the data's column means (the data's `shift`).
+    /// - Complexity: `O(N·K·D²)` for full covariances, `O(N·K·D)` otherwise.
+    func statistics(of data: MixtureTrainingData, responsibilities r: Matrix<Double>, dataGram: Matrix<Double>) -> MixtureStatistics {
+        let k = componentCount, d = dimension, n = data.data.rows
+        let c = mixtureMean
+        var flat = Self.responsibilityStatistics(r, type: covarianceType, data: data, shift: c)
+        if covarianceType == .full {
+            // Σ r (x − μ)(x − μ)ᵀ = Σ r (x − c)(x − c)ᵀ − δ sᵀ − s δᵀ + n δ δᵀ, δ = μ − c, s = Σ r (x − c).
+            let second = k + k * d
+            for comp in 0..<k {
+                let count = flat[comp]
+                let delta = (0..<d).map { means[comp, $0] - c[$0] }
+                for a in 0..<d {
+                    for b in a..<d {
+                        let sa = flat[k + comp * d + a], sb = flat[k + comp * d + b]
+                        flat[second + comp * d * d + a * d + b] += -delta[a] * sb - sa * delta[b] + count * delta[a] * delta[b]
+                    }
+                }
+            }
+        }
+        flat[flat.count - 1] = 0
+        let offset = (0..<d).map { data.shift[$0] - c[$0] }
+        let columnSums = offset.map { Double(n) * $0 }
+        var gram = dataGram.elements
+        for a in 0..<d { for b in 0..<d { gram[a * d + b] += Double(n) * offset[a] * offset[b] } }
+        return MixtureStatistics(model: self, shift: c, rows: n, kernelStatistics: flat, columnSums: columnSums, gram: gram)
+    }
+
     /// The M-step from statistics of this model's E-step: one EM step over the rows they hold.
     ///
     /// The variance floor is `regularization + relativeRegularization ×` each column's variance over
@@ -189,6 +214,20 @@ extension GaussianMixture {
     }
 }
 
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+/// Fingerprints of model parameters, carried by statistics so that only the model that made them
+/// merges or maximises them.
+enum Fingerprint {
+    /// FNV-1a over the shape, a tag and the values' bit patterns: 16 hexadecimal digits.
+    static func of(shape: [Int], tag: String, values: [Double]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ value: UInt64) {
+            var v = value
+            for _ in 0..<8 { hash = (hash ^ (v & 0xff)) &* 0x0000_0100_0000_01b3; v >>= 8 }
+        }
+        for n in shape { mix(UInt64(n)) }
+        for byte in tag.utf8 { mix(UInt64(byte)) }
+        for v in values { mix(v.bitPattern) }
+        let digits = String(hash, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+    }
 }
