@@ -91,6 +91,51 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: path("mixed.json")) && !FileManager.default.fileExists(atPath: path("g1.json")))
     }
 
+    /// Baum-Welch from outside: sequences dealt to three parts (each sequence whole), their
+    /// statistics merged, give the in-memory Baum-Welch step; parts of another emission refused.
+    @Test func hmmPartsMergedGiveTheBaumWelchStepOfTheWholeData() throws {
+        let lines = try String(contentsOfFile: TestData.path("geyser.csv"), encoding: .utf8).split(separator: "\n")
+        let body = Array(lines.dropFirst())
+        // Sequences of 30 eruptions, numbered in an `id` column.
+        let rows = body.enumerated().map { "\($0.offset / 30),\($0.element)" }
+        try (["id,waiting,duration"] + rows).joined(separator: "\n").write(toFile: path("seq.csv"), atomically: true, encoding: .utf8)
+        for (i, range) in [0..<90, 90..<210, 210..<rows.count].enumerated() {
+            try (["id,waiting,duration"] + rows[range]).joined(separator: "\n").write(toFile: path("seq\(i).csv"), atomically: true, encoding: .utf8)
+        }
+        var r = try CommandRunner.run(["fit", "hmm", "--data", path("seq.csv"), "--sequence-column", "id", "--states", "3", "--covariance", "diag",
+                                       "--max-iterations", "3", "--tolerance", "0", "--restarts", "1", "--short-runs", "1", "--split-merge-trials", "0",
+                                       "--seed", "2", "--output", path("h0.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        for i in 0..<3 {
+            r = try CommandRunner.run(["statistics", "--model", path("h0.json"), "--data", path("seq\(i).csv"), "--output", path("hs\(i).json"), "--json"])
+            #expect(r.status == 0, "\(r.standardError)")
+        }
+        r = try CommandRunner.run(["merge", path("hs1.json"), path("hs2.json"), path("hs0.json"), "--output", path("hall.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("\"n\": 299") && r.standardOutput.contains("\"sequences\": 10"), "\(r.standardOutput) \(r.standardError)")
+        r = try CommandRunner.run(["maximize", "--model", path("h0.json"), "--statistics", path("hall.json"), "--output", path("h1.json"), "--json"])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(["fit", "hmm", "--data", path("seq.csv"), "--sequence-column", "id", "--states", "3", "--covariance", "diag",
+                                   "--warm-start", path("h0.json"), "--max-iterations", "1", "--tolerance", "0", "--output", path("hstep.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let merged = try CommandRunner.run(["score", "--model", path("h1.json"), "--data", path("seq.csv"), "--json"]).standardOutput
+        let step = try CommandRunner.run(["score", "--model", path("hstep.json"), "--data", path("seq.csv"), "--json"]).standardOutput
+        let a = try #require((JSONSerialization.jsonObject(with: Data(merged.utf8)) as? [String: Any])?["logLikelihood"] as? Double)
+        let b = try #require((JSONSerialization.jsonObject(with: Data(step.utf8)) as? [String: Any])?["logLikelihood"] as? Double)
+        // (maximize keeps the fit's sequence column, so `score` splits the sequences as the fit did.)
+        #expect(abs(a - b) <= 1e-9 * abs(b), "merged step \(a), in-memory step \(b)")
+
+        // A Poisson model's statistics do not merge with a Gaussian one's, nor maximise it.
+        try (["id,count"] + (0..<40).map { "\($0 / 10),\($0 % 7)" }).joined(separator: "\n").write(toFile: path("counts.csv"), atomically: true, encoding: .utf8)
+        r = try CommandRunner.run(["fit", "hmm", "--data", path("counts.csv"), "--sequence-column", "id", "--states", "2", "--emission", "poisson",
+                                   "--output", path("p.json"), "--quiet"])
+        r = try CommandRunner.run(["statistics", "--model", path("p.json"), "--data", path("counts.csv"), "--output", path("ps.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(["merge", path("hs0.json"), path("ps.json"), "--output", path("hp.json")])
+        #expect(r.status != 0 && r.standardError.contains("ps.json"), "\(r.standardError)")
+        r = try CommandRunner.run(["maximize", "--model", path("p.json"), "--statistics", path("hall.json"), "--output", path("p1.json")])
+        #expect(r.status != 0 && r.standardError.contains("hall.json"), "\(r.standardError)")
+    }
+
     /// `n` rows of three clusters `spacing` apart in every other column (unit-variance noise), seeded.
     func threeClusterRows(_ n: Int, columns: Int, spacing: Double, seed: UInt64) -> Matrix<Double> {
         var rng = Xoshiro256StarStar(seed: seed)

@@ -89,3 +89,94 @@ extension Array where Element == SequenceRange {
         return out
     }
 }
+
+/// The E-step statistics of an ``AnyHiddenMarkovModel``, whatever its emission: stored as
+/// `{"emission": kind, "statistics": …}`.
+public enum AnyHMMStatistics: Codable, Equatable, Sendable {
+    case gaussian(HMMStatistics<GaussianEmission>)
+    case categorical(HMMStatistics<CategoricalEmission>)
+    case poisson(HMMStatistics<PoissonEmission>)
+    case gaussianMixture(HMMStatistics<GaussianMixtureEmission>)
+
+    /// Rows and sequences accumulated, and their log-likelihood under the model that made the statistics.
+    public var rows: Int { summary.rows }
+    public var sequences: Int { summary.sequences }
+    public var logLikelihood: Double { summary.logLikelihood }
+    /// The emission's kind.
+    public var emissionKind: String { summary.kind }
+
+    private var summary: (rows: Int, sequences: Int, logLikelihood: Double, kind: String) {
+        switch self {
+        case .gaussian(let s): return (s.rows, s.sequences, s.logLikelihood, s.emissionKind)
+        case .categorical(let s): return (s.rows, s.sequences, s.logLikelihood, s.emissionKind)
+        case .poisson(let s): return (s.rows, s.sequences, s.logLikelihood, s.emissionKind)
+        case .gaussianMixture(let s): return (s.rows, s.sequences, s.logLikelihood, s.emissionKind)
+        }
+    }
+
+    /// Adds `other`'s sequences. - Throws: ``ModelError/invalidSetting(_:)`` for statistics of
+    /// another emission, model or version.
+    public mutating func merge(_ other: AnyHMMStatistics) throws {
+        switch (self, other) {
+        case (.gaussian(var a), .gaussian(let b)): try a.merge(b); self = .gaussian(a)
+        case (.categorical(var a), .categorical(let b)): try a.merge(b); self = .categorical(a)
+        case (.poisson(var a), .poisson(let b)): try a.merge(b); self = .poisson(a)
+        case (.gaussianMixture(var a), .gaussianMixture(let b)): try a.merge(b); self = .gaussianMixture(a)
+        default:
+            throw ModelError.invalidSetting("statistics of \(other.emissionKind) emissions cannot merge with statistics of \(emissionKind) emissions")
+        }
+    }
+
+    private enum Keys: String, CodingKey { case emission, statistics }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        switch try c.decode(String.self, forKey: .emission) {
+        case GaussianEmission.kind: self = .gaussian(try c.decode(HMMStatistics<GaussianEmission>.self, forKey: .statistics))
+        case CategoricalEmission.kind: self = .categorical(try c.decode(HMMStatistics<CategoricalEmission>.self, forKey: .statistics))
+        case PoissonEmission.kind: self = .poisson(try c.decode(HMMStatistics<PoissonEmission>.self, forKey: .statistics))
+        case GaussianMixtureEmission.kind: self = .gaussianMixture(try c.decode(HMMStatistics<GaussianMixtureEmission>.self, forKey: .statistics))
+        case let other: throw DecodingError.dataCorruptedError(forKey: .emission, in: c, debugDescription: "unknown emission '\(other)'")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(emissionKind, forKey: .emission)
+        switch self {
+        case .gaussian(let s): try c.encode(s, forKey: .statistics)
+        case .categorical(let s): try c.encode(s, forKey: .statistics)
+        case .poisson(let s): try c.encode(s, forKey: .statistics)
+        case .gaussianMixture(let s): try c.encode(s, forKey: .statistics)
+        }
+    }
+}
+
+extension AnyHiddenMarkovModel {
+    /// The E-step statistics of the sequences of `x` under this model (see
+    /// ``HiddenMarkovModel/statistics(of:sequences:regularization:relativeRegularization:threads:)``).
+    public func statistics(of x: Matrix<Double>, sequences: [SequenceRange], threads: Int) throws -> AnyHMMStatistics {
+        switch self {
+        case .gaussian(let m): return .gaussian(try m.statistics(of: x, sequences: sequences, threads: threads))
+        case .categorical(let m): return .categorical(try m.statistics(of: x, sequences: sequences, threads: threads))
+        case .poisson(let m): return .poisson(try m.statistics(of: x, sequences: sequences, threads: threads))
+        case .gaussianMixture(let m): return .gaussianMixture(try m.statistics(of: x, sequences: sequences, threads: threads))
+        }
+    }
+
+    /// One Baum-Welch M-step from statistics this model made (see
+    /// ``HiddenMarkovModel/maximizing(_:fixed:regularization:relativeRegularization:)``).
+    /// - Throws: ``ModelError/invalidSetting(_:)`` for statistics of another emission or model.
+    public func maximizing(_ s: AnyHMMStatistics, regularization: Double = 0, relativeRegularization: Double = 1e-6) throws -> AnyHiddenMarkovModel {
+        switch (self, s) {
+        case (.gaussian(let m), .gaussian(let t)):
+            return .gaussian(try m.maximizing(t, regularization: regularization, relativeRegularization: relativeRegularization))
+        case (.categorical(let m), .categorical(let t)): return .categorical(try m.maximizing(t))
+        case (.poisson(let m), .poisson(let t)): return .poisson(try m.maximizing(t))
+        case (.gaussianMixture(let m), .gaussianMixture(let t)):
+            return .gaussianMixture(try m.maximizing(t, regularization: regularization, relativeRegularization: relativeRegularization))
+        default:
+            throw ModelError.invalidSetting("these statistics are of \(s.emissionKind) emissions; the model has \(emissionKind) emissions")
+        }
+    }
+}

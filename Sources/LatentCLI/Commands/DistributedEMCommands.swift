@@ -4,14 +4,20 @@ import Latent
 import LatentCore
 
 /// A statistics file: the sufficient statistics of part of the data, with the model's column
-/// names: a Gaussian mixture's E-step statistics (made with one model), or the moments of a factor
-/// model (the same whatever the model). JSON, written atomically.
+/// names: the E-step statistics of a Gaussian mixture or a hidden Markov model (made with one
+/// model), or the moments of a factor model (the same whatever the model). JSON, written atomically.
 struct StatisticsFile: Codable {
     static let format = "latent-statistics"
     var format = StatisticsFile.format
     var columns: [String]
     var gaussianMixture: MixtureStatistics?
     var linearGaussian: LinearGaussianStatistics?
+    var hiddenMarkov: AnyHMMStatistics?
+
+    init(columns: [String], hiddenMarkov: AnyHMMStatistics) {
+        self.columns = columns
+        self.hiddenMarkov = hiddenMarkov
+    }
 
     init(columns: [String], gaussianMixture: MixtureStatistics) {
         self.columns = columns
@@ -24,9 +30,12 @@ struct StatisticsFile: Codable {
     }
 
     /// Rows the statistics hold.
-    var rows: Int { gaussianMixture?.rows ?? linearGaussian?.count ?? 0 }
-    /// The family the statistics are for (`gmm`, or `fa/ppca` for factor models).
-    var family: String { gaussianMixture != nil ? "gmm" : "fa/ppca" }
+    var rows: Int { gaussianMixture?.rows ?? linearGaussian?.count ?? hiddenMarkov?.rows ?? 0 }
+    /// The family the statistics are for (`gmm`, `fa/ppca` for factor models, `hmm (emission)`).
+    var family: String {
+        if let hiddenMarkov { return "hmm (\(hiddenMarkov.emissionKind) emissions)" }
+        return gaussianMixture != nil ? "gmm" : "fa/ppca"
+    }
 
     func write(to path: String) throws {
         let encoder = JSONEncoder()
@@ -37,15 +46,22 @@ struct StatisticsFile: Codable {
     /// Reads `path`. - Throws: a message naming the file when it is not a statistics file of this version.
     static func read(path: String) throws -> StatisticsFile {
         let data = try FileBytes.read(path)
-        struct Header: Decodable { var format: String?; var gaussianMixture: Version?; var linearGaussian: Version? }
+        struct Header: Decodable {
+            var format: String?
+            var gaussianMixture: Version?
+            var linearGaussian: Version?
+            var hiddenMarkov: Wrapped?
+        }
         struct Version: Decodable { var version: Int? }
+        struct Wrapped: Decodable { var statistics: Version? }
         guard let header = try? JSONDecoder().decode(Header.self, from: data), header.format == format,
-              (header.gaussianMixture == nil) != (header.linearGaussian == nil) else {
+              [header.gaussianMixture != nil, header.linearGaussian != nil, header.hiddenMarkov != nil].filter({ $0 }).count == 1 else {
             throw CommandLineError(description: "\(path) is not a Latent statistics file (write one with `latent statistics`)")
         }
         let (found, current) = header.gaussianMixture != nil
             ? (header.gaussianMixture?.version, MixtureStatistics.version)
-            : (header.linearGaussian?.version, LinearGaussianStatistics.version)
+            : header.linearGaussian != nil ? (header.linearGaussian?.version, LinearGaussianStatistics.version)
+            : (header.hiddenMarkov?.statistics?.version, HMMStatistics<GaussianEmission>.version)
         guard let found, found == current else {
             throw CommandLineError(description: "\(path) holds statistics of version \(found.map(String.init) ?? "unknown"); this Latent reads version \(current): recompute them with `latent statistics`")
         }
@@ -61,12 +77,12 @@ struct StatisticsFile: Codable {
 struct StatisticsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "statistics",
-        abstract: "Sufficient statistics of a Gaussian mixture (its E-step) or a factor model (the data's moments) over one part of the data.",
+        abstract: "Sufficient statistics of a Gaussian mixture or a hidden Markov model (its E-step), or of a factor model (the data's moments), over one part of the data.",
         discussion: """
         Any engine can drive EM with three commands: `latent statistics` on each part of the data \
         (on each machine), `latent merge` to add the parts up, and `latent maximize` for the M-step, \
-        which writes the next model. Mixture statistics made with the same model file merge exactly, \
-        whatever the split. A factor model's statistics are the data's count, means and scatter, the \
+        which writes the next model. Mixture and HMM statistics made with the same model file merge \
+        exactly, whatever the split (for HMMs, keep each sequence whole within one part). A factor model's statistics are the data's count, means and scatter, the \
         same whatever the model: `latent maximize` then fits to convergence, so one round is the \
         whole fit. Rows must be complete.
         """
@@ -78,6 +94,8 @@ struct StatisticsCommand: ParsableCommand {
     var output: String
     @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
+    @Option(name: .long, help: "Hidden Markov models: a column whose value changes between sequences (default: the one used in fitting, if present).")
+    var sequenceColumn: String?
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
@@ -88,6 +106,10 @@ struct StatisticsCommand: ParsableCommand {
     func run() throws {
         BLAS.setThreads(1)
         let file = try modelOptions.load()
+        if case .hiddenMarkov(let model) = file.model {
+            try sequenceStatistics(model, file: file)
+            return
+        }
         let table = try dataOptions.load(quiet: outputOptions.quiet)
         let selected = try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil)
         if let i = selected.values.elements.firstIndex(where: \.isNaN) {
@@ -110,7 +132,7 @@ struct StatisticsCommand: ParsableCommand {
             try StatisticsFile(columns: file.columns, linearGaussian: stats).write(to: output)
             (logLikelihood, seconds) = (model.logLikelihoods(of: x).reduce(0, +), time)
         default:
-            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; statistics are written for Gaussian mixtures and factor models (fa, ppca)")
+            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; statistics are written for Gaussian mixtures, hidden Markov models and factor models (fa, ppca)")
         }
         o["logLikelihood"] = .number(logLikelihood)
         o["meanLogLikelihood"] = .number(logLikelihood / Double(max(1, x.rows)))
@@ -118,6 +140,25 @@ struct StatisticsCommand: ParsableCommand {
         o["seconds"] = .number(seconds)
         if outputOptions.json { Console.printJSON(o) } else {
             Console.print("\(x.rows) rows: log-likelihood \(Console.number(logLikelihood)) under \(modelOptions.model); statistics written to \(output)\n")
+        }
+    }
+
+    /// Hidden Markov models: the Baum-Welch statistics of the part's sequences.
+    private func sequenceStatistics(_ model: AnyHiddenMarkovModel, file: ModelFile) throws {
+        let (x, sequences) = try hmmData(file, dataOptions: dataOptions, sequenceColumn: sequenceColumn)
+        try model.validate(x)
+        let (stats, seconds) = try Console.timed { try model.statistics(of: x, sequences: sequences, threads: threads) }
+        try StatisticsFile(columns: file.columns, hiddenMarkov: stats).write(to: output)
+        var o = JSONObject()
+        o["model"] = .string("hmm")
+        o["n"] = .integer(stats.rows)
+        o["sequences"] = .integer(stats.sequences)
+        o["logLikelihood"] = .number(stats.logLikelihood)
+        o["meanLogLikelihood"] = .number(stats.logLikelihood / Double(max(1, stats.rows)))
+        o["output"] = .string(output)
+        o["seconds"] = .number(seconds)
+        if outputOptions.json { Console.printJSON(o) } else {
+            Console.print("\(stats.sequences) sequence(s), \(stats.rows) rows: log-likelihood \(Console.number(stats.logLikelihood)) under \(modelOptions.model); statistics written to \(output)\n")
         }
     }
 }
@@ -151,6 +192,7 @@ struct MergeCommand: ParsableCommand {
             do {
                 if let part = file.gaussianMixture { try total.gaussianMixture?.merge(part) }
                 if let part = file.linearGaussian { try total.linearGaussian?.merge(part) }
+                if let part = file.hiddenMarkov { try total.hiddenMarkov?.merge(part) }
             } catch {
                 throw CommandLineError(description: "\(path): \(error)")
             }
@@ -159,10 +201,11 @@ struct MergeCommand: ParsableCommand {
         var o = JSONObject()
         o["n"] = .integer(total.rows)
         o["parts"] = .integer(files.count)
-        if let mixture = total.gaussianMixture {
-            o["logLikelihood"] = .number(mixture.logLikelihood)
-            o["meanLogLikelihood"] = .number(mixture.logLikelihood / Double(max(1, mixture.rows)))
+        if let logLikelihood = total.gaussianMixture?.logLikelihood ?? total.hiddenMarkov?.logLikelihood {
+            o["logLikelihood"] = .number(logLikelihood)
+            o["meanLogLikelihood"] = .number(logLikelihood / Double(max(1, total.rows)))
         }
+        if let sequences = total.hiddenMarkov?.sequences { o["sequences"] = .integer(sequences) }
         o["output"] = .string(output)
         if outputOptions.json { Console.printJSON(o) } else {
             Console.print("\(files.count) part(s), \(total.rows) rows: written to \(output)\n")
@@ -174,16 +217,16 @@ struct MergeCommand: ParsableCommand {
 struct MaximizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maximize",
-        abstract: "The M-step from statistics: the next Gaussian mixture, or a factor model fitted to convergence from the data's moments.")
+        abstract: "The M-step from statistics: the next Gaussian mixture or hidden Markov model, or a factor model fitted to convergence from the data's moments.")
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(name: .long, help: "A statistics file (`latent statistics`, `latent merge`); for a mixture, made with this model.")
     var statistics: String
     @Option(name: .long, help: "The model file to write.")
     var output: String
-    @Option(name: .long, parsing: .unconditional, help: "Mixtures: added to every covariance diagonal, in squared data units.")
+    @Option(name: .long, parsing: .unconditional, help: "Mixtures and Gaussian HMMs: added to every covariance diagonal, in squared data units.")
     var regularization: Double = MixtureFitOptions().regularization
-    @Option(name: .long, parsing: .unconditional, help: "Mixtures: added to each column's variance, times that column's variance over the statistics' rows: the variance floor.")
+    @Option(name: .long, parsing: .unconditional, help: "Mixtures and Gaussian HMMs: added to each column's variance, times that column's variance over the statistics' rows: the variance floor.")
     var relativeRegularization: Double = MixtureFitOptions().relativeRegularization
     @OptionGroup var outputOptions: OutputOptions
 
@@ -242,10 +285,31 @@ struct MaximizeCommand: ParsableCommand {
             if !outputOptions.json {
                 Console.print("\(file.model.kind) fitted to the moments of \(moments.count) rows (log-likelihood \(Console.number(report.logLikelihood))): \(output)\n")
             }
-        case (.gaussianMixture, _, _), (.linearGaussian, _, _):
+        case (.hiddenMarkov(let model), _, _) where stats.hiddenMarkov != nil:
+            let chain = stats.hiddenMarkov!
+            let next: AnyHiddenMarkovModel
+            do {
+                next = try model.maximizing(chain, regularization: regularization, relativeRegularization: relativeRegularization)
+            } catch {
+                throw CommandLineError(description: "\(statistics): \(error)")
+            }
+            // The fit's settings (its sequence column, say) carry over; the likelihood is that before this step.
+            var settings = file.training?.settings ?? [:]
+            settings["statistics"] = statistics
+            let training = TrainingSummary(logLikelihood: chain.logLikelihood, count: chain.rows, iterations: 1, converged: false,
+                                           seed: file.training?.seed ?? 0, settings: settings)
+            try ModelFile(model: .hiddenMarkov(next), columns: file.columns, training: training).write(to: output)
+            o["sequences"] = .integer(chain.sequences)
+            // The likelihood the statistics hold is that of the model they were made with, before this M-step.
+            o["logLikelihood"] = .number(chain.logLikelihood)
+            o["meanLogLikelihood"] = .number(chain.logLikelihood / Double(max(1, chain.rows)))
+            if !outputOptions.json {
+                Console.print("Baum-Welch M-step over \(chain.sequences) sequence(s), \(chain.rows) rows (log-likelihood before it \(Console.number(chain.logLikelihood))): \(output)\n")
+            }
+        case (.gaussianMixture, _, _), (.linearGaussian, _, _), (.hiddenMarkov, _, _):
             throw CommandLineError(description: "\(statistics) holds statistics of a \(stats.family) model; \(modelOptions.model) is a \(file.model.kind) model")
         default:
-            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; the M-step here is for Gaussian mixtures and factor models (fa, ppca)")
+            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; the M-step here is for Gaussian mixtures, hidden Markov models and factor models (fa, ppca)")
         }
         o["output"] = .string(output)
         if outputOptions.json { Console.printJSON(o) }
