@@ -1,10 +1,15 @@
-"""EM for a Gaussian mixture, or a factor model, over a Spark DataFrame, with the `latent` binary doing the arithmetic.
+"""EM for a Gaussian mixture, a hidden Markov model or a factor model over a Spark DataFrame, with the `latent` binary doing the arithmetic.
 
 Each iteration: the current model file goes to every executor (a broadcast); each partition writes
 its rows to a local .npy file and runs `latent statistics` on it; the driver collects the statistics
 (a few kB each: they grow with K·D², not with the rows), adds them up with `latent merge` and takes
 the M-step with `latent maximize`. The result is the model a single-machine EM run reaches from the
 same start, to rounding (the CI test checks this on 4 partitions).
+
+Hidden Markov models (`--family hmm --states K --sequence-column id [--order-column t]`): each
+sequence must lie whole in one partition, in time order, so the frame is repartitioned by the
+sequence column and sorted within partitions by the order column (default: the order rows were
+read in); the statistics are Baum-Welch's expected counts, merged and maximised as for mixtures.
 
 Factor analysis and probabilistic PCA (`--family fa|ppca --factors k`) need one round: their
 statistics are the data's count, column means and scatter matrix, whatever the model, and
@@ -38,23 +43,45 @@ def latent_binary(explicit):
     return SparkFiles.get("latent")
 
 
-def partition_statistics(rows, columns, model_text, binary):
-    """Runs `latent statistics` on one partition's rows; yields the statistics file's text."""
-    x = np.array([[float(r[c]) for c in columns] for r in rows], dtype=np.float64).reshape(-1, len(columns))
-    if len(x) == 0:
+def partition_statistics(rows, columns, model_text, binary, sequence_column=None):
+    """Runs `latent statistics` on one partition's rows; yields the statistics file's text. With a
+    sequence column, the rows go to a CSV with that column first (sequences change where it does)."""
+    rows = list(rows)
+    if not rows:
         return
     mode = os.stat(binary).st_mode
     if not mode & stat.S_IXUSR:
         os.chmod(binary, mode | stat.S_IXUSR)
     with tempfile.TemporaryDirectory() as d:
-        model, data, out = (os.path.join(d, n) for n in ("model.json", "part.npy", "statistics.json"))
+        model, out = os.path.join(d, "model.json"), os.path.join(d, "statistics.json")
         with open(model, "w") as f:
             f.write(model_text)
-        np.save(data, x)
-        subprocess.run([binary, "statistics", "--model", model, "--data", data, "--output", out, "--threads", "1", "--quiet"],
+        extra = []
+        if sequence_column:
+            data = os.path.join(d, "part.csv")
+            with open(data, "w") as f:
+                f.write(",".join([sequence_column] + columns) + "\n")
+                for r in rows:
+                    f.write(",".join(repr(float(r[c])) if c != sequence_column else str(r[c]) for c in [sequence_column] + columns) + "\n")
+            extra = ["--sequence-column", sequence_column]
+        else:
+            data = os.path.join(d, "part.npy")
+            np.save(data, np.array([[float(r[c]) for c in columns] for r in rows], dtype=np.float64).reshape(-1, len(columns)))
+        subprocess.run([binary, "statistics", "--model", model, "--data", data, *extra, "--output", out, "--threads", "1", "--quiet"],
                        check=True, capture_output=True)
         with open(out) as f:
             yield f.read()
+
+
+def by_sequence(frame, sequence_column, order_column=None, partitions=0):
+    """The frame with each sequence whole in one partition and in time order: repartitioned by the
+    sequence column, sorted within partitions by (sequence, order); the order is `order_column`, or
+    the order the rows were read in (a column `_latent_row` is added for it)."""
+    from pyspark.sql import functions as F
+    if order_column is None:
+        frame, order_column = frame.withColumn("_latent_row", F.monotonically_increasing_id()), "_latent_row"
+    frame = frame.repartition(partitions, sequence_column) if partitions else frame.repartition(sequence_column)
+    return frame.sortWithinPartitions(sequence_column, order_column)
 
 
 def run(cmd):
@@ -64,19 +91,20 @@ def run(cmd):
     return json.loads(r.stdout) if r.stdout.strip().startswith("{") else None
 
 
-def fit(spark, frame, columns, binary, start_model, iterations, tolerance, output, workdir):
-    """EM over `frame` from `start_model`; returns the log-likelihood before each M-step."""
+def fit(spark, frame, columns, binary, start_model, iterations, tolerance, output, workdir, sequence_column=None):
+    """EM over `frame` from `start_model`; returns the log-likelihood before each M-step. For an HMM,
+    give `sequence_column` and a frame prepared by `by_sequence`."""
     if __name__ != "__main__":
         # Imported (by a test, say): the executors need this module to unpickle partition_statistics.
         spark.sparkContext.addPyFile(os.path.abspath(__file__))
-    rdd = frame.select(*columns).rdd
+    rdd = frame.select(*([sequence_column] if sequence_column else []), *columns).rdd
     rows = rdd.count()
     model = start_model
     history = []
     for it in range(iterations):
         with open(model) as f:
             text = spark.sparkContext.broadcast(f.read())
-        parts = rdd.mapPartitions(lambda r: partition_statistics(r, columns, text.value, binary)).collect()
+        parts = rdd.mapPartitions(lambda r: partition_statistics(r, columns, text.value, binary, sequence_column)).collect()
         files = []
         for i, part in enumerate(parts):
             files.append(os.path.join(workdir, f"statistics-{it}-{i}.json"))
@@ -98,7 +126,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="CSV with a header, or Parquet")
     p.add_argument("--columns", help="comma-separated columns (default: every numeric column)")
-    p.add_argument("--family", default="gmm", choices=["gmm", "fa", "ppca"])
+    p.add_argument("--family", default="gmm", choices=["gmm", "hmm", "fa", "ppca"])
+    p.add_argument("--states", type=int, help="hmm: K, for a start fitted on a sample of sequences (without --model)")
+    p.add_argument("--emission", default="gaussian", help="hmm: gaussian, poisson, categorical or gmm")
+    p.add_argument("--sequence-column", help="hmm: the column whose value names the sequence (required)")
+    p.add_argument("--order-column", help="hmm: the column that orders rows within a sequence (default: the order read)")
     p.add_argument("--components", type=int, help="gmm: K, for a start fitted on a sample (without --model)")
     p.add_argument("--factors", type=int, help="fa, ppca: the number of factors (without --model)")
     p.add_argument("--covariance", default="full")
@@ -119,25 +151,41 @@ def main():
     spark = builder.getOrCreate()
     reader = spark.read.parquet if a.data.endswith(".parquet") else spark.read.option("header", True).option("inferSchema", True).csv
     frame = reader(a.data)
-    if a.partitions:
+    if a.partitions and a.family != "hmm":   # HMM frames are repartitioned by sequence below, after the read order is kept
         frame = frame.repartition(a.partitions)
     columns = a.columns.split(",") if a.columns else [f.name for f in frame.schema.fields
-                                                      if f.dataType.typeName() in ("double", "integer", "long", "float")]
+                                                      if f.dataType.typeName() in ("double", "integer", "long", "float")
+                                                      and f.name not in (a.sequence_column, a.order_column)]
+    if a.family == "hmm":
+        if not a.sequence_column:
+            raise SystemExit("--family hmm needs --sequence-column")
+        frame = by_sequence(frame, a.sequence_column, a.order_column, a.partitions)
+        order = a.order_column or "_latent_row"
     binary = latent_binary(a.latent)
     with tempfile.TemporaryDirectory() as workdir:
         start = a.model
         if start is None:
-            size = ["--components", str(a.components), "--covariance", a.covariance] if a.family == "gmm" else ["--factors", str(a.factors)]
-            if not (a.components if a.family == "gmm" else a.factors):
-                raise SystemExit("give --model, or --components (gmm) or --factors (fa, ppca)")
+            size = {"gmm": ["--components", str(a.components), "--covariance", a.covariance],
+                    "hmm": ["--states", str(a.states), "--emission", a.emission, "--covariance", a.covariance,
+                            "--sequence-column", str(a.sequence_column)]}.get(a.family, ["--factors", str(a.factors)])
+            if not {"gmm": a.components, "hmm": a.states}.get(a.family, a.factors):
+                raise SystemExit("give --model, or --components (gmm), --states (hmm) or --factors (fa, ppca)")
             rows = frame.count()
-            sample = frame.select(*columns).sample(fraction=min(1.0, a.sample / max(1, rows)), seed=0).toPandas()
             sample_file, start = os.path.join(workdir, "sample.csv"), os.path.join(workdir, "start.json")
+            if a.family == "hmm":
+                # Whole sequences, in order: a sample of sequence names, then their rows.
+                names = frame.select(a.sequence_column).distinct()
+                chosen = names.sample(fraction=min(1.0, a.sample / max(1, rows)), seed=0)
+                sample = (frame.join(chosen, a.sequence_column).orderBy(a.sequence_column, order)
+                          .select(a.sequence_column, *columns).toPandas())
+            else:
+                sample = frame.select(*columns).sample(fraction=min(1.0, a.sample / max(1, rows)), seed=0).toPandas()
             sample.to_csv(sample_file, index=False)
             run([binary, "fit", a.family, "--data", sample_file, *size, "--output", start, "--quiet"])
         # A factor model's statistics do not depend on the model: one round is the whole fit.
-        rounds = a.iterations if a.family == "gmm" else 1
-        history = fit(spark, frame, columns, binary, start, rounds, a.tolerance, a.output, workdir)
+        rounds = a.iterations if a.family in ("gmm", "hmm") else 1
+        history = fit(spark, frame, columns, binary, start, rounds, a.tolerance, a.output, workdir,
+                      a.sequence_column if a.family == "hmm" else None)
     print(json.dumps({"iterations": len(history), "logLikelihoodHistory": history, "output": a.output}))
     spark.stop()
 

@@ -1,5 +1,6 @@
 """CI check: the Spark driver in local mode, on 4 partitions, equals the single-machine EM run
-(a Gaussian mixture, 10 iterations) and the single-machine factor analysis (one round).
+(a Gaussian mixture, 10 iterations; a hidden Markov model over 10 sequences, 10 Baum-Welch
+iterations) and the single-machine factor analysis (one round).
 
 Usage: python distributed/test_spark_em.py [path/to/latent]   (needs pyspark and a Java runtime)
 """
@@ -49,6 +50,28 @@ def main():
         print(f"Spark (4 partitions, local[2]) against one process, 10 EM iterations: parameters within {worst:.2e}, "
               f"log-likelihood history within {worst_ll:.2e} (final {fitted['logLikelihood']:.6f})")
         assert len(a) == len(b) > 10 and worst < 1e-9 and worst_ll < 1e-9, (worst, worst_ll)
+
+        # A Gaussian HMM over the geyser series cut into 10 sequences of 30 eruptions (an `id` column).
+        seq = os.path.join(d, "seq.csv")
+        with open(os.path.join(ROOT, "Data", "geyser.csv")) as f:
+            lines = f.read().split("\n")[1:]
+        lines = [l for l in lines if l.strip()]
+        with open(seq, "w") as f:
+            f.write("id,waiting,duration\n" + "".join(f"{i // 30},{l}\n" for i, l in enumerate(lines)))
+        hmm_start, hmm_single, hmm_spark = (os.path.join(d, n) for n in ("hmm-start.json", "hmm-single.json", "hmm-spark.json"))
+        spark_em.run([binary, "fit", "hmm", "--data", seq, "--sequence-column", "id", "--states", "3", "--covariance", "diag",
+                      "--max-iterations", "3", "--tolerance", "0", "--restarts", "1", "--seed", "2", "--output", hmm_start, "--quiet"])
+        frame = spark_em.by_sequence(spark.read.option("header", True).option("inferSchema", True).csv(seq), "id", partitions=4)
+        assert frame.rdd.getNumPartitions() == 4
+        hmm_history = spark_em.fit(spark, frame, ["waiting", "duration"], binary, hmm_start, 10, 0.0, hmm_spark, d, "id")
+        spark_em.run([binary, "fit", "hmm", "--data", seq, "--sequence-column", "id", "--states", "3", "--covariance", "diag",
+                      "--warm-start", hmm_start, "--max-iterations", "10", "--tolerance", "0", "--output", hmm_single, "--quiet"])
+        with open(hmm_single) as f:
+            hmm_single_history = json.load(f)["training"]["history"]
+        worst_hmm = max(abs(x - y) / abs(y) for x, y in zip(hmm_history, hmm_single_history))
+        print(f"Spark HMM (4 partitions by sequence) against one process, 10 Baum-Welch iterations: "
+              f"log-likelihood history within {worst_hmm:.2e}")
+        assert len(hmm_history) == 10 and worst_hmm < 1e-9, worst_hmm
 
         # Factor analysis of the 13 wine measurements: one round of moments over 4 partitions.
         wine = os.path.join(ROOT, "Data", "reference", "wine13.csv")
