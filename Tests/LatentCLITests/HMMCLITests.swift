@@ -74,4 +74,29 @@ import TestSupport
                                                "--output", model + ".gauss", "--quiet"])
         #expect(misplaced.status != 0 && misplaced.standardError.contains("--components-per-state is for --emission gmm"), "\(misplaced.standardError)")
     }
+
+    /// `fit hmm --stream` reads whole sequences a block at a time and gives the in-memory model from
+    /// the same warm start; without a sequence column it is refused.
+    @Test func streamedFitsFollowTheInMemoryOnes() throws {
+        let lines = try String(contentsOfFile: TestData.path("geyser.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        let data = dir.appendingPathComponent("stream-seq.csv").path
+        try (["id,waiting,duration"] + lines.enumerated().map { "\($0.offset / 25),\($0.element)" }).joined(separator: "\n")
+            .write(toFile: data, atomically: true, encoding: .utf8)
+        let start = dir.appendingPathComponent("stream-start.json").path
+        var r = try CommandRunner.run(["fit", "hmm", "--data", data, "--sequence-column", "id", "--states", "2", "--max-iterations", "2",
+                                       "--tolerance", "0", "--restarts", "1", "--output", start, "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        var results: [[String: Any]] = []
+        for extra in [[], ["--stream", "--block-rows", "60"]] {
+            r = try CommandRunner.run(["fit", "hmm", "--data", data, "--sequence-column", "id", "--states", "2", "--warm-start", start,
+                                       "--max-iterations", "15", "--tolerance", "0", "--output", dir.appendingPathComponent("s\(extra.count).json").path,
+                                       "--json", "--quiet"] + extra)
+            #expect(r.status == 0, "\(r.standardError)")
+            results.append(try json(r.standardOutput))
+        }
+        let a = try #require(results[0]["logLikelihood"] as? Double), b = try #require(results[1]["logLikelihood"] as? Double)
+        #expect(abs(a - b) <= 1e-9 * abs(a) && results[1]["sequences"] as? Int == 12 && results[1]["stream"] as? Bool == true)
+        r = try CommandRunner.run(["fit", "hmm", "--data", data, "--states", "2", "--stream", "--output", dir.appendingPathComponent("x.json").path])
+        #expect(r.status != 0 && r.standardError.contains("--sequence-column"), "\(r.standardError)")
+    }
 }

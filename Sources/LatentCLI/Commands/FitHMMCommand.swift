@@ -52,6 +52,10 @@ struct FitHMMCommand: ParsableCommand {
     var fix: String?
     @Option(name: .long, help: "A hidden Markov model file to start from (one start; zeros in its transitions stay zero).")
     var warmStart: String?
+    @Flag(name: .long, help: "Read a CSV file a block of whole sequences at a time (for many sequences larger than memory; needs --sequence-column): the start on evenly spaced sequences of at most 20,000 rows, then one pass per Baum-Welch iteration. Rows must be complete.")
+    var stream = false
+    @Option(name: .long, parsing: .unconditional, help: "With --stream: rows per block (whole sequences; a longer sequence is read alone).")
+    var blockRows: Int = 65_536
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
 
@@ -68,6 +72,11 @@ struct FitHMMCommand: ParsableCommand {
             throw ValidationError("--components-per-state is for --emission gmm")
         }
         if initialMeans != nil && emission != .gaussian { throw ValidationError("--initial-means is for --emission gaussian") }
+        if stream {
+            guard sequenceColumn != nil else { throw ValidationError("--stream reads many sequences: name their column with --sequence-column") }
+            guard blockRows >= 1 else { throw ValidationError("--block-rows must be at least 1") }
+            guard initialMeans == nil, fix == nil else { throw ValidationError("--stream makes its own start (or takes --warm-start) and updates every parameter: leave out --initial-means and --fix") }
+        }
         guard splitMergeTrials >= 0 else { throw ValidationError("--split-merge-trials must be 0 or more") }
         guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
             throw ValidationError("--regularization and --relative-regularization must be non-negative numbers")
@@ -88,23 +97,33 @@ struct FitHMMCommand: ParsableCommand {
         return fixed
     }
 
-    func run() throws {
-        BLAS.setThreads(1)
-        let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
-        if emission.isGaussian {
-            try DataChecks.requireSpread(loaded.table.values, names: loaded.table.columnNames, source: loaded.table.source)
-            if covariance == .full || covariance == .tied {
-                try DataChecks.requireIndependentColumns(loaded.table.values, names: loaded.table.columnNames, source: loaded.table.source)
-            }
-        } else {
-            // Counts and symbols, checked here so that the message names the file's row and column.
-            let t = loaded.table, v = t.values
-            if let i = v.elements.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && (emission == .poisson ? $0.isFinite : $0 < 1e6)) }) {
-                let what = emission == .poisson ? "Poisson counts must be non-negative integers" : "categorical symbols must be integers 0, 1, 2, …"
-                throw CommandLineError(description: "\(t.source), row \(t.sourceRows[i / v.columns]), column '\(t.columnNames[i % v.columns])': \(what); found \(Console.number(v.elements[i]))")
+    /// The rows to fit: in memory, or (with --stream) a CSV read a block of whole sequences at a time.
+    private enum Rows {
+        case inMemory(Matrix<Double>, [SequenceRange])
+        case streamed(StreamedSequenceData)
+
+        /// Fits a model with emission `E` to the rows.
+        func fit<E: HMMEmission>(states: Int, options: HMMFitOptions<E>) throws -> (HiddenMarkovModel<E>, FitReport) {
+            switch self {
+            case .inMemory(let x, let sequences): return try HiddenMarkovModel<E>.fit(x, sequences: sequences, states: states, options: options)
+            case .streamed(let data): return try HiddenMarkovModel<E>.fitStreamed(data, states: states, options: options)
             }
         }
-        let x = loaded.table.values
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        let rows: Rows, columns: [String], sequenceCount: Int
+        var meansData: Matrix<Double>?
+        if stream {
+            let (data, names) = try streamedSequences()
+            (rows, columns, sequenceCount) = (.streamed(data), names, data.sequences.count)
+        } else {
+            let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
+            try checkValues(loaded.table)
+            (rows, columns, sequenceCount) = (.inMemory(loaded.table.values, loaded.sequences), loaded.table.columnNames, loaded.sequences.count)
+            meansData = loaded.table.values
+        }
         let warm = try warmStart.map { path -> AnyHiddenMarkovModel in
             guard case .hiddenMarkov(let m) = try ModelFile.read(path: path).model else {
                 throw ValidationError("--warm-start \(path) is not a hidden Markov model")
@@ -136,7 +155,7 @@ struct FitHMMCommand: ParsableCommand {
             return o
         }
 
-        let meansInitial = try initialMeans.map { try meansStart($0, x: x) }
+        let meansInitial = try initialMeans.flatMap { path in try meansData.map { try meansStart(path, x: $0) } }
         let start = DispatchTime.now().uptimeNanoseconds
         let (model, report): (AnyHiddenMarkovModel, FitReport) = try CommandLineError.hinting(
             "On the command line: fewer --states, or a larger --relative-regularization (1e-3)."
@@ -146,50 +165,95 @@ struct FitHMMCommand: ParsableCommand {
                 var initial: HiddenMarkovModel<GaussianEmission>?
                 if case .gaussian(let m)? = warm { initial = m }
                 if let meansInitial { initial = meansInitial }
-                let (m, r) = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: loaded.sequences, states: states,
-                                                                         options: options(GaussianEmission.self, initial: initial))
+                let (m, r) = try rows.fit(states: states, options: options(GaussianEmission.self, initial: initial))
                 return (.gaussian(m), r)
             case .categorical:
                 var initial: HiddenMarkovModel<CategoricalEmission>?
                 if case .categorical(let m)? = warm { initial = m }
-                let (m, r) = try HiddenMarkovModel<CategoricalEmission>.fit(x, sequences: loaded.sequences, states: states,
-                                                                            options: options(CategoricalEmission.self, initial: initial))
+                let (m, r) = try rows.fit(states: states, options: options(CategoricalEmission.self, initial: initial))
                 return (.categorical(m), r)
             case .poisson:
                 var initial: HiddenMarkovModel<PoissonEmission>?
                 if case .poisson(let m)? = warm { initial = m }
-                let (m, r) = try HiddenMarkovModel<PoissonEmission>.fit(x, sequences: loaded.sequences, states: states,
-                                                                        options: options(PoissonEmission.self, initial: initial))
+                let (m, r) = try rows.fit(states: states, options: options(PoissonEmission.self, initial: initial))
                 return (.poisson(m), r)
             case .gmm:
                 var o = options(GaussianMixtureEmission.self, initial: nil)
                 if case .gaussianMixture(let m)? = warm { o.initialModel = m }
                 o.emissionSettings = GaussianMixtureEmission.Settings(componentsPerState: componentsPerState)
-                let (m, r) = try HiddenMarkovModel<GaussianMixtureEmission>.fit(x, sequences: loaded.sequences, states: states, options: o)
+                let (m, r) = try rows.fit(states: states, options: o)
                 return (.gaussianMixture(m), r)
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        try writeModelAndSummary(model, report: report, columns: columns, sequences: sequenceCount, em: em, seconds: seconds)
+    }
+
+    /// Values the emission cannot model, named by the file's row and column.
+    private func checkValues(_ t: DataTable) throws {
+        if emission.isGaussian {
+            try DataChecks.requireSpread(t.values, names: t.columnNames, source: t.source)
+            if covariance == .full || covariance == .tied {
+                try DataChecks.requireIndependentColumns(t.values, names: t.columnNames, source: t.source)
+            }
+        } else {
+            let v = t.values
+            if let i = v.elements.firstIndex(where: { !($0 >= 0 && $0 == $0.rounded() && (emission == .poisson ? $0.isFinite : $0 < 1e6)) }) {
+                let what = emission == .poisson ? "Poisson counts must be non-negative integers" : "categorical symbols must be integers 0, 1, 2, …"
+                throw CommandLineError(description: "\(t.source), row \(t.sourceRows[i / v.columns]), column '\(t.columnNames[i % v.columns])': \(what); found \(Console.number(v.elements[i]))")
+            }
+        }
+    }
+
+    /// `--stream`: the CSV's sequences (where --sequence-column changes, found in one pass) and its
+    /// model columns (--columns, or every numeric column but the sequence column), read in pieces.
+    private func streamedSequences() throws -> (StreamedSequenceData, [String]) {
+        let path = dataOptions.data, lowercased = path.lowercased()
+        guard lowercased.hasSuffix(".csv") || lowercased.hasSuffix(".txt"), let sequenceColumn else {
+            throw CommandLineError(description: "\(path): --stream for hidden Markov models reads a CSV file with --sequence-column")
+        }
+        do {
+            let ids = try CSVRowReader(path: path, columns: [sequenceColumn])
+            let everything = try dataOptions.columnList == nil ? CSVRowReader(path: path) : nil
+            let names = dataOptions.columnList ?? everything!.columnNames.filter { $0 != sequenceColumn }
+            let source = try CSVRowReader(path: path, columns: names)
+            let sequences = try [SequenceRange].split(by: ids, blockRows: blockRows)
+            return (StreamedSequenceData(source: source, sequences: sequences, blockRows: blockRows, regularization: regularization,
+                                         relativeRegularization: relativeRegularization, threads: fit.threads), names)
+        } catch DataError.missingValue(let path, let line, let column) {
+            throw CommandLineError(description: "\(path), row \(line), column '\(column)': the value is missing; --stream needs complete rows")
+        }
+    }
+
+    /// The fitted model written with its training summary, and the summary printed.
+    private func writeModelAndSummary(_ model: AnyHiddenMarkovModel, report: FitReport, columns: [String], sequences: Int,
+                                      em: EMOptions, seconds: Double) throws {
         for w in report.warnings { Console.warn(w) }
         var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(restarts), "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
         if emission == .gmm { settings["componentsPerState"] = String(componentsPerState) }
-        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: x.rows, iterations: report.totalIterations,
+        if stream { settings["stream"] = "true"; settings["blockRows"] = String(blockRows) }
+        let training = TrainingSummary(logLikelihood: report.logLikelihood, count: report.count, iterations: report.totalIterations,
                                        converged: report.trace.converged, seed: fit.seed, settings: settings, history: report.trace.history)
-        try ModelFile(model: .hiddenMarkov(model), columns: loaded.table.columnNames, training: training).write(to: fit.output)
+        try ModelFile(model: .hiddenMarkov(model), columns: columns, training: training).write(to: fit.output)
         var o = fitSummary(model: "hmm", report: report, parameters: model.parameterCount, seconds: seconds)
         o["states"] = .integer(states)
         o["emission"] = .string(emission.rawValue)
         if emission.isGaussian { o["covariance"] = .string(covariance.rawValue) }
         if emission == .gmm { o["componentsPerState"] = .integer(componentsPerState) }
-        o["sequences"] = .integer(loaded.sequences.count)
+        o["sequences"] = .integer(sequences)
+        if stream {
+            o["stream"] = .bool(true)
+            o["blockRows"] = .integer(blockRows)
+            if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
+        }
         o["output"] = .string(fit.output)
         if output.json {
             Console.printJSON(o)
         } else {
-            Console.print(HMMReport.text(model, columns: loaded.table.columnNames, logLikelihood: report.logLikelihood, count: x.rows))
+            Console.print(HMMReport.text(model, columns: columns, logLikelihood: report.logLikelihood, count: report.count))
         }
     }
 
