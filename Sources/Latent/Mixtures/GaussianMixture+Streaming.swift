@@ -74,7 +74,9 @@ extension GaussianMixture {
     /// larger than memory.
     ///
     /// The start is the default search (``fit(_:components:options:)`` with `options`) on a
-    /// subsample of at most ``streamedStartRows`` evenly spaced rows, read in one pass; EM then runs on
+    /// subsample of at most ``streamedStartRows`` evenly spaced rows, read in one pass (or
+    /// `options.warmStart`, or `options.initialMeans` with the subsample's rows assigned to the
+    /// nearest and one M-step); EM then runs on
     /// every row, each iteration one pass over the source (and one more at the end to score the
     /// returned model), with `options.em`'s stopping rules. From the same start it follows the
     /// in-memory EM to rounding.
@@ -97,6 +99,16 @@ extension GaussianMixture {
         let startReport: FitReport?
         if let warm = options.warmStart {
             start = warm
+            startReport = nil
+        } else if let means = options.initialMeans {
+            // The given means, each subsample row assigned to the nearest, then one M-step.
+            guard means.rows == components, means.columns == sample.columns else {
+                throw ModelError.invalidSetting("the initial means must be a \(components) × \(sample.columns) matrix")
+            }
+            start = try startFromMeans(means, data: MixtureTrainingData(sample, covarianceType: options.covarianceType,
+                                                                        regularization: options.regularization,
+                                                                        relativeRegularization: options.relativeRegularization, threads: data.threads),
+                                       type: options.covarianceType)
             startReport = nil
         } else {
             (start, startReport) = try fit(sample, components: components, options: options)

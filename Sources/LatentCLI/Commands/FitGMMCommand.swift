@@ -63,8 +63,8 @@ struct FitGMMCommand: ParsableCommand {
             guard batchSize >= 1, passes >= 1 else { throw ValidationError("--batch-size and --passes must be at least 1") }
             guard stepDecay > 0.5, stepDecay <= 1 else { throw ValidationError("--step-decay must lie in (0.5, 1]") }
         }
-        if stream || online {
-            guard initialMeans == nil else { throw ValidationError("--stream and --online make their own start (or take --warm-start): leave out --initial-means") }
+        if online {
+            guard initialMeans == nil else { throw ValidationError("--online makes its own start (or takes --warm-start): leave out --initial-means") }
         }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
         guard shortRuns >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
@@ -159,6 +159,13 @@ struct FitGMMCommand: ParsableCommand {
                 throw ValidationError("--warm-start \(warmStart) holds \(m.componentCount) \(m.covarianceType.rawValue) components in \(m.dimension) dimensions; the fit asks for \(components) \(covariance.rawValue) in \(reader.columnCount)")
             }
             options.warmStart = m
+        }
+        if let initialMeans {
+            let means = try DataLoader.load(path: initialMeans).table.values
+            guard means.rows == components, means.columns == reader.columnCount, means.elements.allSatisfy(\.isFinite) else {
+                throw ValidationError("--initial-means \(initialMeans) must hold \(components) × \(reader.columnCount) finite numbers (it holds \(means.rows) × \(means.columns))")
+            }
+            options.initialMeans = means
         }
         if !output.quiet { options.progress = Console.fitProgress() }
         let data = StreamedMixtureData(source: reader, blockRows: blockRows, regularization: regularization,
