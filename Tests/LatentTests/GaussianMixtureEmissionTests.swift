@@ -63,10 +63,10 @@ import TestSupport
             let mixtureStart = try HiddenMarkovModel(startProbabilities: gaussianStart.startProbabilities, transitions: gaussianStart.transitions,
                                                      emission: GaussianMixtureEmission(weights: Matrix(rows: 2, columns: 1, repeating: 1),
                                                                                        means: states.means, covariances: states.covariances))
-            var gaussianOptions = HMMFitOptions<GaussianEmission>(covarianceType: type, initialModel: gaussianStart)
+            var gaussianOptions = HMMFitOptions<GaussianEmission>(covarianceType: type, warmStart: gaussianStart)
             gaussianOptions.em = EMOptions(maxIterations: 40, tolerance: 0)
             var mixtureOptions = HMMFitOptions<GaussianMixtureEmission>(covarianceType: type, emissionSettings: .init(componentsPerState: 1),
-                                                                        initialModel: mixtureStart)
+                                                                        warmStart: mixtureStart)
             mixtureOptions.em = gaussianOptions.em
             let a = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 2, options: gaussianOptions).report.trace.history
             let b = try HiddenMarkovModel<GaussianMixtureEmission>.fit(x, states: 2, options: mixtureOptions).report.trace.history

@@ -39,7 +39,7 @@ import TestSupport
         #expect(whole.rows == x.rows && whole.sequences == sequences.count)
         // One Baum-Welch step in memory, from the same model.
         var step = options
-        step.initialModel = model
+        step.warmStart = model
         step.em = EMOptions(maxIterations: 1, tolerance: 0)
         let inMemory = try HiddenMarkovModel<E>.fit(x, sequences: sequences, states: states, options: step).model
         var rng = Xoshiro256StarStar(seed: seed &+ 100)

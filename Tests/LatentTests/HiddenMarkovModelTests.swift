@@ -84,7 +84,7 @@ import TestSupport
                 }
             }
             var options = HMMFitOptions<CategoricalEmission>()
-            options.initialModel = model
+            options.warmStart = model
             options.fixed = [.start, .emissions]
             options.em = EMOptions(maxIterations: 1, tolerance: 0)
             let fitted = try HiddenMarkovModel<CategoricalEmission>.fit(x, sequences: sequences, states: k, options: options).model
@@ -192,7 +192,7 @@ import TestSupport
             startProbabilities: [1, 0, 0], transitions: Matrix([[0.9, 0.1, 0], [0, 0.9, 0.1], [0, 0, 1]]),
             emission: GaussianEmission(means: Matrix([[0.5], [2.5], [5.5]]), covariances: .full([Matrix([[1.0]]), Matrix([[1.0]]), Matrix([[1.0]])])))
         var options = HMMFitOptions<GaussianEmission>()
-        options.initialModel = leftRight
+        options.warmStart = leftRight
         options.fixed = [.start]
         let (model, _) = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 3, options: options)
         #expect(model.startProbabilities == [1, 0, 0])
@@ -233,7 +233,7 @@ import TestSupport
     #expect(start.transitions[0, 0] == 0.7 && start.startProbabilities == [0.5, 0.5])
     var options = HMMFitOptions<GaussianEmission>()
     options.covarianceType = .diag
-    options.initialModel = start
+    options.warmStart = start
     let (model, report) = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 2, options: options)
     #expect(abs(report.logLikelihood - -629.8045) < 0.01)
     let path = model.viterbi(x).states

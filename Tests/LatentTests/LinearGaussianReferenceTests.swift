@@ -57,9 +57,14 @@ import TestSupport
         let start = try LinearGaussianModel(mean: closed.mean,
                                             loadings: Matrix(rows: x.columns, columns: c.k, storage: (0..<(x.columns * c.k)).map { sin(Double($0)) }),
                                             noiseVariances: [Double](repeating: 1, count: x.columns), noise: .isotropic)
-        var options = LinearGaussianFitOptions()
+        var options = LinearGaussianFitOptions(warmStart: start)
         options.em = EMOptions(maxIterations: 20_000, tolerance: 1e-11)
-        let (em, _) = try start.refined(on: x, options: options)
+        let (em, _) = try ProbabilisticPCA.fit(x, components: c.k, options: options)
         #expect(abs(em.meanLogLikelihood(of: x) - mean) < 1e-5, "EM \(em.meanLogLikelihood(of: x)) vs closed form \(mean)")
+        // The warm start is the refinement of that model.
+        var short = options
+        short.em = EMOptions(maxIterations: 5, tolerance: 0)
+        #expect(try ProbabilisticPCA.fit(x, components: c.k, options: short).report.trace.history
+                == start.refined(on: x, options: short).report.trace.history)
     }
 }

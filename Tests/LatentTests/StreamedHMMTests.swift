@@ -35,7 +35,7 @@ import TestSupport
             options.em = EMOptions(maxIterations: 4, tolerance: 0)
             options.restarts = 1
             let start = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: ranges, states: 3, options: options).model
-            options.initialModel = start
+            options.warmStart = start
             options.em = EMOptions(maxIterations: 25, tolerance: 0)
             let inMemory = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: ranges, states: 3, options: options).report.trace.history
             for source in [x as any RowBlocks, csv] {

@@ -19,14 +19,10 @@ enum Reader: String, CaseIterable {
         case .safetensors:
             _ = try? SafeTensors.decode(data, source: "fuzz.safetensors")
         case .modelFile:
-            // A decoded model also scores a row without trapping.
+            // A decoded model that scores rows also scores one without trapping.
             guard let file = try? ModelFile.decode(data, source: "fuzz.json") else { return }
             let row = Matrix<Double>(rows: 1, columns: file.model.dimension, repeating: 0.5)
-            switch file.model {
-            case .gaussianMixture(let m): _ = m.logLikelihoods(of: row, threads: 1)
-            case .linearGaussian(let m): _ = m.logLikelihoods(of: row)
-            default: break
-            }
+            if let scorer = file.model.base as? any RowScoring { _ = scorer.logLikelihoods(of: row, threads: 1) }
         }
     }
 }

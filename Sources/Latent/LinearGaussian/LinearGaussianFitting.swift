@@ -11,6 +11,9 @@ public struct LinearGaussianFitOptions: Sendable {
     public var noiseFloor: Double
     /// Rotate the fitted loadings (factor analysis only; the likelihood is unchanged).
     public var rotation: FactorRotation
+    /// If set, EM continues from this model (no start search; its factor count and noise kind
+    /// must be the fit's), as ``MixtureFitOptions/warmStart`` does for mixtures.
+    public var warmStart: LinearGaussianModel?
     /// Receives progress events (each EM start is one `start`; means per row in the data's units).
     public var progress: (@Sendable (FitEvent) -> Void)?
 
@@ -18,10 +21,12 @@ public struct LinearGaussianFitOptions: Sendable {
     public init(em: EMOptions = EMOptions(maxIterations: 10_000, tolerance: 1e-7),
                 noiseFloor: Double = 1e-12,
                 rotation: FactorRotation = .none,
+                warmStart: LinearGaussianModel? = nil,
                 progress: (@Sendable (FitEvent) -> Void)? = nil) {
         self.em = em
         self.noiseFloor = noiseFloor
         self.rotation = rotation
+        self.warmStart = warmStart
         self.progress = progress
     }
 }
@@ -100,6 +105,12 @@ enum LinearGaussianFitting {
             throw ModelError.invalidSetting("row(s) \(empty.prefix(10).map { String($0 + 1) }.joined(separator: ", ")) have every value missing; drop them")
         }
         guard x.rows >= 2 else { throw ModelError.tooFewPoints(points: x.rows, needed: 2, what: "a linear-Gaussian model") }
+        if let warm = options.warmStart {
+            guard warm.dimension == x.columns, warm.factorCount == factors, warm.noise == noise else {
+                throw ModelError.invalidSetting("the starting model has \(warm.factorCount) factors over \(warm.dimension) columns; the fit asks for \(factors) over \(x.columns)")
+            }
+            return try warm.refined(on: x, options: options)
+        }
         // Factor analysis is equivariant under a rescaling of the columns, so it is fitted to
         // columns scaled to unit variance and mapped back: EM and its PCA start are then equally
         // well conditioned in every column, whatever the units (probabilistic PCA is not

@@ -114,7 +114,7 @@ extension HiddenMarkovModel where Emission == GaussianEmission {
     /// A starting model with the given state means (`K × D`), every state given the whole data's
     /// covariance (plus `regularization` on the diagonal), uniform start probabilities and a
     /// transition matrix that stays with probability 0.7 and moves evenly otherwise. Baum-Welch
-    /// continues from it (``HMMFitOptions/initialModel``).
+    /// continues from it (``HMMFitOptions/warmStart``).
     /// - Throws: ``ModelError`` when a covariance is not positive definite.
     /// - Complexity: `O(N·D²)`.
     public static func start(means: Matrix<Double>, data x: Matrix<Double>, covarianceType: CovarianceType,

@@ -90,8 +90,13 @@ extension HiddenMarkovModel {
     /// whole of `x` by default) under this model.
     ///
     /// - Parameters:
-    ///   - regularization, relativeRegularization: Gaussian emissions' variance floor, used here only
-    ///     to prepare the rows as a fit does.
+    ///   - x: the rows of every sequence, `T × D`.
+    ///   - sequences: each sequence's row range (the whole of `x` when nil); a sequence must not be
+    ///     cut between calls whose statistics are merged.
+    ///   - regularization: Gaussian emissions' absolute variance floor, used here only to prepare
+    ///     the rows as a fit does.
+    ///   - relativeRegularization: their floor relative to each column's variance, likewise.
+    ///   - threads: cores for forward-backward and the emission's statistics.
     /// - Throws: ``ModelError`` for data the emission cannot model, or a sequence of probability zero.
     /// - Complexity: one forward-backward pass and the emission's statistics, as one Baum-Welch E-step.
     public func statistics(of x: Matrix<Double>, sequences: [SequenceRange]? = nil, regularization: Double = 0,

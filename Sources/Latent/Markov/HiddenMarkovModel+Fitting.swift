@@ -26,11 +26,17 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     /// Added to each Gaussian state's variance in each column, times that column's sample
     /// variance: a variance floor that follows the data's scale (as for mixtures).
     public var relativeRegularization: Double
-    /// Parameters Baum-Welch keeps as they are (they come from ``initialModel``, or the random start).
+    /// Parameters Baum-Welch keeps as they are (they come from ``warmStart``, or the random start).
     public var fixed: HMMFixedParameters
-    /// Start from this model (one start). Zeros in its transition matrix stay zero: a left-right
-    /// topology, for instance.
-    public var initialModel: HiddenMarkovModel<Emission>?
+    /// Continue from this model (one start, no search), as ``MixtureFitOptions/warmStart`` does for
+    /// mixtures. Zeros in its transition matrix stay zero: a left-right topology, for instance.
+    public var warmStart: HiddenMarkovModel<Emission>?
+    /// The earlier name of ``warmStart``.
+    @available(*, deprecated, renamed: "warmStart")
+    public var initialModel: HiddenMarkovModel<Emission>? {
+        get { warmStart }
+        set { warmStart = newValue }
+    }
     /// Seed of every random choice.
     public var seed: UInt64
     /// Cores to use.
@@ -49,7 +55,7 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
                 regularization: Double = 0,
                 relativeRegularization: Double = 1e-6,
                 fixed: HMMFixedParameters = [],
-                initialModel: HiddenMarkovModel<Emission>? = nil,
+                warmStart: HiddenMarkovModel<Emission>? = nil,
                 seed: UInt64 = 0,
                 threads: Int = availableCores,
                 progress: (@Sendable (FitEvent) -> Void)? = nil) {
@@ -63,7 +69,7 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
         self.regularization = regularization
         self.relativeRegularization = relativeRegularization
         self.fixed = fixed
-        self.initialModel = initialModel
+        self.warmStart = warmStart
         self.seed = seed
         self.threads = threads
         self.progress = progress
@@ -89,7 +95,7 @@ extension HiddenMarkovModel {
         let context = try Emission.fitContext(for: x, options: options)
         let data = HMMTrainingData<Emission>(data: x, sequences: seqs, context: context, fixed: options.fixed, threads: max(1, options.threads),
                                              regularization: options.regularization, relativeRegularization: options.relativeRegularization)
-        if let given = options.initialModel {
+        if let given = options.warmStart {
             return try MultiStart.continueRun(given, data: data, count: x.rows, em: options.em,
                                               degenerateAdvice: Emission.degenerateAdvice, progress: options.progress)
         }

@@ -137,7 +137,7 @@ extension HiddenMarkovModel {
         guard n >= states else { throw ModelError.tooFewPoints(points: n, needed: states, what: "an HMM with \(states) states") }
         let start: HiddenMarkovModel
         var startReport: FitReport?
-        if let given = options.initialModel {
+        if let given = options.warmStart {
             start = given
         } else {
             let (sample, ranges) = try sampleSequences(of: data)

@@ -105,7 +105,7 @@ struct BenchCommand: ParsableCommand {
             _ = hmm.posteriors(of: sequence, threads: threads)
         })
         var hmmOptions = HMMFitOptions<GaussianEmission>()
-        hmmOptions.initialModel = hmm
+        hmmOptions.warmStart = hmm
         hmmOptions.threads = threads
         hmmOptions.em = EMOptions(maxIterations: 5, tolerance: 0)
         results.append(try time("hmm Baum-Welch, 5 iterations + score (T=\(n))", work: 5 * Double(n) / 1e6, unit: "Msteps") {

@@ -150,7 +150,7 @@ struct FitHMMCommand: ParsableCommand {
             o.fixed = fixed
             o.seed = fit.seed
             o.threads = fit.threads
-            o.initialModel = initial
+            o.warmStart = initial
             o.progress = progress
             return o
         }
@@ -179,7 +179,7 @@ struct FitHMMCommand: ParsableCommand {
                 return (.poisson(m), r)
             case .gmm:
                 var o = options(GaussianMixtureEmission.self, initial: nil)
-                if case .gaussianMixture(let m)? = warm { o.initialModel = m }
+                if case .gaussianMixture(let m)? = warm { o.warmStart = m }
                 o.emissionSettings = GaussianMixtureEmission.Settings(componentsPerState: componentsPerState)
                 let (m, r) = try rows.fit(states: states, options: o)
                 return (.gaussianMixture(m), r)
