@@ -80,6 +80,12 @@ import TestSupport
         }
         try check(x, sequences: sequences, states: 2,
                   options: HMMFitOptions<GaussianMixtureEmission>(covarianceType: .full, emissionSettings: .init(componentsPerState: 2)), seed: 5)
+        // A part may have a constant column (two eruptions of 4 minutes): its statistics are made,
+        // and merged with the rest they still give the whole.
+        let model = try HiddenMarkovModel<GaussianEmission>.fit(x, sequences: sequences, states: 2, options: HMMFitOptions(covarianceType: .diag)).model
+        var part = try model.statistics(of: Matrix([[70, 4.0], [75, 4.0]]))
+        try part.merge(model.statistics(of: x, sequences: sequences))
+        #expect(part.rows == x.rows + 2)
     }
 
     @Test func countStatisticsOfAnySplitMergeIntoOnePass() throws {

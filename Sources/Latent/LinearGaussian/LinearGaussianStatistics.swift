@@ -15,7 +15,7 @@ import Foundation
 /// try total.merge(LinearGaussianStatistics(part2))
 /// let (model, _) = try FactorAnalysis.fit(statistics: total, factors: 2)   // = fit(part1 ∪ part2)
 /// ```
-public struct LinearGaussianStatistics: Sendable, Codable, Equatable {
+public struct LinearGaussianStatistics: MergeableStatistics {
     /// Bumped when the layout changes; other versions are refused when merged or fitted.
     public static let version = 1
 
@@ -99,12 +99,6 @@ public struct LinearGaussianStatistics: Sendable, Codable, Equatable {
         count += other.count
     }
 
-    /// The sum of several statistics. - Throws: as ``merge(_:)``; also when the list is empty.
-    public static func merged(_ parts: [LinearGaussianStatistics]) throws -> LinearGaussianStatistics {
-        guard var total = parts.first else { throw ModelError.invalidSetting("no statistics to merge") }
-        for part in parts.dropFirst() { try total.merge(part) }
-        return total
-    }
 
     /// Checks the sizes and values (a file may have been edited).
     func validate() throws {

@@ -99,10 +99,18 @@ public struct GaussianEmission: HMMEmission {
     public static var startsUniformChainsHalfTheTime: Bool { true }
 
     public static func validate(_ x: Matrix<Double>) throws {
+        try requireFinite(x)
+        try DataChecks.requireSpread(x)
+    }
+
+    /// Scoring (and the statistics of a part of the data) needs finite values only: a part may
+    /// well have a constant column, which only a fit must refuse.
+    public func validateScored(_ x: Matrix<Double>) throws { try Self.requireFinite(x) }
+
+    static func requireFinite(_ x: Matrix<Double>) throws {
         if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
             throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): a Gaussian HMM needs finite values, found \(x.elements[i])")
         }
-        try DataChecks.requireSpread(x)
     }
 
     public func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double] {

@@ -222,6 +222,9 @@ public struct GaussianMixtureEmission: HMMEmission {
         try GaussianEmission.validate(x)
     }
 
+    /// Finite values only, as ``GaussianEmission/validateScored(_:)``.
+    public func validateScored(_ x: Matrix<Double>) throws { try GaussianEmission.requireFinite(x) }
+
     /// A component `m ~ wₖ`, then `x ~ 𝒩(μₖₘ, Σₖₘ)`.
     public func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double] {
         let j = rng.nextCategorical(stateWeights.row(k))

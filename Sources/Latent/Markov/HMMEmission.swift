@@ -79,10 +79,7 @@ public protocol HMMEmission: Equatable, Sendable {
 }
 
 /// An emission's sufficient statistics: they add up.
-public protocol HMMEmissionStatistics: Sendable, Codable, Equatable {
-    /// Adds `other`'s rows. - Throws: ``ModelError/invalidSetting(_:)`` when the shapes differ.
-    mutating func merge(_ other: Self) throws
-}
+public protocol HMMEmissionStatistics: MergeableStatistics {}
 
 extension HMMEmission {
     /// The weighted maximum-likelihood emission given the state posteriors `γ` (`T × K`, rows

@@ -15,7 +15,7 @@ import Foundation
 /// try total.merge(model.statistics(of: part2, sequences: ranges2))
 /// let next = try model.maximizing(total)          // one Baum-Welch step over both parts
 /// ```
-public struct HMMStatistics<Emission: HMMEmission>: Sendable, Codable, Equatable {
+public struct HMMStatistics<Emission: HMMEmission>: MergeableStatistics {
     /// Bumped when the layout changes; other versions are refused when merged or maximised.
     public static var version: Int { 1 }
 
@@ -69,12 +69,6 @@ public struct HMMStatistics<Emission: HMMEmission>: Sendable, Codable, Equatable
         for i in transitionCounts.indices { transitionCounts[i] += other.transitionCounts[i] }
     }
 
-    /// The sum of several statistics. - Throws: as ``merge(_:)``; also when the list is empty.
-    public static func merged(_ parts: [HMMStatistics]) throws -> HMMStatistics {
-        guard var total = parts.first else { throw ModelError.invalidSetting("no statistics to merge") }
-        for part in parts.dropFirst() { try total.merge(part) }
-        return total
-    }
 }
 
 extension HiddenMarkovModel {

@@ -82,18 +82,17 @@ public struct StreamedHiddenMarkovModel<Emission: HMMEmission>: ExpectationMaxim
 
     /// The statistics of every sequence under the current model.
     public func statistics(of data: StreamedSequenceData) throws -> HMMStatistics<Emission> {
-        var total: HMMStatistics<Emission>?
         var first = 0
-        try data.forEachBlock { block, ranges in
-            let part: HMMStatistics<Emission>
-            do {
-                part = try model.statistics(of: block, sequences: ranges, regularization: data.regularization,
-                                            relativeRegularization: data.relativeRegularization, threads: data.threads)
-            } catch ModelError.invalidSetting(let message) {
-                throw ModelError.invalidSetting("\(data.source.sourceName), in the block of rows \(first + 1)–\(first + block.rows): \(message)")
+        let total = try HMMStatistics<Emission>.accumulated { add in
+            try data.forEachBlock { block, ranges in
+                do {
+                    try add(model.statistics(of: block, sequences: ranges, regularization: data.regularization,
+                                             relativeRegularization: data.relativeRegularization, threads: data.threads))
+                } catch ModelError.invalidSetting(let message) {
+                    throw ModelError.invalidSetting("\(data.source.sourceName), in the block of rows \(first + 1)–\(first + block.rows): \(message)")
+                }
+                first += block.rows
             }
-            if total == nil { total = part } else { try total!.merge(part) }
-            first += block.rows
         }
         guard let total else { throw ModelError.emptyData }
         return total

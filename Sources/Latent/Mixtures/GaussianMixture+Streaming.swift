@@ -39,15 +39,15 @@ public struct StreamedGaussianMixture: ExpectationMaximizable {
 
     /// The statistics of every row under the current model.
     public func statistics(of data: StreamedMixtureData) throws -> MixtureStatistics {
-        var total: MixtureStatistics?
         var first = 0
-        try data.forEachBlock { block in
-            if let i = block.elements.firstIndex(where: { !$0.isFinite }) {
-                throw ModelError.invalidSetting("\(data.source.sourceName): row \(first + i / block.columns + 1), column \(i % block.columns + 1) holds \(block.elements[i]); a streamed fit needs complete rows of finite numbers")
+        let total = try MixtureStatistics.accumulated { add in
+            try data.forEachBlock { block in
+                if let i = block.elements.firstIndex(where: { !$0.isFinite }) {
+                    throw ModelError.invalidSetting("\(data.source.sourceName): row \(first + i / block.columns + 1), column \(i % block.columns + 1) holds \(block.elements[i]); a streamed fit needs complete rows of finite numbers")
+                }
+                try add(model.statistics(of: block, threads: data.threads))
+                first += block.rows
             }
-            let part = try model.statistics(of: block, threads: data.threads)
-            if total == nil { total = part } else { try total!.merge(part) }
-            first += block.rows
         }
         guard let total else { throw ModelError.emptyData }
         return total

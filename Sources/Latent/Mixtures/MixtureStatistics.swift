@@ -14,7 +14,7 @@ import Foundation
 /// try total.merge(model.statistics(of: part2))
 /// let next = try model.maximizing(total)          // one EM step over part1 ∪ part2
 /// ```
-public struct MixtureStatistics: Sendable, Codable, Equatable {
+public struct MixtureStatistics: MergeableStatistics {
     /// Bumped when the layout changes; other versions are refused when read or merged.
     public static let version = 1
 
@@ -62,12 +62,6 @@ public struct MixtureStatistics: Sendable, Codable, Equatable {
         for i in gram.indices { gram[i] += other.gram[i] }
     }
 
-    /// The sum of several statistics (in the order given). - Throws: as ``merge(_:)``; also when the list is empty.
-    public static func merged(_ parts: [MixtureStatistics]) throws -> MixtureStatistics {
-        guard var total = parts.first else { throw ModelError.invalidSetting("no statistics to merge") }
-        for part in parts.dropFirst() { try total.merge(part) }
-        return total
-    }
 
     /// Each column's sample variance (dividing by `N − 1`), from the data moments.
     public var columnVariances: [Double] {
