@@ -24,8 +24,11 @@ let package = Package(
                 .linkedFramework("Accelerate", .when(platforms: [.macOS, .iOS])),
             ]
         ),
+        // The hot loops in C, built once per instruction set (baseline x86-64, AVX2, AVX-512) and
+        // selected at load time, so a plain `swift build` as a package dependency runs them at full speed.
+        .target(name: "LatentKernels"),
         // Matrices, linear algebra, random numbers, vector maths and data I/O.
-        .target(name: "LatentCore", dependencies: ["CLapack"]),
+        .target(name: "LatentCore", dependencies: ["CLapack", "LatentKernels"]),
         // The models.
         .target(name: "Latent", dependencies: ["LatentCore"]),
         // The command-line interface as a library, so tests can drive it.

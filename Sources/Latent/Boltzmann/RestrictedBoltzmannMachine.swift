@@ -192,19 +192,9 @@ extension RestrictedBoltzmannMachine {
         max(x, 0) + log1p(Foundation.exp(-abs(x)))
     }
 
-    /// `σ(x)` elementwise, eight lanes at a time (single-precision exponential, relative error ~2e-7).
+    /// `σ(x)` elementwise (the C kernel; single-precision exponential, relative error ~2e-7).
     static func sigmoidInPlace(_ x: inout Matrix<Float>) {
-        x.withUnsafeMutableBufferPointer { p in
-            let n = p.count, base = p.baseAddress
-            var i = 0
-            while i + 8 <= n {
-                let v = SIMD8<Float>(UnsafeBufferPointer(start: base! + i, count: 8))
-                let s = 1 / (1 + VectorMath.exp(-v))
-                for lane in 0..<8 { base![i + lane] = s[lane] }
-                i += 8
-            }
-            while i < n { p[i] = Float(sigmoid(Double(p[i]))); i += 1 }
-        }
+        x.withUnsafeMutableBufferPointer { VectorMath.sigmoidInPlace($0) }
     }
 
     /// Eight uniforms on [0, 1) with 24 random bits each, from four 64-bit draws.

@@ -126,8 +126,7 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         let backward = gamma != nil || wantTransitions
         if !backward && chunks == 1 {
             forwardStep(0)
-            var a = load(alpha)
-            for t in 1..<max(1, steps) { a = forward(a, t) }
+            ScaledRecursions.forward(lanes: lanes, rows: rows, b: b, steps: steps, alpha: alpha, scales: forwardScale)
         } else if !backward {
             for t in 0..<steps { forwardStep(t) }
         } else if chunks == 1 {
@@ -206,11 +205,11 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
                 var even = V.zero, odd = V.zero
                 var i = 0
                 while i &+ 1 < k {
-                    even.addProduct(V(repeating: previous[i]), load(rows + (i &* p &+ c &* lanes)))
-                    odd.addProduct(V(repeating: previous[i &+ 1]), load(rows + ((i &+ 1) &* p &+ c &* lanes)))
+                    even.accumulate(V(repeating: previous[i]), load(rows + (i &* p &+ c &* lanes)))
+                    odd.accumulate(V(repeating: previous[i &+ 1]), load(rows + ((i &+ 1) &* p &+ c &* lanes)))
                     i &+= 2
                 }
-                if i < k { even.addProduct(V(repeating: previous[i]), load(rows + (i &* p &+ c &* lanes))) }
+                if i < k { even.accumulate(V(repeating: previous[i]), load(rows + (i &* p &+ c &* lanes))) }
                 let u = (even + odd) * load(bt + c &* lanes)
                 store(u, out + c &* lanes)
                 sum += u.sum()
@@ -233,11 +232,11 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
             var even = V.zero, odd = V.zero
             var j = 0
             while j &+ 1 < k {
-                even.addProduct(V(repeating: bn[j] * next[j]), load(columns + (j &* p &+ c &* lanes)))
-                odd.addProduct(V(repeating: bn[j &+ 1] * next[j &+ 1]), load(columns + ((j &+ 1) &* p &+ c &* lanes)))
+                even.accumulate(V(repeating: bn[j] * next[j]), load(columns + (j &* p &+ c &* lanes)))
+                odd.accumulate(V(repeating: bn[j &+ 1] * next[j &+ 1]), load(columns + ((j &+ 1) &* p &+ c &* lanes)))
                 j &+= 2
             }
-            if j < k { even.addProduct(V(repeating: bn[j] * next[j]), load(columns + (j &* p &+ c &* lanes))) }
+            if j < k { even.accumulate(V(repeating: bn[j] * next[j]), load(columns + (j &* p &+ c &* lanes))) }
             let v = even + odd
             store(v, out + c &* lanes)
             sum += v.sum()
@@ -245,9 +244,9 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         backwardScale[t] = rescale(out, sum: sum)
     }
 
-    /// The recursions when a step is a single vector (`K ≤ 8`), each chain's vector kept in a
-    /// register from one step to the next: interleaved in one loop on one core (step `t` of one chain
-    /// and step `T−1−t` of the other overlap in the pipeline), or one chain per core.
+    /// The recursions when a step is a single vector (`K ≤ 8`; the C kernels of ``ScaledRecursions``,
+    /// whose vectors stay in registers from one step to the next): interleaved in one loop on one core,
+    /// or one chain per core.
     func singleVectorRecursions(parallel: Bool) {
         forwardStep(0)
         backwardStep(steps - 1)
@@ -255,63 +254,15 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         if parallel {
             runPair(true) { side in
                 if side == 0 {
-                    var a = load(alpha)
-                    for t in 1..<steps { a = forward(a, t) }
+                    ScaledRecursions.forward(lanes: lanes, rows: rows, b: b, steps: steps, alpha: alpha, scales: forwardScale)
                 } else {
-                    var beta = load(self.beta + (steps - 1) * p)
-                    var s = steps - 2
-                    while s >= 0 { beta = backward(beta, s); s -= 1 }
+                    ScaledRecursions.backward(lanes: lanes, columns: columns, b: b, steps: steps, beta: beta, scales: backwardScale)
                 }
             }
         } else {
-            var a = load(alpha), beta = load(self.beta + (steps - 1) * p)
-            for t in 1..<steps {
-                a = forward(a, t)
-                beta = backward(beta, steps &- 1 &- t)
-            }
+            ScaledRecursions.forwardBackward(lanes: lanes, rows: rows, columns: columns, b: b, steps: steps, alpha: alpha,
+                                             beta: beta, forwardScales: forwardScale, backwardScales: backwardScale)
         }
-    }
-
-    /// α̂_t ∝ (Σ_i α̂_{t−1}(i) A_i·) ⊙ b_t, stored and returned.
-    @inline(__always) func forward(_ previous: V, _ t: Int) -> V {
-        // Two partial sums halve the chain of dependent multiply-adds.
-        var even = V.zero, odd = V.zero
-        var i = 0
-        while i < lanes {
-            even.addProduct(V(repeating: previous[i]), load(rows + i &* p))
-            odd.addProduct(V(repeating: previous[i &+ 1]), load(rows + (i &+ 1) &* p))
-            i &+= 2
-        }
-        var a = (even + odd) * load(b + t &* p)
-        let sum = a.sum()
-        forwardScale[t] = 1
-        if sum > 0 && !(sum >= Self.low && sum <= Self.high) {
-            a *= V(repeating: 1 / sum)
-            forwardScale[t] = sum
-        }
-        store(a, alpha + t &* p)
-        return a
-    }
-
-    /// β̃_s ∝ Σ_j A_·j w_j with w = b_{s+1} ⊙ β̃_{s+1}, stored and returned.
-    @inline(__always) func backward(_ next: V, _ s: Int) -> V {
-        let w = load(b + (s &+ 1) &* p) * next
-        var even = V.zero, odd = V.zero
-        var j = 0
-        while j < lanes {
-            even.addProduct(V(repeating: w[j]), load(columns + j &* p))
-            odd.addProduct(V(repeating: w[j &+ 1]), load(columns + (j &+ 1) &* p))
-            j &+= 2
-        }
-        var beta = even + odd
-        let sum = beta.sum()
-        backwardScale[s] = 1
-        if sum > 0 && !(sum >= Self.low && sum <= Self.high) {
-            beta *= V(repeating: 1 / sum)
-            backwardScale[s] = sum
-        }
-        store(beta, self.beta + s &* p)
-        return beta
     }
 
     /// `Σ_t log(scale_t) + log Σ α̂_{T−1}`, taking logarithms of running products.
@@ -336,7 +287,8 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
             runPair(parallel) { h in
                 let m = sumsBase.map { $0 + h &* k &* p }
                 if chunks == 1 {
-                    singleVectorPosteriors(halves[h], gamma: gamma, sums: m)
+                    ScaledRecursions.posteriors(lanes: lanes, states: k, range: halves[h], steps: steps, alpha: alpha, beta: beta,
+                                                b: b, backwardScales: backwardScale, gamma: gamma, sums: m)
                     return
                 }
                 for t in halves[h] {
@@ -359,7 +311,7 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
                             let w = load(bn + c &* lanes) * load(next + c &* lanes) * factor
                             for i in 0..<k {
                                 let target = m + (i &* p &+ c &* lanes)
-                                store(load(target).addingProduct(V(repeating: at[i]), w), target)
+                                store(load(target).adding(V(repeating: at[i]), times: w), target)
                             }
                         }
                     }
@@ -374,42 +326,6 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
             }
         }
         return counts
-    }
-
-    /// Pass 3 over `range` when a step is a single vector (`K ≤ 8`), the sums `M(i, ·)` held in
-    /// registers and added to `sums` (`K × p`) at the end.
-    func singleVectorPosteriors(_ range: Range<Int>, gamma: UnsafeMutablePointer<Double>?,
-                                sums: UnsafeMutablePointer<Double>?) {
-        var m = (V.zero, V.zero, V.zero, V.zero, V.zero, V.zero, V.zero, V.zero)
-        for t in range {
-            let at = load(alpha + t &* p), bt = load(beta + t &* p)
-            let overlap = (at * bt).sum()
-            guard overlap > 0 && overlap.isFinite else {
-                if let gamma { (gamma + t &* k).update(repeating: 0, count: k) }
-                continue
-            }
-            let inverse = 1 / overlap
-            if let gamma {
-                let g = at * bt * V(repeating: inverse), out = gamma + t &* k
-                if k == lanes { store(g, out) } else { for s in 0..<k { out[s] = g[s] } }
-            }
-            if sums != nil, t &+ 1 < steps {
-                let w = load(b + (t &+ 1) &* p) * load(beta + (t &+ 1) &* p) * V(repeating: inverse / backwardScale[t])
-                m.0.addProduct(V(repeating: at[0]), w)
-                m.1.addProduct(V(repeating: at[1]), w)
-                m.2.addProduct(V(repeating: at[2]), w)
-                m.3.addProduct(V(repeating: at[3]), w)
-                if lanes == 8 {
-                    m.4.addProduct(V(repeating: at[4]), w)
-                    m.5.addProduct(V(repeating: at[5]), w)
-                    m.6.addProduct(V(repeating: at[6]), w)
-                    m.7.addProduct(V(repeating: at[7]), w)
-                }
-            }
-        }
-        guard let sums else { return }
-        let rows = [m.0, m.1, m.2, m.3, m.4, m.5, m.6, m.7]
-        for i in 0..<k { store(rows[i], sums + i &* p) }
     }
 
     /// Runs `body(0)` and `body(1)`, on two cores when `parallel` is set.

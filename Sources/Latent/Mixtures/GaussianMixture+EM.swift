@@ -335,11 +335,11 @@ extension GaussianMixture: ExpectationMaximizable {
                     var even = SIMD8<Double>.zero, odd = SIMD8<Double>.zero
                     var i = 0
                     while i + 16 <= padded {
-                        even.addProduct(get(wc + i), get(fq + i))
-                        odd.addProduct(get(wc + (i + 8)), get(fq + (i + 8)))
+                        even.accumulate(get(wc + i), get(fq + i))
+                        odd.accumulate(get(wc + (i + 8)), get(fq + (i + 8)))
                         i += 16
                     }
-                    if i < padded { even.addProduct(get(wc + i), get(fq + i)) }
+                    if i < padded { even.accumulate(get(wc + i), get(fq + i)) }
                     totals[c * features + q] += even + odd
                 }
             }

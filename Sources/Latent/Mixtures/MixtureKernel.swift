@@ -166,10 +166,10 @@ struct MixtureKernel {
                 if small {
                     // Straight from the data, and straight into the output when only densities are asked for.
                     let densitiesOnly = componentLogDensities != nil && logLikelihoods == nil && responsibilities == nil && statistics == nil
-                    smallFullLogDensities(data + start &* d, shift: shift.start, rows: b,
-                                          into: densitiesOnly ? componentLogDensities! + start &* k : lp,
-                                          factors: factors.start, projected: projected.start,
-                                          constants: constants.start)
+                    VectorMath.smallFullLogDensities(data + start &* d, rows: b, components: k, dimension: d,
+                                                     shift: shift.start, factors: factors.start, projected: projected.start,
+                                                     constants: constants.start,
+                                                     into: densitiesOnly ? componentLogDensities! + start &* k : lp)
                     if densitiesOnly { start &+= b; continue }
                 }
                 // 1. Centre the block.
@@ -186,24 +186,14 @@ struct MixtureKernel {
                     if small { break }
                     Double.gemm(.none, .none, m: b, n: kd, k: d, alpha: 1, a: xc, lda: d,
                                 b: factors.start, ldb: kd, beta: 0, c: y, ldc: kd)
-                    for i in 0..<b {
-                        let row = y + i &* kd
-                        for c in 0..<k {
-                            let s = VectorMath.squaredDistance(row + c &* d, projected.start + c &* d, count: d)
-                            lp[i &* k &+ c] = constants[c] - 0.5 * s
-                        }
-                    }
+                    VectorMath.whitenedLogDensities(y, rows: b, components: k, dimension: d, rowStride: kd, componentStride: d,
+                                                    projected: projected.start, constants: constants.start, into: lp)
                 case .tied:
                     let y = yBuffer.start
                     Double.gemm(.none, .none, m: b, n: d, k: d, alpha: 1, a: xc, lda: d,
                                 b: factors.start, ldb: d, beta: 0, c: y, ldc: d)
-                    for i in 0..<b {
-                        let row = y + i &* d
-                        for c in 0..<k {
-                            let s = VectorMath.squaredDistance(row, projected.start + c &* d, count: d)
-                            lp[i &* k &+ c] = constants[c] - 0.5 * s
-                        }
-                    }
+                    VectorMath.whitenedLogDensities(y, rows: b, components: k, dimension: d, rowStride: d, componentStride: 0,
+                                                    projected: projected.start, constants: constants.start, into: lp)
                 case .diag, .spherical:
                     // y = x², then lp = offsets − ½ y·(1/σ²) + x·(μ/σ²).
                     let y = yBuffer.start
@@ -241,10 +231,8 @@ struct MixtureKernel {
                         let w = wBuffer.start
                         for c in 0..<k {
                             let mc = mu.start + c &* d
-                            for i in 0..<b {
-                                VectorMath.scaledDifference(xc + i &* d, mc, scale: lp[i &* k &+ c].squareRoot(),
-                                                            into: w + i &* d, count: d)
-                            }
+                            VectorMath.weightedDeviations(xc, rows: b, dimension: d, mean: mc, weights: lp + c,
+                                                          weightStride: k, into: w)
                             Double.syrkTransposed(n: d, k: b, alpha: 1, a: w, lda: d, beta: 1,
                                                   c: second + c &* d &* d, ldc: d)
                         }
@@ -259,43 +247,5 @@ struct MixtureKernel {
                 start &+= b
             }
         }}}}}}}}}}}}
-    }
-
-    /// Full covariances with `D ≤ smallDimension`, from `b` raw rows centred on the fly. A GEMM with
-    /// an inner dimension this small costs more in call and packing overhead than in arithmetic, so
-    /// the Mahalanobis terms are formed directly, eight rows at a time (one row per SIMD lane), using
-    /// that each precision factor is upper triangular.
-    private func smallFullLogDensities(_ x: UnsafePointer<Double>, shift: UnsafePointer<Double>, rows b: Int,
-                                       into lp: UnsafeMutablePointer<Double>,
-                                       factors f: UnsafePointer<Double>, projected pm: UnsafePointer<Double>,
-                                       constants: UnsafePointer<Double>) {
-        let k = self.k, d = self.d, kd = k &* d
-        withUnsafeTemporaryAllocation(of: SIMD8<Double>.self, capacity: d) { columns in
-            var i = 0
-            while i < b {
-                let r = Swift.min(8, b &- i)
-                for a in 0..<d {
-                    // Lane l holds row i + l (lanes past the block are never stored).
-                    columns[a] = VectorMath.gather(x + ((i &* d) &+ a), stride: d, count: r) - SIMD8(repeating: shift[a])
-                }
-                for c in 0..<k {
-                    var s = SIMD8<Double>.zero
-                    for j in 0..<d {
-                        var e = SIMD8<Double>(repeating: -pm[c &* d &+ j])
-                        for a in 0...j { e.addProduct(columns[a], SIMD8(repeating: f[a &* kd &+ c &* d &+ j])) }
-                        s.addProduct(e, e)
-                    }
-                    let v = SIMD8<Double>(repeating: constants[c]) - 0.5 * s
-                    let out = lp + (i &* k &+ c)
-                    if r == 8 {
-                        out[0] = v[0]; out[k] = v[1]; out[2 &* k] = v[2]; out[3 &* k] = v[3]
-                        out[4 &* k] = v[4]; out[5 &* k] = v[5]; out[6 &* k] = v[6]; out[7 &* k] = v[7]
-                    } else {
-                        for l in 0..<r { out[l &* k] = v[l] }
-                    }
-                }
-                i &+= 8
-            }
-        }
     }
 }

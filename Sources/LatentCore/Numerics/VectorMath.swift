@@ -1,11 +1,15 @@
 import Foundation
+import LatentKernels
 
 /// Vectorised elementwise functions and reductions over contiguous buffers.
 ///
-/// The exponential is a SIMD8 range reduction `eˣ = 2ⁿ·eʳ` with `|r| ≤ ln2/2` and a degree-12
-/// polynomial; relative error below 2e-15 for normal results, `0` below −708.39 (subnormal results
-/// flush to zero) and `+∞` above 709.78.
-/// Scalar `exp` from libm costs 4–5 ns per element; this runs at about 1 ns when built for the host CPU.
+/// The functions over buffers call the C kernels of the target `LatentKernels`, built for each
+/// instruction set and chosen at run time (see ``InstructionSet``). The exponential is a range
+/// reduction `eˣ = 2ⁿ·eʳ` with `|r| ≤ ln2/2` and a degree-12 polynomial; relative error below 2e-15
+/// for normal results, `0` below −708.39 (subnormal results flush to zero) and `+∞` above 709.78.
+/// Scalar `exp` from libm costs 4–5 ns per element; the kernel about 1–2 ns with AVX2 or AVX-512.
+/// The SIMD8 functions below are the same algorithms for Swift code that inlines them; they use
+/// fused multiply-adds and so are fast only in a build for a CPU that has them.
 public enum VectorMath {
     @usableFromInline static let log2e = 1.4426950408889634
     @usableFromInline static let ln2Hi = 0.6931471803691238     // ln 2, high part
@@ -57,28 +61,15 @@ public enum VectorMath {
         return SIMD8(lane(0), lane(1), lane(2), lane(3), lane(4), lane(5), lane(6), lane(7))
     }
 
-    /// Replaces every element of `buffer` by its exponential.
-    @inlinable
+    /// Replaces every element of `buffer` by its exponential (the C kernel of the widest
+    /// instruction set this CPU has; same accuracy and limits as ``exp(_:)-2q1zy``).
+    /// - Complexity: `O(n)`, about 1–2 ns per element with AVX2 or AVX-512.
     public static func expInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) {
         guard let base = buffer.baseAddress else { return }
-        let n = buffer.count
-        var i = 0
-        let raw = UnsafeMutableRawPointer(base)
-        while i &+ 8 <= n {
-            let v = raw.loadUnaligned(fromByteOffset: i &* 8, as: SIMD8<Double>.self)
-            raw.storeBytes(of: exp(v), toByteOffset: i &* 8, as: SIMD8<Double>.self)
-            i &+= 8
-        }
-        if i < n {
-            var tail = SIMD8<Double>(repeating: 0)
-            for j in 0..<(n &- i) { tail[j] = base[i &+ j] }
-            let e = exp(tail)
-            for j in 0..<(n &- i) { base[i &+ j] = e[j] }
-        }
+        latent_exp_f64(base, buffer.count)
     }
 
     /// Replaces every element of `array` by its exponential.
-    @inlinable
     public static func expInPlace(_ array: inout [Double]) {
         array.withUnsafeMutableBufferPointer { expInPlace($0) }
     }
@@ -86,68 +77,38 @@ public enum VectorMath {
     /// For each row of the `rows × columns` row-major `values`, writes `log Σⱼ exp(values[i, j])`
     /// into `out[i]` and, if `normalize` is set, replaces the row by `exp(values[i, j] − out[i])`
     /// (a softmax). Rows whose entries are all −∞ give −∞ and, normalised, a uniform row.
-    @inlinable
     public static func logSumExpRows(_ values: UnsafeMutablePointer<Double>, rows: Int, columns: Int,
                                      into out: UnsafeMutablePointer<Double>, normalize: Bool) {
-        guard rows > 0, columns > 0 else { return }
-        // Subtract each row's maximum, exponentiate the whole block at once, then reduce.
-        // Each row's maximum waits in `out[i]` until its sum is known.
-        for i in 0..<rows {
-            let row = values + i &* columns
-            var m = -Double.infinity
-            for j in 0..<columns where row[j] > m { m = row[j] }
-            if !m.isFinite { m = m.isNaN ? m : (m > 0 ? m : 0) }
-            out[i] = m
-            for j in 0..<columns { row[j] -= m }
-        }
-        let block = UnsafeMutableBufferPointer(start: values, count: rows &* columns)
-        expInPlace(block)
-        for i in 0..<rows {
-            let row = values + i &* columns
-            var s = 0.0
-            for j in 0..<columns { s += row[j] }
-            out[i] += Foundation.log(s)
-            if normalize {
-                if s > 0 {
-                    let inv = 1 / s
-                    for j in 0..<columns { row[j] *= inv }
-                } else {
-                    for j in 0..<columns { row[j] = 1 / Double(columns) }
-                }
-            }
-        }
+        latent_log_sum_exp_rows_f64(values, rows, columns, out, normalize ? 1 : 0)
     }
 
-    /// `Σⱼ (aⱼ − bⱼ)²` with eight independent partial sums (a plain loop cannot be vectorised
-    /// because floating-point addition is not associative).
-    @inlinable @inline(__always)
-    public static func squaredDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count n: Int) -> Double {
-        var acc = SIMD8<Double>(repeating: 0)
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var j = 0
-        while j &+ 8 <= n {
-            let t = ra.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self) - rb.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self)
-            acc.addProduct(t, t)
-            j &+= 8
-        }
-        var s = acc.sum()
-        while j < n { let t = a[j] - b[j]; s += t * t; j &+= 1 }
-        return s
+    /// Gaussian log-densities from whitened rows: `out[i·k + c] = constants[c] − ½‖y[i·rowStride +
+    /// c·componentStride ..< +d] − projected[c·d ..< +d]‖²` for `i < rows`, `c < k`. Full covariances pass
+    /// `rowStride = k·d`, `componentStride = d`; a tied covariance `rowStride = d`, `componentStride = 0`.
+    /// - Complexity: `O(rows·k·d)`.
+    public static func whitenedLogDensities(_ y: UnsafePointer<Double>, rows: Int, components k: Int, dimension d: Int,
+                                            rowStride: Int, componentStride: Int, projected: UnsafePointer<Double>,
+                                            constants: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        latent_whitened_log_densities_f64(y, rows, k, d, rowStride, componentStride, projected, constants, out)
     }
 
-    /// `out[j] = scale · (a[j] − b[j])`.
-    @inlinable @inline(__always)
-    public static func scaledDifference(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, scale: Double,
-                                        into out: UnsafeMutablePointer<Double>, count n: Int) {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), ro = UnsafeMutableRawPointer(out)
-        let sv = SIMD8<Double>(repeating: scale)
-        var j = 0
-        while j &+ 8 <= n {
-            let t = ra.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self) - rb.loadUnaligned(fromByteOffset: j &* 8, as: SIMD8<Double>.self)
-            ro.storeBytes(of: t * sv, toByteOffset: j &* 8, as: SIMD8<Double>.self)
-            j &+= 8
-        }
-        while j < n { out[j] = scale * (a[j] - b[j]); j &+= 1 }
+    /// Full-covariance log-densities for `d ≤ 16` straight from raw rows `x` (`rows × d`):
+    /// `out[i·k + c] = constants[c] − ½‖(xᵢ − shift)·P_c − projected_c‖²`, with `P_c` the upper triangular
+    /// `d × d` block at `factors[a·k·d + c·d + b]` (row `a`, column `b`). Eight rows per vector, one per lane.
+    /// - Complexity: `O(rows·k·d²/2)`.
+    public static func smallFullLogDensities(_ x: UnsafePointer<Double>, rows: Int, components k: Int, dimension d: Int,
+                                             shift: UnsafePointer<Double>, factors: UnsafePointer<Double>,
+                                             projected: UnsafePointer<Double>, constants: UnsafePointer<Double>,
+                                             into out: UnsafeMutablePointer<Double>) {
+        precondition(d <= 16, "smallFullLogDensities handles at most 16 columns")
+        latent_small_full_log_densities_f64(x, rows, k, d, shift, factors, projected, constants, out)
+    }
+
+    /// `out[i·d + j] = √weights[i·weightStride] · (x[i·d + j] − mean[j])` for `i < rows`, `j < d`.
+    public static func weightedDeviations(_ x: UnsafePointer<Double>, rows: Int, dimension d: Int, mean: UnsafePointer<Double>,
+                                          weights: UnsafePointer<Double>, weightStride: Int,
+                                          into out: UnsafeMutablePointer<Double>) {
+        latent_weighted_deviations_f64(x, rows, d, mean, weights, weightStride, out)
     }
 
     /// `eˣ` for eight single-precision lanes (degree-6 polynomial after `2ⁿ` range reduction;
@@ -173,78 +134,20 @@ public enum VectorMath {
         return result
     }
 
-    /// `x·f − softplus(f)` and `e^{−|f|}` for eight lanes (see ``bernoulli(targets:logits:count:gradientWeight:gradient:)``).
-    @_transparent
-    public static func bernoulliLanes(_ xv: SIMD8<Float>, _ fv: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
-        var magnitude = fv
-        magnitude.replace(with: -fv, where: fv .< 0)
-        let e = exp(-magnitude)
-        let s = e / (2 + e), s2 = s * s
-        var p = SIMD8<Float>(repeating: 1.0 / 15)
-        p = SIMD8<Float>(repeating: 1.0 / 13).addingProduct(s2, p)
-        p = SIMD8<Float>(repeating: 1.0 / 11).addingProduct(s2, p)
-        p = SIMD8<Float>(repeating: 1.0 / 9).addingProduct(s2, p)
-        p = SIMD8<Float>(repeating: 1.0 / 7).addingProduct(s2, p)
-        p = SIMD8<Float>(repeating: 1.0 / 5).addingProduct(s2, p)
-        p = SIMD8<Float>(repeating: 1.0 / 3).addingProduct(s2, p)
-        p = SIMD8<Float>(repeating: 1).addingProduct(s2, p)
-        var positive = fv
-        positive.replace(with: 0, where: fv .< 0)
-        return (xv * fv - (positive + 2 * s * p), e)
-    }
-
-    /// `weight·(x − σ(f))` for eight lanes, from `e = e^{−|f|}`.
-    @_transparent
-    public static func bernoulliSlope(_ xv: SIMD8<Float>, _ fv: SIMD8<Float>, _ e: SIMD8<Float>, _ weight: Float) -> SIMD8<Float> {
-        let inverse = 1 / (1 + e)
-        var sigmoid = inverse
-        sigmoid.replace(with: e * inverse, where: fv .< 0)
-        return (xv - sigmoid) * weight
-    }
-
     /// For Bernoulli logits `f` and targets `x` (single precision): returns `Σ x·f − softplus(f)`
     /// (accumulated in double precision) and, if `gradient` is given, writes `weight·(x − σ(f))`.
     /// Softplus and σ share one exponential `e = e^{−|f|}`: softplus is `max(f, 0) + log1p(e)`
     /// with `log1p(e) = 2·atanh(e/(2+e))` (a series in `s² ≤ 1/9`), σ is `1/(1+e)` or `e/(1+e)`.
-    @inlinable
     public static func bernoulli(targets x: UnsafePointer<Float>, logits f: UnsafePointer<Float>, count n: Int,
                                  gradientWeight weight: Float, gradient: UnsafeMutablePointer<Float>?) -> Double {
-        var total = 0.0
-        var j = 0
-        let rx = UnsafeRawPointer(x), rf = UnsafeRawPointer(f)
-        // Lane-wise double-precision partial sums, reduced once: a horizontal sum per eight
-        // elements would put a serial chain of additions on every step.
-        var partial = SIMD8<Double>.zero
-        if let gradient {
-            let rg = UnsafeMutableRawPointer(gradient)
-            while j &+ 8 <= n {
-                let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-                let fv = rf.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-                let (term, e) = bernoulliLanes(xv, fv)
-                partial += SIMD8<Double>(term)
-                rg.storeBytes(of: bernoulliSlope(xv, fv, e, weight), toByteOffset: j &* 4, as: SIMD8<Float>.self)
-                j &+= 8
-            }
-        } else {
-            while j &+ 8 <= n {
-                let xv = rx.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-                let fv = rf.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
-                partial += SIMD8<Double>(bernoulliLanes(xv, fv).0)
-                j &+= 8
-            }
-        }
-        total = partial.sum()
-        if j < n {
-            var xv = SIMD8<Float>(), fv = SIMD8<Float>()
-            for t in 0..<(n &- j) { xv[t] = x[j &+ t]; fv[t] = f[j &+ t] }
-            let (term, e) = bernoulliLanes(xv, fv)
-            let g = bernoulliSlope(xv, fv, e, weight)
-            for t in 0..<(n &- j) {
-                total += Double(term[t])
-                gradient?[j &+ t] = g[t]
-            }
-        }
-        return total
+        latent_bernoulli_f32(x, f, n, weight, gradient)
+    }
+
+    /// Replaces each element by its logistic sigmoid `1 / (1 + e^{−x})` (single precision, relative
+    /// error about 2e-7).
+    public static func sigmoidInPlace(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        guard let base = buffer.baseAddress else { return }
+        latent_sigmoid_f32(base, buffer.count)
     }
 
     /// `log Σ exp(xᵢ)` of an array, stable for large and small values.

@@ -1,0 +1,94 @@
+/*
+ * Products of a sparse batch (compressed sparse rows) with a dense row-major matrix, included by
+ * KernelBodies.h once per scalar type with SCALAR (float or double) and SNAME(name) defined, and
+ * NATIVE_BYTES, the width of the variant's vector registers.
+ *
+ * Both products hold a strip of STRIP_VECTORS vectors of one output row in registers while they
+ * run over that row's nonzeros, then single vectors, then single columns. Every output element adds
+ * its terms in the order of the nonzeros, whatever the strip width, so a result depends only on the
+ * data (and on whether the variant fuses multiply-adds).
+ */
+typedef SCALAR SNAME(vec) __attribute__((vector_size(NATIVE_BYTES)));
+#define LANES ((ptrdiff_t)(NATIVE_BYTES / sizeof(SCALAR)))
+#define STRIP_VECTORS 8
+#define VLOAD(p) __extension__({ SNAME(vec) v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define VSTORE(p, v) __extension__({ SNAME(vec) v_ = (v); __builtin_memcpy((p), &v_, sizeof v_); })
+
+static void SNAME(sparse_multiply)(ptrdiff_t rows, const ptrdiff_t *starts, const int *indices, const SCALAR *values,
+                                   const SCALAR *w, ptrdiff_t n, SCALAR *y) {
+    ptrdiff_t c0 = 0;
+    for (; c0 + STRIP_VECTORS * LANES <= n; c0 += STRIP_VECTORS * LANES) {
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            SCALAR *out = y + i * n + c0;
+            SNAME(vec) acc[STRIP_VECTORS];
+            for (int v = 0; v < STRIP_VECTORS; v++) acc[v] = VLOAD(out + v * LANES);
+            for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
+                const SCALAR x = values[e];
+                const SCALAR *row = w + (ptrdiff_t)indices[e] * n + c0;
+                for (int v = 0; v < STRIP_VECTORS; v++) acc[v] = x * VLOAD(row + v * LANES) + acc[v];
+            }
+            for (int v = 0; v < STRIP_VECTORS; v++) VSTORE(out + v * LANES, acc[v]);
+        }
+    }
+    for (; c0 + LANES <= n; c0 += LANES) {
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            SCALAR *out = y + i * n + c0;
+            SNAME(vec) acc = VLOAD(out);
+            for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
+                acc = values[e] * VLOAD(w + (ptrdiff_t)indices[e] * n + c0) + acc;
+            }
+            VSTORE(out, acc);
+        }
+    }
+    if (c0 == n) return;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        SCALAR *out = y + i * n;
+        for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
+            const SCALAR x = values[e];
+            const SCALAR *row = w + (ptrdiff_t)indices[e] * n;
+            for (ptrdiff_t c = c0; c < n; c++) out[c] = x * row[c] + out[c];
+        }
+    }
+}
+
+static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts,
+                                              const int *indices, const SCALAR *values, const SCALAR *g, ptrdiff_t n,
+                                              SCALAR *dw) {
+    __builtin_memset(dw, 0, sizeof(SCALAR) * (size_t)(columns * n));
+    ptrdiff_t c0 = 0;
+    for (; c0 + STRIP_VECTORS * LANES <= n; c0 += STRIP_VECTORS * LANES) {
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            const SCALAR *src = g + i * n + c0;
+            SNAME(vec) gv[STRIP_VECTORS];
+            for (int v = 0; v < STRIP_VECTORS; v++) gv[v] = VLOAD(src + v * LANES);
+            for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
+                const SCALAR x = values[e];
+                SCALAR *out = dw + (ptrdiff_t)indices[e] * n + c0;
+                for (int v = 0; v < STRIP_VECTORS; v++) VSTORE(out + v * LANES, x * gv[v] + VLOAD(out + v * LANES));
+            }
+        }
+    }
+    for (; c0 + LANES <= n; c0 += LANES) {
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            const SNAME(vec) gv = VLOAD(g + i * n + c0);
+            for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
+                SCALAR *out = dw + (ptrdiff_t)indices[e] * n + c0;
+                VSTORE(out, values[e] * gv + VLOAD(out));
+            }
+        }
+    }
+    if (c0 == n) return;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const SCALAR *src = g + i * n;
+        for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
+            const SCALAR x = values[e];
+            SCALAR *out = dw + (ptrdiff_t)indices[e] * n;
+            for (ptrdiff_t c = c0; c < n; c++) out[c] = x * src[c] + out[c];
+        }
+    }
+}
+
+#undef LANES
+#undef STRIP_VECTORS
+#undef VLOAD
+#undef VSTORE

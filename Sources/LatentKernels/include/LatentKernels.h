@@ -1,0 +1,135 @@
+#ifndef LATENT_KERNELS_H
+#define LATENT_KERNELS_H
+/*
+ * Latent's hot loops, compiled once per instruction set and chosen when the library loads.
+ *
+ * A package that others depend on cannot set `-target-cpu`, so Swift code built as a dependency is
+ * baseline x86-64 (SSE2, no fused multiply-add). The loops below are written once, with GCC/Clang
+ * vector types, and compiled three times on x86-64 (baseline, AVX2 + FMA, AVX-512); the widest
+ * variant the CPU and operating system support is selected at load time. Other architectures get one
+ * variant built for the compiler's default target (NEON with fused multiply-add on arm64).
+ *
+ * `LATENT_SIMD=baseline|avx2|avx512` in the environment caps the selection (for tests and
+ * comparisons); a level the CPU lacks is never selected.
+ *
+ * Every array is contiguous and row-major; no function allocates or keeps a pointer.
+ */
+#include <stddef.h>
+
+/// The instruction sets a kernel variant can be built for, narrowest first.
+typedef enum {
+    LATENT_SIMD_BASELINE = 0,
+    LATENT_SIMD_AVX2 = 1,
+    LATENT_SIMD_AVX512 = 2,
+} latent_simd_level;
+
+/// The variant in use: the widest this CPU supports, capped by `LATENT_SIMD` when it is set.
+latent_simd_level latent_simd_selected(void);
+/// The widest variant this CPU (and operating system) can run, whatever `LATENT_SIMD` says.
+latent_simd_level latent_simd_widest_supported(void);
+
+/// One variant's kernels (see the functions below for what each does).
+typedef struct {
+    void (*exp_f64)(double *, ptrdiff_t);
+    void (*log_sum_exp_rows_f64)(double *, ptrdiff_t, ptrdiff_t, double *, int);
+    void (*whitened_log_densities_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
+                                       const double *, const double *, double *);
+    void (*small_full_log_densities_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *,
+                                         const double *, const double *, const double *, double *);
+    void (*weighted_deviations_f64)(const double *, ptrdiff_t, ptrdiff_t, const double *, const double *, ptrdiff_t,
+                                    double *);
+    double (*bernoulli_f32)(const float *, const float *, ptrdiff_t, float, float *);
+    void (*sigmoid_f32)(float *, ptrdiff_t);
+    void (*sparse_multiply_f32)(ptrdiff_t, const ptrdiff_t *, const int *, const float *, const float *, ptrdiff_t, float *);
+    void (*sparse_multiply_f64)(ptrdiff_t, const ptrdiff_t *, const int *, const double *, const double *, ptrdiff_t,
+                                double *);
+    void (*sparse_transposed_multiply_f32)(ptrdiff_t, ptrdiff_t, const ptrdiff_t *, const int *, const float *,
+                                           const float *, ptrdiff_t, float *);
+    void (*sparse_transposed_multiply_f64)(ptrdiff_t, ptrdiff_t, const ptrdiff_t *, const int *, const double *,
+                                           const double *, ptrdiff_t, double *);
+    // Index 0: four lanes, 1: eight.
+    void (*hmm_forward[2])(const double *, const double *, ptrdiff_t, double *, double *);
+    void (*hmm_backward[2])(const double *, const double *, ptrdiff_t, double *, double *);
+    void (*hmm_forward_backward[2])(const double *, const double *, const double *, ptrdiff_t, double *, double *, double *,
+                                    double *);
+    void (*hmm_posteriors[2])(ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, const double *, const double *,
+                              const double *, double *, double *);
+} latent_kernel_table;
+
+/// The kernels of one variant, or NULL when this CPU cannot run it (for tests that compare variants).
+const latent_kernel_table *latent_kernels(latent_simd_level level);
+
+/// Replaces each of the `n` values by its exponential (relative error below 2e-15; 0 below −708.39,
+/// +∞ above 709.78, NaN stays NaN).
+void latent_exp_f64(double *values, ptrdiff_t n);
+
+/// For each row of the `rows × columns` matrix: `out[i] = log Σⱼ exp(values[i, j])` and, if
+/// `normalize` is non-zero, the row replaced by its softmax (a row of −∞ gives −∞ and a uniform row).
+void latent_log_sum_exp_rows_f64(double *values, ptrdiff_t rows, ptrdiff_t columns, double *out, int normalize);
+
+/// Weighted Gaussian log-densities from whitened rows: for `i < rows`, `c < k`,
+/// `out[i·k + c] = constants[c] − ½ ‖y[i·rowStride + c·componentStride + 0..<d] − projected[c·d + 0..<d]‖²`.
+/// Full covariances: `rowStride = k·d`, `componentStride = d`; a tied one: `rowStride = d`, `componentStride = 0`.
+void latent_whitened_log_densities_f64(const double *y, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t d,
+                                       ptrdiff_t rowStride, ptrdiff_t componentStride,
+                                       const double *projected, const double *constants, double *out);
+
+/// Full-covariance log-densities for small `d`, straight from raw rows `x` (`rows × d`):
+/// `out[i·k + c] = constants[c] − ½ ‖(x_i − shift)·P_c − projected_c‖²`, where `P_c` is the upper
+/// triangular `d × d` block `factors[a·k·d + c·d + b]` (row `a`, column `b`).
+void latent_small_full_log_densities_f64(const double *x, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t d,
+                                         const double *shift, const double *factors, const double *projected,
+                                         const double *constants, double *out);
+
+/// `out[i·d + j] = √weights[i·weightStride] · (x[i·d + j] − mean[j])` for `i < rows`, `j < d`.
+void latent_weighted_deviations_f64(const double *x, ptrdiff_t rows, ptrdiff_t d, const double *mean,
+                                    const double *weights, ptrdiff_t weightStride, double *out);
+
+/// Bernoulli log-likelihood of single-precision logits: returns `Σ x·f − softplus(f)` (summed in double
+/// precision) and, if `gradient` is not null, writes `weight·(x − σ(f))` into it.
+double latent_bernoulli_f32(const float *targets, const float *logits, ptrdiff_t n, float weight, float *gradient);
+
+/// Replaces each of the `n` values by its logistic sigmoid `1 / (1 + e^{−x})` (single precision).
+void latent_sigmoid_f32(float *values, ptrdiff_t n);
+
+/// `y += X·W` for a sparse `rows × ·` batch `X` (row `i`'s nonzeros are entries `starts[i] ..< starts[i + 1]`
+/// of `indices` (columns) and `values`), a row-major `· × n` matrix `W` and a row-major `rows × n` `y`.
+/// Each output adds its terms in the order of the nonzeros.
+void latent_sparse_multiply_f32(ptrdiff_t rows, const ptrdiff_t *starts, const int *indices, const float *values,
+                                const float *w, ptrdiff_t n, float *y);
+void latent_sparse_multiply_f64(ptrdiff_t rows, const ptrdiff_t *starts, const int *indices, const double *values,
+                                const double *w, ptrdiff_t n, double *y);
+
+/// `dW = Xᵀ·G` (overwriting the row-major `columns × n` `dW`) for the same sparse `X` and a row-major
+/// `rows × n` `G`.
+void latent_sparse_transposed_multiply_f32(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
+                                           const float *values, const float *g, ptrdiff_t n, float *dw);
+void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
+                                           const double *values, const double *g, ptrdiff_t n, double *dw);
+
+/*
+ * Hidden Markov model recursions for K ≤ lanes states (lanes = 4 or 8), every per-step vector
+ * padded to `lanes` doubles with zero emissions. `rows` and `columns` are the padded transition
+ * matrix A and its transpose (`lanes × lanes`, zeros past K); `b` (`steps × lanes`) holds the scaled
+ * emission likelihoods. A step's vector is divided by its sum only when the sum leaves [2⁻⁶⁴, 2⁶⁴];
+ * the divisor (1 if none) goes to the step's entry of the scale array. O(steps · lanes²) each.
+ */
+
+/// The forward recursion α̂_t ∝ (α̂_{t−1}A) ⊙ b_t for t = 1 ..< steps, from α̂_0 in `alpha[0 ..< lanes]`.
+void latent_hmm_forward_f64(ptrdiff_t lanes, const double *rows, const double *b, ptrdiff_t steps, double *alpha,
+                            double *scale);
+/// The backward recursion β̃_t ∝ A(b_{t+1} ⊙ β̃_{t+1}) for t = steps − 2 down to 0, from β̃ at steps − 1.
+void latent_hmm_backward_f64(ptrdiff_t lanes, const double *columns, const double *b, ptrdiff_t steps, double *beta,
+                             double *scale);
+/// Both recursions in one loop on one core (step t of one overlaps step T−1−t of the other).
+void latent_hmm_forward_backward_f64(ptrdiff_t lanes, const double *rows, const double *columns, const double *b,
+                                     ptrdiff_t steps, double *alpha, double *beta, double *forwardScale,
+                                     double *backwardScale);
+/// For t in from ..< to: γ_t = α̂_t ⊙ β̃_t / (α̂_t · β̃_t) into `gamma` (`k` per step; zeros where the
+/// overlap is 0 or not finite) when not null, and, when `sums` (`k × lanes`) is not null,
+/// sums[i, j] = Σ_t α̂_t(i) b_{t+1}(j) β̃_{t+1}(j) / (backwardScale[t] · α̂_t · β̃_t).
+void latent_hmm_posteriors_f64(ptrdiff_t lanes, ptrdiff_t k, ptrdiff_t from, ptrdiff_t to, ptrdiff_t steps,
+                               const double *alpha, const double *beta, const double *b, const double *backwardScale,
+                               double *gamma, double *sums);
+
+#endif
