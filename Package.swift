@@ -38,7 +38,7 @@ let package = Package(
         ),
         .executableTarget(name: "latent", dependencies: ["LatentCLI", "LatentCore"]),
         .target(name: "TestSupport", dependencies: ["Latent"], path: "Tests/TestSupport"),
-        .testTarget(name: "LatentCoreTests", dependencies: ["LatentCore", "TestSupport"]),
+        .testTarget(name: "LatentCoreTests", dependencies: ["LatentCore", "LatentKernels", "TestSupport"]),
         .testTarget(name: "LatentTests", dependencies: ["Latent", "TestSupport"]),
         .testTarget(name: "LatentCLITests", dependencies: ["LatentCLI", "latent", "TestSupport"]),
     ],

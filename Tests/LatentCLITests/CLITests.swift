@@ -115,3 +115,27 @@ import TestSupport
         }
     }
 }
+
+/// Latent's C kernels run the widest instruction set the CPU has (read here from /proc/cpuinfo, not
+/// from the library's own check) in the plain build, and `LATENT_SIMD` caps it: `baseline` forces
+/// the SSE2 build on x86-64.
+@Test func theKernelsUseTheWidestInstructionSetUnlessCapped() throws {
+    func selected(_ environment: [String: String]) throws -> String {
+        let r = try CommandRunner.run(["bench", "--rows", "1000", "--repetitions", "1", "--json"], environment: environment)
+        #expect(r.status == 0, "\(r.standardError)")
+        let o = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        return try #require(o["instructionSet"] as? String)
+    }
+    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+    #if arch(x86_64)
+    let hasAVX2 = flags.isSuperset(of: ["avx2", "fma"])
+    let widest = hasAVX2 && flags.isSuperset(of: ["avx512f", "avx512dq", "avx512vl", "avx512bw"]) ? "avx512" : hasAVX2 ? "avx2" : "baseline"
+    #else
+    let widest = "baseline"
+    #endif
+    print("C kernels: \(widest) on this CPU")
+    #expect(try selected([:]) == widest)
+    #expect(try selected(["LATENT_SIMD": "baseline"]) == "baseline")
+    #expect(try selected(["LATENT_SIMD": "avx2"]) == (widest == "baseline" ? "baseline" : "avx2"))
+}

@@ -18,12 +18,16 @@ public enum CommandRunner {
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
-    /// Runs `latent` with `arguments` and waits for it.
-    public static func run(_ arguments: [String]) throws -> Result {
+    /// Runs `latent` with `arguments` and waits for it; `environment` adds to (or overrides) the
+    /// variables it inherits.
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         guard let executable else { throw CocoaError(.fileNoSuchFile) }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,0 +1,240 @@
+import Foundation
+import Testing
+import LatentCore
+import LatentKernels
+
+/// Every build of the C kernels this CPU can run (baseline, AVX2, AVX-512) against scalar
+/// references written here, so that a variant the dispatcher does not pick on this machine is still
+/// checked.
+@Suite struct KernelVariantTests {
+    /// The kernel tables live in the library's constant data: read-only for the process's life.
+    nonisolated(unsafe) static let levels: [(String, UnsafePointer<latent_kernel_table>)] = [
+        ("baseline", LATENT_SIMD_BASELINE), ("avx2", LATENT_SIMD_AVX2), ("avx512", LATENT_SIMD_AVX512),
+    ].compactMap { name, level in latent_kernels(level).map { (name, $0) } }
+
+    @Test func theBaselineAndTheWidestSupportedBuildAreAvailable() {
+        #expect(Self.levels.first?.0 == "baseline")
+        #expect(Self.levels.count == InstructionSet.widestSupported.rawValue + 1)
+        #expect(InstructionSet.selected <= InstructionSet.widestSupported)
+    }
+
+    @Test func exponentialsAndLogSumExpMatchLibm() {
+        var rng = Xoshiro256StarStar(seed: 21)
+        let xs = (0..<1001).map { _ in rng.nextUniform() * 1400 - 700 } + [0, 1, -1, 709.7, -708.3, -750, 800, .nan, -.infinity]
+        let rows = 37, columns = 7
+        let scores = (0..<(rows * columns)).map { _ in rng.nextNormal() * 30 - 500 }
+        for (name, kernels) in Self.levels {
+            var ys = xs
+            ys.withUnsafeMutableBufferPointer { kernels.pointee.exp_f64!($0.baseAddress!, $0.count) }
+            for (x, y) in zip(xs, ys) {
+                let reference = Foundation.exp(x)
+                if x.isNaN {
+                    #expect(y.isNaN, "\(name)")
+                } else if reference < Double.leastNormalMagnitude || reference.isInfinite {
+                    #expect(y == 0 || y == reference || abs(y - reference) <= Double.leastNormalMagnitude, "\(name): exp(\(x)) = \(y)")
+                } else {
+                    #expect(abs(y - reference) / reference < 2e-15, "\(name): exp(\(x)) = \(y), not \(reference)")
+                }
+            }
+            var values = scores, out = [Double](repeating: 0, count: rows)
+            values.withUnsafeMutableBufferPointer { v in
+                out.withUnsafeMutableBufferPointer { kernels.pointee.log_sum_exp_rows_f64!(v.baseAddress!, rows, columns, $0.baseAddress!, 1) }
+            }
+            for i in 0..<rows {
+                let row = scores[(i * columns)..<((i + 1) * columns)]
+                let top = row.max()!
+                let reference = top + log(row.map { exp($0 - top) }.reduce(0, +))
+                #expect(abs(out[i] - reference) < 1e-12 * abs(reference), "\(name)")
+                for j in 0..<columns {
+                    #expect(abs(values[i * columns + j] - exp(scores[i * columns + j] - reference)) < 1e-13, "\(name)")
+                }
+            }
+        }
+    }
+
+    @Test func gaussianLogDensitiesMatchScalarSums() {
+        var rng = Xoshiro256StarStar(seed: 22)
+        let rows = 29, k = 3, d = 5
+        let y = (0..<(rows * k * d)).map { _ in rng.nextNormal() }
+        let projected = (0..<(k * d)).map { _ in rng.nextNormal() }
+        let constants = (0..<k).map { _ in rng.nextNormal() }
+        let x = (0..<(rows * d)).map { _ in rng.nextNormal() * 3 + 1 }
+        let shift = (0..<d).map { _ in rng.nextNormal() }
+        // Upper triangular factors, stored as the mixture kernel stacks them: [a·k·d + c·d + b].
+        var factors = [Double](repeating: 0, count: d * k * d)
+        for a in 0..<d { for c in 0..<k { for b in a..<d { factors[a * k * d + c * d + b] = rng.nextNormal() } } }
+        let weights = (0..<(rows * k)).map { _ in rng.nextUniform() }
+        for (name, kernels) in Self.levels {
+            for (rowStride, componentStride) in [(k * d, d), (d, 0)] {
+                var out = [Double](repeating: 0, count: rows * k)
+                kernels.pointee.whitened_log_densities_f64!(y, rows, k, d, rowStride, componentStride, projected, constants, &out)
+                for i in 0..<rows {
+                    for c in 0..<k {
+                        var s = 0.0
+                        for j in 0..<d { let t = y[i * rowStride + c * componentStride + j] - projected[c * d + j]; s += t * t }
+                        #expect(abs(out[i * k + c] - (constants[c] - 0.5 * s)) < 1e-12 * max(1, s), "\(name)")
+                    }
+                }
+            }
+            var small = [Double](repeating: 0, count: rows * k)
+            kernels.pointee.small_full_log_densities_f64!(x, rows, k, d, shift, factors, projected, constants, &small)
+            for i in 0..<rows {
+                for c in 0..<k {
+                    var s = 0.0
+                    for b in 0..<d {
+                        var e = -projected[c * d + b]
+                        for a in 0...b { e += (x[i * d + a] - shift[a]) * factors[a * k * d + c * d + b] }
+                        s += e * e
+                    }
+                    #expect(abs(small[i * k + c] - (constants[c] - 0.5 * s)) < 1e-12 * max(1, s), "\(name)")
+                }
+            }
+            var deviations = [Double](repeating: 0, count: rows * d)
+            kernels.pointee.weighted_deviations_f64!(x, rows, d, shift, weights.withUnsafeBufferPointer { $0.baseAddress! + 1 }, k, &deviations)
+            for i in 0..<rows {
+                for j in 0..<d {
+                    #expect(abs(deviations[i * d + j] - weights[i * k + 1].squareRoot() * (x[i * d + j] - shift[j])) < 1e-13, "\(name)")
+                }
+            }
+        }
+    }
+
+    @Test func bernoulliTermsAndSigmoidMatchDoublePrecision() {
+        var rng = Xoshiro256StarStar(seed: 23)
+        let n = 45
+        let x = (0..<n).map { _ in Float(rng.nextUniform() < 0.4 ? 1 : 0) }
+        let f = (0..<n).map { _ in Float(rng.nextNormal() * 8) }
+        for (name, kernels) in Self.levels {
+            var g = [Float](repeating: 0, count: n)
+            let total = kernels.pointee.bernoulli_f32!(x, f, n, 0.25, &g)
+            var reference = 0.0
+            for j in 0..<n {
+                let fd = Double(f[j])
+                reference += Double(x[j]) * fd - (max(fd, 0) + log1p(exp(-abs(fd))))
+                #expect(abs(Double(g[j]) - 0.25 * (Double(x[j]) - 1 / (1 + exp(-fd)))) < 1e-6, "\(name)")
+            }
+            #expect(abs(total - reference) < 1e-5 * max(1, abs(reference)), "\(name)")
+            var s = f
+            kernels.pointee.sigmoid_f32!(&s, n)
+            for j in 0..<n { #expect(abs(Double(s[j]) - 1 / (1 + exp(-Double(f[j])))) < 1e-6, "\(name)") }
+        }
+    }
+
+    @Test func sparseProductsEqualDenseOnes() {
+        var rng = Xoshiro256StarStar(seed: 24)
+        // 211 output columns cover every path: whole strips, single vectors and a scalar tail.
+        let rows = 13, columns = 17, n = 211
+        var dense = [Double](repeating: 0, count: rows * columns)
+        var starts = [0], indices: [Int32] = [], values: [Double] = []
+        for i in 0..<rows {
+            for j in 0..<columns where rng.nextUniform() < 0.3 {
+                let v = Double(Int(rng.nextNormal() * 4))
+                dense[i * columns + j] = v
+                indices.append(Int32(j))
+                values.append(v)
+            }
+            starts.append(values.count)
+        }
+        let w = (0..<(columns * n)).map { _ in rng.nextNormal() }
+        let g = (0..<(rows * n)).map { _ in rng.nextNormal() }
+        let y0 = (0..<(rows * n)).map { _ in rng.nextNormal() }
+        for (name, kernels) in Self.levels {
+            var y = y0, dw = [Double](repeating: .nan, count: columns * n)
+            kernels.pointee.sparse_multiply_f64!(rows, starts, indices, values, w, n, &y)
+            kernels.pointee.sparse_transposed_multiply_f64!(rows, columns, starts, indices, values, g, n, &dw)
+            var yf = y0.map(Float.init), dwf = [Float](repeating: .nan, count: columns * n)
+            let valuesF = values.map(Float.init), wf = w.map(Float.init), gf = g.map(Float.init)
+            kernels.pointee.sparse_multiply_f32!(rows, starts, indices, valuesF, wf, n, &yf)
+            kernels.pointee.sparse_transposed_multiply_f32!(rows, columns, starts, indices, valuesF, gf, n, &dwf)
+            for i in 0..<rows {
+                for c in 0..<n {
+                    var s = y0[i * n + c]
+                    for j in 0..<columns { s += dense[i * columns + j] * w[j * n + c] }
+                    #expect(abs(y[i * n + c] - s) < 1e-12 * max(1, abs(s)), "\(name)")
+                    #expect(abs(Double(yf[i * n + c]) - s) < 1e-4 * max(1, abs(s)), "\(name)")
+                }
+            }
+            for j in 0..<columns {
+                for c in 0..<n {
+                    var s = 0.0
+                    for i in 0..<rows { s += dense[i * columns + j] * g[i * n + c] }
+                    #expect(abs(dw[j * n + c] - s) < 1e-12 * max(1, abs(s)), "\(name)")
+                    #expect(abs(Double(dwf[j * n + c]) - s) < 1e-4 * max(1, abs(s)), "\(name)")
+                }
+            }
+        }
+    }
+
+    /// The scaled recursions against the same recursions written plainly, for 3 states in 4 lanes
+    /// and 6 in 8, over a sequence long enough to need rescaling.
+    @Test func markovRecursionsMatchPlainScaledRecursions() {
+        var rng = Xoshiro256StarStar(seed: 25)
+        for (k, lanes) in [(3, 4), (6, 8)] {
+            let steps = 300
+            var a = [Double](repeating: 0, count: lanes * lanes)
+            for i in 0..<k {
+                let row = rng.nextDirichlet([Double](repeating: 1, count: k))
+                for j in 0..<k { a[i * lanes + j] = row[j] }
+            }
+            var at = [Double](repeating: 0, count: lanes * lanes)
+            for i in 0..<lanes { for j in 0..<lanes { at[j * lanes + i] = a[i * lanes + j] } }
+            // Emissions spanning many orders of magnitude, so that the sums leave [2⁻⁶⁴, 2⁶⁴].
+            var b = [Double](repeating: 0, count: steps * lanes)
+            for t in 0..<steps { for s in 0..<k { b[t * lanes + s] = exp(rng.nextNormal() * 3 - 2) } }
+            // The plain recursions, with the same rescaling rule.
+            func rescaled(_ v: [Double]) -> ([Double], Double) {
+                let s = v.reduce(0, +)
+                return s > 0 && !(s >= 0x1p-64 && s <= 0x1p64) ? (v.map { $0 / s }, s) : (v, 1)
+            }
+            var alphaRef = [[Double]](repeating: [], count: steps), betaRef = alphaRef
+            var forwardScales = [Double](repeating: 1, count: steps), backwardScales = forwardScales
+            alphaRef[0] = (0..<lanes).map { $0 < k ? b[$0] / Double(k) : 0 }
+            for t in 1..<steps {
+                let u = (0..<lanes).map { j in (0..<lanes).reduce(0.0) { $0 + alphaRef[t - 1][$1] * a[$1 * lanes + j] } * b[t * lanes + j] }
+                (alphaRef[t], forwardScales[t]) = rescaled(u)
+            }
+            betaRef[steps - 1] = (0..<lanes).map { $0 < k ? 1 : 0 }
+            for s in stride(from: steps - 2, through: 0, by: -1) {
+                let u = (0..<lanes).map { i in (0..<lanes).reduce(0.0) { $0 + a[i * lanes + $1] * b[(s + 1) * lanes + $1] * betaRef[s + 1][$1] } }
+                (betaRef[s], backwardScales[s]) = rescaled(u)
+            }
+            #expect(forwardScales.contains { $0 != 1 } && backwardScales.contains { $0 != 1 }, "the test must exercise rescaling")
+            func close(_ x: Double, _ y: Double) -> Bool { abs(x - y) <= 1e-12 * max(abs(x), abs(y), 1e-300) }
+            let index = lanes == 4 ? 0 : 1
+            for (name, kernels) in Self.levels {
+                let forward = [kernels.pointee.hmm_forward.0, kernels.pointee.hmm_forward.1][index]!
+                let backward = [kernels.pointee.hmm_backward.0, kernels.pointee.hmm_backward.1][index]!
+                let both = [kernels.pointee.hmm_forward_backward.0, kernels.pointee.hmm_forward_backward.1][index]!
+                let posteriors = [kernels.pointee.hmm_posteriors.0, kernels.pointee.hmm_posteriors.1][index]!
+                var alpha = [Double](repeating: 0, count: steps * lanes), beta = alpha
+                var fs = [Double](repeating: 1, count: steps), bs = fs
+                for s in 0..<lanes { alpha[s] = alphaRef[0][s]; beta[(steps - 1) * lanes + s] = betaRef[steps - 1][s] }
+                forward(a, b, steps, &alpha, &fs)
+                backward(at, b, steps, &beta, &bs)
+                var alpha2 = alpha, beta2 = beta, fs2 = fs, bs2 = bs
+                both(a, at, b, steps, &alpha2, &beta2, &fs2, &bs2)
+                #expect(alpha2 == alpha && beta2 == beta && fs2 == fs && bs2 == bs, "\(name): interleaved and separate chains differ")
+                for t in 0..<steps {
+                    #expect(close(fs[t], forwardScales[t]) && close(bs[t], backwardScales[t]), "\(name) K=\(k) step \(t)")
+                    for s in 0..<lanes {
+                        #expect(close(alpha[t * lanes + s], alphaRef[t][s]) && close(beta[t * lanes + s], betaRef[t][s]), "\(name) K=\(k) step \(t)")
+                    }
+                }
+                var gamma = [Double](repeating: .nan, count: steps * k), sums = [Double](repeating: 0, count: k * lanes)
+                posteriors(k, 0, steps, steps, alpha, beta, b, bs, &gamma, &sums)
+                var sumsRef = [Double](repeating: 0, count: k * lanes)
+                for t in 0..<steps {
+                    let overlap = (0..<lanes).reduce(0.0) { $0 + alphaRef[t][$1] * betaRef[t][$1] }
+                    for s in 0..<k { #expect(close(gamma[t * k + s], alphaRef[t][s] * betaRef[t][s] / overlap), "\(name)") }
+                    guard t + 1 < steps else { continue }
+                    for i in 0..<k {
+                        for j in 0..<lanes {
+                            sumsRef[i * lanes + j] += alphaRef[t][i] * b[(t + 1) * lanes + j] * betaRef[t + 1][j] / (backwardScales[t] * overlap)
+                        }
+                    }
+                }
+                for e in 0..<(k * lanes) { #expect(abs(sums[e] - sumsRef[e]) <= 1e-10 * max(1, abs(sumsRef[e])), "\(name)") }
+            }
+        }
+    }
+}
