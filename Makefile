@@ -2,13 +2,12 @@
 #   make demo   installs the system libraries, builds, and fits Old Faithful (bundled)
 #   make test   installs the system libraries, builds, and runs the test suite
 SWIFT ?= swift
-ARCH := $(shell uname -m)
-# Plain release builds emit SSE2 only; AVX2/FMA makes the SIMD kernels ~3x faster (DESIGN.md §4).
-# Only where the CPU has AVX2 and FMA, so the binary runs on the machine that built it.
-HAS_AVX2 := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo yes)
-ifeq ($(ARCH)$(HAS_AVX2),x86_64yes)
-CPU_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell
-endif
+# A plain release build, as a package that depends on Latent gets: the hot loops are C kernels built
+# for baseline x86-64, AVX2 and AVX-512 and chosen when they load (Sources/LatentKernels), so the
+# binary runs on any x86-64 machine at the speed of its widest vector unit. CPU_FLAGS adds compiler
+# flags if you want them (e.g. CPU_FLAGS="-Xswiftc -target-cpu -Xswiftc native"; make bench shows
+# what that gains).
+CPU_FLAGS ?=
 BUILD_FLAGS := -c release $(CPU_FLAGS)
 LATENT := .build/release/latent
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo)

@@ -20,6 +20,14 @@ import LatentCore
         var nan = [Double.nan, -.infinity]
         VectorMath.expInPlace(&nan)
         #expect(nan[0].isNaN && nan[1] == 0)
+        // The SIMD8 exponential that Swift code inlines (unfused multiply-adds).
+        for start in stride(from: 0, to: 10_000, by: 8) {
+            let e = VectorMath.exp(SIMD8<Double>(xs[start..<(start + 8)]))
+            for l in 0..<8 where Foundation.exp(xs[start + l]) >= Double.leastNormalMagnitude {
+                let reference = Foundation.exp(xs[start + l])
+                #expect(abs(e[l] - reference) / reference < 4e-15, "exp(\(xs[start + l])): \(e[l]) vs \(reference)")
+            }
+        }
     }
 
     @Test func singlePrecisionExpAndBernoulliTermsMatchReferences() {

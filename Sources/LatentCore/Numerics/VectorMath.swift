@@ -8,8 +8,8 @@ import LatentKernels
 /// reduction `eˣ = 2ⁿ·eʳ` with `|r| ≤ ln2/2` and a degree-12 polynomial; relative error below 2e-15
 /// for normal results, `0` below −708.39 (subnormal results flush to zero) and `+∞` above 709.78.
 /// Scalar `exp` from libm costs 4–5 ns per element; the kernel about 1–2 ns with AVX2 or AVX-512.
-/// The SIMD8 functions below are the same algorithms for Swift code that inlines them; they use
-/// fused multiply-adds and so are fast only in a build for a CPU that has them.
+/// The SIMD8 functions below are the same algorithms for Swift code that inlines them, with unfused
+/// multiply-adds (see ``Swift/SIMD/accumulate(_:_:)``).
 public enum VectorMath {
     @usableFromInline static let log2e = 1.4426950408889634
     @usableFromInline static let ln2Hi = 0.6931471803691238     // ln 2, high part
@@ -25,20 +25,21 @@ public enum VectorMath {
         let shifter = SIMD8<Double>(repeating: 6755399441055744.0)
         let n = (clamped * log2e + shifter) - shifter
         let r = (clamped - n * ln2Hi) - n * ln2Lo
-        // The Taylor polynomial of eʳ (|r| ≤ ln2/2) to degree 12 in Estrin's scheme with fused
-        // multiply-adds: a dependency chain of five FMAs instead of Horner's twelve.
+        // The Taylor polynomial of eʳ (|r| ≤ ln2/2) to degree 12 in Estrin's scheme: a dependency
+        // chain of five multiply-adds instead of Horner's twelve (unfused, so that baseline builds
+        // make no libm call per lane; the C kernel fuses them where the CPU can).
         let r2 = r * r, r4 = r2 * r2, r8 = r4 * r4
-        let p01 = SIMD8<Double>(repeating: 1).addingProduct(r, SIMD8(repeating: 1))
-        let p23 = SIMD8<Double>(repeating: 1.0 / 2).addingProduct(r, SIMD8(repeating: 1.0 / 6))
-        let p45 = SIMD8<Double>(repeating: 1.0 / 24).addingProduct(r, SIMD8(repeating: 1.0 / 120))
-        let p67 = SIMD8<Double>(repeating: 1.0 / 720).addingProduct(r, SIMD8(repeating: 1.0 / 5040))
-        let p89 = SIMD8<Double>(repeating: 1.0 / 40320).addingProduct(r, SIMD8(repeating: 1.0 / 362880))
-        let p1011 = SIMD8<Double>(repeating: 1.0 / 3628800).addingProduct(r, SIMD8(repeating: 1.0 / 39916800))
-        let q0 = p01.addingProduct(r2, p23), q1 = p45.addingProduct(r2, p67)
-        let q2 = p89.addingProduct(r2, p1011)
+        let p01 = SIMD8<Double>(repeating: 1).adding(r, times: SIMD8(repeating: 1))
+        let p23 = SIMD8<Double>(repeating: 1.0 / 2).adding(r, times: SIMD8(repeating: 1.0 / 6))
+        let p45 = SIMD8<Double>(repeating: 1.0 / 24).adding(r, times: SIMD8(repeating: 1.0 / 120))
+        let p67 = SIMD8<Double>(repeating: 1.0 / 720).adding(r, times: SIMD8(repeating: 1.0 / 5040))
+        let p89 = SIMD8<Double>(repeating: 1.0 / 40320).adding(r, times: SIMD8(repeating: 1.0 / 362880))
+        let p1011 = SIMD8<Double>(repeating: 1.0 / 3628800).adding(r, times: SIMD8(repeating: 1.0 / 39916800))
+        let q0 = p01.adding(r2, times: p23), q1 = p45.adding(r2, times: p67)
+        let q2 = p89.adding(r2, times: p1011)
         let q3 = SIMD8<Double>(repeating: 1.0 / 479001600)
-        let s0 = q0.addingProduct(r4, q1), s1 = q2.addingProduct(r4, q3)
-        var p = s0.addingProduct(r8, s1)
+        let s0 = q0.adding(r4, times: q1), s1 = q2.adding(r4, times: q3)
+        var p = s0.adding(r8, times: s1)
         // n = 1024 happens for x just below the overflow threshold: use 2¹⁰²³ and double p.
         var exponent = n
         let top = n .> 1023
@@ -121,12 +122,12 @@ public enum VectorMath {
         let shifter = SIMD8<Float>(repeating: 12582912)   // 1.5·2²³
         let n = (clamped * 1.44269504 + shifter) - shifter
         let r = (clamped - n * 0.693359375) - n * -2.12194440e-4
-        var p = SIMD8<Float>(repeating: 1.0 / 120).addingProduct(r, SIMD8(repeating: 1.0 / 720))
-        p = SIMD8<Float>(repeating: 1.0 / 24).addingProduct(r, p)
-        p = SIMD8<Float>(repeating: 1.0 / 6).addingProduct(r, p)
-        p = SIMD8<Float>(repeating: 0.5).addingProduct(r, p)
-        p = SIMD8<Float>(repeating: 1).addingProduct(r, p)
-        p = SIMD8<Float>(repeating: 1).addingProduct(r, p)
+        var p = SIMD8<Float>(repeating: 1.0 / 120).adding(r, times: SIMD8(repeating: 1.0 / 720))
+        p = SIMD8<Float>(repeating: 1.0 / 24).adding(r, times: p)
+        p = SIMD8<Float>(repeating: 1.0 / 6).adding(r, times: p)
+        p = SIMD8<Float>(repeating: 0.5).adding(r, times: p)
+        p = SIMD8<Float>(repeating: 1).adding(r, times: p)
+        p = SIMD8<Float>(repeating: 1).adding(r, times: p)
         let bias = SIMD8<Float>(repeating: 127 + 8388608)  // low bits of (n + 127 + 2²³) hold n + 127
         let scale = unsafeBitCast(unsafeBitCast(n + bias, to: SIMD8<UInt32>.self) &<< 23, to: SIMD8<Float>.self)
         var result = p * scale
