@@ -538,7 +538,7 @@ def machine():
         if key in ("L1d cache", "L2 cache", "L3 cache", "CPU max MHz", "Model name", "Thread(s) per core"):
             caches[key] = line.split(":", 1)[1].strip()
     return {"cpu": model, "cores": os.cpu_count(), "usableCores": len(os.sched_getaffinity(0)),
-            "memoryGiB": round(mem, 1) if mem else None, "simd": sorted(flags & {"avx2", "fma", "avx512f"}),
+            "memoryGiB": round(mem, 1) if mem else None, "simd": sorted(flags & {"sse2", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_bf16", "avx512_fp16"}),
             "lscpu": caches, "kernel": platform.release(), "os": sh(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"])}
 
 

@@ -165,6 +165,10 @@ void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, co
     kernels()->sparse_transposed_multiply_f64(rows, columns, starts, indices, values, g, n, dw);
 }
 
+double latent_hmm_exponentiate_f64(ptrdiff_t k, ptrdiff_t p, const double *logB, ptrdiff_t from, ptrdiff_t to, double *b) {
+    return kernels()->hmm_exponentiate_f64(k, p, logB, from, to, b);
+}
+
 /// Index of a recursion kernel for `lanes` (4 or 8).
 static inline int lane_index(ptrdiff_t lanes) { return lanes == 4 ? 0 : 1; }
 

@@ -83,6 +83,23 @@ static void VARIANT(log_sum_exp_rows_f64)(double *values, ptrdiff_t rows, ptrdif
     }
 }
 
+static double VARIANT(hmm_exponentiate_f64)(ptrdiff_t k, ptrdiff_t p, const double *logB, ptrdiff_t from, ptrdiff_t to,
+                                            double *b) {
+    double total = 0;
+    for (ptrdiff_t t = from; t < to; t++) {
+        const double *src = logB + t * k;
+        double *dst = b + t * p;
+        double m = -__builtin_inf();
+        for (ptrdiff_t s = 0; s < k; s++) m = src[s] > m ? src[s] : m;
+        if (!(m > -__builtin_inf() && m < __builtin_inf())) m = 0;
+        total += m;
+        for (ptrdiff_t s = 0; s < k; s++) dst[s] = src[s] - m;
+        for (ptrdiff_t s = k; s < p; s++) dst[s] = -__builtin_inf();
+    }
+    VARIANT(exp_f64)(b + from * p, (to - from) * p);
+    return total;
+}
+
 /// `Σⱼ (aⱼ − bⱼ)²` with eight partial sums.
 static inline __attribute__((always_inline)) double VARIANT(squared_distance)(const double *a, const double *b, ptrdiff_t n) {
     f64x8 acc = splat8(0.0);
@@ -260,6 +277,7 @@ static const latent_kernel_table VARIANT(table) = {
     VARIANT(weighted_deviations_f64),
     VARIANT(bernoulli_f32),
     VARIANT(sigmoid_f32),
+    VARIANT(hmm_exponentiate_f64),
     VARIANT(sparse_multiply_f32),
     VARIANT(sparse_multiply_f64),
     VARIANT(sparse_transposed_multiply_f32),

@@ -165,6 +165,24 @@ import LatentKernels
         }
     }
 
+    @Test func scaledEmissionLikelihoodsSubtractEachStepsMaximum() {
+        let k = 3, p = 8, steps = 5
+        let logB: [Double] = [-1, -2, -3, 10, 12, 11, -.infinity, -.infinity, -.infinity, -700, -800, -900, 0, 0, 0]
+        for (name, kernels) in Self.levels {
+            var b = [Double](repeating: .nan, count: steps * p)
+            let total = kernels.pointee.hmm_exponentiate_f64!(k, p, logB, 1, steps, &b)
+            #expect(total == 12 + 0 - 700 + 0, "\(name)")
+            #expect(b[0..<p].allSatisfy { $0.isNaN }, "\(name): a step outside the range was written")
+            for t in 1..<steps {
+                let m = [12.0, 0, -700, 0][t - 1]
+                for s in 0..<p {
+                    let expected = s < k ? exp(logB[t * k + s] - m) : 0
+                    #expect(abs(b[t * p + s] - expected) <= 1e-15 * expected, "\(name) step \(t) state \(s)")
+                }
+            }
+        }
+    }
+
     /// The scaled recursions against the same recursions written plainly, for 3 states in 4 lanes
     /// and 6 in 8, over a sequence long enough to need rescaling.
     @Test func markovRecursionsMatchPlainScaledRecursions() {

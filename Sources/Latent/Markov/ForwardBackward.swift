@@ -160,28 +160,7 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         var maxima = [0.0, 0.0]
         maxima.withUnsafeMutableBufferPointer { maximaBuffer in
             runPair(parallel) { h in
-                var total = 0.0
-                let part = halves[h]
-                if k == lanes {
-                    for t in part {
-                        let v = load(logB + t &* k)
-                        var m = v.max()
-                        if !m.isFinite { m = 0 }
-                        total += m
-                        store(v - V(repeating: m), b + t &* p)
-                    }
-                } else {
-                    for t in part {
-                        let src = logB + t &* k, dst = b + t &* p
-                        var m = -Double.infinity
-                        for s in 0..<k where src[s] > m { m = src[s] }
-                        if !m.isFinite { m = 0 }
-                        total += m
-                        for s in 0..<k { dst[s] = src[s] - m }
-                        for s in k..<p { dst[s] = -.infinity }
-                    }
-                }
-                VectorMath.expInPlace(UnsafeMutableBufferPointer(start: b + part.lowerBound &* p, count: part.count &* p))
+                let total = ScaledRecursions.exponentiate(states: k, width: p, logB: logB, range: halves[h], into: b)
                 maximaBuffer[h] = total
             }
         }

@@ -1,7 +1,7 @@
 import LatentKernels
 
-/// The scaled forward and backward recursions of a Markov chain with at most 8 states, and its
-/// posterior pass: the C kernels of ``InstructionSet``, one vector of `lanes` (4 or 8) doubles per
+/// The scaled forward and backward recursions of a Markov chain with at most 8 states, its
+/// posterior pass, and the scaled emission likelihoods they read: the C kernels of ``InstructionSet``, one vector of `lanes` (4 or 8) doubles per
 /// step with zero-padded states.
 ///
 /// `rows` and `columns` hold the transition matrix `A` and its transpose, `lanes × lanes` with zeros
@@ -9,6 +9,15 @@ import LatentKernels
 /// is divided by its sum only when the sum leaves `[2⁻⁶⁴, 2⁶⁴]`; the divisor (1 if none) goes to that
 /// step's entry of the scales. Each function costs `O(steps · lanes²)`.
 public enum ScaledRecursions {
+    /// Scaled emission likelihoods for the steps in `range`: `b[t·width + s] = exp(logB[t·states + s] − m_t)`
+    /// for `s < states` and 0 up to `width`, where `m_t` is the step's largest entry (0 when that is
+    /// not finite); returns `Σ m_t`. Any number of states (`width` ≥ `states`).
+    public static func exponentiate(states: Int, width: Int, logB: UnsafePointer<Double>, range: Range<Int>,
+                                    into b: UnsafeMutablePointer<Double>) -> Double {
+        precondition(width >= states)
+        return latent_hmm_exponentiate_f64(states, width, logB, range.lowerBound, range.upperBound, b)
+    }
+
     /// `α̂_t ∝ (α̂_{t−1} A) ⊙ b_t` for `t = 1 ..< steps`, from `α̂_0` in `alpha[0 ..< lanes]`.
     public static func forward(lanes: Int, rows: UnsafePointer<Double>, b: UnsafePointer<Double>, steps: Int,
                                alpha: UnsafeMutablePointer<Double>, scales: UnsafeMutablePointer<Double>) {

@@ -40,6 +40,7 @@ typedef struct {
                                     double *);
     double (*bernoulli_f32)(const float *, const float *, ptrdiff_t, float, float *);
     void (*sigmoid_f32)(float *, ptrdiff_t);
+    double (*hmm_exponentiate_f64)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
     void (*sparse_multiply_f32)(ptrdiff_t, const ptrdiff_t *, const int *, const float *, const float *, ptrdiff_t, float *);
     void (*sparse_multiply_f64)(ptrdiff_t, const ptrdiff_t *, const int *, const double *, const double *, ptrdiff_t,
                                 double *);
@@ -115,6 +116,9 @@ void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, co
  * the divisor (1 if none) goes to the step's entry of the scale array. O(steps · lanes²) each.
  */
 
+/// Scaled emission likelihoods for steps `from ..< to`: `b[t·p + s] = exp(logB[t·k + s] − m_t)` for `s < k`
+/// and 0 for `k ≤ s < p`, where `m_t` is the step's largest entry (0 when that is not finite); returns Σ m_t.
+double latent_hmm_exponentiate_f64(ptrdiff_t k, ptrdiff_t p, const double *logB, ptrdiff_t from, ptrdiff_t to, double *b);
 /// The forward recursion α̂_t ∝ (α̂_{t−1}A) ⊙ b_t for t = 1 ..< steps, from α̂_0 in `alpha[0 ..< lanes]`.
 void latent_hmm_forward_f64(ptrdiff_t lanes, const double *rows, const double *b, ptrdiff_t steps, double *alpha,
                             double *scale);
