@@ -7,22 +7,16 @@
 
 typedef double f64x8 __attribute__((vector_size(64)));
 typedef long long i64x8 __attribute__((vector_size(64)));
-typedef float f32x8 __attribute__((vector_size(32)));
-typedef int i32x8 __attribute__((vector_size(32)));
 
 #define PASTE2(a, b) a##b
 #define PASTE(a, b) PASTE2(a, b)
 
 // Helpers as macros, so that each variant's copy compiles them for its own target.
 #define splat8(v) ((f64x8){0} + (v))
-#define splat8f(v) ((f32x8){0} + (v))
 #define load8(p) __extension__({ f64x8 v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
-#define load8f(p) __extension__({ f32x8 v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
 #define store8(p, v) __extension__({ f64x8 v_ = (v); __builtin_memcpy((p), &v_, sizeof v_); })
-#define store8f(p, v) __extension__({ f32x8 v_ = (v); __builtin_memcpy((p), &v_, sizeof v_); })
 /// Lanes of `a` where `mask` is set (all bits), of `b` elsewhere.
 #define select8(mask, a, b) ((f64x8)(((i64x8)(mask) & (i64x8)(a)) | (~(i64x8)(mask) & (i64x8)(b))))
-#define select8f(mask, a, b) ((f32x8)(((i32x8)(mask) & (i32x8)(a)) | (~(i32x8)(mask) & (i32x8)(b))))
 #define sum8(v) __extension__({ f64x8 s_ = (v); ((s_[0] + s_[4]) + (s_[2] + s_[6])) + ((s_[1] + s_[5]) + (s_[3] + s_[7])); })
 
 // The small vector helpers of KernelBodies.h are always inlined, so their vector arguments never
@@ -163,6 +157,14 @@ void latent_sparse_transposed_multiply_f32(ptrdiff_t rows, ptrdiff_t columns, co
 void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
                                            const double *values, const double *g, ptrdiff_t n, double *dw) {
     kernels()->sparse_transposed_multiply_f64(rows, columns, starts, indices, values, g, n, dw);
+}
+
+void latent_zero_where_not_positive_f32(float *x, const float *reference, ptrdiff_t n, int strictly) {
+    kernels()->zero_where_not_positive_f32(x, reference, n, strictly);
+}
+
+void latent_zero_where_not_positive_f64(double *x, const double *reference, ptrdiff_t n, int strictly) {
+    kernels()->zero_where_not_positive_f64(x, reference, n, strictly);
 }
 
 double latent_hmm_exponentiate_f64(ptrdiff_t k, ptrdiff_t p, const double *logB, ptrdiff_t from, ptrdiff_t to, double *b) {

@@ -161,90 +161,115 @@ static void VARIANT(weighted_deviations_f64)(const double *x, ptrdiff_t rows, pt
     }
 }
 
-/// The single-precision exponential of eight lanes (degree-6 polynomial after `2ⁿ` reduction,
-/// relative error about 2e-7; 0 below −87.3).
-static inline __attribute__((always_inline)) f32x8 VARIANT(exp8f)(f32x8 x) {
-    const f32x8 low = splat8f(-87.3f), high = splat8f(88.7f);
-    f32x8 c = x;
-    c = select8f(c < low, low, c);
-    c = select8f(c > high, high, c);
-    const f32x8 shifter = splat8f(12582912.0f);   // 1.5·2²³
-    f32x8 n = (c * 1.44269504f + shifter) - shifter;
-    f32x8 r = (c - n * 0.693359375f) - n * -2.12194440e-4f;
-    f32x8 p = r * (1.0f / 720) + 1.0f / 120;
+/*
+ * Single precision: FLANES lanes per vector, 16 where the registers are 512 bits wide, else 8.
+ */
+#define FLANES (NATIVE_BYTES >= 64 ? 16 : 8)
+typedef float VARIANT(f32v) __attribute__((vector_size(FLANES * 4)));
+typedef int VARIANT(i32v) __attribute__((vector_size(FLANES * 4)));
+typedef double VARIANT(f64v) __attribute__((vector_size(FLANES * 8)));
+#define F32V VARIANT(f32v)
+#define I32V VARIANT(i32v)
+#define fsplat(v) ((F32V){0} + (v))
+#define fload(p) __extension__({ F32V v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define fstore(p, v) __extension__({ F32V v_ = (v); __builtin_memcpy((p), &v_, sizeof v_); })
+#define fselect(mask, a, b) ((F32V)(((I32V)(mask) & (I32V)(a)) | (~(I32V)(mask) & (I32V)(b))))
+
+/// The single-precision exponential (degree-6 polynomial after `2ⁿ` reduction, relative error about
+/// 2e-7; 0 below −87.3).
+static inline __attribute__((always_inline)) F32V VARIANT(expf_lanes)(F32V x) {
+    const F32V low = fsplat(-87.3f), high = fsplat(88.7f);
+    F32V c = x;
+    c = fselect(c < low, low, c);
+    c = fselect(c > high, high, c);
+    const F32V shifter = fsplat(12582912.0f);   // 1.5·2²³
+    F32V n = (c * 1.44269504f + shifter) - shifter;
+    F32V r = (c - n * 0.693359375f) - n * -2.12194440e-4f;
+    F32V p = r * (1.0f / 720) + 1.0f / 120;
     p = r * p + 1.0f / 24;
     p = r * p + 1.0f / 6;
     p = r * p + 0.5f;
     p = r * p + 1.0f;
     p = r * p + 1.0f;
-    f32x8 biased = n + (127.0f + 8388608.0f);   // the low bits of n + 127 + 2²³ hold n + 127
-    f32x8 scale = (f32x8)(((i32x8)biased) << 23);
-    f32x8 result = p * scale;
-    return select8f(x < low, splat8f(0.0f), result);
+    F32V biased = n + (127.0f + 8388608.0f);   // the low bits of n + 127 + 2²³ hold n + 127
+    F32V scale = (F32V)(((I32V)biased) << 23);
+    F32V result = p * scale;
+    return fselect(x < low, fsplat(0.0f), result);
 }
 
 static double VARIANT(bernoulli_f32)(const float *targets, const float *logits, ptrdiff_t n, float weight, float *gradient) {
     // Softplus and σ share e = e^{−|f|}: softplus(f) = max(f, 0) + log1p(e), with
     // log1p(e) = 2·atanh(e/(2+e)) as a series in s² ≤ 1/9; σ(f) = 1/(1+e) or e/(1+e).
-    f64x8 partial = splat8(0.0);
+    // Lane-wise double-precision partial sums, reduced once at the end.
+    VARIANT(f64v) partial = (VARIANT(f64v)){0};
     double total = 0;
-    for (ptrdiff_t j = 0; j < n; j += 8) {
-        ptrdiff_t m = n - j < 8 ? n - j : 8;
-        f32x8 xv, fv;
-        if (m == 8) {
-            xv = load8f(targets + j);
-            fv = load8f(logits + j);
+    for (ptrdiff_t j = 0; j < n; j += FLANES) {
+        ptrdiff_t m = n - j < FLANES ? n - j : FLANES;
+        F32V xv, fv;
+        if (m == FLANES) {
+            xv = fload(targets + j);
+            fv = fload(logits + j);
         } else {
-            float xs[8] = {0}, fs[8] = {0};
+            float xs[FLANES] = {0}, fs[FLANES] = {0};
             for (ptrdiff_t t = 0; t < m; t++) { xs[t] = targets[j + t]; fs[t] = logits[j + t]; }
-            xv = load8f(xs);
-            fv = load8f(fs);
+            xv = fload(xs);
+            fv = fload(fs);
         }
-        i32x8 negative = fv < 0.0f;
-        f32x8 magnitude = select8f(negative, -fv, fv);
-        f32x8 e = VARIANT(exp8f)(-magnitude);
-        f32x8 s = e / (2.0f + e), s2 = s * s;
-        f32x8 p = s2 * (1.0f / 15) + 1.0f / 13;
+        I32V negative = fv < 0.0f;
+        F32V magnitude = fselect(negative, -fv, fv);
+        F32V e = VARIANT(expf_lanes)(-magnitude);
+        F32V s = e / (2.0f + e), s2 = s * s;
+        F32V p = s2 * (1.0f / 15) + 1.0f / 13;
         p = s2 * p + 1.0f / 11;
         p = s2 * p + 1.0f / 9;
         p = s2 * p + 1.0f / 7;
         p = s2 * p + 1.0f / 5;
         p = s2 * p + 1.0f / 3;
         p = s2 * p + 1.0f;
-        f32x8 positive = select8f(negative, splat8f(0.0f), fv);
-        f32x8 term = xv * fv - (positive + 2.0f * s * p);
-        if (m == 8) {
-            partial += __builtin_convertvector(term, f64x8);
+        F32V positive = fselect(negative, fsplat(0.0f), fv);
+        F32V term = xv * fv - (positive + 2.0f * s * p);
+        if (m == FLANES) {
+            partial += __builtin_convertvector(term, VARIANT(f64v));
         } else {
             for (ptrdiff_t t = 0; t < m; t++) total += (double)term[t];
         }
         if (gradient) {
-            f32x8 inverse = 1.0f / (1.0f + e);
-            f32x8 sigmoid = select8f(negative, e * inverse, inverse);
-            f32x8 g = (xv - sigmoid) * weight;
-            if (m == 8) {
-                store8f(gradient + j, g);
+            F32V inverse = 1.0f / (1.0f + e);
+            F32V sigmoid = fselect(negative, e * inverse, inverse);
+            F32V g = (xv - sigmoid) * weight;
+            if (m == FLANES) {
+                fstore(gradient + j, g);
             } else {
                 for (ptrdiff_t t = 0; t < m; t++) gradient[j + t] = g[t];
             }
         }
     }
-    return sum8(partial) + total;
+    double sum = 0;
+    for (int l = 0; l < FLANES; l++) sum += partial[l];
+    return sum + total;
 }
 
 static void VARIANT(sigmoid_f32)(float *values, ptrdiff_t n) {
-    for (ptrdiff_t j = 0; j < n; j += 8) {
-        ptrdiff_t m = n - j < 8 ? n - j : 8;
-        if (m == 8) {
-            store8f(values + j, 1.0f / (1.0f + VARIANT(exp8f)(-load8f(values + j))));
+    for (ptrdiff_t j = 0; j < n; j += FLANES) {
+        ptrdiff_t m = n - j < FLANES ? n - j : FLANES;
+        if (m == FLANES) {
+            fstore(values + j, 1.0f / (1.0f + VARIANT(expf_lanes)(-fload(values + j))));
         } else {
-            float xs[8] = {0};
+            float xs[FLANES] = {0};
             for (ptrdiff_t t = 0; t < m; t++) xs[t] = values[j + t];
-            f32x8 s = 1.0f / (1.0f + VARIANT(exp8f)(-load8f(xs)));
+            F32V s = 1.0f / (1.0f + VARIANT(expf_lanes)(-fload(xs)));
             for (ptrdiff_t t = 0; t < m; t++) values[j + t] = s[t];
         }
     }
 }
+
+#undef FLANES
+#undef F32V
+#undef I32V
+#undef fsplat
+#undef fload
+#undef fstore
+#undef fselect
 
 #define SCALAR float
 #define SNAME(name) VARIANT(PASTE(name, _f32))
@@ -282,6 +307,8 @@ static const latent_kernel_table VARIANT(table) = {
     VARIANT(sparse_multiply_f64),
     VARIANT(sparse_transposed_multiply_f32),
     VARIANT(sparse_transposed_multiply_f64),
+    VARIANT(zero_where_not_positive_f32),
+    VARIANT(zero_where_not_positive_f64),
     {VARIANT(hmm_forward_4), VARIANT(hmm_forward_8)},
     {VARIANT(hmm_backward_4), VARIANT(hmm_backward_8)},
     {VARIANT(hmm_forward_backward_4), VARIANT(hmm_forward_backward_8)},

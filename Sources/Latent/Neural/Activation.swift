@@ -8,8 +8,10 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     public func apply<S: NeuralScalar>(_ x: UnsafeMutableBufferPointer<S>) {
         switch self {
         case .identity: return
-        // A select, not a conditional store, so that baseline SSE2 code vectorises it too.
-        case .relu: for i in x.indices { x[i] = x[i] < 0 ? 0 : x[i] }
+        case .relu:
+            // A C kernel: a loop of conditional stores does not vectorise in baseline x86-64 code.
+            guard let base = x.baseAddress else { return }
+            S.zeroWhereNotPositive(base, reference: base, count: x.count, strictly: true)
         case .tanh: for i in x.indices { x[i] = S.hyperbolicTangent(x[i]) }
         case .softplus: for i in x.indices { x[i] = S.softplus(x[i]) }
         case .sigmoid: for i in x.indices { x[i] = S.sigmoid(x[i]) }
@@ -21,7 +23,9 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     public func backward<S: NeuralScalar>(output: UnsafeBufferPointer<S>, gradient: UnsafeMutableBufferPointer<S>) {
         switch self {
         case .identity: return
-        case .relu: for i in gradient.indices { gradient[i] = output[i] <= 0 ? 0 : gradient[i] }
+        case .relu:
+            guard let g = gradient.baseAddress, let o = output.baseAddress else { return }
+            S.zeroWhereNotPositive(g, reference: o, count: min(gradient.count, output.count), strictly: false)
         case .tanh: for i in gradient.indices { gradient[i] *= 1 - output[i] * output[i] }
         case .softplus: for i in gradient.indices { gradient[i] *= 1 - S.exponential(-output[i]) }   // σ(a) = 1 − e^{−softplus(a)}
         case .sigmoid: for i in gradient.indices { gradient[i] *= output[i] * (1 - output[i]) }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A floating-point type neural networks run in: `Float` for speed (SGEMM), `Double` for
 /// gradient checks against finite differences.
-public protocol NeuralScalar: SparseProductScalar, SIMDScalar, Codable {
+public protocol NeuralScalar: KernelScalar, SIMDScalar, Codable {
     static func exponential(_ x: Self) -> Self
     static func logarithm(_ x: Self) -> Self
     static func logOnePlus(_ x: Self) -> Self

@@ -2,7 +2,7 @@
 ///
 /// Binarised or thresholded images are mostly zeros (about 80% of MNIST's pixels), so a first layer
 /// that multiplies only the nonzeros does a fraction of a dense GEMM's work. The products are C
-/// kernels (``SparseProductScalar``) that add in a fixed order, so results depend only on the data.
+/// kernels (``KernelScalar``) that add in a fixed order, so results depend only on the data.
 struct SparseRows<S: NeuralScalar> {
     let rows: Int
     let columns: Int

@@ -48,6 +48,8 @@ typedef struct {
                                            const float *, ptrdiff_t, float *);
     void (*sparse_transposed_multiply_f64)(ptrdiff_t, ptrdiff_t, const ptrdiff_t *, const int *, const double *,
                                            const double *, ptrdiff_t, double *);
+    void (*zero_where_not_positive_f32)(float *, const float *, ptrdiff_t, int);
+    void (*zero_where_not_positive_f64)(double *, const double *, ptrdiff_t, int);
     // Index 0: four lanes, 1: eight.
     void (*hmm_forward[2])(const double *, const double *, ptrdiff_t, double *, double *);
     void (*hmm_backward[2])(const double *, const double *, ptrdiff_t, double *, double *);
@@ -107,6 +109,12 @@ void latent_sparse_transposed_multiply_f32(ptrdiff_t rows, ptrdiff_t columns, co
                                            const float *values, const float *g, ptrdiff_t n, float *dw);
 void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
                                            const double *values, const double *g, ptrdiff_t n, double *dw);
+
+/// `x[i] = 0` wherever `reference[i] < 0` (`strictly` non-zero) or `reference[i] ≤ 0`, for `i < n` (the
+/// ReLU with `reference == x`, and its backward pass with `reference` the ReLU's output). `reference`
+/// is `x` itself or does not overlap it.
+void latent_zero_where_not_positive_f32(float *x, const float *reference, ptrdiff_t n, int strictly);
+void latent_zero_where_not_positive_f64(double *x, const double *reference, ptrdiff_t n, int strictly);
 
 /*
  * Hidden Markov model recursions for K ≤ lanes states (lanes = 4 or 8), every per-step vector

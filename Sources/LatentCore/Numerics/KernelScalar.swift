@@ -1,11 +1,17 @@
 import LatentKernels
 
-/// Products of a sparse matrix in compressed-sparse-row form with a dense row-major one (the C
-/// kernels of ``InstructionSet``). Row `i` of the sparse `rows × columns` matrix holds the entries
-/// `starts[i] ..< starts[i + 1]` of `indices` (their columns) and `values`; `starts` has `rows + 1`
-/// entries. Each output element adds its terms in the order of the nonzeros, so results depend only
-/// on the data. Both cost `O(nonzeros · n)`.
-public protocol SparseProductScalar: BLASScalar {
+/// A scalar type (`Float`, `Double`) with Latent's C kernels for neural networks (see
+/// ``InstructionSet``).
+///
+/// The sparse products take a matrix in compressed-sparse-row form: row `i` of the sparse
+/// `rows × columns` matrix holds the entries `starts[i] ..< starts[i + 1]` of `indices` (their columns)
+/// and `values`; `starts` has `rows + 1` entries. Each output element adds its terms in the order of
+/// the nonzeros, so results depend only on the data. Both cost `O(nonzeros · n)`.
+public protocol KernelScalar: BLASScalar {
+    /// Sets `x[i]` to 0 wherever `reference[i] < 0` (`strictly`) or `reference[i] ≤ 0`, for `i < count`:
+    /// the ReLU (`reference` = `x`, strictly) and its backward pass (`reference` = the output).
+    /// `reference` is `x` itself or does not overlap it.
+    static func zeroWhereNotPositive(_ x: UnsafeMutablePointer<Self>, reference: UnsafePointer<Self>, count: Int, strictly: Bool)
     /// `y += X·W`, with `W` row-major `columns × n` and `y` row-major `rows × n`.
     static func sparseMultiply(rows: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
                                by w: UnsafePointer<Self>, outputs n: Int, into y: UnsafeMutablePointer<Self>)
@@ -15,7 +21,11 @@ public protocol SparseProductScalar: BLASScalar {
                                          into dw: UnsafeMutablePointer<Self>)
 }
 
-extension Float: SparseProductScalar {
+extension Float: KernelScalar {
+    public static func zeroWhereNotPositive(_ x: UnsafeMutablePointer<Float>, reference: UnsafePointer<Float>, count: Int, strictly: Bool) {
+        latent_zero_where_not_positive_f32(x, reference, count, strictly ? 1 : 0)
+    }
+
     public static func sparseMultiply(rows: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Float>,
                                       by w: UnsafePointer<Float>, outputs n: Int, into y: UnsafeMutablePointer<Float>) {
         latent_sparse_multiply_f32(rows, starts, indices, values, w, n, y)
@@ -28,7 +38,11 @@ extension Float: SparseProductScalar {
     }
 }
 
-extension Double: SparseProductScalar {
+extension Double: KernelScalar {
+    public static func zeroWhereNotPositive(_ x: UnsafeMutablePointer<Double>, reference: UnsafePointer<Double>, count: Int, strictly: Bool) {
+        latent_zero_where_not_positive_f64(x, reference, count, strictly ? 1 : 0)
+    }
+
     public static func sparseMultiply(rows: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Double>,
                                       by w: UnsafePointer<Double>, outputs n: Int, into y: UnsafeMutablePointer<Double>) {
         latent_sparse_multiply_f64(rows, starts, indices, values, w, n, y)
