@@ -9,7 +9,7 @@ import LatentKernels
 /// for normal results, `0` below −708.39 (subnormal results flush to zero) and `+∞` above 709.78.
 /// Scalar `exp` from libm costs 4–5 ns per element; the kernel about 1–2 ns with AVX2 or AVX-512.
 /// The SIMD8 functions below are the same algorithms for Swift code that inlines them, with unfused
-/// multiply-adds (see ``Swift/SIMD/accumulate(_:_:)``).
+/// multiply-adds (`SIMD.accumulate(_:_:)`, SIMD+Accumulate.swift).
 public enum VectorMath {
     @usableFromInline static let log2e = 1.4426950408889634
     @usableFromInline static let ln2Hi = 0.6931471803691238     // ln 2, high part
@@ -63,7 +63,7 @@ public enum VectorMath {
     }
 
     /// Replaces every element of `buffer` by its exponential (the C kernel of the widest
-    /// instruction set this CPU has; same accuracy and limits as ``exp(_:)-2q1zy``).
+    /// instruction set this CPU has; same accuracy and limits as the SIMD8 `exp`).
     /// - Complexity: `O(n)`, about 1–2 ns per element with AVX2 or AVX-512.
     public static func expInPlace(_ buffer: UnsafeMutableBufferPointer<Double>) {
         guard let base = buffer.baseAddress else { return }
