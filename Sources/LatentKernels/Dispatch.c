@@ -2,6 +2,7 @@
 // (see include/LatentKernels.h).
 #include "LatentKernels.h"
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,12 +79,14 @@ const latent_kernel_table *latent_kernels(latent_simd_level level) {
     }
 }
 
-/// The level `LATENT_SIMD` asks for (the widest when unset or not understood).
+/// The level `LATENT_SIMD` asks for (the widest when unset); a value it does not know is reported on
+/// standard error and ignored.
 static latent_simd_level requested_level(void) {
     const char *value = getenv("LATENT_SIMD");
-    if (value == NULL) return LATENT_SIMD_AVX512;
+    if (value == NULL || *value == 0 || strcmp(value, "avx512") == 0) return LATENT_SIMD_AVX512;
     if (strcmp(value, "baseline") == 0) return LATENT_SIMD_BASELINE;
     if (strcmp(value, "avx2") == 0) return LATENT_SIMD_AVX2;
+    fprintf(stderr, "latent: LATENT_SIMD=%s is not one of baseline, avx2, avx512; using the widest this CPU runs\n", value);
     return LATENT_SIMD_AVX512;
 }
 

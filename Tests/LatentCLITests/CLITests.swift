@@ -138,4 +138,8 @@ import TestSupport
     #expect(try selected([:]) == widest)
     #expect(try selected(["LATENT_SIMD": "baseline"]) == "baseline")
     #expect(try selected(["LATENT_SIMD": "avx2"]) == (widest == "baseline" ? "baseline" : "avx2"))
+    // A value it does not know is named on standard error and ignored.
+    let r = try CommandRunner.run(["bench", "--rows", "1000", "--repetitions", "1", "--json"], environment: ["LATENT_SIMD": "sse9"])
+    #expect(r.status == 0 && r.standardError.contains("LATENT_SIMD=sse9 is not one of baseline, avx2, avx512"), "\(r.standardError)")
+    #expect(try selected(["LATENT_SIMD": "sse9"]) == widest)
 }

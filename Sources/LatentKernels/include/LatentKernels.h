@@ -10,7 +10,7 @@
  * variant built for the compiler's default target (NEON with fused multiply-add on arm64).
  *
  * `LATENT_SIMD=baseline|avx2|avx512` in the environment caps the selection (for tests and
- * comparisons); a level the CPU lacks is never selected.
+ * comparisons); a level the CPU lacks is never selected, and another value is named on standard error and ignored.
  *
  * Every array is contiguous and row-major; no function allocates or keeps a pointer.
  */
