@@ -64,9 +64,14 @@ public enum ExpectationMaximization {
     ///   - progress: called after each iteration with the iteration number and the mean log-likelihood.
     ///   - stop: asked after each iteration with the history so far; `true` ends the run there
     ///     (not converged).
+    ///   - scoringTheLastStep: whether the parameters of the last M-step are scored (one more
+    ///     E-step pass) so that the history ends with their likelihood. Runs whose result is only
+    ///     ranked (short runs, split-and-merge looks) pass `false`: the model is then one M-step past
+    ///     the history's last entry, which (EM never lowering the likelihood) is a lower bound on its
+    ///     likelihood, and `iterations` still counts every M-step.
     public static func run<Model: ExpectationMaximizable>(
         _ model: inout Model, on data: Model.TrainingData, count: Int, options: EMOptions = EMOptions(),
-        progress: ((Int, Double) -> Void)? = nil, stop: (([Double]) -> Bool)? = nil
+        progress: ((Int, Double) -> Void)? = nil, stop: (([Double]) -> Bool)? = nil, scoringTheLastStep: Bool = true
     ) throws -> EMTrace {
         let n = Double(max(1, count))
         var history: [Double] = []
@@ -93,7 +98,7 @@ public enum ExpectationMaximization {
             }
             if let stop, stop(history) { break }
         }
-        if !decreased {
+        if !decreased && scoringTheLastStep {
             // `model` is one M-step ahead of the last recorded likelihood: score it and keep it if it
             // is no worse.
             let final = try model.totalLogLikelihood(of: data)
@@ -105,7 +110,9 @@ public enum ExpectationMaximization {
                 if options.tolerance > 0, hasConverged(history, perObservation: n, tolerance: options.tolerance) { converged = true }
             }
         }
-        return EMTrace(history: history, iterations: max(0, history.count - 1), converged: converged,
+        // Unscored, the model is one M-step past the history's last entry.
+        let steps = decreased || scoringTheLastStep ? history.count - 1 : history.count
+        return EMTrace(history: history, iterations: max(0, steps), converged: converged,
                        stoppedOnDecrease: decreased)
     }
 

@@ -21,15 +21,22 @@ public struct StartSearchOptions: Sendable, Equatable {
     /// iterations, the same hits). Hidden Markov models do not: a 3-state Nile fit then stopped on a
     /// plateau that the tight tolerance leaves for a better optimum.
     public var searchTolerance: Double?
+    /// If set (and below ``shortRunIterations``), every short run of a start first runs this many
+    /// iterations, and only the better half (rounded up) continues to ``shortRunIterations``
+    /// (successive halving): a run that is behind early rarely leads after ten iterations.
+    /// Mixtures use 4: on the reference suite (seeds 0–2) the default search then reached the same
+    /// 94.9% of scikit-learn's best-of-60 optima at 4.65 instead of 5.15 plain runs' iterations.
+    public var screeningIterations: Int?
 
     public init(restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10, em: EMOptions = EMOptions(), seed: UInt64 = 0,
-                searchTolerance: Double? = nil) {
+                searchTolerance: Double? = nil, screeningIterations: Int? = nil) {
         self.restarts = restarts
         self.shortRuns = shortRuns
         self.shortRunIterations = shortRunIterations
         self.em = em
         self.seed = seed
         self.searchTolerance = searchTolerance
+        self.screeningIterations = screeningIterations
     }
 
     /// The stopping rules of runs inside the search (see ``searchTolerance``).
@@ -237,12 +244,22 @@ public enum MultiStart {
                                  degeneracies: degeneracies))
     }
 
-    /// The short runs of one start, ranked: eligible before degenerate, then by likelihood.
+    /// The short runs of one start, ranked: eligible before degenerate, then by likelihood. Short
+    /// runs are not scored after their last M-step: each is ranked by the likelihood before it, a
+    /// lower bound, which saves one pass over the data per run.
     private static func shortRuns<Model: DegeneracyChecking>(
         data: Model.TrainingData, count: Int, options: StartSearchOptions,
         initialize: (inout Xoshiro256StarStar) throws -> Model, rng: inout Xoshiro256StarStar, spent: inout Int
     ) throws -> [(Model, ShortRunTrace)] {
         let runs = max(1, options.shortRuns)
+        let screening = options.screeningIterations.map { min(max(1, $0), options.shortRunIterations) } ?? options.shortRunIterations
+        func shortRun(_ model: inout Model, iterations: Int) throws -> ShortRunTrace {
+            let trace = try ExpectationMaximization.run(&model, on: data, count: count,
+                                                        options: EMOptions(maxIterations: iterations, tolerance: options.em.tolerance),
+                                                        scoringTheLastStep: false)
+            spent += trace.iterations
+            return ShortRunTrace(logLikelihood: trace.logLikelihood, isEligible: model.degeneracies(on: data).isEmpty)
+        }
         var out: [(Model, ShortRunTrace)] = []
         var lastError: Error?
         for run in 0..<runs {
@@ -250,18 +267,23 @@ public enum MultiStart {
             do {
                 var model = try initialize(&runRNG)
                 if runs == 1 { return [(model, ShortRunTrace(logLikelihood: -.infinity, isEligible: true))] }
-                let short = EMOptions(maxIterations: options.shortRunIterations, tolerance: options.em.tolerance)
-                let trace = try ExpectationMaximization.run(&model, on: data, count: count, options: short)
-                spent += trace.iterations
-                out.append((model, ShortRunTrace(logLikelihood: trace.logLikelihood, isEligible: model.degeneracies(on: data).isEmpty)))
+                let trace = try shortRun(&model, iterations: screening)
+                out.append((model, trace))
             } catch {
                 lastError = error
             }
         }
         guard !out.isEmpty else { throw lastError ?? ModelError.fitFailed("no initialisation succeeded") }
-        return out.sorted { a, b in
-            a.1.isEligible != b.1.isEligible ? a.1.isEligible : a.1.logLikelihood > b.1.logLikelihood
+        out.sort { $0.1.ranksAbove($1.1) }
+        if screening < options.shortRunIterations {
+            let kept = (out.count + 1) / 2
+            for i in 0..<kept {
+                var model = out[i].0
+                if let trace = try? shortRun(&model, iterations: options.shortRunIterations - screening) { out[i] = (model, trace) }
+            }
+            out[..<kept].sort { $0.1.ranksAbove($1.1) }
         }
+        return out
     }
 }
 
@@ -282,4 +304,9 @@ private struct Outcome<Model> {
 private struct ShortRunTrace {
     var logLikelihood: Double
     var isEligible: Bool
+
+    /// Eligible before degenerate, then the higher likelihood.
+    func ranksAbove(_ other: ShortRunTrace) -> Bool {
+        isEligible != other.isEligible ? isEligible : logLikelihood > other.logLikelihood
+    }
 }

@@ -12,7 +12,7 @@ public struct SplitMergeMove: Sendable, Equatable {
 /// A model whose components (mixture components, HMM states) split-and-merge EM can move.
 public protocol SplitMergeable: DegeneracyChecking {
     /// Candidate moves on `data`, most promising first (usually from
-    /// ``SplitAndMerge/rankedMoves(responsibilities:broadness:)``).
+    /// ``SplitAndMerge/rankedMoves(responsibilities:broadness:pairs:splits:)``).
     func splitMergeMoves(on data: TrainingData) -> [SplitMergeMove]
     /// This model after `move`, or nil when the move cannot be made.
     func applying(_ move: SplitMergeMove, on data: TrainingData, using rng: inout Xoshiro256StarStar) -> Self?
@@ -29,8 +29,6 @@ public protocol SplitMergeable: DegeneracyChecking {
 public enum SplitAndMerge {
     /// Iterations a move gets to pass the current likelihood before it is dropped.
     public static let lookIterations = 20
-    /// Most overlapping pairs and broadest components ``rankedMoves(responsibilities:broadness:)`` combines.
-    static let rankedPairs = 5, rankedSplits = 3
 
     /// Tries up to `trials` moves from `model` (converged, with `trace`).
     ///
@@ -54,15 +52,15 @@ public enum SplitAndMerge {
             // iterations rarely does, and is dropped without running to convergence.
             let look = EMOptions(maxIterations: min(lookIterations, em.maxIterations), tolerance: em.tolerance)
             let target = currentTrace.logLikelihood
-            guard var candidateTrace = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: look,
-                                                                         stop: { ExpectationMaximization.cannotReach(target, $0) }) else { continue }
+            // Unscored after its last M-step: most looks are dropped, and a kept one is scored by the
+            // run that continues it.
+            guard let lookTrace = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: look,
+                                                                    stop: { ExpectationMaximization.cannotReach(target, $0) },
+                                                                    scoringTheLastStep: false) else { continue }
+            spent += lookTrace.iterations
+            guard lookTrace.logLikelihood > currentTrace.logLikelihood,
+                  let candidateTrace = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: em) else { continue }
             spent += candidateTrace.iterations
-            guard candidateTrace.logLikelihood > currentTrace.logLikelihood else { continue }
-            if !candidateTrace.converged {
-                guard let rest = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: em) else { continue }
-                spent += rest.iterations
-                candidateTrace = rest
-            }
             if candidateTrace.logLikelihood > currentTrace.logLikelihood + 1e-9 * abs(currentTrace.logLikelihood),
                candidate.degeneracies(on: data).isEmpty {
                 current = candidate
@@ -76,11 +74,12 @@ public enum SplitAndMerge {
 
     /// Moves best first from a model's responsibilities (`N × K`) and each component's broadness
     /// (weight × spread, in units that do not depend on the data's): merge `i` and `j` for the
-    /// `rankedPairs` (5) pairs whose responsibility vectors have the largest cosine, each with a split
-    /// of one of the `rankedSplits` (3) broadest components other than `i` and `j` (the merged one
-    /// itself when `K = 2`).
+    /// `pairs` pairs whose responsibility vectors have the largest cosine, most overlapping first,
+    /// each with a split of one of the `splits` broadest components other than `i` and `j` (the
+    /// merged one itself when `K = 2`), broadest first.
     /// - Complexity: `O(N·K²)`.
-    public static func rankedMoves(responsibilities r: Matrix<Double>, broadness: [Double]) -> [SplitMergeMove] {
+    public static func rankedMoves(responsibilities r: Matrix<Double>, broadness: [Double], pairs pairCount: Int = 5,
+                                   splits splitCount: Int = 3) -> [SplitMergeMove] {
         let k = r.columns
         guard k >= 2 else { return [] }
         var norms = [Double](repeating: 0, count: k)
@@ -94,9 +93,9 @@ public enum SplitAndMerge {
         var pairs: [(Double, Int, Int)] = []
         for a in 0..<k { for b in (a + 1)..<k { pairs.append((dots[a, b] / max((norms[a] * norms[b]).squareRoot(), 1e-300), a, b)) } }
         pairs.sort { $0.0 > $1.0 }
-        return pairs.prefix(rankedPairs).flatMap { _, i, j in
+        return pairs.prefix(pairCount).flatMap { _, i, j in
             let splits = k == 2 ? [i] : (0..<k).filter { $0 != i && $0 != j }.sorted { broadness[$0] > broadness[$1] }
-            return splits.prefix(rankedSplits).map { SplitMergeMove(first: i, second: j, split: $0) }
+            return splits.prefix(splitCount).map { SplitMergeMove(first: i, second: j, split: $0) }
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 extension HiddenMarkovModel: SplitMergeable {
-    /// Moves ranked by ``SplitAndMerge/rankedMoves(responsibilities:broadness:)`` from the state
+    /// Moves ranked by ``SplitAndMerge/rankedMoves(responsibilities:broadness:pairs:splits:)`` from the state
     /// posteriors; a state's broadness is its occupancy × the generalised variance of the rows it
     /// explains, in standardised units. One forward-backward pass.
     public func splitMergeMoves(on data: HMMTrainingData<Emission>) -> [SplitMergeMove] {

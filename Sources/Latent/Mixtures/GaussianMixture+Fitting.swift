@@ -28,7 +28,7 @@ extension GaussianMixture {
         }
         let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed,
-                                        searchTolerance: 1e-4)
+                                        searchTolerance: 1e-4, screeningIterations: 4)
         let spaces = InitializationSpaces(data)
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             try initialize(data: data, space: spaces.draw(using: &rng), components: components, type: options.covarianceType,

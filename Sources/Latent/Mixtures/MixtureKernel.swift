@@ -140,7 +140,7 @@ struct MixtureKernel {
                   statistics: UnsafeMutablePointer<Double>?,
                   componentLogDensities: UnsafeMutablePointer<Double>? = nil) {
         let k = self.k, d = self.d, kd = k &* d
-        let blockRows = self.blockRows
+        let blockRows = Swift.min(self.blockRows, Swift.max(1, rows.count))
         let small = type == .full && d <= Self.smallDimension
         var xc = [Double](repeating: 0, count: blockRows * d)
         var y = [Double](repeating: 0, count: type == .full ? blockRows * kd : blockRows * d)
