@@ -53,6 +53,41 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: path("m2.json")) && !FileManager.default.fileExists(atPath: path("bad.json")))
     }
 
+    /// Rows with missing values: a mixture's statistics integrate them out, so that parts merged
+    /// give the in-memory EM step; `fit gmm --stream` reads the CSV file with its empty cells and
+    /// takes the same step.
+    @Test func partsWithMissingValuesGiveTheStepOfTheWholeData() throws {
+        let file = TestData.path("airquality.csv")
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.isEmpty }
+        let header = lines[0], body = Array(lines.dropFirst())
+        #expect(body.contains { $0.contains(",,") || $0.hasPrefix(",") })
+        for (i, range) in [0..<60, 60..<body.count].enumerated() {
+            try ([header] + body[range]).joined(separator: "\n").write(toFile: path("air\(i).csv"), atomically: true, encoding: .utf8)
+        }
+        var r = try CommandRunner.run(["fit", "gmm", "--data", file, "--components", "2", "--covariance", "diag",
+                                       "--max-iterations", "3", "--tolerance", "0", "--output", path("a0.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        for i in 0..<2 {
+            r = try CommandRunner.run(["statistics", "--model", path("a0.json"), "--data", path("air\(i).csv"), "--output", path("as\(i).json"), "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+        }
+        r = try CommandRunner.run(["merge", path("as1.json"), path("as0.json"), "--output", path("aall.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("\"n\": 153"), "\(r.standardError)")
+        r = try CommandRunner.run(["maximize", "--model", path("a0.json"), "--statistics", path("aall.json"), "--output", path("a1.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let step = ["fit", "gmm", "--data", file, "--components", "2", "--covariance", "diag", "--warm-start", path("a0.json"),
+                    "--max-iterations", "1", "--tolerance", "0", "--quiet"]
+        r = try CommandRunner.run(step + ["--output", path("astep.json")])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(step + ["--stream", "--block-rows", "50", "--output", path("astream.json")])
+        #expect(r.status == 0, "\(r.standardError)")
+        let merged = try parameters(path("a1.json")), inMemory = try parameters(path("astep.json")), streamed = try parameters(path("astream.json"))
+        #expect(merged.count == inMemory.count && merged.count == streamed.count && merged.count > 10)
+        for (a, b) in zip(merged, inMemory) { #expect(abs(a - b) <= 1e-9 * max(1, abs(b))) }
+        for (a, b) in zip(streamed, inMemory) { #expect(abs(a - b) <= 1e-9 * max(1, abs(b))) }
+    }
+
     /// Factor analysis from outside: the moments of three parts, merged, give the fit of the whole
     /// data in one `maximize`; statistics of a mixture and of a factor model do not mix.
     @Test func factorModelMomentsMergedGiveTheWholeFit() throws {

@@ -125,9 +125,11 @@ extension GaussianMixture: ExpectationMaximizable {
     /// The M-step from statistics of `rows` rows taken about `shift` (second moments of full
     /// covariances about `referenceMeans`, centred); `gram` is `Σᵢ (xᵢ − shift)(xᵢ − shift)ᵀ`, needed
     /// by tied covariances of complete data.
+    /// `pooledTied`: tied covariances from one pooled `D × D` block of second moments about the
+    /// reference means (``MixtureStatistics`` with missing values) instead of the Gram matrix.
     static func maximization(_ stats: [Double], components k: Int, type: CovarianceType, dimension d: Int, rows: Int,
                              shift: [Double], floors: [Double], gram: Matrix<Double>?, hasMissing: Bool,
-                             referenceMeans: [Double]) throws -> GaussianMixture {
+                             referenceMeans: [Double], pooledTied: Bool = false) throws -> GaussianMixture {
         let kd = k * d
         let tiny = 10 * Double.ulpOfOne
         let counts = (0..<k).map { stats[$0] + tiny }
@@ -161,6 +163,19 @@ extension GaussianMixture: ExpectationMaximizable {
                 ms.append(m)
             }
             covariances = .full(ms)
+        case .tied where pooledTied:
+            var m = Matrix<Double>(rows: d, columns: d)
+            for a in 0..<d {
+                for b in a..<d {
+                    var v = stats[second + a * d + b]
+                    for c in 0..<k { v -= counts[c] * offsets[c * d + a] * offsets[c * d + b] }
+                    m[a, b] = v
+                }
+            }
+            m.symmetrizeFromUpper()
+            let n = Double(rows)
+            for a in 0..<d { for b in 0..<d { m[a, b] /= n }; m[a, a] += floors[a] }
+            covariances = .tied(m)
         case .tied where hasMissing:
             // Per-component second moments (about the reference means) were accumulated.
             var m = Matrix<Double>(rows: d, columns: d)

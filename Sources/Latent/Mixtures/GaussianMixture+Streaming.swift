@@ -42,9 +42,7 @@ public struct StreamedGaussianMixture: ExpectationMaximizable {
         var first = 0
         let total = try MixtureStatistics.accumulated { add in
             try data.forEachBlock { block in
-                if let i = block.elements.firstIndex(where: { !$0.isFinite }) {
-                    throw ModelError.invalidSetting("\(data.source.sourceName): row \(first + i / block.columns + 1), column \(i % block.columns + 1) holds \(block.elements[i]); a streamed fit needs complete rows of finite numbers")
-                }
+                try Self.check(block, firstRow: first, source: data.source.sourceName)
                 try add(model.statistics(of: block, threads: data.threads))
                 first += block.rows
             }
@@ -57,6 +55,17 @@ public struct StreamedGaussianMixture: ExpectationMaximizable {
         let s = try statistics(of: data)
         model = try model.maximizing(s, regularization: data.regularization, relativeRegularization: data.relativeRegularization)
         return s.logLikelihood
+    }
+
+    /// Refuses infinite values and rows with every value missing, naming the source's row.
+    static func check(_ block: Matrix<Double>, firstRow: Int, source: String) throws {
+        let d = block.columns
+        if let i = block.elements.firstIndex(where: \.isInfinite) {
+            throw ModelError.invalidSetting("\(source): row \(firstRow + i / d + 1), column \(i % d + 1) holds \(block.elements[i]); a streamed fit needs finite numbers (NaN marks a missing value)")
+        }
+        if let i = (0..<block.rows).first(where: { i in (0..<d).allSatisfy { block[i, $0].isNaN } }) {
+            throw ModelError.invalidSetting("\(source): row \(firstRow + i + 1) has every value missing; drop it")
+        }
     }
 
     public func totalLogLikelihood(of data: StreamedMixtureData) throws -> Double {
@@ -80,8 +89,10 @@ extension GaussianMixture {
     /// every row, each iteration one pass over the source (and one more at the end to score the
     /// returned model), with `options.em`'s stopping rules. From the same start it follows the
     /// in-memory EM to rounding.
+    /// Missing values (NaN) are integrated out as in ``fit(_:components:options:)``, block by block;
+    /// the variance floor uses the observed values' column variances, as in memory.
     /// - Throws: as ``fit(_:components:options:)``; ``ModelError/invalidSetting(_:)`` naming the row of
-    ///   a missing or non-finite value (streamed rows must be complete).
+    ///   an infinite value or of a row with every value missing.
     /// - Complexity: memory `O(blockRows·(D + K) + K·D²)` plus the subsample; time one E-step per iteration.
     public static func fitStreamed(_ data: StreamedMixtureData, components: Int, options: MixtureFitOptions = MixtureFitOptions())
         throws -> (model: GaussianMixture, report: FitReport)
@@ -92,8 +103,8 @@ extension GaussianMixture {
             throw ModelError.tooFewPoints(points: n, needed: components, what: "a mixture of \(components) components")
         }
         let sample = try subsample(of: data, count: min(n, streamedStartRows))
-        if let i = sample.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("\(data.source.sourceName): row \(i / sample.columns * n / sample.rows + 1), column \(i % sample.columns + 1) holds \(sample.elements[i]); a streamed fit needs complete rows of finite numbers")
+        if let i = sample.elements.firstIndex(where: \.isInfinite) {
+            throw ModelError.invalidSetting("\(data.source.sourceName): row \(i / sample.columns * n / sample.rows + 1), column \(i % sample.columns + 1) holds \(sample.elements[i]); a streamed fit needs finite numbers (NaN marks a missing value)")
         }
         let start: GaussianMixture
         let startReport: FitReport?

@@ -9,14 +9,19 @@ import Foundation
 /// point sums). The data's own moments ride along (their column sums and Gram matrix), so that the
 /// M-step can set the variance floor from the whole data's column variances, as an in-memory fit does.
 ///
+/// Rows may have missing values (NaN): the E-step then integrates them out through each
+/// component's conditional Gaussian, as ``GaussianMixture/fit(_:components:options:)`` does, and
+/// the data moments are over the observed values (``observedCounts`` holds each column's count).
+///
 /// ```swift
 /// var total = try model.statistics(of: part1)
 /// try total.merge(model.statistics(of: part2))
 /// let next = try model.maximizing(total)          // one EM step over part1 ∪ part2
 /// ```
 public struct MixtureStatistics: MergeableStatistics {
-    /// Bumped when the layout changes; other versions are refused when read or merged.
-    public static let version = 1
+    /// Bumped when the layout changes; other versions are refused when read or merged. Version 2
+    /// added the tied covariances' pooled second moments and ``observedCounts``.
+    public static let version = 2
 
     public let version: Int
     public let covarianceType: CovarianceType
@@ -36,12 +41,17 @@ public struct MixtureStatistics: MergeableStatistics {
     /// `Σᵢ rᵢₖ (xᵢ − c)`, `K × D` row-major.
     public private(set) var sums: [Double]
     /// full: `Σᵢ rᵢₖ (xᵢ − μₖ)(xᵢ − μₖ)ᵀ` (upper triangles, `K × D × D`); diag and spherical:
-    /// `Σᵢ rᵢₖ (xᵢ − c)²` (`K × D`); tied: empty (its M-step uses ``gram``).
+    /// `Σᵢ rᵢₖ (xᵢ − c)²` (`K × D`); tied: `Σₖ Σᵢ rᵢₖ (xᵢ − μₖ)(xᵢ − μₖ)ᵀ` (upper triangle, `D × D`;
+    /// the M-step of complete rows uses ``gram`` instead). Missing values enter through their
+    /// conditional expectations.
     public private(set) var secondMoments: [Double]
-    /// `Σᵢ (xᵢ − c)`, `D`.
+    /// `Σᵢ (xᵢ − c)` over observed values, `D`.
     public private(set) var columnSums: [Double]
-    /// `Σᵢ (xᵢ − c)(xᵢ − c)ᵀ`, `D × D` row-major.
+    /// `Σᵢ (xᵢ − c)(xᵢ − c)ᵀ` over rows where both columns are observed, `D × D` row-major.
     public private(set) var gram: [Double]
+    /// Each column's number of observed values, `D`; nil when every value was observed (each is then
+    /// ``rows``).
+    public private(set) var observedCounts: [Double]?
 
     /// Adds `other`'s rows. - Throws: ``ModelError/invalidSetting(_:)`` when `other` comes from
     /// another model (fingerprint, shape) or another version.
@@ -53,38 +63,63 @@ public struct MixtureStatistics: MergeableStatistics {
               other.covarianceType == covarianceType, other.shift == shift else {
             throw ModelError.invalidSetting("these statistics come from different models (fingerprints \(modelFingerprint) and \(other.modelFingerprint)); merge only statistics computed with the same model file")
         }
-        rows += other.rows
         logLikelihood += other.logLikelihood
         for i in counts.indices { counts[i] += other.counts[i] }
         for i in sums.indices { sums[i] += other.sums[i] }
         for i in secondMoments.indices { secondMoments[i] += other.secondMoments[i] }
         for i in columnSums.indices { columnSums[i] += other.columnSums[i] }
         for i in gram.indices { gram[i] += other.gram[i] }
+        if observedCounts != nil || other.observedCounts != nil {
+            observedCounts = zip(columnObservations, other.columnObservations).map { $0 + $1 }
+        }
+        rows += other.rows
     }
 
+    /// Each column's number of observed values.
+    var columnObservations: [Double] { observedCounts ?? [Double](repeating: Double(rows), count: dimension) }
 
-    /// Each column's sample variance (dividing by `N − 1`), from the data moments.
+
+    /// Each column's sample variance from the data moments: the squared deviations of its observed
+    /// values from their mean, divided by `N − 1` (`N` every row, as an in-memory fit does after
+    /// filling missing values with the column's mean).
     public var columnVariances: [Double] {
-        let n = Double(rows)
+        let n = Double(rows), observed = columnObservations
         return (0..<dimension).map { j in
-            max(0, gram[j * dimension + j] - columnSums[j] * columnSums[j] / max(n, 1)) / max(1, n - 1)
+            max(0, gram[j * dimension + j] - columnSums[j] * columnSums[j] / max(observed[j], 1)) / max(1, n - 1)
         }
     }
 
     /// Checks that the arrays have the sizes the shape implies (a file may have been edited).
     func validateShape() throws {
         let k = components, d = dimension
-        let second = covarianceType == .full ? k * d * d : (covarianceType == .tied ? 0 : k * d)
-        guard version == Self.version, k >= 1, d >= 1, rows >= 0, shift.count == d, counts.count == k,
+        guard version == Self.version else {
+            throw ModelError.invalidSetting("these statistics are of version \(version); this version of Latent reads version \(Self.version): recompute them")
+        }
+        let second = Self.secondMomentCount(covarianceType, components: k, dimension: d)
+        guard k >= 1, d >= 1, rows >= 0, shift.count == d, counts.count == k,
               sums.count == k * d, secondMoments.count == second, columnSums.count == d, gram.count == d * d,
+              observedCounts.map({ $0.count == d && $0.allSatisfy { $0 >= 0 && $0 <= Double(rows) } }) ?? true,
               (counts + sums + secondMoments + columnSums + gram + shift + [logLikelihood]).allSatisfy(\.isFinite) else {
             throw ModelError.invalidSetting("the statistics do not have the sizes their shape (K = \(k), D = \(d), \(covarianceType.rawValue)) implies, or hold a non-finite number")
         }
     }
 
-    init(model: GaussianMixture, shift: [Double], rows: Int, kernelStatistics s: [Double], columnSums: [Double], gram: [Double]) {
+    /// Length of ``secondMoments``.
+    static func secondMomentCount(_ type: CovarianceType, components k: Int, dimension d: Int) -> Int {
+        switch type {
+        case .full: return k * d * d
+        case .tied: return d * d
+        case .diag, .spherical: return k * d
+        }
+    }
+
+    /// From the flat layout `n | s | second | logLikelihood`, `second` as ``secondMoments``.
+    init(model: GaussianMixture, shift: [Double], rows: Int, kernelStatistics s: [Double], columnSums: [Double], gram: [Double],
+         observedCounts: [Double]? = nil) {
         let k = model.componentCount, d = model.dimension
-        let second = model.covarianceType == .full ? k * d * d : (model.covarianceType == .tied ? 0 : k * d)
+        let second = Self.secondMomentCount(model.covarianceType, components: k, dimension: d)
+        precondition(s.count == k + k * d + second + 1, "The flat statistics have the layout n | s | second | logLikelihood")
+        self.observedCounts = observedCounts
         version = Self.version
         covarianceType = model.covarianceType
         components = k
@@ -100,8 +135,10 @@ public struct MixtureStatistics: MergeableStatistics {
         self.gram = gram
     }
 
-    /// The kernel's flat layout `n | s | second | logLikelihood`.
-    var kernelLayout: [Double] { counts + sums + secondMoments + [logLikelihood] }
+    /// The M-step's flat layout `n | s | second | logLikelihood` (tied: `second` only with missing values).
+    var kernelLayout: [Double] {
+        counts + sums + (covarianceType == .tied && observedCounts == nil ? [] : secondMoments) + [logLikelihood]
+    }
 }
 
 extension GaussianMixture {
@@ -122,29 +159,87 @@ extension GaussianMixture {
         (0..<dimension).map { j in (0..<componentCount).reduce(0) { $0 + weights[$1] * means[$1, j] } }
     }
 
-    /// The E-step statistics of the rows of `x` (`N × D`, complete) under this model; see
-    /// ``MixtureStatistics``.
+    /// The E-step statistics of the rows of `x` (`N × D`; NaN marks a missing value, integrated out
+    /// as ``fit(_:components:options:)`` does) under this model; see ``MixtureStatistics``.
     ///
-    /// - Throws: ``ModelError/invalidSetting(_:)`` for a width other than ``dimension``, or a missing
-    ///   or non-finite value (these statistics are of complete rows; `fit` integrates missing values).
-    /// - Complexity: one E-step, `O(N·K·D²)` for full covariances, plus `O(N·D²)` for the Gram matrix.
+    /// - Throws: ``ModelError/invalidSetting(_:)`` for a width other than ``dimension``, an infinite
+    ///   value, or a row with every value missing, naming the row and column.
+    /// - Complexity: one E-step, `O(N·K·D²)` for full covariances, plus `O(N·D²)` for the Gram
+    ///   matrix; rows with missing values cost `O(K·D³)` per missingness pattern and `O(K·D²)` per row.
     public func statistics(of x: Matrix<Double>, threads: Int = 1) throws -> MixtureStatistics {
         guard x.columns == dimension else {
             throw ModelError.invalidSetting("the data has \(x.columns) columns; the model \(dimension)")
         }
-        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("row \(i / dimension + 1), column \(i % dimension + 1) holds \(x.elements[i]); statistics need complete rows of finite numbers")
+        let d = dimension, k = componentCount
+        if let i = x.elements.firstIndex(where: \.isInfinite) {
+            throw ModelError.invalidSetting("row \(i / d + 1), column \(i % d + 1) holds \(x.elements[i]); statistics need finite numbers (NaN marks a missing value)")
+        }
+        if let i = (0..<x.rows).first(where: { i in (0..<d).allSatisfy { x[i, $0].isNaN } }) {
+            throw ModelError.invalidSetting("row \(i + 1) has every value missing; drop it")
         }
         let shift = mixtureMean
-        let kernel = MixtureKernel(self, shift: shift)
-        let flat = Self.statistics(kernel, rows: x, work: ChunkedWork(count: x.rows, minimumChunk: 1024), threads: max(1, threads))
-        var centered = x
-        centered.withUnsafeMutableBufferPointer { p in
-            for i in 0..<x.rows { for j in 0..<dimension { p[i * dimension + j] -= shift[j] } }
+        let hasMissing = x.elements.contains(where: \.isNaN)
+        var flat: [Double]
+        if hasMissing {
+            flat = missingValueStatistics(x, shift: shift)
+        } else {
+            let kernel = MixtureKernel(self, shift: shift)
+            flat = Self.statistics(kernel, rows: x, work: ChunkedWork(count: x.rows, minimumChunk: 1024), threads: max(1, threads))
         }
-        let columnSums = (0..<dimension).map { j in (0..<x.rows).reduce(0) { $0 + centered[$1, j] } }
+        var centered = x
+        var observed = [Double](repeating: 0, count: d)
+        centered.withUnsafeMutableBufferPointer { p in
+            for i in 0..<x.rows {
+                for j in 0..<d {
+                    if p[i * d + j].isNaN { p[i * d + j] = 0 } else { p[i * d + j] -= shift[j]; observed[j] += 1 }
+                }
+            }
+        }
+        let columnSums = (0..<d).map { j in (0..<x.rows).reduce(0) { $0 + centered[$1, j] } }
+        let gram = x.rows > 0 ? centered.gram.elements : [Double](repeating: 0, count: d * d)
+        if covarianceType == .tied && !hasMissing {
+            // Σₖ Σᵢ rᵢₖ (x − μₖ)(x − μₖ)ᵀ = G − Σₖ (sₖ δₖᵀ + δₖ sₖᵀ) + Σₖ nₖ δₖ δₖᵀ, δₖ = μₖ − c, about c.
+            var pooled = [Double](repeating: 0, count: d * d)
+            for a in 0..<d { for b in a..<d { pooled[a * d + b] = gram[a * d + b] } }
+            for c in 0..<k {
+                let delta = (0..<d).map { means[c, $0] - shift[$0] }
+                for a in 0..<d {
+                    for b in a..<d {
+                        pooled[a * d + b] += -flat[k + c * d + a] * delta[b] - delta[a] * flat[k + c * d + b] + flat[c] * delta[a] * delta[b]
+                    }
+                }
+            }
+            flat.insert(contentsOf: pooled, at: k + k * d)
+        }
         return MixtureStatistics(model: self, shift: shift, rows: x.rows, kernelStatistics: flat,
-                                 columnSums: columnSums, gram: x.rows > 0 ? centered.gram.elements : [Double](repeating: 0, count: dimension * dimension))
+                                 columnSums: columnSums, gram: gram, observedCounts: hasMissing ? observed : nil)
+    }
+
+    /// The statistics of rows with missing values about `shift`, in ``MixtureStatistics``' layout:
+    /// the conditional E-step's second moments (about each component's mean) re-centred on `shift`
+    /// for diagonal and spherical covariances and pooled over components for tied ones.
+    private func missingValueStatistics(_ x: Matrix<Double>, shift: [Double]) -> [Double] {
+        let d = dimension, k = componentCount
+        let s = evaluateWithMissing(x, shift: shift, statistics: true, imputation: false).statistics
+        let second = k + k * d
+        switch covarianceType {
+        case .full:
+            return s
+        case .tied:
+            var pooled = [Double](repeating: 0, count: d * d)
+            for c in 0..<k { for t in 0..<(d * d) { pooled[t] += s[second + c * d * d + t] } }
+            return Array(s[..<second]) + pooled + [s[s.count - 1]]
+        case .diag, .spherical:
+            // Σ r (x − c)² = Σ r (x − μ)² + 2δ·Σ r (x − c) − n δ², δ = μ − c.
+            var out = s
+            for c in 0..<k {
+                for j in 0..<d {
+                    let delta = means[c, j] - shift[j]
+                    out[second + c * d + j] += 2 * delta * s[k + c * d + j] - s[c] * delta * delta
+                }
+            }
+            return out
+        }
     }
 
     /// The statistics of complete rows weighted by given responsibilities `r` (`N × K`) instead of
@@ -176,6 +271,20 @@ extension GaussianMixture {
         let columnSums = offset.map { Double(n) * $0 }
         var gram = dataGram.elements
         for a in 0..<d { for b in 0..<d { gram[a * d + b] += Double(n) * offset[a] * offset[b] } }
+        if covarianceType == .tied {
+            // The pooled second moments, as ``statistics(of:threads:)`` takes them.
+            var pooled = [Double](repeating: 0, count: d * d)
+            for a in 0..<d { for b in a..<d { pooled[a * d + b] = gram[a * d + b] } }
+            for comp in 0..<k {
+                let delta = (0..<d).map { means[comp, $0] - c[$0] }
+                for a in 0..<d {
+                    for b in a..<d {
+                        pooled[a * d + b] += -flat[k + comp * d + a] * delta[b] - delta[a] * flat[k + comp * d + b] + flat[comp] * delta[a] * delta[b]
+                    }
+                }
+            }
+            flat.insert(contentsOf: pooled, at: k + k * d)
+        }
         return MixtureStatistics(model: self, shift: c, rows: n, kernelStatistics: flat, columnSums: columnSums, gram: gram)
     }
 
@@ -197,14 +306,17 @@ extension GaussianMixture {
             throw ModelError.tooFewPoints(points: s.rows, needed: componentCount, what: "a mixture of \(componentCount) components")
         }
         let floors = s.columnVariances.map { regularization + relativeRegularization * $0 }
+        // Complete rows: tied covariances come from the Gram matrix; with missing values, from the
+        // pooled second moments about the current means.
+        let pooledTied = covarianceType == .tied && s.observedCounts != nil
         var reference = [Double](repeating: 0, count: componentCount * dimension)
-        if covarianceType == .full {
+        if covarianceType == .full || pooledTied {
             for c in 0..<componentCount { for j in 0..<dimension { reference[c * dimension + j] = means[c, j] - s.shift[j] } }
         }
         return try Self.maximization(s.kernelLayout, components: componentCount, type: covarianceType,
                                      dimension: dimension, rows: s.rows, shift: s.shift, floors: floors,
                                      gram: covarianceType == .tied ? Matrix(rows: dimension, columns: dimension, storage: s.gram) : nil,
-                                     hasMissing: false, referenceMeans: reference)
+                                     hasMissing: false, referenceMeans: reference, pooledTied: pooledTied)
     }
 }
 

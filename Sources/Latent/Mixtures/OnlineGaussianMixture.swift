@@ -43,6 +43,9 @@ public struct OnlineGaussianMixture: Sendable {
     /// - Complexity: one E-step of the batch plus `O(K·D³)`.
     public mutating func partialFit(_ batch: Matrix<Double>) throws {
         guard batch.rows > 0 else { return }
+        if let i = batch.elements.firstIndex(where: \.isNaN) {
+            throw ModelError.invalidSetting("row \(i / batch.columns + 1), column \(i % batch.columns + 1) of the batch is missing; online EM needs complete rows (fit in memory or streamed to integrate missing values out)")
+        }
         let k = model.componentCount, d = model.dimension, type = model.covarianceType
         let s = try model.statistics(of: batch)
         if origin.isEmpty { origin = (0..<d).map { j in s.shift[j] + s.columnSums[j] / Double(s.rows) } }

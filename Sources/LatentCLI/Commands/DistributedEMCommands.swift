@@ -112,9 +112,13 @@ struct StatisticsCommand: ParsableCommand {
         }
         let table = try dataOptions.load(quiet: outputOptions.quiet)
         let selected = try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil)
-        if let i = selected.values.elements.firstIndex(where: \.isNaN) {
+        // A mixture's statistics integrate missing values out; the other models' need complete rows.
+        if !isMixture(file.model), let i = selected.values.elements.firstIndex(where: \.isNaN) {
             let d = selected.values.columns
-            throw CommandLineError(description: "\(table.source): row \(selected.sourceRows[i / d]) has no value in column '\(selected.columnNames[i % d])'; statistics need complete rows (`latent impute` fills them, `latent fit` integrates them out)")
+            throw CommandLineError(description: "\(table.source): row \(selected.sourceRows[i / d]) has no value in column '\(selected.columnNames[i % d])'; statistics of this model need complete rows (`latent impute` fills them, `latent fit` integrates them out)")
+        }
+        if let i = (0..<selected.values.rows).first(where: { i in (0..<selected.values.columns).allSatisfy { selected.values[i, $0].isNaN } }) {
+            throw CommandLineError(description: "\(table.source): row \(selected.sourceRows[i]) has no value in any of the model's columns; drop it")
         }
         let x = selected.values
         var o = JSONObject()
@@ -314,4 +318,10 @@ struct MaximizeCommand: ParsableCommand {
         o["output"] = .string(output)
         if outputOptions.json { Console.printJSON(o) }
     }
+}
+
+/// Whether a model file holds a Gaussian mixture (whose statistics integrate missing values out).
+private func isMixture(_ model: LatentModel) -> Bool {
+    if case .gaussianMixture = model { return true }
+    return false
 }

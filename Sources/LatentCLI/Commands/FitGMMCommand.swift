@@ -39,7 +39,7 @@ struct FitGMMCommand: ParsableCommand {
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var memory: MemoryOptions
-    @Flag(name: .long, help: "Read the data a block of rows at a time (a .npy or CSV file larger than memory): the start is fitted on a subsample of at most 20,000 evenly spaced rows, then each EM iteration is one pass over the file. CSV files are parsed in pieces of 65,536 rows (read once to check them first); their rows must be complete.")
+    @Flag(name: .long, help: "Read the data a block of rows at a time (a .npy or CSV file larger than memory): the start is fitted on a subsample of at most 20,000 evenly spaced rows, then each EM iteration is one pass over the file. CSV files are parsed in pieces of 65,536 rows (read once to check them first); missing values are integrated out as in memory.")
     var stream = false
     @Option(name: .long, parsing: .unconditional, help: "With --stream: rows per block (memory holds one block).")
     var blockRows: Int = 65_536
@@ -135,7 +135,7 @@ struct FitGMMCommand: ParsableCommand {
         let reader: any RowBlocks
         let columns: [String]
         if stream {
-            (reader, columns) = try streamedRows(dataOptions, quiet: output.quiet)
+            (reader, columns) = try streamedRows(dataOptions, quiet: output.quiet, allowingMissing: !online)
         } else {
             let table = try dataOptions.load(quiet: output.quiet)
             try DataChecks.requireSpread(table.values, names: table.columnNames, source: table.source)

@@ -2,7 +2,8 @@ import Latent
 
 /// The rows of `--data` for `--stream`: a `.npy` file read by positioned reads, or a CSV file parsed
 /// in pieces (`--columns` honoured; label columns left out with a warning), with the column names.
-func streamedRows(_ dataOptions: DataOptions, quiet: Bool) throws -> (rows: any RowBlocks, columns: [String]) {
+/// Empty CSV cells are refused unless `allowingMissing` (a streamed mixture fit integrates them out).
+func streamedRows(_ dataOptions: DataOptions, quiet: Bool, allowingMissing: Bool = false) throws -> (rows: any RowBlocks, columns: [String]) {
     let path = dataOptions.data, lowercased = path.lowercased()
     if lowercased.hasSuffix(".npy") {
         guard dataOptions.columns == nil else { throw CommandLineError(description: "--stream reads every column of a .npy file: leave out --columns") }
@@ -14,9 +15,9 @@ func streamedRows(_ dataOptions: DataOptions, quiet: Bool) throws -> (rows: any 
     }
     let file: CSVRowReader
     do {
-        file = try CSVRowReader(path: path, columns: dataOptions.columnList)
+        file = try CSVRowReader(path: path, columns: dataOptions.columnList, allowsMissing: allowingMissing)
     } catch DataError.missingValue(let path, let line, let column) {
-        throw CommandLineError(description: "\(path), row \(line), column '\(column)': the value is missing; --stream needs complete rows (without --stream, `fit gmm`, `fit fa` and `fit ppca` integrate missing values out)")
+        throw CommandLineError(description: "\(path), row \(line), column '\(column)': the value is missing; --stream needs complete rows here (`fit gmm --stream`, and `fit fa` and `fit ppca` without --stream, integrate missing values out)")
     }
     if !file.skipped.isEmpty {
         Console.dataWarning("\(path): skipped column(s) without numbers: \(file.skipped.joined(separator: ", "))", quiet: quiet)

@@ -4,8 +4,8 @@ import Foundation
 ///
 /// Opening the file reads it once, in pieces of `pieceRows` data rows, with the same parser and
 /// the same messages as ``CSV/read(path:columns:)`` (file, spreadsheet row and column of a ragged
-/// row, a text cell in a numeric column, an infinite value), refuses missing values (a streamed fit
-/// needs complete rows) and remembers where each piece starts. ``rows(_:)`` then parses only the
+/// row, a text cell in a numeric column, an infinite value), refuses missing values unless
+/// `allowsMissing` (they are then NaN) and remembers where each piece starts. ``rows(_:)`` then parses only the
 /// pieces a range touches, keeping the last one, so reading the rows in order parses each piece
 /// once per pass.
 ///
@@ -32,12 +32,15 @@ public final class CSVRowReader: RowBlocks {
     /// holds the totals (rows, file size, lines + 1).
     private let pieces: [(row: Int, offset: Int, line: Int)]
     private var cached: (index: Int, values: Matrix<Double>)?
+    /// Whether empty cells are read as NaN instead of refused.
+    public let allowsMissing: Bool
 
     /// Opens `path` and reads it once (see the type's description).
     /// - Throws: ``DataError`` naming the file, row and column of the first problem.
-    public init(path: String, columns: [String]? = nil, pieceRows: Int = 65_536) throws {
+    public init(path: String, columns: [String]? = nil, pieceRows: Int = 65_536, allowsMissing: Bool = false) throws {
         precondition(pieceRows > 0, "A piece holds at least one row")
         self.path = path
+        self.allowsMissing = allowsMissing
         let handle = try FileHandle.forReadingRows(path)
         self.handle = handle
 
@@ -62,7 +65,7 @@ public final class CSVRowReader: RowBlocks {
                 chosen = table.table.columnNames
                 skipped = table.skipped
             }
-            try table.table.requireComplete()
+            if !allowsMissing { try table.table.requireComplete() }
             pieces.append((rows, piece.offset, piece.firstLine))
             rows += table.table.count
         }
@@ -118,7 +121,7 @@ public final class CSVRowReader: RowBlocks {
         guard data.count == end.offset - start.offset else { throw changed }
         let table = try Self.parse([UInt8](data), source: path, header: header, columns: columnNames, firstLine: start.line)
         guard table.table.count == end.row - start.row else { throw changed }
-        try table.table.requireComplete()
+        if !allowsMissing { try table.table.requireComplete() }
         cached = (index, table.table.values)
         return table.table.values
     }
