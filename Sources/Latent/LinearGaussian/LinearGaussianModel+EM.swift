@@ -50,6 +50,15 @@ public struct LinearGaussianTrainingData: Sendable {
                                    sum: [Double](repeating: 0, count: mean.count), scatter: scatter)]
     }
 
+    /// Data given by its per-pattern moments (about `shift`), as a pass over blocks gives them.
+    init(patterns: [PatternMoments], shift: [Double], count: Int, noiseFloor: Double) {
+        self.patterns = patterns
+        self.shift = shift
+        self.count = count
+        dimension = shift.count
+        self.noiseFloor = noiseFloor
+    }
+
     /// The covariance of the data with missing values replaced by column means (divisor N).
     var meanImputedCovariance: Matrix<Double> {
         var c = Matrix<Double>(rows: dimension, columns: dimension)

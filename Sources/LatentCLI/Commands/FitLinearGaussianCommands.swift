@@ -69,10 +69,10 @@ func fitLinearGaussian(noise: LinearGaussianNoise, factors: Int, rotation: Facto
     BLAS.setThreads(1)
     let source: any RowBlocks
     let columns: [String]
-    let missingValues: Int
+    let missingValues: Int?   // not counted when streamed
     if streaming.stream {
-        (source, columns) = try streamedRows(dataOptions, quiet: output.quiet)
-        missingValues = 0
+        (source, columns) = try streamedRows(dataOptions, quiet: output.quiet, allowingMissing: true)
+        missingValues = nil
     } else {
         let table = try dataOptions.load(quiet: output.quiet)
         try table.requireSomeObservedPerRow()
@@ -101,7 +101,7 @@ func fitLinearGaussian(noise: LinearGaussianNoise, factors: Int, rotation: Facto
     try ModelFile(model: .linearGaussian(model), columns: columns, training: training).write(to: fit.output)
     var o = fitSummary(model: kind, report: report, parameters: model.parameterCount, seconds: seconds)
     o["factors"] = .integer(factors)
-    o["missingValues"] = .integer(missingValues)
+    if let missingValues { o["missingValues"] = .integer(missingValues) }
     if streaming.stream {
         o["stream"] = .bool(true)
         if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
