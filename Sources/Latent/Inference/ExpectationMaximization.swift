@@ -3,7 +3,7 @@ import Foundation
 /// A model that expectation-maximisation can fit: one E-step plus M-step at a time.
 ///
 /// Gaussian mixtures, factor analysis and hidden Markov models all conform and share one driver,
-/// ``ExpectationMaximization/run(_:on:count:options:progress:stop:)``.
+/// ``ExpectationMaximization/run(_:on:count:options:progress:stop:scoringTheLastStep:)``.
 public protocol ExpectationMaximizable {
     /// What the model is fitted to.
     associatedtype TrainingData
@@ -135,7 +135,7 @@ public enum ExpectationMaximization {
     /// ``earliestVerdict`` iterations it is still below, and either no longer rising or, by Aitken's
     /// extrapolation from its last three values (`Δ·r/(1 − r)` still to come, `r` the ratio of the
     /// last two gains) taken ``verdictMargin`` times over, converging below it. Split-and-merge EM
-    /// ends its looks with it (the `stop` of ``run(_:on:count:options:progress:stop:)``): on the
+    /// ends its looks with it (the `stop` of ``run(_:on:count:options:progress:stop:scoringTheLastStep:)``): on the
     /// mixture reference suite this saved about a third of the search's EM iterations. (Ending a
     /// whole start this way against the best start so far lost hits: EM runs often leave a plateau
     /// late, which the extrapolation cannot foresee.)
