@@ -197,22 +197,27 @@ extension GaussianMixture {
         }
         let columnSums = (0..<d).map { j in (0..<x.rows).reduce(0) { $0 + centered[$1, j] } }
         let gram = x.rows > 0 ? centered.gram.elements : [Double](repeating: 0, count: d * d)
-        if covarianceType == .tied && !hasMissing {
-            // Σₖ Σᵢ rᵢₖ (x − μₖ)(x − μₖ)ᵀ = G − Σₖ (sₖ δₖᵀ + δₖ sₖᵀ) + Σₖ nₖ δₖ δₖᵀ, δₖ = μₖ − c, about c.
-            var pooled = [Double](repeating: 0, count: d * d)
-            for a in 0..<d { for b in a..<d { pooled[a * d + b] = gram[a * d + b] } }
-            for c in 0..<k {
-                let delta = (0..<d).map { means[c, $0] - shift[$0] }
-                for a in 0..<d {
-                    for b in a..<d {
-                        pooled[a * d + b] += -flat[k + c * d + a] * delta[b] - delta[a] * flat[k + c * d + b] + flat[c] * delta[a] * delta[b]
-                    }
-                }
-            }
-            flat.insert(contentsOf: pooled, at: k + k * d)
-        }
+        if covarianceType == .tied && !hasMissing { insertPooledSecondMoments(into: &flat, gram: gram, centre: shift) }
         return MixtureStatistics(model: self, shift: shift, rows: x.rows, kernelStatistics: flat,
                                  columnSums: columnSums, gram: gram, observedCounts: hasMissing ? observed : nil)
+    }
+
+    /// Inserts a tied mixture's pooled second moments `Σₖ Σᵢ rᵢₖ (x − μₖ)(x − μₖ)ᵀ` (upper triangle)
+    /// after the sums of the flat statistics `n | s | logLikelihood` of complete rows, from the Gram
+    /// matrix `G` about `centre` (c): `G − Σₖ (sₖ δₖᵀ + δₖ sₖᵀ) + Σₖ nₖ δₖ δₖᵀ`, `δₖ = μₖ − c`.
+    private func insertPooledSecondMoments(into flat: inout [Double], gram: [Double], centre: [Double]) {
+        let d = dimension, k = componentCount
+        var pooled = [Double](repeating: 0, count: d * d)
+        for a in 0..<d { for b in a..<d { pooled[a * d + b] = gram[a * d + b] } }
+        for c in 0..<k {
+            let delta = (0..<d).map { means[c, $0] - centre[$0] }
+            for a in 0..<d {
+                for b in a..<d {
+                    pooled[a * d + b] += -flat[k + c * d + a] * delta[b] - delta[a] * flat[k + c * d + b] + flat[c] * delta[a] * delta[b]
+                }
+            }
+        }
+        flat.insert(contentsOf: pooled, at: k + k * d)
     }
 
     /// The statistics of rows with missing values about `shift`, in ``MixtureStatistics``' layout:
@@ -271,20 +276,7 @@ extension GaussianMixture {
         let columnSums = offset.map { Double(n) * $0 }
         var gram = dataGram.elements
         for a in 0..<d { for b in 0..<d { gram[a * d + b] += Double(n) * offset[a] * offset[b] } }
-        if covarianceType == .tied {
-            // The pooled second moments, as ``statistics(of:threads:)`` takes them.
-            var pooled = [Double](repeating: 0, count: d * d)
-            for a in 0..<d { for b in a..<d { pooled[a * d + b] = gram[a * d + b] } }
-            for comp in 0..<k {
-                let delta = (0..<d).map { means[comp, $0] - c[$0] }
-                for a in 0..<d {
-                    for b in a..<d {
-                        pooled[a * d + b] += -flat[k + comp * d + a] * delta[b] - delta[a] * flat[k + comp * d + b] + flat[comp] * delta[a] * delta[b]
-                    }
-                }
-            }
-            flat.insert(contentsOf: pooled, at: k + k * d)
-        }
+        if covarianceType == .tied { insertPooledSecondMoments(into: &flat, gram: gram, centre: c) }
         return MixtureStatistics(model: self, shift: c, rows: n, kernelStatistics: flat, columnSums: columnSums, gram: gram)
     }
 
