@@ -75,19 +75,29 @@ struct PatternStatistics {
         if let i = x.elements.firstIndex(where: \.isInfinite) {
             throw ModelError.invalidSetting("row \(rowOffset + i / d + 1), column \(i % d + 1) holds \(x.elements[i]); a factor model needs finite numbers (NaN marks a missing value)")
         }
+        if !x.elements.contains(where: \.isNaN) {
+            // A complete block (the usual case) goes whole into the complete pattern: one SYRK, no grouping.
+            try add(x, observed: Array(0..<d))
+            return
+        }
         for group in MissingnessPatterns(x).groups {
             guard !group.observed.isEmpty else {
                 throw ModelError.invalidSetting("row \(rowOffset + group.rows[0] + 1) has every value missing; drop it")
             }
             var values = Matrix<Double>(rows: group.rows.count, columns: group.observed.count)
             for (r, i) in group.rows.enumerated() { for (t, j) in group.observed.enumerated() { values[r, t] = x[i, j] } }
-            if let p = index[group.observed] {
-                try moments[p].accumulate(values)
-            } else {
-                index[group.observed] = observed.count
-                observed.append(group.observed)
-                moments.append(try LinearGaussianStatistics(values))
-            }
+            try add(values, observed: group.observed)
+        }
+    }
+
+    /// Adds `values` (the observed columns `observed` of some rows) to their pattern's moments.
+    private mutating func add(_ values: Matrix<Double>, observed columns: [Int]) throws {
+        if let p = index[columns] {
+            try moments[p].accumulate(values)
+        } else {
+            index[columns] = observed.count
+            observed.append(columns)
+            moments.append(try LinearGaussianStatistics(values))
         }
     }
 
