@@ -8,9 +8,9 @@ import TestSupport
     let dir = TestData.temporaryDirectory()
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    func parameters(_ file: String) throws -> [Double] {
+    func parameters(_ file: String, of family: String = "gaussianMixture") throws -> [Double] {
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file)))
-        let mixture = try #require((object as? [String: Any])?["gaussianMixture"])
+        let mixture = try #require((object as? [String: Any])?[family])
         func numbers(_ x: Any) -> [Double] {
             if let d = x as? [String: Any] { return d.keys.sorted().flatMap { numbers(d[$0]!) } }
             if let a = x as? [Any] { return a.flatMap(numbers) }
@@ -169,6 +169,50 @@ import TestSupport
         #expect(r.status != 0 && r.standardError.contains("ps.json"), "\(r.standardError)")
         r = try CommandRunner.run(["maximize", "--model", path("p.json"), "--statistics", path("hall.json"), "--output", path("p1.json")])
         #expect(r.status != 0 && r.standardError.contains("hall.json"), "\(r.standardError)")
+    }
+
+    @Test func stateSpacePartsMergedGiveTheEMStepOfTheWholeData() throws {
+        let lines = try String(contentsOfFile: TestData.path("geyser.csv"), encoding: .utf8).split(separator: "\n")
+        // Sequences of 30 eruptions, numbered in an `id` column; a few values missing.
+        let rows = Array(lines.dropFirst()).enumerated().map { i, line in
+            "\(i / 30),\(i % 17 == 5 ? "" : String(line.split(separator: ",")[0])),\(line.split(separator: ",")[1])"
+        }
+        try (["id,waiting,duration"] + rows).joined(separator: "\n").write(toFile: path("lds.csv"), atomically: true, encoding: .utf8)
+        for (i, range) in [0..<120, 120..<180, 180..<rows.count].enumerated() {
+            try (["id,waiting,duration"] + rows[range]).joined(separator: "\n").write(toFile: path("lds\(i).csv"), atomically: true, encoding: .utf8)
+        }
+        var r = try CommandRunner.run(["fit", "lds", "--data", path("lds.csv"), "--sequence-column", "id", "--latent", "1",
+                                       "--max-iterations", "5", "--tolerance", "0", "--output", path("l0.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(["statistics", "--model", path("l0.json"), "--data", path("lds.csv"), "--output", path("lwhole.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("\"sequences\": 10"), "\(r.standardOutput) \(r.standardError)")
+        for i in 0..<3 {
+            r = try CommandRunner.run(["statistics", "--model", path("l0.json"), "--data", path("lds\(i).csv"), "--output", path("ls\(i).json"), "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+        }
+        r = try CommandRunner.run(["merge", path("ls2.json"), path("ls0.json"), path("ls1.json"), "--output", path("lall.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("\"n\": 299") && r.standardOutput.contains("\"sequences\": 10"), "\(r.standardOutput) \(r.standardError)")
+        for (statistics, model) in [("lall.json", "l1.json"), ("lwhole.json", "lw.json")] {
+            r = try CommandRunner.run(["maximize", "--model", path("l0.json"), "--statistics", path(statistics), "--output", path(model), "--json"])
+            #expect(r.status == 0, "\(r.standardError)")
+        }
+        let merged = try parameters(path("l1.json"), of: "linearDynamical"), whole = try parameters(path("lw.json"), of: "linearDynamical")
+        let start = try parameters(path("l0.json"), of: "linearDynamical")
+        #expect(merged.count == whole.count && !merged.isEmpty)
+        #expect(zip(merged, whole).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) })
+        #expect(zip(merged, start).contains { abs($0 - $1) > 1e-6 * max(1, abs($1)) }, "the M-step changed nothing")
+
+        // Statistics of another family neither merge with these nor maximise this model.
+        r = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("geyser.csv"), "--components", "2", "--output", path("g.json"), "--quiet"])
+        r = try CommandRunner.run(["statistics", "--model", path("g.json"), "--data", TestData.path("geyser.csv"), "--output", path("gs.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(["merge", path("lall.json"), path("gs.json"), "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("gs.json"), "\(r.standardError)")
+        r = try CommandRunner.run(["maximize", "--model", path("l0.json"), "--statistics", path("gs.json"), "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("gs.json"), "\(r.standardError)")
+        // Nor do statistics of another system.
+        r = try CommandRunner.run(["maximize", "--model", path("l1.json"), "--statistics", path("lall.json"), "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("another model"), "\(r.standardError)")
     }
 
     /// `n` rows of three clusters `spacing` apart in every other column (unit-variance noise), seeded.

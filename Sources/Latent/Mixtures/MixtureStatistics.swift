@@ -170,7 +170,7 @@ extension GaussianMixture {
         guard x.columns == dimension else {
             throw ModelError.invalidSetting("the data has \(x.columns) columns; the model \(dimension)")
         }
-        let d = dimension, k = componentCount
+        let d = dimension
         if let i = x.elements.firstIndex(where: \.isInfinite) {
             throw ModelError.invalidSetting("row \(i / d + 1), column \(i % d + 1) holds \(x.elements[i]); statistics need finite numbers (NaN marks a missing value)")
         }

@@ -35,7 +35,25 @@ public struct StateSpaceTrainingData: Sendable {
 /// The expected complete-data sufficient statistics of a linear dynamical system, summed over
 /// time steps and sequences: what one EM M-step needs. Missing observations are part of the
 /// complete data, so the M-step is exact and EM never decreases the likelihood.
-public struct StateSpaceStatistics: Sendable {
+///
+/// Every field is a sum over sequences, so statistics of disjoint sets of whole sequences, made by
+/// the same model, merge by addition into those of all of them (``merge(_:)``); the observed
+/// values' own moments ride along, so that ``LinearDynamicalSystem/maximizing(_:floor:)`` sets the
+/// variance floor from the columns' variances over every part, as an in-memory fit does.
+///
+/// ```swift
+/// var total = try model.statistics(of: StateSpaceTrainingData(part1, sequences: sequences1))
+/// try total.merge(model.statistics(of: StateSpaceTrainingData(part2, sequences: sequences2)))
+/// let next = try model.maximizing(total)        // one EM step over both parts
+/// ```
+public struct StateSpaceStatistics: MergeableStatistics {
+    /// Bumped when the layout changes; other versions are refused when merged or maximised.
+    public static let version = 1
+
+    public private(set) var version = StateSpaceStatistics.version
+    /// ``LinearDynamicalSystem/fingerprint`` of the model whose E-step these are ("" for statistics
+    /// made empty): only statistics of the same model merge, and only that model's M-step takes them.
+    public private(set) var modelFingerprint: String
     /// Σ over sequences of `E[x₁]` and `E[x₁x₁ᵀ]`, and the number of sequences.
     public var initialMean: [Double], initialSecondMoment: Matrix<Double>, sequences = 0
     /// Σ over `t ≥ 2` of `E[xₜ₋₁xₜ₋₁ᵀ]`, `E[xₜxₜ₋₁ᵀ]`, `E[xₜxₜᵀ]`, and the number of transitions.
@@ -43,11 +61,16 @@ public struct StateSpaceStatistics: Sendable {
     /// Σ over all `t` of `E[xₜ]`, `E[xₜxₜᵀ]`, `E[yₜ]`, `E[yₜxₜᵀ]`, `E[yₜyₜᵀ]`, and the number of time steps.
     public var stateSum: [Double], stateSecondMoment: Matrix<Double>
     public var observationSum: [Double], observationStateMoment: Matrix<Double>, observationSecondMoment: Matrix<Double>, steps = 0
+    /// Per column, the number of observed values, their sum and their sum of squares (data alone:
+    /// the scale of the variance floor).
+    public var observedCounts: [Double], observedSums: [Double], observedSquares: [Double]
     /// Log-likelihood of the parameters the statistics were computed with.
     public var logLikelihood = 0.0
 
-    /// Empty statistics for `states` hidden states and `dimension` observed columns.
-    public init(states l: Int, dimension d: Int) {
+    /// Empty statistics for `states` hidden states and `dimension` observed columns, made by the
+    /// model with `modelFingerprint`.
+    public init(states l: Int, dimension d: Int, modelFingerprint: String = "") {
+        self.modelFingerprint = modelFingerprint
         initialMean = [Double](repeating: 0, count: l)
         initialSecondMoment = Matrix(rows: l, columns: l)
         previousSecondMoment = Matrix(rows: l, columns: l)
@@ -58,6 +81,70 @@ public struct StateSpaceStatistics: Sendable {
         observationSum = [Double](repeating: 0, count: d)
         observationStateMoment = Matrix(rows: d, columns: l)
         observationSecondMoment = Matrix(rows: d, columns: d)
+        observedCounts = [Double](repeating: 0, count: d)
+        observedSums = [Double](repeating: 0, count: d)
+        observedSquares = [Double](repeating: 0, count: d)
+    }
+
+    /// Hidden states `L`.
+    public var states: Int { initialMean.count }
+    /// Observed columns `D`.
+    public var dimension: Int { observationSum.count }
+
+    /// Each column's variance over its observed values (`n − 1` in the denominator; 0 with fewer
+    /// than two values), from ``observedCounts``, ``observedSums`` and ``observedSquares``.
+    public var columnVariances: [Double] {
+        (0..<dimension).map { j in
+            let n = observedCounts[j]
+            guard n > 1 else { return 0 }
+            return max(0, observedSquares[j] - observedSums[j] * observedSums[j] / n) / (n - 1)
+        }
+    }
+
+    /// Adds `other`'s sequences. - Throws: ``ModelError/invalidSetting(_:)`` when `other` comes from
+    /// another model (fingerprint, shape) or another version.
+    public mutating func merge(_ other: StateSpaceStatistics) throws {
+        guard other.version == version else {
+            throw ModelError.invalidSetting("statistics of version \(other.version) cannot merge with version \(version); recompute them with this version of Latent")
+        }
+        guard other.modelFingerprint == modelFingerprint, other.states == states, other.dimension == dimension else {
+            throw ModelError.invalidSetting("these statistics were computed with another model (fingerprint \(other.modelFingerprint), \(other.states) states × \(other.dimension) columns; these \(modelFingerprint), \(states) × \(dimension)); compute every part with the same model file")
+        }
+        func add(_ a: inout [Double], _ b: [Double]) { for i in a.indices { a[i] += b[i] } }
+        add(&initialMean, other.initialMean)
+        SmallDense.accumulate(&initialSecondMoment, other.initialSecondMoment)
+        SmallDense.accumulate(&previousSecondMoment, other.previousSecondMoment)
+        SmallDense.accumulate(&crossMoment, other.crossMoment)
+        SmallDense.accumulate(&nextSecondMoment, other.nextSecondMoment)
+        add(&stateSum, other.stateSum)
+        SmallDense.accumulate(&stateSecondMoment, other.stateSecondMoment)
+        add(&observationSum, other.observationSum)
+        SmallDense.accumulate(&observationStateMoment, other.observationStateMoment)
+        SmallDense.accumulate(&observationSecondMoment, other.observationSecondMoment)
+        add(&observedCounts, other.observedCounts)
+        add(&observedSums, other.observedSums)
+        add(&observedSquares, other.observedSquares)
+        sequences += other.sequences
+        transitions += other.transitions
+        steps += other.steps
+        logLikelihood += other.logLikelihood
+    }
+
+    /// Whether every array has the size the shape implies and every number is finite (a file read
+    /// back may be damaged).
+    func validateShape() throws {
+        let l = states, d = dimension
+        let matrices: [(Matrix<Double>, Int, Int)] = [
+            (initialSecondMoment, l, l), (previousSecondMoment, l, l), (crossMoment, l, l), (nextSecondMoment, l, l),
+            (stateSecondMoment, l, l), (observationStateMoment, d, l), (observationSecondMoment, d, d),
+        ]
+        let values = initialMean + stateSum + observationSum + observedCounts + observedSums + observedSquares + [logLikelihood]
+            + matrices.flatMap(\.0.elements)
+        guard l >= 1, d >= 1, matrices.allSatisfy({ $0.0.rows == $0.1 && $0.0.columns == $0.2 }), stateSum.count == l,
+              [observedCounts, observedSums, observedSquares].allSatisfy({ $0.count == d }), values.allSatisfy(\.isFinite),
+              sequences >= 0, transitions >= 0, steps >= 0 else {
+            throw ModelError.invalidSetting("the statistics do not have the sizes their shape (L = \(l), D = \(d)) implies, or hold a non-finite number")
+        }
     }
 }
 
@@ -66,7 +153,7 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
 
     /// The E-step: smooths every sequence and sums the expected statistics.
     public func statistics(of data: StateSpaceTrainingData) throws -> StateSpaceStatistics {
-        var stats = StateSpaceStatistics(states: latentDimension, dimension: dimension)
+        var stats = StateSpaceStatistics(states: latentDimension, dimension: dimension, modelFingerprint: fingerprint)
         for (s, range) in data.sequences.enumerated() where !range.isEmpty {
             try accumulate(data.data.selectingRows(range), into: &stats, completeSecondMoment: data.completeSecondMoments[s])
         }
@@ -95,6 +182,14 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
             stats.crossMoment = Matrix(rows: stats.crossMoment.rows, columns: stats.crossMoment.columns, storage: cross)
         }
         stats.sequences += 1
+        for step in 0..<t {
+            for j in 0..<d where !y[step, j].isNaN {
+                let value = y[step, j]
+                stats.observedCounts[j] += 1
+                stats.observedSums[j] += value
+                stats.observedSquares[j] += value * value
+            }
+        }
         for i in 0..<l {
             stats.initialMean[i] += means[i]
             for j in 0..<l { stats.initialSecondMoment[i, j] += covariances[i * l + j] + means[i] * means[j] }
@@ -283,6 +378,36 @@ extension LinearDynamicalSystem: ExpectationMaximizable {
             for j in 0..<d { r[j, j] = max(r[j, j], floor * max(columnVariances[j], 1e-300)) }
             observationNoise = r
         }
+    }
+
+    /// A fingerprint of the parameters, the noise and start forms and the fixed parameters
+    /// (16 hexadecimal digits): statistics carry it so that only the model that made them merges or
+    /// maximises them.
+    public var fingerprint: String {
+        let tag = [observationNoiseType.rawValue, initialState.rawValue] + fixed.sorted().map(\.rawValue)
+        return Fingerprint.of(shape: [latentDimension, dimension], tag: tag.joined(separator: ","),
+                              values: transition.elements + stateNoise.elements + observation.elements + offset
+                                  + observationNoise.elements + initialMean + initialCovariance.elements)
+    }
+
+    /// The M-step from statistics of this model's E-step (merged over any parts of the sequences):
+    /// one EM step over the sequences they hold. The variance floor is `floor` times each column's
+    /// variance over those sequences, as in ``fit(_:sequences:latent:options:)``.
+    /// - Throws: ``ModelError/invalidSetting(_:)`` when the statistics come from another model or
+    ///   are damaged; ``ModelError`` when a moment matrix is not positive definite.
+    /// - Complexity: `O(L³ + D·L² + D²·L)`.
+    public func maximizing(_ s: StateSpaceStatistics, floor: Double = 1e-9) throws -> LinearDynamicalSystem {
+        try s.validateShape()
+        guard s.version == StateSpaceStatistics.version else {
+            throw ModelError.invalidSetting("statistics of version \(s.version); this Latent reads version \(StateSpaceStatistics.version): recompute them")
+        }
+        guard s.modelFingerprint == fingerprint, s.states == latentDimension, s.dimension == dimension else {
+            throw ModelError.invalidSetting("these statistics were computed with another model (fingerprint \(s.modelFingerprint), this model's \(fingerprint)); compute them with this model file")
+        }
+        guard s.steps > 0 else { throw ModelError.emptyData }
+        var next = self
+        try next.maximize(s, columnVariances: s.columnVariances, floor: floor)
+        return next
     }
 
     public mutating func expectationMaximizationStep(on data: StateSpaceTrainingData) throws -> Double {

@@ -4,8 +4,9 @@ import Latent
 import LatentCore
 
 /// A statistics file: the sufficient statistics of part of the data, with the model's column
-/// names: the E-step statistics of a Gaussian mixture or a hidden Markov model (made with one
-/// model), or the moments of a factor model (the same whatever the model). JSON, written atomically.
+/// names: the E-step statistics of a Gaussian mixture, a hidden Markov model or a linear dynamical
+/// system (made with one model), or the moments of a factor model (the same whatever the model).
+/// JSON, written atomically.
 struct StatisticsFile: Codable {
     static let format = "latent-statistics"
     var format = StatisticsFile.format
@@ -13,6 +14,12 @@ struct StatisticsFile: Codable {
     var gaussianMixture: MixtureStatistics?
     var linearGaussian: LinearGaussianStatistics?
     var hiddenMarkov: AnyHMMStatistics?
+    var stateSpace: StateSpaceStatistics?
+
+    init(columns: [String], stateSpace: StateSpaceStatistics) {
+        self.columns = columns
+        self.stateSpace = stateSpace
+    }
 
     init(columns: [String], hiddenMarkov: AnyHMMStatistics) {
         self.columns = columns
@@ -30,10 +37,11 @@ struct StatisticsFile: Codable {
     }
 
     /// Rows the statistics hold.
-    var rows: Int { gaussianMixture?.rows ?? linearGaussian?.count ?? hiddenMarkov?.rows ?? 0 }
-    /// The family the statistics are for (`gmm`, `fa/ppca` for factor models, `hmm (emission)`).
+    var rows: Int { gaussianMixture?.rows ?? linearGaussian?.count ?? hiddenMarkov?.rows ?? stateSpace?.steps ?? 0 }
+    /// The family the statistics are for (`gmm`, `fa/ppca` for factor models, `hmm (emission)`, `lds`).
     var family: String {
         if let hiddenMarkov { return "hmm (\(hiddenMarkov.emissionKind) emissions)" }
+        if stateSpace != nil { return "lds" }
         return gaussianMixture != nil ? "gmm" : "fa/ppca"
     }
 
@@ -51,16 +59,19 @@ struct StatisticsFile: Codable {
             var gaussianMixture: Version?
             var linearGaussian: Version?
             var hiddenMarkov: Wrapped?
+            var stateSpace: Version?
         }
         struct Version: Decodable { var version: Int? }
         struct Wrapped: Decodable { var statistics: Version? }
         guard let header = try? JSONDecoder().decode(Header.self, from: data), header.format == format,
-              [header.gaussianMixture != nil, header.linearGaussian != nil, header.hiddenMarkov != nil].filter({ $0 }).count == 1 else {
+              [header.gaussianMixture != nil, header.linearGaussian != nil, header.hiddenMarkov != nil, header.stateSpace != nil]
+                  .filter({ $0 }).count == 1 else {
             throw CommandLineError(description: "\(path) is not a Latent statistics file (write one with `latent statistics`)")
         }
         let (found, current) = header.gaussianMixture != nil
             ? (header.gaussianMixture?.version, MixtureStatistics.version)
             : header.linearGaussian != nil ? (header.linearGaussian?.version, LinearGaussianStatistics.version)
+            : header.stateSpace != nil ? (header.stateSpace?.version, StateSpaceStatistics.version)
             : (header.hiddenMarkov?.statistics?.version, HMMStatistics<GaussianEmission>.version)
         guard let found, found == current else {
             throw CommandLineError(description: "\(path) holds statistics of version \(found.map(String.init) ?? "unknown"); this Latent reads version \(current): recompute them with `latent statistics`")
@@ -77,14 +88,16 @@ struct StatisticsFile: Codable {
 struct StatisticsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "statistics",
-        abstract: "Sufficient statistics of a Gaussian mixture or a hidden Markov model (its E-step), or of a factor model (the data's moments), over one part of the data.",
+        abstract: "Sufficient statistics of a Gaussian mixture, a hidden Markov model or a linear dynamical system (its E-step), or of a factor model (the data's moments), over one part of the data.",
         discussion: """
         Any engine can drive EM with three commands: `latent statistics` on each part of the data \
         (on each machine), `latent merge` to add the parts up, and `latent maximize` for the M-step, \
-        which writes the next model. Mixture and HMM statistics made with the same model file merge \
-        exactly, whatever the split (for HMMs, keep each sequence whole within one part). A factor model's statistics are the data's count, means and scatter, the \
-        same whatever the model: `latent maximize` then fits to convergence, so one round is the \
-        whole fit. Rows must be complete.
+        which writes the next model. Mixture, HMM and linear-dynamical-system statistics made with \
+        the same model file merge exactly, whatever the split (for HMMs and linear dynamical systems, \
+        keep each sequence whole within one part). A factor model's statistics are the data's count, \
+        means and scatter, the same whatever the model: `latent maximize` then fits to convergence, \
+        so one round is the whole fit. Mixtures and linear dynamical systems integrate missing values \
+        out; the other models need complete rows.
         """
     )
 
@@ -94,7 +107,7 @@ struct StatisticsCommand: ParsableCommand {
     var output: String
     @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
-    @Option(name: .long, help: "Hidden Markov models: a column whose value changes between sequences (default: the one used in fitting, if present).")
+    @Option(name: .long, help: "Hidden Markov models and linear dynamical systems: a column whose value changes between sequences (default: the one used in fitting, if present).")
     var sequenceColumn: String?
     @OptionGroup var outputOptions: OutputOptions
 
@@ -108,6 +121,10 @@ struct StatisticsCommand: ParsableCommand {
         let file = try modelOptions.load()
         if case .hiddenMarkov(let model) = file.model {
             try sequenceStatistics(model, file: file)
+            return
+        }
+        if case .linearDynamical = file.model {
+            try stateSpaceStatistics(file)
             return
         }
         let table = try dataOptions.load(quiet: outputOptions.quiet)
@@ -136,7 +153,7 @@ struct StatisticsCommand: ParsableCommand {
             try StatisticsFile(columns: file.columns, linearGaussian: stats).write(to: output)
             (logLikelihood, seconds) = (model.logLikelihoods(of: x).reduce(0, +), time)
         default:
-            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; statistics are written for Gaussian mixtures, hidden Markov models and factor models (fa, ppca)")
+            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; statistics are written for Gaussian mixtures, hidden Markov models, linear dynamical systems and factor models (fa, ppca)")
         }
         o["logLikelihood"] = .number(logLikelihood)
         o["meanLogLikelihood"] = .number(logLikelihood / Double(max(1, x.rows)))
@@ -163,6 +180,28 @@ struct StatisticsCommand: ParsableCommand {
         o["seconds"] = .number(seconds)
         if outputOptions.json { Console.printJSON(o) } else {
             Console.print("\(stats.sequences) sequence(s), \(stats.rows) rows: log-likelihood \(Console.number(stats.logLikelihood)) under \(modelOptions.model); statistics written to \(output)\n")
+        }
+    }
+}
+
+extension StatisticsCommand {
+    /// Linear dynamical systems: the Kalman smoother's expected statistics of the part's sequences
+    /// (missing values integrated out).
+    private func stateSpaceStatistics(_ file: ModelFile) throws {
+        let (model, y, sequences) = try stateSpaceData(file, dataOptions: dataOptions, sequenceColumn: sequenceColumn, quiet: outputOptions.quiet)
+        let (stats, seconds) = try Console.timed { try model.statistics(of: StateSpaceTrainingData(y, sequences: sequences)) }
+        try StatisticsFile(columns: file.columns, stateSpace: stats).write(to: output)
+        var o = JSONObject()
+        o["model"] = .string("lds")
+        o["n"] = .integer(stats.steps)
+        o["sequences"] = .integer(stats.sequences)
+        o["logLikelihood"] = .number(stats.logLikelihood)
+        o["meanLogLikelihood"] = .number(stats.logLikelihood / Double(max(1, stats.steps)))
+        o["modelFingerprint"] = .string(stats.modelFingerprint)
+        o["output"] = .string(output)
+        o["seconds"] = .number(seconds)
+        if outputOptions.json { Console.printJSON(o) } else {
+            Console.print("\(stats.sequences) sequence(s), \(stats.steps) steps: log-likelihood \(Console.number(stats.logLikelihood)) under \(modelOptions.model); statistics written to \(output)\n")
         }
     }
 }
@@ -197,6 +236,7 @@ struct MergeCommand: ParsableCommand {
                 if let part = file.gaussianMixture { try total.gaussianMixture?.merge(part) }
                 if let part = file.linearGaussian { try total.linearGaussian?.merge(part) }
                 if let part = file.hiddenMarkov { try total.hiddenMarkov?.merge(part) }
+                if let part = file.stateSpace { try total.stateSpace?.merge(part) }
             } catch {
                 throw CommandLineError(description: "\(path): \(error)")
             }
@@ -205,11 +245,11 @@ struct MergeCommand: ParsableCommand {
         var o = JSONObject()
         o["n"] = .integer(total.rows)
         o["parts"] = .integer(files.count)
-        if let logLikelihood = total.gaussianMixture?.logLikelihood ?? total.hiddenMarkov?.logLikelihood {
+        if let logLikelihood = total.gaussianMixture?.logLikelihood ?? total.hiddenMarkov?.logLikelihood ?? total.stateSpace?.logLikelihood {
             o["logLikelihood"] = .number(logLikelihood)
             o["meanLogLikelihood"] = .number(logLikelihood / Double(max(1, total.rows)))
         }
-        if let sequences = total.hiddenMarkov?.sequences { o["sequences"] = .integer(sequences) }
+        if let sequences = total.hiddenMarkov?.sequences ?? total.stateSpace?.sequences { o["sequences"] = .integer(sequences) }
         o["output"] = .string(output)
         if outputOptions.json { Console.printJSON(o) } else {
             Console.print("\(files.count) part(s), \(total.rows) rows: written to \(output)\n")
@@ -221,7 +261,7 @@ struct MergeCommand: ParsableCommand {
 struct MaximizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maximize",
-        abstract: "The M-step from statistics: the next Gaussian mixture or hidden Markov model, or a factor model fitted to convergence from the data's moments.")
+        abstract: "The M-step from statistics: the next Gaussian mixture, hidden Markov model or linear dynamical system, or a factor model fitted to convergence from the data's moments.")
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(name: .long, help: "A statistics file (`latent statistics`, `latent merge`); for a mixture, made with this model.")
@@ -310,10 +350,31 @@ struct MaximizeCommand: ParsableCommand {
             if !outputOptions.json {
                 Console.print("Baum-Welch M-step over \(chain.sequences) sequence(s), \(chain.rows) rows (log-likelihood before it \(Console.number(chain.logLikelihood))): \(output)\n")
             }
-        case (.gaussianMixture, _, _), (.linearGaussian, _, _), (.hiddenMarkov, _, _):
+        case (.linearDynamical(let model), _, _) where stats.stateSpace != nil:
+            let moments = stats.stateSpace!
+            let next: LinearDynamicalSystem
+            do {
+                next = try model.maximizing(moments)
+            } catch {
+                throw CommandLineError(description: "\(statistics): \(error)")
+            }
+            var settings = file.training?.settings ?? [:]
+            settings["statistics"] = statistics
+            let training = TrainingSummary(logLikelihood: moments.logLikelihood, count: moments.steps, iterations: 1, converged: false,
+                                           seed: file.training?.seed ?? 0, settings: settings)
+            try ModelFile(model: .linearDynamical(next), columns: file.columns, training: training).write(to: output)
+            o["sequences"] = .integer(moments.sequences)
+            // The likelihood the statistics hold is that of the model they were made with, before this M-step.
+            o["logLikelihood"] = .number(moments.logLikelihood)
+            o["meanLogLikelihood"] = .number(moments.logLikelihood / Double(max(1, moments.steps)))
+            o["modelFingerprint"] = .string(next.fingerprint)
+            if !outputOptions.json {
+                Console.print("EM M-step over \(moments.sequences) sequence(s), \(moments.steps) steps (log-likelihood before it \(Console.number(moments.logLikelihood))): \(output)\n")
+            }
+        case (.gaussianMixture, _, _), (.linearGaussian, _, _), (.hiddenMarkov, _, _), (.linearDynamical, _, _):
             throw CommandLineError(description: "\(statistics) holds statistics of a \(stats.family) model; \(modelOptions.model) is a \(file.model.kind) model")
         default:
-            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; the M-step here is for Gaussian mixtures, hidden Markov models and factor models (fa, ppca)")
+            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; the M-step here is for Gaussian mixtures, hidden Markov models, linear dynamical systems and factor models (fa, ppca)")
         }
         o["output"] = .string(output)
         if outputOptions.json { Console.printJSON(o) }

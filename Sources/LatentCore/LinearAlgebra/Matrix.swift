@@ -170,3 +170,28 @@ extension Matrix where Scalar == Float {
     /// Converts to double precision.
     public var double: Matrix<Double> { Matrix<Double>(rows: rows, columns: columns, storage: storage.map(Double.init)) }
 }
+
+extension Matrix: Codable where Scalar: Codable {
+    private enum CodingKeys: String, CodingKey { case rows, columns, elements }
+
+    /// Decodes `{rows, columns, elements}` (row after row). - Throws: `DecodingError.dataCorrupted`
+    /// when the shape is negative or the element count is not `rows × columns`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let rows = try container.decode(Int.self, forKey: .rows), columns = try container.decode(Int.self, forKey: .columns)
+        let elements = try container.decode([Scalar].self, forKey: .elements)
+        let product = rows.multipliedReportingOverflow(by: columns)
+        guard rows >= 0, columns >= 0, !product.overflow, product.partialValue == elements.count else {
+            throw DecodingError.dataCorruptedError(forKey: .elements, in: container,
+                                                   debugDescription: "\(elements.count) elements for a \(rows) × \(columns) matrix")
+        }
+        self.init(rows: rows, columns: columns, storage: elements)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rows, forKey: .rows)
+        try container.encode(columns, forKey: .columns)
+        try container.encode(storage, forKey: .elements)
+    }
+}
