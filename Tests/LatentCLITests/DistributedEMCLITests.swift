@@ -201,6 +201,14 @@ import TestSupport
         #expect(merged.count == whole.count && !merged.isEmpty)
         #expect(zip(merged, whole).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) })
         #expect(zip(merged, start).contains { abs($0 - $1) > 1e-6 * max(1, abs($1)) }, "the M-step changed nothing")
+        // One EM iteration of a fit warm-started from the same model is the same step.
+        r = try CommandRunner.run(["fit", "lds", "--data", path("lds.csv"), "--sequence-column", "id", "--latent", "1", "--warm-start", path("l0.json"),
+                                   "--max-iterations", "1", "--tolerance", "0", "--output", path("lstep.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let step = try parameters(path("lstep.json"), of: "linearDynamical")
+        #expect(zip(step, whole).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) }, "warm-started step \(step), maximize \(whole)")
+        r = try CommandRunner.run(["fit", "lds", "--data", path("lds.csv"), "--latent", "2", "--warm-start", path("l0.json"), "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("l0.json"), "\(r.standardError)")
 
         // Statistics of another family neither merge with these nor maximise this model.
         r = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("geyser.csv"), "--components", "2", "--output", path("g.json"), "--quiet"])
@@ -213,6 +221,50 @@ import TestSupport
         // Nor do statistics of another system.
         r = try CommandRunner.run(["maximize", "--model", path("l1.json"), "--statistics", path("lall.json"), "--output", path("bad.json")])
         #expect(r.status != 0 && r.standardError.contains("another model"), "\(r.standardError)")
+    }
+
+    @Test func variationalMixturePartsMergedGiveOneSweepOfTheWholeData() throws {
+        let lines = try String(contentsOfFile: TestData.path("faithful.csv"), encoding: .utf8).split(separator: "\n")
+        let header = lines[0], body = Array(lines.dropFirst())
+        for (i, range) in [0..<100, 100..<130, 130..<body.count].enumerated() {
+            try ([header] + body[range]).joined(separator: "\n").write(toFile: path("vb\(i).csv"), atomically: true, encoding: .utf8)
+        }
+        var r = try CommandRunner.run(["fit", "bayesian-gmm", "--data", TestData.path("faithful.csv"), "--components", "5", "--covariance", "tied",
+                                       "--max-iterations", "3", "--tolerance", "0", "--seed", "4", "--output", path("v0.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        r = try CommandRunner.run(["statistics", "--model", path("v0.json"), "--data", TestData.path("faithful.csv"), "--output", path("vwhole.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("lowerBound"), "\(r.standardOutput) \(r.standardError)")
+        for i in 0..<3 {
+            r = try CommandRunner.run(["statistics", "--model", path("v0.json"), "--data", path("vb\(i).csv"), "--output", path("vs\(i).json"), "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+        }
+        r = try CommandRunner.run(["merge", path("vs1.json"), path("vs2.json"), path("vs0.json"), "--output", path("vall.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("\"n\": 272"), "\(r.standardOutput) \(r.standardError)")
+        for (statistics, model) in [("vall.json", "v1.json"), ("vwhole.json", "vw.json")] {
+            r = try CommandRunner.run(["maximize", "--model", path("v0.json"), "--statistics", path(statistics), "--output", path(model), "--json"])
+            #expect(r.status == 0 && r.standardOutput.contains("lowerBound"), "\(r.standardOutput) \(r.standardError)")
+        }
+        let merged = try parameters(path("v1.json"), of: "bayesianMixture"), whole = try parameters(path("vw.json"), of: "bayesianMixture")
+        let start = try parameters(path("v0.json"), of: "bayesianMixture")
+        #expect(merged.count == whole.count && !merged.isEmpty)
+        #expect(zip(merged, whole).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) })
+        #expect(zip(merged, start).contains { abs($0 - $1) > 1e-6 * max(1, abs($1)) }, "the update changed nothing")
+        // One sweep of a fit warm-started from the same posterior is the same update.
+        r = try CommandRunner.run(["fit", "bayesian-gmm", "--data", TestData.path("faithful.csv"), "--components", "5", "--covariance", "tied",
+                                   "--warm-start", path("v0.json"), "--max-iterations", "1", "--tolerance", "0", "--output", path("vstep.json"), "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let step = try parameters(path("vstep.json"), of: "bayesianMixture")
+        #expect(zip(step, whole).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) }, "warm-started sweep \(step), maximize \(whole)")
+        r = try CommandRunner.run(["fit", "bayesian-gmm", "--data", TestData.path("faithful.csv"), "--components", "4", "--covariance", "tied",
+                                   "--warm-start", path("v0.json"), "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("v0.json"), "\(r.standardError)")
+        // A maximum-likelihood mixture's statistics do not update a posterior, nor merge with its statistics.
+        r = try CommandRunner.run(["fit", "gmm", "--data", TestData.path("faithful.csv"), "--components", "2", "--output", path("vg.json"), "--quiet"])
+        r = try CommandRunner.run(["statistics", "--model", path("vg.json"), "--data", TestData.path("faithful.csv"), "--output", path("vgs.json"), "--quiet"])
+        r = try CommandRunner.run(["maximize", "--model", path("v0.json"), "--statistics", path("vgs.json"), "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("vgs.json"), "\(r.standardError)")
+        r = try CommandRunner.run(["merge", path("vall.json"), path("vgs.json"), "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("vgs.json"), "\(r.standardError)")
     }
 
     /// `n` rows of three clusters `spacing` apart in every other column (unit-variance noise), seeded.

@@ -14,11 +14,15 @@ public struct BayesianMixtureFitOptions: Sendable {
     /// Stopping rules on the lower bound per row: at most 1,000 sweeps, tolerance 1e-6.
     public var em: EMOptions
     public var seed: UInt64
+    /// A posterior to continue coordinate ascent from instead of the start search (its prior then
+    /// applies, and the `prior` argument of the fit is ignored).
+    public var warmStart: BayesianGaussianMixture?
     public var progress: (@Sendable (FitEvent) -> Void)?
 
     public init(covarianceType: CovarianceType = .full, restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10,
                 em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6), seed: UInt64 = 0,
-                progress: (@Sendable (FitEvent) -> Void)? = nil) {
+                warmStart: BayesianGaussianMixture? = nil, progress: (@Sendable (FitEvent) -> Void)? = nil) {
+        self.warmStart = warmStart
         self.covarianceType = covarianceType
         self.restarts = restarts
         self.shortRuns = shortRuns
@@ -57,8 +61,15 @@ extension BayesianGaussianMixture {
             throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(x.elements[i]); the variational mixture needs complete, finite rows")
         }
         try DataChecks.requireSpread(x)
-        let prior = prior ?? BayesianMixturePrior.defaults(for: x, components: components)
         let type = options.covarianceType
+        if let warm = options.warmStart {
+            guard warm.dimension == x.columns, warm.componentCount == components, warm.covarianceType == type else {
+                throw ModelError.invalidSetting("the starting posterior has \(warm.componentCount) \(warm.covarianceType.rawValue) components in \(warm.dimension) dimensions; the fit asks for \(components) \(type.rawValue) components in \(x.columns)")
+            }
+            let data = BayesianMixtureTrainingData(x: x, prior: warm.prior, covarianceType: type)
+            return try MultiStart.continueRun(warm, data: data, count: x.rows, em: options.em, degenerateAdvice: "", progress: options.progress)
+        }
+        let prior = prior ?? BayesianMixturePrior.defaults(for: x, components: components)
         try prior.validate(dimension: x.columns, type: type)
         if type == .full || type == .tied { try DataChecks.requireIndependentColumns(x) }
         let data = BayesianMixtureTrainingData(x: x, prior: prior, covarianceType: type)

@@ -17,7 +17,12 @@ struct MixtureMoments {
     ///     the other types and for statistics of given responsibilities).
     init(_ stats: [Double], components k: Int, type: CovarianceType, data: MixtureTrainingData, referenceMeans: [Double]) {
         precondition(!data.hasMissing, "Moments of complete data only")
-        let d = data.data.columns, kd = k * d
+        self.init(stats, components: k, type: type, dimension: data.data.columns, gram: data.gram, referenceMeans: referenceMeans)
+    }
+
+    /// - Parameter gram: tied covariances: the data's `Σᵢ (xᵢ − shift)(xᵢ − shift)ᵀ`.
+    init(_ stats: [Double], components k: Int, type: CovarianceType, dimension d: Int, gram: Matrix<Double>?, referenceMeans: [Double]) {
+        let kd = k * d
         let tiny = 10 * Double.ulpOfOne
         let counts = Array(stats[0..<k])
         self.counts = counts
@@ -40,7 +45,7 @@ struct MixtureMoments {
                 return m
             })
         case .tied:
-            var m = data.gram!
+            var m = gram!
             for c in 0..<k {
                 for a in 0..<d { for b in 0..<d { m[a, b] -= counts[c] * means[c * d + a] * means[c * d + b] } }
             }

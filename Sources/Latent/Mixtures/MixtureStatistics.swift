@@ -116,15 +116,23 @@ public struct MixtureStatistics: MergeableStatistics {
     /// From the flat layout `n | s | second | logLikelihood`, `second` as ``secondMoments``.
     init(model: GaussianMixture, shift: [Double], rows: Int, kernelStatistics s: [Double], columnSums: [Double], gram: [Double],
          observedCounts: [Double]? = nil) {
-        let k = model.componentCount, d = model.dimension
-        let second = Self.secondMomentCount(model.covarianceType, components: k, dimension: d)
+        self.init(fingerprint: model.fingerprint, covarianceType: model.covarianceType, components: model.componentCount,
+                  shift: shift, rows: rows, kernelStatistics: s, columnSums: columnSums, gram: gram, observedCounts: observedCounts)
+    }
+
+    /// From the flat layout, made by the model with `fingerprint` (a Gaussian mixture or the
+    /// variational mixture's E-step).
+    init(fingerprint: String, covarianceType: CovarianceType, components k: Int, shift: [Double], rows: Int, kernelStatistics s: [Double],
+         columnSums: [Double], gram: [Double], observedCounts: [Double]? = nil) {
+        let d = shift.count
+        let second = Self.secondMomentCount(covarianceType, components: k, dimension: d)
         precondition(s.count == k + k * d + second + 1, "The flat statistics have the layout n | s | second | logLikelihood")
         self.observedCounts = observedCounts
         version = Self.version
-        covarianceType = model.covarianceType
+        self.covarianceType = covarianceType
         components = k
         dimension = d
-        modelFingerprint = model.fingerprint
+        modelFingerprint = fingerprint
         self.shift = shift
         self.rows = rows
         counts = Array(s[0..<k])
@@ -138,6 +146,54 @@ public struct MixtureStatistics: MergeableStatistics {
     /// The M-step's flat layout `n | s | second | logLikelihood` (tied: `second` only with missing values).
     var kernelLayout: [Double] {
         counts + sums + (covarianceType == .tied && observedCounts == nil ? [] : secondMoments) + [logLikelihood]
+    }
+
+    /// The statistics of complete rows `x` from a mixture kernel about `shift` (the E-step of the
+    /// mixture with these `means`, or the variational mixture's), with the data's moments.
+    static func ofCompleteRows(_ x: Matrix<Double>, kernel: MixtureKernel, means: Matrix<Double>, shift: [Double], fingerprint: String,
+                               covarianceType: CovarianceType, threads: Int) -> MixtureStatistics {
+        var flat = GaussianMixture.statistics(kernel, rows: x, work: ChunkedWork(count: x.rows, minimumChunk: 1024), threads: max(1, threads))
+        let (columnSums, gram, _) = dataMoments(x, about: shift)
+        if covarianceType == .tied { insertPooledSecondMoments(into: &flat, gram: gram, centre: shift, means: means) }
+        return MixtureStatistics(fingerprint: fingerprint, covarianceType: covarianceType, components: means.rows, shift: shift,
+                                 rows: x.rows, kernelStatistics: flat, columnSums: columnSums, gram: gram,
+                                 observedCounts: nil)
+    }
+
+    /// The data's column sums and Gram matrix about `shift` over observed values (a missing value
+    /// counts as the shift), and each column's number of observed values.
+    static func dataMoments(_ x: Matrix<Double>, about shift: [Double]) -> (columnSums: [Double], gram: [Double], observed: [Double]) {
+        let d = x.columns
+        var centered = x
+        var observed = [Double](repeating: 0, count: d)
+        centered.withUnsafeMutableBufferPointer { p in
+            for i in 0..<x.rows {
+                for j in 0..<d {
+                    if p[i * d + j].isNaN { p[i * d + j] = 0 } else { p[i * d + j] -= shift[j]; observed[j] += 1 }
+                }
+            }
+        }
+        let columnSums = (0..<d).map { j in (0..<x.rows).reduce(0) { $0 + centered[$1, j] } }
+        let gram = x.rows > 0 ? centered.gram.elements : [Double](repeating: 0, count: d * d)
+        return (columnSums, gram, observed)
+    }
+
+    /// Inserts a tied mixture's pooled second moments `Σₖ Σᵢ rᵢₖ (x − μₖ)(x − μₖ)ᵀ` (upper triangle)
+    /// after the sums of the flat statistics `n | s | logLikelihood` of complete rows, from the Gram
+    /// matrix `G` about `centre` (c): `G − Σₖ (sₖ δₖᵀ + δₖ sₖᵀ) + Σₖ nₖ δₖ δₖᵀ`, `δₖ = μₖ − c`.
+    static func insertPooledSecondMoments(into flat: inout [Double], gram: [Double], centre: [Double], means: Matrix<Double>) {
+        let d = means.columns, k = means.rows
+        var pooled = [Double](repeating: 0, count: d * d)
+        for a in 0..<d { for b in a..<d { pooled[a * d + b] = gram[a * d + b] } }
+        for c in 0..<k {
+            let delta = (0..<d).map { means[c, $0] - centre[$0] }
+            for a in 0..<d {
+                for b in a..<d {
+                    pooled[a * d + b] += -flat[k + c * d + a] * delta[b] - delta[a] * flat[k + c * d + b] + flat[c] * delta[a] * delta[b]
+                }
+            }
+        }
+        flat.insert(contentsOf: pooled, at: k + k * d)
     }
 }
 
@@ -178,46 +234,13 @@ extension GaussianMixture {
             throw ModelError.invalidSetting("row \(i + 1) has every value missing; drop it")
         }
         let shift = mixtureMean
-        let hasMissing = x.elements.contains(where: \.isNaN)
-        var flat: [Double]
-        if hasMissing {
-            flat = missingValueStatistics(x, shift: shift)
-        } else {
-            let kernel = MixtureKernel(self, shift: shift)
-            flat = Self.statistics(kernel, rows: x, work: ChunkedWork(count: x.rows, minimumChunk: 1024), threads: max(1, threads))
+        guard x.elements.contains(where: \.isNaN) else {
+            return .ofCompleteRows(x, kernel: MixtureKernel(self, shift: shift), means: means, shift: shift, fingerprint: fingerprint,
+                                   covarianceType: covarianceType, threads: threads)
         }
-        var centered = x
-        var observed = [Double](repeating: 0, count: d)
-        centered.withUnsafeMutableBufferPointer { p in
-            for i in 0..<x.rows {
-                for j in 0..<d {
-                    if p[i * d + j].isNaN { p[i * d + j] = 0 } else { p[i * d + j] -= shift[j]; observed[j] += 1 }
-                }
-            }
-        }
-        let columnSums = (0..<d).map { j in (0..<x.rows).reduce(0) { $0 + centered[$1, j] } }
-        let gram = x.rows > 0 ? centered.gram.elements : [Double](repeating: 0, count: d * d)
-        if covarianceType == .tied && !hasMissing { insertPooledSecondMoments(into: &flat, gram: gram, centre: shift) }
-        return MixtureStatistics(model: self, shift: shift, rows: x.rows, kernelStatistics: flat,
-                                 columnSums: columnSums, gram: gram, observedCounts: hasMissing ? observed : nil)
-    }
-
-    /// Inserts a tied mixture's pooled second moments `Σₖ Σᵢ rᵢₖ (x − μₖ)(x − μₖ)ᵀ` (upper triangle)
-    /// after the sums of the flat statistics `n | s | logLikelihood` of complete rows, from the Gram
-    /// matrix `G` about `centre` (c): `G − Σₖ (sₖ δₖᵀ + δₖ sₖᵀ) + Σₖ nₖ δₖ δₖᵀ`, `δₖ = μₖ − c`.
-    private func insertPooledSecondMoments(into flat: inout [Double], gram: [Double], centre: [Double]) {
-        let d = dimension, k = componentCount
-        var pooled = [Double](repeating: 0, count: d * d)
-        for a in 0..<d { for b in a..<d { pooled[a * d + b] = gram[a * d + b] } }
-        for c in 0..<k {
-            let delta = (0..<d).map { means[c, $0] - centre[$0] }
-            for a in 0..<d {
-                for b in a..<d {
-                    pooled[a * d + b] += -flat[k + c * d + a] * delta[b] - delta[a] * flat[k + c * d + b] + flat[c] * delta[a] * delta[b]
-                }
-            }
-        }
-        flat.insert(contentsOf: pooled, at: k + k * d)
+        let (columnSums, gram, observed) = MixtureStatistics.dataMoments(x, about: shift)
+        return MixtureStatistics(model: self, shift: shift, rows: x.rows, kernelStatistics: missingValueStatistics(x, shift: shift),
+                                 columnSums: columnSums, gram: gram, observedCounts: observed)
     }
 
     /// The statistics of rows with missing values about `shift`, in ``MixtureStatistics``' layout:
@@ -276,7 +299,7 @@ extension GaussianMixture {
         let columnSums = offset.map { Double(n) * $0 }
         var gram = dataGram.elements
         for a in 0..<d { for b in 0..<d { gram[a * d + b] += Double(n) * offset[a] * offset[b] } }
-        if covarianceType == .tied { insertPooledSecondMoments(into: &flat, gram: gram, centre: c) }
+        if covarianceType == .tied { MixtureStatistics.insertPooledSecondMoments(into: &flat, gram: gram, centre: c, means: means) }
         return MixtureStatistics(model: self, shift: c, rows: n, kernelStatistics: flat, columnSums: columnSums, gram: gram)
     }
 

@@ -21,6 +21,9 @@ public struct StateSpaceFitOptions: Sendable {
     public var em: EMOptions
     /// Seed of the random columns of `C` when there are more states than observed columns.
     public var seed: UInt64
+    /// A system to continue EM from instead of the principal-component start (its own noise form,
+    /// first-state form and fixed parameters then apply; the matrices above are ignored).
+    public var warmStart: LinearDynamicalSystem?
     /// Receives progress events.
     public var progress: (@Sendable (FitEvent) -> Void)?
 
@@ -29,7 +32,8 @@ public struct StateSpaceFitOptions: Sendable {
                 transition: Matrix<Double>? = nil, observation: Matrix<Double>? = nil, offset: [Double]? = nil,
                 fixed: Set<LinearDynamicalSystem.Parameter> = [],
                 em: EMOptions = EMOptions(maxIterations: 10_000, tolerance: 1e-8), seed: UInt64 = 0,
-                progress: (@Sendable (FitEvent) -> Void)? = nil) {
+                warmStart: LinearDynamicalSystem? = nil, progress: (@Sendable (FitEvent) -> Void)? = nil) {
+        self.warmStart = warmStart
         self.observationNoise = observationNoise
         self.initialState = initialState
         self.transition = transition
@@ -76,7 +80,15 @@ extension LinearDynamicalSystem {
                 throw ModelError.invalidSetting("column \(j + 1) has the same value in every observed row; a linear dynamical system needs spread in every column (drop it)")
             }
         }
-        var model = try start(data, latent: latent, options: options)
+        var model: LinearDynamicalSystem
+        if let warm = options.warmStart {
+            guard warm.latentDimension == latent, warm.dimension == y.columns else {
+                throw ModelError.invalidSetting("the starting system has \(warm.latentDimension) hidden states over \(warm.dimension) columns; the fit asks for \(latent) over \(y.columns)")
+            }
+            model = warm
+        } else {
+            model = try start(data, latent: latent, options: options)
+        }
         let trace = try ExpectationMaximization.run(&model, on: data, count: y.rows, options: options.em) { i, mean in
             options.progress?(.iteration(start: 0, iteration: i, meanLogLikelihood: mean))
         }

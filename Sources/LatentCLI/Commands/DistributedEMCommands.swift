@@ -4,8 +4,9 @@ import Latent
 import LatentCore
 
 /// A statistics file: the sufficient statistics of part of the data, with the model's column
-/// names: the E-step statistics of a Gaussian mixture, a hidden Markov model or a linear dynamical
-/// system (made with one model), or the moments of a factor model (the same whatever the model).
+/// names: the E-step statistics of a Gaussian mixture, a variational Bayesian mixture, a hidden
+/// Markov model or a linear dynamical system (made with one model), or the moments of a factor model
+/// (the same whatever the model).
 /// JSON, written atomically.
 struct StatisticsFile: Codable {
     static let format = "latent-statistics"
@@ -15,6 +16,12 @@ struct StatisticsFile: Codable {
     var linearGaussian: LinearGaussianStatistics?
     var hiddenMarkov: AnyHMMStatistics?
     var stateSpace: StateSpaceStatistics?
+    var bayesianMixture: MixtureStatistics?
+
+    init(columns: [String], bayesianMixture: MixtureStatistics) {
+        self.columns = columns
+        self.bayesianMixture = bayesianMixture
+    }
 
     init(columns: [String], stateSpace: StateSpaceStatistics) {
         self.columns = columns
@@ -37,11 +44,14 @@ struct StatisticsFile: Codable {
     }
 
     /// Rows the statistics hold.
-    var rows: Int { gaussianMixture?.rows ?? linearGaussian?.count ?? hiddenMarkov?.rows ?? stateSpace?.steps ?? 0 }
-    /// The family the statistics are for (`gmm`, `fa/ppca` for factor models, `hmm (emission)`, `lds`).
+    var rows: Int {
+        gaussianMixture?.rows ?? linearGaussian?.count ?? hiddenMarkov?.rows ?? stateSpace?.steps ?? bayesianMixture?.rows ?? 0
+    }
+    /// The family the statistics are for (`gmm`, `bayesian-gmm`, `fa/ppca` for factor models, `hmm (emission)`, `lds`).
     var family: String {
         if let hiddenMarkov { return "hmm (\(hiddenMarkov.emissionKind) emissions)" }
         if stateSpace != nil { return "lds" }
+        if bayesianMixture != nil { return "bayesian-gmm" }
         return gaussianMixture != nil ? "gmm" : "fa/ppca"
     }
 
@@ -60,16 +70,17 @@ struct StatisticsFile: Codable {
             var linearGaussian: Version?
             var hiddenMarkov: Wrapped?
             var stateSpace: Version?
+            var bayesianMixture: Version?
         }
         struct Version: Decodable { var version: Int? }
         struct Wrapped: Decodable { var statistics: Version? }
         guard let header = try? JSONDecoder().decode(Header.self, from: data), header.format == format,
-              [header.gaussianMixture != nil, header.linearGaussian != nil, header.hiddenMarkov != nil, header.stateSpace != nil]
-                  .filter({ $0 }).count == 1 else {
+              [header.gaussianMixture != nil, header.linearGaussian != nil, header.hiddenMarkov != nil, header.stateSpace != nil,
+               header.bayesianMixture != nil].filter({ $0 }).count == 1 else {
             throw CommandLineError(description: "\(path) is not a Latent statistics file (write one with `latent statistics`)")
         }
-        let (found, current) = header.gaussianMixture != nil
-            ? (header.gaussianMixture?.version, MixtureStatistics.version)
+        let (found, current) = header.gaussianMixture != nil || header.bayesianMixture != nil
+            ? ((header.gaussianMixture ?? header.bayesianMixture)?.version, MixtureStatistics.version)
             : header.linearGaussian != nil ? (header.linearGaussian?.version, LinearGaussianStatistics.version)
             : header.stateSpace != nil ? (header.stateSpace?.version, StateSpaceStatistics.version)
             : (header.hiddenMarkov?.statistics?.version, HMMStatistics<GaussianEmission>.version)
@@ -88,11 +99,12 @@ struct StatisticsFile: Codable {
 struct StatisticsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "statistics",
-        abstract: "Sufficient statistics of a Gaussian mixture, a hidden Markov model or a linear dynamical system (its E-step), or of a factor model (the data's moments), over one part of the data.",
+        abstract: "Sufficient statistics of a Gaussian mixture (maximum-likelihood or variational), a hidden Markov model or a linear dynamical system (its E-step), or of a factor model (the data's moments), over one part of the data.",
         discussion: """
         Any engine can drive EM with three commands: `latent statistics` on each part of the data \
         (on each machine), `latent merge` to add the parts up, and `latent maximize` for the M-step, \
-        which writes the next model. Mixture, HMM and linear-dynamical-system statistics made with \
+        which writes the next model (for a variational mixture, the next posterior). Mixture, HMM and \
+        linear-dynamical-system statistics made with \
         the same model file merge exactly, whatever the split (for HMMs and linear dynamical systems, \
         keep each sequence whole within one part). A factor model's statistics are the data's count, \
         means and scatter, the same whatever the model: `latent maximize` then fits to convergence, \
@@ -148,19 +160,30 @@ struct StatisticsCommand: ParsableCommand {
             try StatisticsFile(columns: file.columns, gaussianMixture: stats).write(to: output)
             (logLikelihood, seconds) = (stats.logLikelihood, time)
             o["modelFingerprint"] = .string(stats.modelFingerprint)
+        case .bayesianMixture(let model):
+            let (stats, time) = try Console.timed { try model.statistics(of: x, threads: threads) }
+            try StatisticsFile(columns: file.columns, bayesianMixture: stats).write(to: output)
+            // The evidence lower bound over these rows stands where the others report a log-likelihood.
+            let bound = try model.lowerBound(from: stats)
+            (logLikelihood, seconds) = (bound, time)
+            o["lowerBound"] = .number(bound)
+            o["modelFingerprint"] = .string(stats.modelFingerprint)
         case .linearGaussian(let model):
             let (stats, time) = try Console.timed { try LinearGaussianStatistics(x) }
             try StatisticsFile(columns: file.columns, linearGaussian: stats).write(to: output)
             (logLikelihood, seconds) = (model.logLikelihoods(of: x).reduce(0, +), time)
         default:
-            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; statistics are written for Gaussian mixtures, hidden Markov models, linear dynamical systems and factor models (fa, ppca)")
+            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; statistics are written for Gaussian mixtures (gmm, bayesian-gmm), hidden Markov models, linear dynamical systems and factor models (fa, ppca)")
         }
-        o["logLikelihood"] = .number(logLikelihood)
-        o["meanLogLikelihood"] = .number(logLikelihood / Double(max(1, x.rows)))
+        let measure = isBayesianMixture(file.model) ? "evidence lower bound" : "log-likelihood"
+        if !isBayesianMixture(file.model) {
+            o["logLikelihood"] = .number(logLikelihood)
+            o["meanLogLikelihood"] = .number(logLikelihood / Double(max(1, x.rows)))
+        }
         o["output"] = .string(output)
         o["seconds"] = .number(seconds)
         if outputOptions.json { Console.printJSON(o) } else {
-            Console.print("\(x.rows) rows: log-likelihood \(Console.number(logLikelihood)) under \(modelOptions.model); statistics written to \(output)\n")
+            Console.print("\(x.rows) rows: \(measure) \(Console.number(logLikelihood)) under \(modelOptions.model); statistics written to \(output)\n")
         }
     }
 
@@ -237,6 +260,7 @@ struct MergeCommand: ParsableCommand {
                 if let part = file.linearGaussian { try total.linearGaussian?.merge(part) }
                 if let part = file.hiddenMarkov { try total.hiddenMarkov?.merge(part) }
                 if let part = file.stateSpace { try total.stateSpace?.merge(part) }
+                if let part = file.bayesianMixture { try total.bayesianMixture?.merge(part) }
             } catch {
                 throw CommandLineError(description: "\(path): \(error)")
             }
@@ -261,7 +285,7 @@ struct MergeCommand: ParsableCommand {
 struct MaximizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maximize",
-        abstract: "The M-step from statistics: the next Gaussian mixture, hidden Markov model or linear dynamical system, or a factor model fitted to convergence from the data's moments.")
+        abstract: "The M-step from statistics: the next Gaussian mixture, variational posterior, hidden Markov model or linear dynamical system, or a factor model fitted to convergence from the data's moments.")
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(name: .long, help: "A statistics file (`latent statistics`, `latent merge`); for a mixture, made with this model.")
@@ -371,14 +395,35 @@ struct MaximizeCommand: ParsableCommand {
             if !outputOptions.json {
                 Console.print("EM M-step over \(moments.sequences) sequence(s), \(moments.steps) steps (log-likelihood before it \(Console.number(moments.logLikelihood))): \(output)\n")
             }
-        case (.gaussianMixture, _, _), (.linearGaussian, _, _), (.hiddenMarkov, _, _), (.linearDynamical, _, _):
+        case (.bayesianMixture(let model), _, _) where stats.bayesianMixture != nil:
+            let moments = stats.bayesianMixture!
+            let (next, bound): (BayesianGaussianMixture, Double)
+            do {
+                (next, bound) = (try model.updating(from: moments), try model.lowerBound(from: moments))
+            } catch {
+                throw CommandLineError(description: "\(statistics): \(error)")
+            }
+            try ModelFile(model: .bayesianMixture(next), columns: file.columns, training: nil).write(to: output)
+            // The bound of the posterior the statistics were made with, before this update.
+            o["lowerBound"] = .number(bound)
+            o["modelFingerprint"] = .string(next.fingerprint)
+            if !outputOptions.json {
+                Console.print("Variational update over \(moments.rows) rows (evidence lower bound before it \(Console.number(bound))): \(output)\n")
+            }
+        case (.gaussianMixture, _, _), (.linearGaussian, _, _), (.hiddenMarkov, _, _), (.linearDynamical, _, _), (.bayesianMixture, _, _):
             throw CommandLineError(description: "\(statistics) holds statistics of a \(stats.family) model; \(modelOptions.model) is a \(file.model.kind) model")
         default:
-            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; the M-step here is for Gaussian mixtures, hidden Markov models, linear dynamical systems and factor models (fa, ppca)")
+            throw CommandLineError(description: "\(modelOptions.model) holds a \(file.model.kind) model; the M-step here is for Gaussian mixtures (gmm, bayesian-gmm), hidden Markov models, linear dynamical systems and factor models (fa, ppca)")
         }
         o["output"] = .string(output)
         if outputOptions.json { Console.printJSON(o) }
     }
+}
+
+/// Whether a model file holds a variational Bayesian mixture (whose statistics carry a bound's data term).
+private func isBayesianMixture(_ model: LatentModel) -> Bool {
+    if case .bayesianMixture = model { return true }
+    return false
 }
 
 /// Whether a model file holds a Gaussian mixture (whose statistics integrate missing values out).

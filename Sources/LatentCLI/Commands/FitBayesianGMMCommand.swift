@@ -26,11 +26,16 @@ struct FitBayesianGMMCommand: ParsableCommand {
     var restarts: Int = 1
     @Option(name: .long, parsing: .unconditional, help: "Short coordinate-ascent runs per start from different initialisations; the best is continued (1: one plain run).")
     var shortRuns: Int = 10
+    @Option(name: .long, help: "A bayesian-gmm model file to continue coordinate ascent from (its prior applies; --components and --covariance must match it).")
+    var warmStart: String?
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data)])
+        try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("warm-start model", warmStart)])
+        if warmStart != nil, weightConcentration != nil || meanPrecision != nil || degreesOfFreedom != nil {
+            throw ValidationError("--warm-start brings its own prior: leave out --weight-concentration, --mean-precision and --degrees-of-freedom")
+        }
         guard components >= 1 else { throw ValidationError("--components must be at least 1") }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
         guard shortRuns >= 1 else { throw ValidationError("--short-runs must be at least 1") }
@@ -69,6 +74,15 @@ struct FitBayesianGMMCommand: ParsableCommand {
         options.shortRuns = shortRuns
         options.em = fit.em(defaultIterations: 1_000, defaultTolerance: 1e-6)
         options.seed = fit.seed
+        if let warmStart {
+            guard case .bayesianMixture(let m) = try ModelFile.read(path: warmStart).model else {
+                throw ValidationError("--warm-start \(warmStart) is not a variational Bayesian mixture")
+            }
+            guard m.componentCount == components, m.dimension == x.columns, m.covarianceType == covariance, m.prior.weightPrior == weightPrior else {
+                throw ValidationError("--warm-start \(warmStart) holds \(m.componentCount) \(m.covarianceType.rawValue) components in \(m.dimension) dimensions with a \(m.prior.weightPrior.rawValue) weight prior; the fit asks for \(components) \(covariance.rawValue) in \(x.columns) with \(weightPrior.rawValue)")
+            }
+            options.warmStart = m
+        }
         if !output.quiet { options.progress = Console.fitProgress(every: 50) }
         let ((model, report), seconds) = try Console.timed { try BayesianGaussianMixture.fit(x, components: components, prior: prior, options: options) }
         for w in report.warnings { Console.warn(w) }

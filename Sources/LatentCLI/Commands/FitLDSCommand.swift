@@ -26,13 +26,18 @@ struct FitLDSCommand: ParsableCommand {
     var fix: String?
     @Option(name: .long, help: "First state: learned (mean and covariance fitted) or diffuse (a very wide prior; the log-likelihood leaves out the steps that pin the state down).")
     var initialState: LinearDynamicalSystem.InitialState = .learned
+    @Option(name: .long, help: "A linear dynamical system model file to continue EM from (its fixed parameters stay fixed; --latent, --observation-noise and --initial-state must match it).")
+    var warmStart: String?
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard latent >= 1 else { throw ValidationError("--latent must be at least 1") }
         _ = try fixedParameters()
-        try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data)])
+        try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("warm-start model", warmStart)])
+        if warmStart != nil, transition != nil || observation != nil || offset != nil || fix != nil {
+            throw ValidationError("--warm-start gives every starting matrix and the fixed parameters: leave out --transition, --observation, --offset and --fix")
+        }
     }
 
     func fixedParameters() throws -> Set<LinearDynamicalSystem.Parameter> {
@@ -57,6 +62,16 @@ struct FitLDSCommand: ParsableCommand {
         for (parameter, given, flag) in [(LinearDynamicalSystem.Parameter.transition, options.transition, "--transition"),
                                          (.observation, options.observation, "--observation")] where options.fixed.contains(parameter) && given == nil {
             throw ValidationError("--fix \(parameter.rawValue) needs its value: give \(flag)")
+        }
+        if let warmStart {
+            guard case .linearDynamical(let m) = try ModelFile.read(path: warmStart).model else {
+                throw ValidationError("--warm-start \(warmStart) is not a linear dynamical system")
+            }
+            guard m.latentDimension == latent, m.dimension == table.values.columns, m.observationNoiseType == observationNoise,
+                  m.initialState == initialState else {
+                throw ValidationError("--warm-start \(warmStart) has \(m.latentDimension) hidden state(s) over \(m.dimension) column(s), \(m.observationNoiseType.rawValue) observation noise and a \(m.initialState.rawValue) first state; the fit asks for \(latent) over \(table.values.columns), \(observationNoise.rawValue) and \(initialState.rawValue)")
+            }
+            options.warmStart = m
         }
         options.em = fit.em(defaultIterations: 10_000, defaultTolerance: 1e-8)
         options.seed = fit.seed
