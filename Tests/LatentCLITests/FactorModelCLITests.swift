@@ -49,6 +49,33 @@ import TestSupport
         }
     }
 
+    /// `--online` (stepwise EM over mini-batches) from memory and from the streamed CSV: close to the
+    /// batch fit's likelihood; rows with missing values are refused, naming the file's row.
+    @Test func onlineFactorModelsComeCloseToTheBatchFit() throws {
+        let wine = TestData.path("reference/wine13.csv")
+        let model = dir.appendingPathComponent("online.json").path
+        for kind in ["fa", "ppca"] {
+            let batch = try json(CommandRunner.run(["fit", kind, "--data", wine, "--factors", "2", "--output", model, "--json", "--quiet"]).standardOutput)
+            for extra in [[], ["--stream"]] {
+                let r = try CommandRunner.run(["fit", kind, "--data", wine, "--factors", "2", "--online", "--batch-size", "32", "--passes", "3",
+                                               "--output", model, "--json", "--quiet"] + extra)
+                #expect(r.status == 0, "\(r.standardError)")
+                let o = try json(r.standardOutput)
+                #expect(o["online"] as? Bool == true && o["passes"] as? Int == 3 && o["batchSize"] as? Int == 32)
+                let gap = (batch["meanLogLikelihood"] as! Double) - (o["meanLogLikelihood"] as! Double)
+                #expect(gap >= -1e-9 && gap < 0.05, "\(kind) \(extra): \(gap) nats per row below the batch fit")
+                let score = try json(CommandRunner.run(["score", "--model", model, "--data", wine, "--json"]).standardOutput)
+                #expect(abs((score["logLikelihood"] as! Double) - (o["logLikelihood"] as! Double)) < 1e-6 * abs(o["logLikelihood"] as! Double))
+            }
+        }
+        for extra in [[], ["--stream"]] {
+            let r = try CommandRunner.run(["fit", "fa", "--data", TestData.path("bfi.csv"), "--factors", "5", "--online", "--output", model] + extra)
+            #expect(r.status != 0 && r.standardError.contains("bfi.csv") && r.standardError.contains("row 10"), "\(r.standardError)")
+        }
+        let r = try CommandRunner.run(["fit", "fa", "--data", wine, "--factors", "2", "--online", "--step-decay", "0.3", "--output", model])
+        #expect(r.status != 0 && r.standardError.contains("--step-decay"), "\(r.standardError)")
+    }
+
     @Test func imputeFillsOnlyMissingCellsAndKeepsEveryOtherByte() throws {
         let air = TestData.path("airquality.csv")
         let model = dir.appendingPathComponent("air.json").path

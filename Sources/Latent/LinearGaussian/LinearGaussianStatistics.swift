@@ -39,6 +39,14 @@ public struct LinearGaussianStatistics: MergeableStatistics {
         scatter = [Double](repeating: 0, count: dimension * dimension)
     }
 
+    /// Statistics with the given count, mean and scatter (the online fit's running moments).
+    init(count: Int, mean: [Double], scatter: [Double]) {
+        self.init(dimension: mean.count)
+        self.count = count
+        self.mean = mean
+        self.scatter = scatter
+    }
+
     /// The statistics of the rows of `x` (`N × D`, complete).
     /// - Throws: ``ModelError/invalidSetting(_:)`` naming the row and column of a missing or
     ///   non-finite value.

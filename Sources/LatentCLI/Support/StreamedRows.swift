@@ -17,7 +17,7 @@ func streamedRows(_ dataOptions: DataOptions, quiet: Bool, allowingMissing: Bool
     do {
         file = try CSVRowReader(path: path, columns: dataOptions.columnList, allowsMissing: allowingMissing)
     } catch DataError.missingValue(let path, let line, let column) {
-        throw CommandLineError(description: "\(path), row \(line), column '\(column)': the value is missing; online EM needs complete rows (`fit gmm --stream` without --online integrates missing values out)")
+        throw CommandLineError(description: "\(path), row \(line), column '\(column)': the value is missing; online EM needs complete rows (--stream without --online integrates missing values out)")
     }
     if !file.skipped.isEmpty {
         Console.dataWarning("\(path): skipped column(s) without numbers: \(file.skipped.joined(separator: ", "))", quiet: quiet)
