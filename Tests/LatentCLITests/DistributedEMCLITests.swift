@@ -345,4 +345,34 @@ import TestSupport
         #expect(bad.status != 0 && bad.standardError.contains("--step-decay"))
     }
 
+    /// `fit hmm --online` over mini-batches of whole sequences, in memory and streamed from the CSV:
+    /// every pass reported, reproducible, close to the batch fit; emissions it cannot average refused.
+    @Test func onlineHMMFitsStepOverBatchesOfSequences() throws {
+        let lines = try String(contentsOfFile: TestData.path("geyser.csv"), encoding: .utf8).split(separator: "\n")
+        let rows = Array(lines.dropFirst()).enumerated().map { "\($0.offset / 30),\($0.element)" }
+        try (["id,waiting,duration"] + rows).joined(separator: "\n").write(toFile: path("oseq.csv"), atomically: true, encoding: .utf8)
+        let common = ["fit", "hmm", "--data", path("oseq.csv"), "--sequence-column", "id", "--states", "2", "--seed", "3", "--json", "--quiet"]
+        let batch = try CommandRunner.run(common + ["--output", path("hb.json")])
+        let batchMean = try #require((JSONSerialization.jsonObject(with: Data(batch.standardOutput.utf8)) as? [String: Any])?["meanLogLikelihood"] as? Double)
+        for extra in [[], ["--stream"]] {
+            let online = common + ["--online", "--batch-size", "2", "--passes", "3"] + extra
+            let r = try CommandRunner.run(online + ["--output", path("ho.json")])
+            #expect(r.status == 0, "\(r.standardError)")
+            let o = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+            let history = try #require(o["passHistory"] as? [Double])
+            #expect(history.count == 4 && o["online"] as? Bool == true && o["sequences"] as? Int == 10)
+            #expect(abs(history.last! - (o["meanLogLikelihood"] as? Double ?? 0)) < 1e-12)
+            #expect(batchMean - history.last! < 0.02, "\(extra): online \(history.last!), batch \(batchMean)")
+            let score = try CommandRunner.run(["score", "--model", path("ho.json"), "--data", path("oseq.csv"), "--json"]).standardOutput
+            let scored = try #require((JSONSerialization.jsonObject(with: Data(score.utf8)) as? [String: Any])?["meanLogLikelihood"] as? Double)
+            #expect(abs(scored - history.last!) < 1e-9)
+            let again = try CommandRunner.run(online + ["--output", path("ho2.json")])
+            #expect(again.status == 0)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path("ho.json"))) == Data(contentsOf: URL(fileURLWithPath: path("ho2.json"))))
+        }
+        var r = try CommandRunner.run(common + ["--online", "--emission", "gmm", "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("--emission gmm"), "\(r.standardError)")
+        r = try CommandRunner.run(["fit", "hmm", "--data", path("oseq.csv"), "--states", "2", "--online", "--output", path("bad.json")])
+        #expect(r.status != 0 && r.standardError.contains("--sequence-column"), "\(r.standardError)")
+    }
 }

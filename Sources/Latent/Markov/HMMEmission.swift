@@ -149,6 +149,14 @@ public struct WeightedSums: HMMEmissionStatistics {
 
     mutating func addWeight(state k: Int, _ g: Double) { weights[k] += g }
 
+    /// Every weight and sum times `factor` (online EM's per-row averages and blends).
+    func scaled(by factor: Double) -> WeightedSums {
+        var out = self
+        for i in out.weights.indices { out.weights[i] *= factor }
+        for i in out.sums.indices { out.sums[i] *= factor }
+        return out
+    }
+
     public mutating func merge(_ other: WeightedSums) throws {
         guard other.width == width, other.weights.count == weights.count, other.sums.count == sums.count else {
             throw ModelError.invalidSetting("emission statistics of \(other.weights.count) states × \(other.width) cannot merge with \(weights.count) × \(width)")

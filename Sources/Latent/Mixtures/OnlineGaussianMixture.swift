@@ -18,9 +18,7 @@ public struct OnlineGaussianMixture: Sendable {
     public let stepDecay: Double
     public let regularization: Double
     public let relativeRegularization: Double
-    private var origin: [Double] = []
-    private var counts: [Double] = [], sums: [Double] = [], second: [Double] = []
-    private var columnMean: [Double] = [], gram: [Double] = []
+    private var running: RunningMixtureMoments?
 
     /// - Parameters:
     ///   - start: the model before the first batch (its E-step weighs the first batch).
@@ -46,106 +44,15 @@ public struct OnlineGaussianMixture: Sendable {
         if let i = batch.elements.firstIndex(where: \.isNaN) {
             throw ModelError.invalidSetting("row \(i / batch.columns + 1), column \(i % batch.columns + 1) of the batch is missing; online EM needs complete rows (fit in memory or streamed to integrate missing values out)")
         }
-        let k = model.componentCount, d = model.dimension, type = model.covarianceType
-        let s = try model.statistics(of: batch)
-        if origin.isEmpty { origin = (0..<d).map { j in s.shift[j] + s.columnSums[j] / Double(s.rows) } }
-        let n = Double(s.rows)
-        let toOrigin = (0..<d).map { s.shift[$0] - origin[$0] }   // c − o
-        // Per-row averages of this batch's raw moments about the origin.
-        let bCounts = s.counts.map { $0 / n }
-        var bSums = [Double](repeating: 0, count: k * d)
-        for c in 0..<k { for j in 0..<d { bSums[c * d + j] = (s.sums[c * d + j] + s.counts[c] * toOrigin[j]) / n } }
-        var bSecond: [Double]
-        switch type {
-        case .full:
-            bSecond = [Double](repeating: 0, count: k * d * d)
-            for c in 0..<k {
-                // Σ r (x − μ)(x − μ)ᵀ (upper triangle) → Σ r (x − o)(x − o)ᵀ with δ = μ − o, t = Σ r (x − μ).
-                let delta = (0..<d).map { model.means[c, $0] - origin[$0] }
-                let t = (0..<d).map { s.sums[c * d + $0] - s.counts[c] * (model.means[c, $0] - s.shift[$0]) }
-                for a in 0..<d {
-                    for b in 0..<d {
-                        let centred = s.secondMoments[c * d * d + min(a, b) * d + max(a, b)]
-                        bSecond[c * d * d + a * d + b] = (centred + t[a] * delta[b] + delta[a] * t[b] + s.counts[c] * delta[a] * delta[b]) / n
-                    }
-                }
-            }
-        case .diag, .spherical:
-            bSecond = [Double](repeating: 0, count: k * d)
-            for c in 0..<k {
-                for j in 0..<d {
-                    let e = toOrigin[j]
-                    bSecond[c * d + j] = (s.secondMoments[c * d + j] + 2 * e * s.sums[c * d + j] + s.counts[c] * e * e) / n
-                }
-            }
-        case .tied:
-            bSecond = []
+        let batchMoments = RunningMixtureMoments(try model.statistics(of: batch), means: model.means, origin: running?.origin)
+        var next = batchMoments
+        if let running {
+            next = running
+            next.blend(toward: batchMoments, weight: pow(Double(steps + 1), -stepDecay))
         }
-        let bColumnMean = (0..<d).map { (s.columnSums[$0] + n * toOrigin[$0]) / n }
-        var bGram = [Double](repeating: 0, count: d * d)
-        for a in 0..<d {
-            for b in 0..<d {
-                bGram[a * d + b] = (s.gram[a * d + b] + s.columnSums[a] * toOrigin[b] + toOrigin[a] * s.columnSums[b]
-                                    + n * toOrigin[a] * toOrigin[b]) / n
-            }
-        }
-        // Move the running averages.
-        let eta = pow(Double(steps + 1), -stepDecay)
-        func blend(_ old: [Double], _ new: [Double]) -> [Double] {
-            old.isEmpty ? new : zip(old, new).map { (1 - eta) * $0 + eta * $1 }
-        }
-        let next = (blend(counts, bCounts), blend(sums, bSums), blend(second, bSecond), blend(columnMean, bColumnMean), blend(gram, bGram))
-        let updated = try Self.maximize(counts: next.0, sums: next.1, second: next.2, columnMean: next.3, gram: next.4,
-                                        origin: origin, type: type, components: k, dimension: d,
-                                        regularization: regularization, relativeRegularization: relativeRegularization)
-        (counts, sums, second, columnMean, gram) = next
-        model = updated
+        model = try next.maximize(regularization: regularization, relativeRegularization: relativeRegularization)
+        running = next
         steps += 1
-    }
-
-    /// The M-step from per-row raw moments about `origin`.
-    static func maximize(counts: [Double], sums: [Double], second: [Double], columnMean: [Double], gram: [Double],
-                         origin: [Double], type: CovarianceType, components k: Int, dimension d: Int,
-                         regularization: Double, relativeRegularization: Double) throws -> GaussianMixture {
-        let tiny = 10 * Double.ulpOfOne
-        let total = counts.reduce(0, +) + tiny
-        let floors = (0..<d).map { j in regularization + relativeRegularization * max(0, gram[j * d + j] - columnMean[j] * columnMean[j]) }
-        var means = Matrix<Double>(rows: k, columns: d)
-        for c in 0..<k { for j in 0..<d { means[c, j] = origin[j] + sums[c * d + j] / (counts[c] + tiny) } }
-        let covariances: MixtureCovariances
-        switch type {
-        case .full:
-            covariances = .full((0..<k).map { c in
-                var m = Matrix<Double>(rows: d, columns: d)
-                let nk = counts[c] + tiny
-                for a in 0..<d {
-                    for b in 0..<d {
-                        m[a, b] = second[c * d * d + a * d + b] / nk - (sums[c * d + a] / nk) * (sums[c * d + b] / nk)
-                    }
-                    m[a, a] += floors[a]
-                }
-                return SmallDense.symmetrized(m)
-            })
-        case .tied:
-            var m = Matrix<Double>(rows: d, columns: d)
-            for a in 0..<d {
-                for b in 0..<d {
-                    var within = gram[a * d + b]
-                    for c in 0..<k { within -= sums[c * d + a] * sums[c * d + b] / (counts[c] + tiny) }
-                    m[a, b] = within / total
-                }
-                m[a, a] += floors[a]
-            }
-            covariances = .tied(SmallDense.symmetrized(m))
-        case .diag, .spherical:
-            var v = Matrix<Double>(rows: k, columns: d)
-            for c in 0..<k {
-                let nk = counts[c] + tiny
-                for j in 0..<d { v[c, j] = max(0, second[c * d + j] / nk - (sums[c * d + j] / nk) * (sums[c * d + j] / nk)) + floors[j] }
-            }
-            covariances = type == .diag ? .diag(v) : .spherical((0..<k).map { v.row($0).reduce(0, +) / Double(d) })
-        }
-        return try GaussianMixture(weights: counts.map { ($0 + tiny) / total }, means: means, covariances: covariances)
     }
 }
 

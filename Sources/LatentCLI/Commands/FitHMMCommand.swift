@@ -56,6 +56,14 @@ struct FitHMMCommand: ParsableCommand {
     var stream = false
     @Option(name: .long, parsing: .unconditional, help: "With --stream: rows per block (whole sequences; a longer sequence is read alone).")
     var blockRows: Int = 65_536
+    @Flag(name: .long, help: "Stepwise (online) EM over mini-batches of whole sequences (needs --sequence-column): the start on evenly spaced sequences of at most 20,000 rows (or --warm-start), then --passes passes of --batch-size sequences, an M-step after each batch (in-memory sequences in a new random order each pass; with --stream, the file's order). Gaussian, Poisson and categorical emissions.")
+    var online = false
+    @Option(name: .long, parsing: .unconditional, help: "With --online: sequences per mini-batch.")
+    var batchSize: Int = 16
+    @Option(name: .long, parsing: .unconditional, help: "With --online: passes over the sequences.")
+    var passes: Int = 2
+    @Option(name: .long, parsing: .unconditional, help: "With --online: κ of the step sizes t^(−κ), in (0.5, 1].")
+    var stepDecay: Double = 0.6
     @OptionGroup var fit: FitOptions
     @OptionGroup var output: OutputOptions
 
@@ -76,6 +84,13 @@ struct FitHMMCommand: ParsableCommand {
             guard sequenceColumn != nil else { throw ValidationError("--stream reads many sequences: name their column with --sequence-column") }
             guard blockRows >= 1 else { throw ValidationError("--block-rows must be at least 1") }
             guard initialMeans == nil, fix == nil else { throw ValidationError("--stream makes its own start (or takes --warm-start) and updates every parameter: leave out --initial-means and --fix") }
+        }
+        if online {
+            guard sequenceColumn != nil else { throw ValidationError("--online steps over mini-batches of sequences: name their column with --sequence-column") }
+            guard emission != .gmm else { throw ValidationError("--online takes Gaussian, Poisson or categorical emissions, not --emission gmm") }
+            guard batchSize >= 1, passes >= 1 else { throw ValidationError("--batch-size and --passes must be at least 1") }
+            guard stepDecay > 0.5, stepDecay <= 1 else { throw ValidationError("--step-decay must lie in (0.5, 1]") }
+            guard initialMeans == nil, fix == nil else { throw ValidationError("--online makes its own start (or takes --warm-start) and updates every parameter: leave out --initial-means and --fix") }
         }
         guard splitMergeTrials >= 0 else { throw ValidationError("--split-merge-trials must be 0 or more") }
         guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
@@ -108,6 +123,22 @@ struct FitHMMCommand: ParsableCommand {
             case .inMemory(let x, let sequences): return try HiddenMarkovModel<E>.fit(x, sequences: sequences, states: states, options: options)
             case .streamed(let data): return try HiddenMarkovModel<E>.fitStreamed(data, states: states, options: options)
             }
+        }
+
+        /// Fits a model by stepwise EM (`online` holds the batch size, passes and κ), or as ``fit(states:options:)`` when nil.
+        func fit<E: OnlineHMMEmission>(states: Int, options: HMMFitOptions<E>, online: (batch: Int, passes: Int, stepDecay: Double)?)
+            throws -> (HiddenMarkovModel<E>, FitReport)
+        {
+            guard let online else { return try fit(states: states, options: options) }
+            let data: StreamedSequenceData
+            switch self {
+            case .inMemory(let x, let sequences):
+                data = StreamedSequenceData(source: x, sequences: sequences, regularization: options.regularization,
+                                            relativeRegularization: options.relativeRegularization, threads: options.threads)
+            case .streamed(let streamed): data = streamed
+            }
+            return try HiddenMarkovModel<E>.fitOnline(data, states: states, options: options, batchSequences: online.batch,
+                                                      passes: online.passes, stepDecay: online.stepDecay)
         }
     }
 
@@ -156,6 +187,7 @@ struct FitHMMCommand: ParsableCommand {
         }
 
         let meansInitial = try initialMeans.flatMap { path in try meansData.map { try meansStart(path, x: $0) } }
+        let onlineSettings = online ? (batch: batchSize, passes: passes, stepDecay: stepDecay) : nil
         let start = DispatchTime.now().uptimeNanoseconds
         let (model, report): (AnyHiddenMarkovModel, FitReport) = try CommandLineError.hinting(
             "On the command line: fewer --states, or a larger --relative-regularization (1e-3)."
@@ -165,17 +197,17 @@ struct FitHMMCommand: ParsableCommand {
                 var initial: HiddenMarkovModel<GaussianEmission>?
                 if case .gaussian(let m)? = warm { initial = m }
                 if let meansInitial { initial = meansInitial }
-                let (m, r) = try rows.fit(states: states, options: options(GaussianEmission.self, initial: initial))
+                let (m, r) = try rows.fit(states: states, options: options(GaussianEmission.self, initial: initial), online: onlineSettings)
                 return (.gaussian(m), r)
             case .categorical:
                 var initial: HiddenMarkovModel<CategoricalEmission>?
                 if case .categorical(let m)? = warm { initial = m }
-                let (m, r) = try rows.fit(states: states, options: options(CategoricalEmission.self, initial: initial))
+                let (m, r) = try rows.fit(states: states, options: options(CategoricalEmission.self, initial: initial), online: onlineSettings)
                 return (.categorical(m), r)
             case .poisson:
                 var initial: HiddenMarkovModel<PoissonEmission>?
                 if case .poisson(let m)? = warm { initial = m }
-                let (m, r) = try rows.fit(states: states, options: options(PoissonEmission.self, initial: initial))
+                let (m, r) = try rows.fit(states: states, options: options(PoissonEmission.self, initial: initial), online: onlineSettings)
                 return (.poisson(m), r)
             case .gmm:
                 var o = options(GaussianMixtureEmission.self, initial: nil)
@@ -235,6 +267,10 @@ struct FitHMMCommand: ParsableCommand {
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
         if emission == .gmm { settings["componentsPerState"] = String(componentsPerState) }
         if stream { settings["stream"] = "true"; settings["blockRows"] = String(blockRows) }
+        if online {
+            settings["online"] = "true"; settings["batchSize"] = String(batchSize); settings["passes"] = String(passes)
+            settings["stepDecay"] = "\(stepDecay)"
+        }
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: report.count, iterations: report.totalIterations,
                                        converged: report.trace.converged, seed: fit.seed, settings: settings, history: report.trace.history)
         try ModelFile(model: .hiddenMarkov(model), columns: columns, training: training).write(to: fit.output)
@@ -244,6 +280,12 @@ struct FitHMMCommand: ParsableCommand {
         if emission.isGaussian { o["covariance"] = .string(covariance.rawValue) }
         if emission == .gmm { o["componentsPerState"] = .integer(componentsPerState) }
         o["sequences"] = .integer(sequences)
+        if online {
+            o["online"] = .bool(true)
+            o["passes"] = .integer(passes)
+            o["batchSize"] = .integer(batchSize)
+            o["passHistory"] = .numbers(report.trace.history.map { $0 / Double(max(1, report.count)) })
+        }
         if stream {
             o["stream"] = .bool(true)
             o["blockRows"] = .integer(blockRows)
