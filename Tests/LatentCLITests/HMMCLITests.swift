@@ -77,6 +77,41 @@ import TestSupport
 
     /// `fit hmm --stream` reads whole sequences a block at a time and gives the in-memory model from
     /// the same warm start; without a sequence column it is refused.
+    /// Empty cells in a Gaussian HMM's data are integrated out by fit, score, decode and the streamed
+    /// fit alike; count emissions refuse them, naming the row.
+    @Test func gaussianHMMsIntegrateMissingValuesOut() throws {
+        let lines = try String(contentsOfFile: TestData.path("geyser.csv"), encoding: .utf8).split(separator: "\n")
+        // Sequences of 30 eruptions; every 7th waiting time missing, and one step with nothing observed.
+        let rows = Array(lines.dropFirst()).enumerated().map { i, line -> String in
+            let fields = line.split(separator: ",").map(String.init)
+            if i == 40 { return "\(i / 30),," }
+            return "\(i / 30),\(i % 7 == 3 ? "" : fields[0]),\(fields[1])"
+        }
+        let data = dir.appendingPathComponent("gaps.csv").path, model = dir.appendingPathComponent("gaps.json").path
+        try (["id,waiting,duration"] + rows).joined(separator: "\n").write(toFile: data, atomically: true, encoding: .utf8)
+        let common = ["--data", data, "--sequence-column", "id", "--states", "2", "--max-iterations", "30", "--tolerance", "0",
+                      "--restarts", "1", "--seed", "2", "--json", "--quiet"]
+        let fit = try CommandRunner.run(["fit", "hmm"] + common + ["--output", model])
+        #expect(fit.status == 0, "\(fit.standardError)")
+        let fitted = try json(fit.standardOutput)
+        let total = try #require(fitted["logLikelihood"] as? Double)
+        let score = try json(CommandRunner.run(["score", "--model", model, "--data", data, "--json"]).standardOutput)
+        #expect(abs((score["logLikelihood"] as? Double ?? 0) - total) <= 1e-9 * abs(total))
+        let decoded = try CommandRunner.run(["decode", "--model", model, "--data", data])
+        #expect(decoded.status == 0 && decoded.standardOutput.split(separator: "\n").count == 300, "\(decoded.standardError)")
+        // The streamed fit from the same start follows the in-memory one.
+        let inMemory = try CommandRunner.run(["fit", "hmm"] + common + ["--warm-start", model, "--output", dir.appendingPathComponent("g1.json").path])
+        let streamed = try CommandRunner.run(["fit", "hmm"] + common + ["--warm-start", model, "--stream", "--block-rows", "50",
+                                                                          "--output", dir.appendingPathComponent("g2.json").path])
+        #expect(streamed.status == 0, "\(streamed.standardError)")
+        let a = try #require(json(inMemory.standardOutput)["logLikelihood"] as? Double), b = try #require(json(streamed.standardOutput)["logLikelihood"] as? Double)
+        #expect(abs(a - b) <= 1e-9 * abs(a), "in memory \(a), streamed \(b)")
+        // Poisson emissions need every count.
+        let poisson = try CommandRunner.run(["fit", "hmm", "--data", data, "--sequence-column", "id", "--states", "2", "--emission", "poisson",
+                                             "--output", dir.appendingPathComponent("p.json").path])
+        #expect(poisson.status != 0 && poisson.standardError.contains("gaps.csv") && poisson.standardError.contains("row"), "\(poisson.standardError)")
+    }
+
     @Test func streamedFitsFollowTheInMemoryOnes() throws {
         let lines = try String(contentsOfFile: TestData.path("geyser.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
         let data = dir.appendingPathComponent("stream-seq.csv").path

@@ -98,18 +98,20 @@ public struct GaussianEmission: HMMEmission {
 
     public static var startsUniformChainsHalfTheTime: Bool { true }
 
+    /// Finite values, NaN marking a missing one (integrated out: a row with every value missing is
+    /// a step with no observation), and spread in every column.
     public static func validate(_ x: Matrix<Double>) throws {
         try requireFinite(x)
         try DataChecks.requireSpread(x)
     }
 
-    /// Scoring (and the statistics of a part of the data) needs finite values only: a part may
-    /// well have a constant column, which only a fit must refuse.
+    /// Scoring (and the statistics of a part of the data) needs finite values or NaN only: a part
+    /// may well have a constant column, which only a fit must refuse.
     public func validateScored(_ x: Matrix<Double>) throws { try Self.requireFinite(x) }
 
     static func requireFinite(_ x: Matrix<Double>) throws {
-        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
-            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): a Gaussian HMM needs finite values, found \(x.elements[i])")
+        if let i = x.elements.firstIndex(where: \.isInfinite) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): a Gaussian HMM needs finite values (NaN marks a missing one), found \(x.elements[i])")
         }
     }
 

@@ -218,12 +218,21 @@ public struct GaussianMixtureEmission: HMMEmission {
 
     public static var startsUniformChainsHalfTheTime: Bool { true }
 
+    /// Finite values in every cell (missing values are not integrated out here, unlike Gaussian
+    /// emissions) and spread in every column.
     public static func validate(_ x: Matrix<Double>) throws {
+        try requireComplete(x)
         try GaussianEmission.validate(x)
     }
 
-    /// Finite values only, as ``GaussianEmission/validateScored(_:)``.
-    public func validateScored(_ x: Matrix<Double>) throws { try GaussianEmission.requireFinite(x) }
+    /// Finite values only.
+    public func validateScored(_ x: Matrix<Double>) throws { try Self.requireComplete(x) }
+
+    static func requireComplete(_ x: Matrix<Double>) throws {
+        if let i = x.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1): Gaussian-mixture emissions need finite values, found \(x.elements[i]) (Gaussian emissions integrate missing values out)")
+        }
+    }
 
     /// A component `m ~ wₖ`, then `x ~ 𝒩(μₖₘ, Σₖₘ)`.
     public func sample(state k: Int, using rng: inout Xoshiro256StarStar) -> [Double] {

@@ -103,6 +103,9 @@ public struct OnlineHiddenMarkovModel<Emission: OnlineHMMEmission>: Sendable {
     /// - Complexity: one forward-backward pass over the batch, `O(T·K²)`, plus the emission's statistics.
     public mutating func partialFit(_ x: Matrix<Double>, sequences: [SequenceRange]? = nil) throws {
         guard x.rows > 0 else { return }
+        if let i = x.elements.firstIndex(where: \.isNaN) {
+            throw ModelError.invalidSetting("row \(i / x.columns + 1), column \(i % x.columns + 1) of the batch is missing; online EM needs complete rows (a batch fit integrates missing values out)")
+        }
         let s = try model.statistics(of: x, sequences: sequences, regularization: regularization,
                                      relativeRegularization: relativeRegularization, threads: threads)
         let start = s.startCounts.map { $0 / Double(s.sequences) }

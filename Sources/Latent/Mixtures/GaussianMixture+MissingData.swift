@@ -47,11 +47,15 @@ extension GaussianMixture {
         }
     }
 
-    /// One pass over data with missing values: per-row log-likelihoods, responsibilities, and
-    /// optionally the M-step statistics (about the current means, centred on `shift`) and the
+    /// One pass over data with missing values: per-row log-likelihoods, responsibilities, each
+    /// component's `log wₖ +` log-density of the observed coordinates (`log wₖ` for a row with
+    /// none), and optionally
+    /// the M-step statistics (about the current means, centred on `shift`; weighted by `weights`
+    /// when given — a hidden Markov model's state posteriors — else by the responsibilities) and the
     /// responsibility-weighted conditional means of the missing values.
-    func evaluateWithMissing(_ x: Matrix<Double>, shift: [Double], statistics: Bool, imputation: Bool)
-        -> (logLikelihoods: [Double], responsibilities: Matrix<Double>, statistics: [Double], imputed: Matrix<Double>?)
+    func evaluateWithMissing(_ x: Matrix<Double>, shift: [Double], statistics: Bool, imputation: Bool, weights given: Matrix<Double>? = nil)
+        -> (logLikelihoods: [Double], responsibilities: Matrix<Double>, statistics: [Double], imputed: Matrix<Double>?,
+            componentLogDensities: Matrix<Double>)
     {
         let k = componentCount, d = dimension
         let fullSecond = covarianceType == .full || covarianceType == .tied
@@ -59,11 +63,14 @@ extension GaussianMixture {
         var stats = [Double](repeating: 0, count: statistics ? k + k * d + secondCount + 1 : 0)
         var ll = [Double](repeating: 0, count: x.rows)
         var resp = Matrix<Double>(rows: x.rows, columns: k)
+        var densities = Matrix<Double>(rows: x.rows, columns: k)
         var imputed = imputation ? x : nil
         let mu = means
         for group in MissingnessPatterns(x).groups {
             let o = group.observed, m = group.missing
             let parts = o.isEmpty ? [] : conditionalComponents(observed: o, missing: m)
+            // A row with nothing observed (a gap in an HMM's sequence): the missing block is all of it.
+            let conditional = o.isEmpty ? (0..<k).map { covariances.matrix(component: $0, dimension: d) } : parts.map(\.conditionalCovariance)
             var completed = [[Double]](repeating: [Double](repeating: 0, count: d), count: k)
             var lp = [Double](repeating: 0, count: k)
             for i in group.rows {
@@ -83,14 +90,17 @@ extension GaussianMixture {
                 }
                 let total = VectorMath.logSumExp(lp)
                 ll[i] = total
-                for c in 0..<k { resp[i, c] = Foundation.exp(lp[c] - total) }
+                for c in 0..<k {
+                    resp[i, c] = Foundation.exp(lp[c] - total)
+                    densities[i, c] = lp[c]
+                }
                 if imputation, !m.isEmpty {
                     for j in m { imputed![i, j] = (0..<k).reduce(0.0) { $0 + resp[i, $1] * completed[$1][j] } }
                 }
                 guard statistics else { continue }
                 stats[k + k * d + secondCount] += total
                 for c in 0..<k {
-                    let r = resp[i, c]
+                    let r = given?[i, c] ?? resp[i, c]
                     stats[c] += r
                     for j in 0..<d { stats[k + c * d + j] += r * (completed[c][j] - shift[j]) }
                     let base = k + k * d
@@ -101,17 +111,17 @@ extension GaussianMixture {
                         }
                         for (a, ja) in m.enumerated() {
                             for (b, jb) in m.enumerated() where jb >= ja {
-                                stats[base + c * d * d + ja * d + jb] += r * parts[c].conditionalCovariance[a, b]
+                                stats[base + c * d * d + ja * d + jb] += r * conditional[c][a, b]
                             }
                         }
                     } else {
                         for j in 0..<d { let t = completed[c][j] - mu[c, j]; stats[base + c * d + j] += r * t * t }
-                        for (a, j) in m.enumerated() { stats[base + c * d + j] += r * parts[c].conditionalCovariance[a, a] }
+                        for (a, j) in m.enumerated() { stats[base + c * d + j] += r * conditional[c][a, a] }
                     }
                 }
             }
         }
-        return (ll, resp, stats, imputed)
+        return (ll, resp, stats, imputed, densities)
     }
 
     /// Fills each missing value with `E[x_m | x_o] = Σₖ p(k | x_o) E[x_m | x_o, k]`; observed values

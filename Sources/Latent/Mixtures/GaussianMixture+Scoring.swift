@@ -38,16 +38,26 @@ extension GaussianMixture {
     }
 
     /// `log wₖ + log 𝒩(xᵢ | μₖ, Σₖ)` for every row and component (`N × K`), split across `threads`.
-    /// - Precondition: `x` has ``dimension`` columns and no missing values.
+    /// A missing value (NaN) is integrated out: the row's density is that of its observed
+    /// coordinates (`log wₖ` alone for a row with none).
+    /// - Precondition: `x` has ``dimension`` columns.
+    /// - Complexity: complete rows `O(N·K·D²)` in BLAS-3 blocks; rows with missing values `O(K·D³)`
+    ///   per missingness pattern and `O(K·D²)` per row.
     public func componentLogDensities(of x: Matrix<Double>, threads: Int = availableCores) -> Matrix<Double> {
-        // The kernel writes every row (missing values are not taken here: see `evaluate`).
-        return Matrix<Double>(rows: x.rows, columns: componentCount) { out in
+        // The kernel writes every row; rows with a missing value are then scored on their observed coordinates.
+        var densities = Matrix<Double>(rows: x.rows, columns: componentCount) { out in
             guard let base = out.baseAddress else { return }
             kernelPass(x, threads: threads) { kernel, data, range in
                 kernel.evaluate(data: data, rows: range, logLikelihoods: nil, responsibilities: nil,
                                 statistics: nil, componentLogDensities: base)
             }
         }
+        let incomplete = (0..<x.rows).filter { i in (0..<x.columns).contains { x[i, $0].isNaN } }
+        guard !incomplete.isEmpty else { return densities }
+        let marginal = evaluateWithMissing(x.selectingRows(incomplete), shift: [Double](repeating: 0, count: dimension),
+                                           statistics: false, imputation: false).componentLogDensities
+        for (a, i) in incomplete.enumerated() { for c in 0..<componentCount { densities[i, c] = marginal[a, c] } }
+        return densities
     }
 
     /// `log p(xᵢ)` for each row of `x`, in nats. Finite even for points thousands of standard

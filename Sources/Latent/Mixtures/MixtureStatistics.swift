@@ -246,9 +246,9 @@ extension GaussianMixture {
     /// The statistics of rows with missing values about `shift`, in ``MixtureStatistics``' layout:
     /// the conditional E-step's second moments (about each component's mean) re-centred on `shift`
     /// for diagonal and spherical covariances and pooled over components for tied ones.
-    private func missingValueStatistics(_ x: Matrix<Double>, shift: [Double]) -> [Double] {
+    private func missingValueStatistics(_ x: Matrix<Double>, shift: [Double], weights: Matrix<Double>? = nil) -> [Double] {
         let d = dimension, k = componentCount
-        let s = evaluateWithMissing(x, shift: shift, statistics: true, imputation: false).statistics
+        let s = evaluateWithMissing(x, shift: shift, statistics: true, imputation: false, weights: weights).statistics
         let second = k + k * d
         switch covarianceType {
         case .full:
@@ -270,15 +270,24 @@ extension GaussianMixture {
         }
     }
 
-    /// The statistics of complete rows weighted by given responsibilities `r` (`N × K`) instead of
+    /// The statistics of rows weighted by given responsibilities `r` (`N × K`) instead of
     /// the model's own: the emission statistics of a hidden Markov model, whose state posteriors
-    /// weigh its states' densities. Taken about this model's mixture mean (full second moments
+    /// weigh its states' densities (missing values integrated out through each state's conditional
+    /// Gaussian). Taken about this model's mixture mean (full second moments
     /// about its means), as ``statistics(of:threads:)``; the log-likelihood slot is 0.
     /// `dataGram` is `Σᵢ (xᵢ − x̄)(xᵢ − x̄)ᵀ` about the data's column means (the data's `shift`).
     /// - Complexity: `O(N·K·D²)` for full covariances, `O(N·K·D)` otherwise.
     func statistics(of data: MixtureTrainingData, responsibilities r: Matrix<Double>, dataGram: Matrix<Double>) -> MixtureStatistics {
         let k = componentCount, d = dimension, n = data.data.rows
         let c = mixtureMean
+        if data.hasMissing {
+            // Missing values integrated out through each state's conditional Gaussian, as in statistics(of:threads:).
+            var flat = missingValueStatistics(data.data, shift: c, weights: r)
+            flat[flat.count - 1] = 0
+            let (columnSums, gram, observed) = MixtureStatistics.dataMoments(data.data, about: c)
+            return MixtureStatistics(model: self, shift: c, rows: n, kernelStatistics: flat, columnSums: columnSums, gram: gram,
+                                     observedCounts: observed)
+        }
         var flat = Self.responsibilityStatistics(r, type: covarianceType, data: data, shift: c)
         if covarianceType == .full {
             // Σ r (x − μ)(x − μ)ᵀ = Σ r (x − c)(x − c)ᵀ − δ sᵀ − s δᵀ + n δ δᵀ, δ = μ − c, s = Σ r (x − c).

@@ -41,7 +41,11 @@ func hmmData(_ file: ModelFile, dataOptions: DataOptions, sequenceColumn: String
         let names = try DataLoader.load(path: dataOptions.data).table.columnNames
         if names.contains(fitted) { column = fitted }
     }
-    let loaded = try SequenceData.load(dataOptions, sequenceColumn: column, modelColumns: file.columns, quiet: true)
-    let x = try prepare(loaded.table, for: file, explicit: dataOptions.columns != nil)
+    // Gaussian emissions integrate missing values out; the others need complete rows.
+    var gaussian = false
+    if case .hiddenMarkov(.gaussian) = file.model { gaussian = true }
+    let loaded = try SequenceData.load(dataOptions, sequenceColumn: column, modelColumns: file.columns, quiet: true, allowMissing: gaussian)
+    // A step with nothing observed is a gap in its sequence, not a row to refuse.
+    let x = try modelColumns(of: loaded.table, for: file, explicit: dataOptions.columns != nil).values
     return (x, loaded.sequences)
 }

@@ -150,7 +150,7 @@ struct FitHMMCommand: ParsableCommand {
             let (data, names) = try streamedSequences()
             (rows, columns, sequenceCount) = (.streamed(data), names, data.sequences.count)
         } else {
-            let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet)
+            let loaded = try SequenceData.load(dataOptions, sequenceColumn: sequenceColumn, quiet: output.quiet, allowMissing: integratesMissingValues)
             try checkValues(loaded.table)
             (rows, columns, sequenceCount) = (.inMemory(loaded.table.values, loaded.sequences), loaded.table.columnNames, loaded.sequences.count)
             meansData = loaded.table.values
@@ -246,16 +246,19 @@ struct FitHMMCommand: ParsableCommand {
         }
         do {
             let ids = try CSVRowReader(path: path, columns: [sequenceColumn])
-            let everything = try dataOptions.columnList == nil ? CSVRowReader(path: path) : nil
+            let everything = try dataOptions.columnList == nil ? CSVRowReader(path: path, allowsMissing: true) : nil   // its column names only
             let names = dataOptions.columnList ?? everything!.columnNames.filter { $0 != sequenceColumn }
-            let source = try CSVRowReader(path: path, columns: names)
+            let source = try CSVRowReader(path: path, columns: names, allowsMissing: integratesMissingValues)
             let sequences = try [SequenceRange].split(by: ids, blockRows: blockRows)
             return (StreamedSequenceData(source: source, sequences: sequences, blockRows: blockRows, regularization: regularization,
                                          relativeRegularization: relativeRegularization, threads: fit.threads), names)
         } catch DataError.missingValue(let path, let line, let column) {
-            throw CommandLineError(description: "\(path), row \(line), column '\(column)': the value is missing; --stream needs complete rows")
+            throw CommandLineError(description: "\(path), row \(line), column '\(column)': the value is missing; \(online ? "--online" : "--emission \(emission.rawValue)") needs complete rows (Gaussian emissions fitted without --online integrate missing values out)")
         }
     }
+
+    /// Gaussian emissions integrate missing values out (except in online EM); the others need complete rows.
+    private var integratesMissingValues: Bool { emission == .gaussian && !online }
 
     /// The fitted model written with its training summary, and the summary printed.
     private func writeModelAndSummary(_ model: AnyHiddenMarkovModel, report: FitReport, columns: [String], sequences: Int,
