@@ -82,8 +82,10 @@ public struct OnlineHiddenMarkovModel<Emission: OnlineHMMEmission>: Sendable {
     /// - Parameters:
     ///   - start: the model before the first batch.
     ///   - stepDecay: `κ`, in (0.5, 1].
-    ///   - regularization, relativeRegularization: Gaussian emissions' variance floor (as
-    ///     ``HMMFitOptions/regularization`` and ``HMMFitOptions/relativeRegularization``).
+    ///   - regularization: Gaussian emissions' absolute variance floor (as ``HMMFitOptions/regularization``).
+    ///   - relativeRegularization: their floor relative to each column's variance (as
+    ///     ``HMMFitOptions/relativeRegularization``).
+    ///   - threads: cores for forward-backward over a batch's sequences.
     /// - Throws: ``ModelError/invalidSetting(_:)`` for a step decay outside (0.5, 1].
     public init(start: HiddenMarkovModel<Emission>, stepDecay: Double = 0.6, regularization: Double = 0,
                 relativeRegularization: Double = 1e-6, threads: Int = 1) throws {
