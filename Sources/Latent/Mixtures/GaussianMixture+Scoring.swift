@@ -52,8 +52,9 @@ extension GaussianMixture {
                                 statistics: nil, componentLogDensities: base)
             }
         }
-        let incomplete = (0..<x.rows).filter { i in (0..<x.columns).contains { x[i, $0].isNaN } }
-        guard !incomplete.isEmpty else { return densities }
+        guard x.elements.contains(where: \.isNaN) else { return densities }
+        let d = x.columns
+        let incomplete = x.withUnsafeBufferPointer { p in (0..<x.rows).filter { i in (0..<d).contains { p[i * d + $0].isNaN } } }
         let marginal = evaluateWithMissing(x.selectingRows(incomplete), shift: [Double](repeating: 0, count: dimension),
                                            statistics: false, imputation: false).componentLogDensities
         for (a, i) in incomplete.enumerated() { for c in 0..<componentCount { densities[i, c] = marginal[a, c] } }
