@@ -64,6 +64,13 @@ import TestSupport
         var online = try OnlineHiddenMarkovModel(start: startP)
         try online.partialFit(x, sequences: ranges)
         #expect(Self.close(Self.parameters(online.model), Self.parameters(try startP.maximizing(startP.statistics(of: x, sequences: ranges)))))
+        // Mini-batch passes blend the weighted sums and climb from the poor start toward the batch fit.
+        var options = HMMFitOptions<PoissonEmission>()
+        options.warmStart = startP
+        let passes = try HiddenMarkovModel<PoissonEmission>.fitOnline(StreamedSequenceData(source: x, sequences: ranges, threads: 1),
+                                                                      states: 2, options: options, batchSequences: 3, passes: 3).report.trace.history
+        let batch = try HiddenMarkovModel<PoissonEmission>.fit(x, sequences: ranges, states: 2, options: options).report.logLikelihood
+        #expect(passes.last! > passes[0] && (batch - passes.last!) / Double(x.rows) < 0.01, "passes \(passes), batch \(batch)")
         let categorical = try HiddenMarkovModel(startProbabilities: [0.5, 0.5], transitions: Matrix([[0.9, 0.1], [0.2, 0.8]]),
                                                 emission: CategoricalEmission(probabilities: Matrix([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])))
         let (y, yRanges) = Self.draw(categorical, count: 15, length: 40, seed: 4)

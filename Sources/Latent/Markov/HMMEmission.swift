@@ -149,11 +149,20 @@ public struct WeightedSums: HMMEmissionStatistics {
 
     mutating func addWeight(state k: Int, _ g: Double) { weights[k] += g }
 
-    /// Every weight and sum times `factor` (online EM's per-row averages and blends).
+    /// Every weight and sum times `factor` (online EM's per-row averages).
     func scaled(by factor: Double) -> WeightedSums {
         var out = self
         for i in out.weights.indices { out.weights[i] *= factor }
         for i in out.sums.indices { out.sums[i] *= factor }
+        return out
+    }
+
+    /// `(1 − η)·self + η·other`, for sums of the same shape (online EM's running averages).
+    func blended(toward other: WeightedSums, weight eta: Double) -> WeightedSums {
+        precondition(other.width == width && other.weights.count == weights.count, "Weighted sums of another shape")
+        var out = self
+        for i in out.weights.indices { out.weights[i] = (1 - eta) * weights[i] + eta * other.weights[i] }
+        for i in out.sums.indices { out.sums[i] = (1 - eta) * sums[i] + eta * other.sums[i] }
         return out
     }
 

@@ -42,9 +42,7 @@ extension OnlineHMMEmission where Statistics == WeightedSums, RunningStatistics 
     }
 
     public static func blend(_ old: WeightedSums, toward new: WeightedSums, weight eta: Double) -> WeightedSums {
-        var out = old.scaled(by: 1 - eta)
-        try? out.merge(new.scaled(by: eta))   // same shape: both from this emission
-        return out
+        old.blended(toward: new, weight: eta)
     }
 
     public func maximizing(running: WeightedSums, regularization: Double, relativeRegularization: Double) throws -> Self {
