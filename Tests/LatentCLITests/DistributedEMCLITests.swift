@@ -221,6 +221,17 @@ import TestSupport
         // Nor do statistics of another system.
         r = try CommandRunner.run(["maximize", "--model", path("l1.json"), "--statistics", path("lall.json"), "--output", path("bad.json")])
         #expect(r.status != 0 && r.standardError.contains("another model"), "\(r.standardError)")
+        // A damaged file (an array cut short) is refused by merge with its name, not read past its end.
+        for (file, key) in [("lall.json", "observedSums"), ("gs.json", "counts")] {
+            var object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path(file)))) as? [String: Any])
+            let family = object.keys.first { $0 != "format" && $0 != "columns" }!
+            var inner = try #require(object[family] as? [String: Any])
+            inner[key] = Array((inner[key] as? [Double] ?? []).dropLast())
+            object[family] = inner
+            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path("cut-" + file)))
+            r = try CommandRunner.run(["merge", path(file), path("cut-" + file), "--output", path("bad.json")])
+            #expect(r.status != 0 && r.standardError.contains("cut-" + file) && !r.standardError.contains("Fatal"), "\(r.standardError)")
+        }
     }
 
     @Test func variationalMixturePartsMergedGiveOneSweepOfTheWholeData() throws {

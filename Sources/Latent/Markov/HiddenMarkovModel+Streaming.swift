@@ -134,17 +134,7 @@ extension HiddenMarkovModel {
         guard n > 0, data.source.columnCount > 0 else { throw ModelError.emptyData }
         guard options.fixed.isEmpty else { throw ModelError.invalidSetting("a streamed fit updates every parameter; fixed parameters need the data in memory") }
         guard n >= states else { throw ModelError.tooFewPoints(points: n, needed: states, what: "an HMM with \(states) states") }
-        let start: HiddenMarkovModel
-        var startReport: FitReport?
-        if let given = options.warmStart {
-            start = given
-        } else {
-            let (sample, ranges) = try sampleSequences(of: data)
-            var startOptions = options
-            startOptions.threads = data.threads
-            let fitted = try fit(sample, sequences: ranges, states: states, options: startOptions)
-            (start, startReport) = (fitted.model, fitted.report)
-        }
+        let (start, startReport) = try streamedStart(data, states: states, options: options)
         var streamed = StreamedHiddenMarkovModel(start)
         let trace = try ExpectationMaximization.run(&streamed, on: data, count: n, options: options.em) { i, mean in
             options.progress?(.iteration(start: 0, iteration: i, meanLogLikelihood: mean))
@@ -153,6 +143,19 @@ extension HiddenMarkovModel {
         return (streamed.model, FitReport(trace: trace, startLogLikelihoods: [trace.logLikelihood], count: n, warnings: warnings,
                                           degeneracies: startReport?.degeneracies ?? [],
                                           totalIterations: trace.iterations + (startReport?.totalIterations ?? 0)))
+    }
+
+    /// The start of a streamed or online fit: `options.warmStart`, or the default search on
+    /// ``sampleSequences(of:)`` (with its report).
+    static func streamedStart(_ data: StreamedSequenceData, states: Int, options: HMMFitOptions<Emission>) throws
+        -> (model: HiddenMarkovModel, report: FitReport?)
+    {
+        if let given = options.warmStart { return (given, nil) }
+        let (sample, ranges) = try sampleSequences(of: data)
+        var startOptions = options
+        startOptions.threads = data.threads
+        let fitted = try fit(sample, sequences: ranges, states: states, options: startOptions)
+        return (fitted.model, fitted.report)
     }
 
     /// Every `s`-th sequence, `s` chosen so that the sample holds at most ``streamedStartRows`` rows

@@ -155,18 +155,7 @@ extension HiddenMarkovModel where Emission: OnlineHMMEmission {
         let n = data.rowCount
         guard n > 0, data.source.columnCount > 0 else { throw ModelError.emptyData }
         guard n >= states else { throw ModelError.tooFewPoints(points: n, needed: states, what: "an HMM with \(states) states") }
-        var startReport: FitReport?
-        let start: HiddenMarkovModel
-        if let given = options.warmStart {
-            start = given
-        } else {
-            let (sample, ranges) = try sampleSequences(of: data)
-            var startOptions = options
-            startOptions.threads = data.threads
-            startOptions.progress = nil
-            let fitted = try fit(sample, sequences: ranges, states: states, options: startOptions)
-            (start, startReport) = (fitted.model, fitted.report)
-        }
+        let (start, startReport) = try streamedStart(data, states: states, options: options)
         var online = try OnlineHiddenMarkovModel(start: start, stepDecay: stepDecay, regularization: data.regularization,
                                                  relativeRegularization: data.relativeRegularization, threads: data.threads)
         func total(_ model: HiddenMarkovModel) throws -> Double {

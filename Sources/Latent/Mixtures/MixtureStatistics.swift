@@ -63,6 +63,8 @@ public struct MixtureStatistics: MergeableStatistics {
               other.covarianceType == covarianceType, other.shift == shift else {
             throw ModelError.invalidSetting("these statistics come from different models (fingerprints \(modelFingerprint) and \(other.modelFingerprint)); merge only statistics computed with the same model file")
         }
+        try validateShape()
+        try other.validateShape()   // a damaged file must not index past an array
         logLikelihood += other.logLikelihood
         for i in counts.indices { counts[i] += other.counts[i] }
         for i in sums.indices { sums[i] += other.sums[i] }

@@ -110,6 +110,8 @@ public struct StateSpaceStatistics: MergeableStatistics {
         guard other.modelFingerprint == modelFingerprint, other.states == states, other.dimension == dimension else {
             throw ModelError.invalidSetting("these statistics were computed with another model (fingerprint \(other.modelFingerprint), \(other.states) states × \(other.dimension) columns; these \(modelFingerprint), \(states) × \(dimension)); compute every part with the same model file")
         }
+        try validateShape()
+        try other.validateShape()
         func add(_ a: inout [Double], _ b: [Double]) { for i in a.indices { a[i] += b[i] } }
         add(&initialMean, other.initialMean)
         SmallDense.accumulate(&initialSecondMoment, other.initialSecondMoment)

@@ -361,16 +361,8 @@ struct MaximizeCommand: ParsableCommand {
             } catch {
                 throw CommandLineError(description: "\(statistics): \(error)")
             }
-            // The fit's settings (its sequence column, say) carry over; the likelihood is that before this step.
-            var settings = file.training?.settings ?? [:]
-            settings["statistics"] = statistics
-            let training = TrainingSummary(logLikelihood: chain.logLikelihood, count: chain.rows, iterations: 1, converged: false,
-                                           seed: file.training?.seed ?? 0, settings: settings)
-            try ModelFile(model: .hiddenMarkov(next), columns: file.columns, training: training).write(to: output)
-            o["sequences"] = .integer(chain.sequences)
-            // The likelihood the statistics hold is that of the model they were made with, before this M-step.
-            o["logLikelihood"] = .number(chain.logLikelihood)
-            o["meanLogLikelihood"] = .number(chain.logLikelihood / Double(max(1, chain.rows)))
+            try writeSequenceStep(.hiddenMarkov(next), after: file, logLikelihood: chain.logLikelihood, rows: chain.rows,
+                                  sequences: chain.sequences, into: &o)
             if !outputOptions.json {
                 Console.print("Baum-Welch M-step over \(chain.sequences) sequence(s), \(chain.rows) rows (log-likelihood before it \(Console.number(chain.logLikelihood))): \(output)\n")
             }
@@ -382,15 +374,8 @@ struct MaximizeCommand: ParsableCommand {
             } catch {
                 throw CommandLineError(description: "\(statistics): \(error)")
             }
-            var settings = file.training?.settings ?? [:]
-            settings["statistics"] = statistics
-            let training = TrainingSummary(logLikelihood: moments.logLikelihood, count: moments.steps, iterations: 1, converged: false,
-                                           seed: file.training?.seed ?? 0, settings: settings)
-            try ModelFile(model: .linearDynamical(next), columns: file.columns, training: training).write(to: output)
-            o["sequences"] = .integer(moments.sequences)
-            // The likelihood the statistics hold is that of the model they were made with, before this M-step.
-            o["logLikelihood"] = .number(moments.logLikelihood)
-            o["meanLogLikelihood"] = .number(moments.logLikelihood / Double(max(1, moments.steps)))
+            try writeSequenceStep(.linearDynamical(next), after: file, logLikelihood: moments.logLikelihood, rows: moments.steps,
+                                  sequences: moments.sequences, into: &o)
             o["modelFingerprint"] = .string(next.fingerprint)
             if !outputOptions.json {
                 Console.print("EM M-step over \(moments.sequences) sequence(s), \(moments.steps) steps (log-likelihood before it \(Console.number(moments.logLikelihood))): \(output)\n")
@@ -417,6 +402,23 @@ struct MaximizeCommand: ParsableCommand {
         }
         o["output"] = .string(output)
         if outputOptions.json { Console.printJSON(o) }
+    }
+}
+
+extension MaximizeCommand {
+    /// Writes a sequence model's M-step with the fit's settings carried over (its sequence column,
+    /// say) and the log-likelihood the statistics hold — that of the model they were made with,
+    /// before this step — and sets the JSON keys that report it.
+    fileprivate func writeSequenceStep(_ next: LatentModel, after file: ModelFile, logLikelihood: Double, rows: Int, sequences: Int,
+                                       into o: inout JSONObject) throws {
+        var settings = file.training?.settings ?? [:]
+        settings["statistics"] = statistics
+        let training = TrainingSummary(logLikelihood: logLikelihood, count: rows, iterations: 1, converged: false,
+                                       seed: file.training?.seed ?? 0, settings: settings)
+        try ModelFile(model: next, columns: file.columns, training: training).write(to: output)
+        o["sequences"] = .integer(sequences)
+        o["logLikelihood"] = .number(logLikelihood)
+        o["meanLogLikelihood"] = .number(logLikelihood / Double(max(1, rows)))
     }
 }
 
