@@ -52,5 +52,9 @@ struct OnlineFactorModelTests {
         bad[3, 2] = .nan
         #expect(throws: ModelError.self) { try online.partialFit(bad) }
         #expect(throws: ModelError.self) { _ = try OnlineLinearGaussianModel(start: batch.model, stepDecay: 0.4) }
+        // A start of another kind or shape is refused, not silently followed.
+        let ppca = try ProbabilisticPCA.fit(x, components: 5).model
+        #expect(throws: ModelError.self) { _ = try FactorAnalysis.fitOnline(x, factors: 5, options: LinearGaussianFitOptions(warmStart: ppca)) }
+        #expect(throws: ModelError.self) { _ = try FactorAnalysis.fitOnline(x, factors: 4, options: LinearGaussianFitOptions(warmStart: batch.model)) }
     }
 }

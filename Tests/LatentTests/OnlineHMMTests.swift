@@ -101,5 +101,8 @@ import TestSupport
         #expect(abs(model.logLikelihood(of: x, sequences: ranges) / n - history.last!) < 1e-9)
         #expect(history[1] > history[0] && batch.meanLogLikelihood - history.last! < 2e-3)
         #expect(throws: ModelError.self) { _ = try OnlineHiddenMarkovModel(start: start, stepDecay: 1.5) }
+        // A warm start with another number of states is refused (online and streamed fits share the check).
+        #expect(throws: ModelError.self) { _ = try HiddenMarkovModel<GaussianEmission>.fitOnline(data, states: 2, options: options) }
+        #expect(throws: ModelError.self) { _ = try HiddenMarkovModel<GaussianEmission>.fitStreamed(data, states: 2, options: options) }
     }
 }

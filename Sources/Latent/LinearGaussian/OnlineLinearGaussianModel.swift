@@ -96,12 +96,14 @@ extension LinearGaussianFitting {
         guard batchSize >= 1, passes >= 1 else { throw ModelError.invalidSetting("the batch size and the number of passes must be at least 1") }
         let n = source.rowCount, d = source.columnCount
         guard n > 0, d > 0 else { throw ModelError.emptyData }
-        let sampleRows = Array(Set((0..<min(n, GaussianMixture.streamedStartRows)).map { $0 * n / min(n, GaussianMixture.streamedStartRows) })).sorted()
+        if let warm = options.warmStart, warm.noise != noise || warm.factorCount != factors || warm.dimension != d {
+            throw ModelError.invalidSetting("the starting model has \(warm.factorCount) factor(s) over \(warm.dimension) columns with \(warm.noise.rawValue) noise; the fit asks for \(factors) over \(d) with \(noise.rawValue) noise")
+        }
         var sample = Matrix<Double>(rows: 0, columns: d)
         if options.warmStart == nil {
-            var rows: [[Double]] = []
-            for i in sampleRows { rows.append(try source.rows(i..<(i + 1)).row(0)) }
-            sample = Matrix(rows)
+            // Evenly spaced rows (strictly increasing indices: count ≤ n).
+            let count = min(n, GaussianMixture.streamedStartRows)
+            sample = Matrix(try (0..<count).map { try source.rows(($0 * n / count)..<($0 * n / count + 1)).row(0) })
         }
         var startOptions = options
         startOptions.progress = nil

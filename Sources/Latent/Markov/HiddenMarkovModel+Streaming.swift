@@ -150,7 +150,12 @@ extension HiddenMarkovModel {
     static func streamedStart(_ data: StreamedSequenceData, states: Int, options: HMMFitOptions<Emission>) throws
         -> (model: HiddenMarkovModel, report: FitReport?)
     {
-        if let given = options.warmStart { return (given, nil) }
+        if let given = options.warmStart {
+            guard given.stateCount == states, given.emission.dimension == data.source.columnCount else {
+                throw ModelError.invalidSetting("the starting model has \(given.stateCount) states over \(given.emission.dimension) columns; the fit asks for \(states) over \(data.source.columnCount)")
+            }
+            return (given, nil)
+        }
         let (sample, ranges) = try sampleSequences(of: data)
         var startOptions = options
         startOptions.threads = data.threads
