@@ -3,13 +3,15 @@
 Run through bench/run.sh (which prepares bench/.venv). Environment:
   BENCH_REPS=R      repetitions per workload and thread count (default 3; 1 with BENCH_QUICK)
   BENCH_QUICK=1     tiny sizes, a smoke test of the harness: results go to bench/work/quick/ only
-  BENCH_ONLY=a,b    only these workloads (by name or group: gmm-full, gmm-diag, scale, fa, hmm, vae, iwae);
+  BENCH_ONLY=a,b    only these workloads (by name or group: gmm-full, gmm-diag, scale, fa, hmm, vae, iwae, online);
                     a partial run writes bench/work/results-partial.json and no BENCHMARKS.md
   BENCH_LATENT=P    the Latent binary (default .build/release/latent)
   BENCH_TUNED=0     skip the comparison of the portable build with one for this CPU (default: run it,
                     except with BENCH_QUICK; it builds .build-tuned with -target-cpu native)
   BENCH_SCALE_MAX, BENCH_SCALE_ANCHOR_MAX   largest N of the scaling series, and for the anchor
   BENCH_STREAM_MAX  largest N of the streamed series (default 10⁸: a 12.8 GB file in bench/work)
+  BENCH_UPDATE=1    with BENCH_ONLY=online: put this run's online table into bench/results.json and rewrite
+                    BENCHMARKS.md from it (the table then names its own date and CPU)
 """
 import datetime
 import hashlib
@@ -29,6 +31,7 @@ ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, BENCH)
 
 import datagen  # noqa: E402
+import online  # noqa: E402
 import workloads as W  # noqa: E402
 
 QUICK = W.QUICK
@@ -257,6 +260,13 @@ def make_datasets(names):
                                        lambda: datagen.gmm_initial_means(store.path("gmm-means0.npy"),
                                                                          spec["d"], spec["k"]))
                 paths[name] = {"data": data, "means0": means0}
+            elif kind == "gmm-overlap":
+                fname = f"{name}.npy"
+                log(f"data: {fname} ({spec['n']:,} x {spec['d']}, overlapping components)")
+                data, = store.ensure([fname], {**spec, "seed": datagen.SEED, "chunk": datagen.CHUNK},
+                                     lambda: datagen.write_gmm(store.path(fname), spec["n"], spec["d"], spec["k"],
+                                                               centre_scale=spec["centreScale"]))
+                paths[name] = {"data": data}
             elif kind == "fa":
                 data, = store.ensure(["fa.npy"], {**spec, "seed": datagen.SEED},
                                      lambda: datagen.write_fa(store.path("fa.npy"), spec["n"], spec["d"],
@@ -459,6 +469,34 @@ def build_tuned():
     if r["rc"] != 0:
         return None, "the tuned build failed: " + first_error(r)
     return os.path.join(build, "release", "latent"), None
+
+
+def run_online():
+    """The online-against-batch table (bench/online.py) on its own data set."""
+    paths, errors, _ = make_datasets(["gmm-overlap"])
+    if "gmm-overlap" in errors:
+        return {"error": errors["gmm-overlap"]}
+    try:
+        result = online.run(LATENT, W.DATASETS["gmm-overlap"], paths["gmm-overlap"]["data"], WORK, log)
+    except (RuntimeError, OSError, ValueError, KeyError) as e:
+        return {"error": str(e)}
+    result["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    result["cpu"] = machine()["cpu"]
+    result["commit"] = versions().get("latent commit")
+    return result
+
+
+def update_online(result):
+    """BENCH_UPDATE=1: this run's online table into the last full run's results and BENCHMARKS.md."""
+    target = os.path.join(BENCH, "results.json")
+    with open(target) as f:
+        data = json.load(f)
+    data["online"] = result
+    with open(target + ".tmp", "w") as f:
+        json.dump(data, f, indent=1, default=str)
+    os.replace(target + ".tmp", target)
+    write_markdown(os.path.join(ROOT, "BENCHMARKS.md"), data)
+    log("updated the online table in bench/results.json and BENCHMARKS.md")
 
 
 def compare_builds(work, paths_all, data_errors):
@@ -836,6 +874,21 @@ def write_markdown(path, data):
                 "`latent fit gmm --stream --block-rows 65536` reads the `.npy` file a block at a time (memory holds one "
                 "block); per iteration = (t₄ − t₂) / 2, so the start and the final scoring pass cancel. Run once each. "
                 "The in-memory column is the scaling row of the same N (20 iterations, whole fit / iterations).", "", stt, ""]
+    ot = online.table(data.get("online"))
+    if ot:
+        o = data["online"]
+        out += [f"### Online against batch EM (GMM full, N = {o.get('n', 0):,}, D = {o.get('d')}, K = {o.get('k')}, "
+                "overlapping components, 2 threads)", "",
+                f"Both read `bench/work/gmm-overlap.npy` (centres drawn with standard deviation {o.get('centreScale')} "
+                "against unit-scale covariances) with `--stream`, seed 0, one run each. Default start: each fit's own "
+                "search on its 20,000-row subsample (the same for both). Rough start: `--warm-start` from 2 EM iterations "
+                "on the first 2,000 rows. The optimum is the batch fit's final mean log-likelihood (tolerance 1e-7, at "
+                "most 400 iterations); seconds are wall time from the process's start to the progress line that reports "
+                "the first model within 1e-3 nats per row of it (online: after a pass and its scoring pass; batch: the "
+                "E-step that scores the model)."
+                + (f" This table comes from a later run than the rest of this page: {o['date']} on {o['cpu']} "
+                   f"(commit {o.get('commit')}, `BENCH_ONLY=online BENCH_UPDATE=1 bench/run.sh`); compare its rows "
+                   "with each other only." if o.get("date") and o["date"] != data["date"] else ""), "", ot, ""]
     rf = roofline_text(data.get("roofline"), data.get("blas", {}))
     if rf:
         out += ["### Roofline of gmm-full", "", rf, ""]
@@ -921,7 +974,7 @@ def main():
         log(f"warning: {LATENT} not found; waiting for it")
     install = installed()
     work = selected()
-    if not work:
+    if not work and "online" not in ONLY:
         log(f"BENCH_ONLY={','.join(ONLY)} matches no workload")
         return 2
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -938,13 +991,16 @@ def main():
             for r in row["latent"].get("runs", []):
                 binaries.add(r.get("binary"))
         results.append(res)
+    online_result = run_online() if not ONLY or "online" in ONLY else None
+    if online_result:  # its data set joins the list
+        manifest = {**manifest, **{k: v for k, v in datagen.Store(WORK).manifest.items() if k.startswith("gmm-overlap")}}
     comparison = None
-    if os.environ.get("BENCH_TUNED", "0" if QUICK else "1") == "1":
+    if work and os.environ.get("BENCH_TUNED", "0" if QUICK else "1") == "1":
         comparison = compare_builds(work, paths, data_errors)
     blas = blas_probe() if install.get("numpy") == "ok" else {}
     data = {"command": "make bench", "date": date, "quick": QUICK, "reps": REPS, "only": ONLY,
             "machine": machine(), "versions": versions(), "install": install, "workloads": results,
-            "blas": blas, "builds": comparison, "roofline": roofline(results, blas), "iwaeRoofline": iwae_roofline(results, blas),
+            "blas": blas, "builds": comparison, "roofline": roofline(results, blas), "iwaeRoofline": iwae_roofline(results, blas), "online": online_result,
             "data": {k: {"bytes": v.get("bytes"), "sha256": v.get("sha256"), "spec": v.get("spec")}
                      for k, v in manifest.items()}}
     warnings = []
@@ -965,6 +1021,9 @@ def main():
     stt = stream_table(results)
     if stt:
         print(stt + "\n")
+    ot = online.table(online_result)
+    if ot:
+        print(ot + "\n")
     rf = roofline_text(data["roofline"], blas)
     if rf:
         print(rf + "\n")
@@ -979,6 +1038,9 @@ def main():
     if QUICK:
         target = os.path.join(WORK, "results.json")
         log(f"quick smoke test: wrote {os.path.relpath(target, ROOT)} only (no BENCHMARKS.md)")
+    elif ONLY == ["online"] and os.environ.get("BENCH_UPDATE") == "1" and online_result and "error" not in online_result:
+        update_online(online_result)
+        return 0
     elif ONLY:
         target = os.path.join(BENCH, "work", "results-partial.json")
         log(f"partial run (BENCH_ONLY): wrote {os.path.relpath(target, ROOT)} only (no BENCHMARKS.md)")

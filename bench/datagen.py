@@ -22,19 +22,20 @@ def _random_covariance(rng, d):
     return scale * (a @ a.T / d + 0.5 * np.eye(d))
 
 
-def gmm_truth(d, k, seed=SEED):
-    """K centres ~ N(0, 4^2 I), random full covariances, weights from a Dirichlet(5) draw."""
+def gmm_truth(d, k, seed=SEED, centre_scale=4.0):
+    """K centres ~ N(0, centre_scale^2 I), random full covariances, weights from a Dirichlet(5) draw."""
     rng = np.random.default_rng([seed, 1])
-    centres = rng.normal(scale=4.0, size=(k, d))
+    centres = rng.normal(scale=centre_scale, size=(k, d))
     covs = np.stack([_random_covariance(rng, d) for _ in range(k)])
     weights = rng.dirichlet(np.full(k, 5.0))
     return weights, centres, covs
 
 
-def write_gmm(path, n, d, k, seed=SEED):
+def write_gmm(path, n, d, k, seed=SEED, centre_scale=4.0):
     """n rows of the mixture, drawn chunk by chunk (chunk i from seeds [seed, 2, i, *]): any size's first rows
-    are the rows of a smaller size."""
-    weights, centres, covs = gmm_truth(d, k, seed)
+    are the rows of a smaller size. A centre_scale near 1 makes the components overlap (EM then needs many
+    iterations)."""
+    weights, centres, covs = gmm_truth(d, k, seed, centre_scale)
     chol = np.linalg.cholesky(covs)
     out = np.lib.format.open_memmap(path + ".tmp", mode="w+", dtype=np.float64, shape=(n, d))
     for start in range(0, n, CHUNK):

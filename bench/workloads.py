@@ -44,6 +44,8 @@ DATASETS = {
     # Many short sequences (issue #17): HiddenMarkovModels.jl's comparison shape, and a larger one.
     "hmm-short50": {"kind": "hmm-sequences", "sequences": 50, "t": 100, "d": 1, "k": 8},
     "hmm-short1000": {"kind": "hmm-sequences", "sequences": 100 if QUICK else 1_000, "t": 100, "d": 4, "k": 8},
+    # Online against batch EM (issue #16): components that overlap, so that EM from a rough start needs many passes.
+    "gmm-overlap": {"kind": "gmm-overlap", "n": 20_000 if QUICK else 1_000_000, "d": GMM_D, "k": GMM_K, "centreScale": 1.2},
     "mnist-train": {"kind": "idx-prefix", "source": MNIST, "count": VAE_IMAGES},
     "mnist-score": {"kind": "idx-prefix", "source": MNIST, "count": IWAE_IMAGES},
 }

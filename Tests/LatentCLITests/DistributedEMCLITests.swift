@@ -126,6 +126,45 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: path("mixed.json")) && !FileManager.default.fileExists(atPath: path("g1.json")))
     }
 
+    /// Factor models with missing values from outside: each part's moments per missingness pattern
+    /// (one part complete), merged in another order, give in one `maximize` the in-memory fit of the
+    /// whole bfi file, which integrates the missing values out.
+    @Test func factorModelPatternsMergedGiveTheWholeFitWithMissingValues() throws {
+        let file = TestData.path("bfi.csv")
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let header = lines[0], body = lines.dropFirst().filter { !$0.isEmpty }
+        let complete = body.filter { !$0.split(separator: ",", omittingEmptySubsequences: false).contains("") }
+        let incomplete = body.filter { $0.split(separator: ",", omittingEmptySubsequences: false).contains("") }
+        #expect(!incomplete.isEmpty)
+        let parts = [Array(complete), Array(incomplete.prefix(150)), Array(incomplete.dropFirst(150))]
+        for (i, rows) in parts.enumerated() {
+            try ([header] + rows).joined(separator: "\n").write(toFile: path("bfi\(i).csv"), atomically: true, encoding: .utf8)
+        }
+        var r = try CommandRunner.run(["fit", "fa", "--data", file, "--factors", "3", "--output", path("bfa.json"), "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let whole = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        for i in 0..<3 {
+            r = try CommandRunner.run(["statistics", "--model", path("bfa.json"), "--data", path("bfi\(i).csv"), "--output", path("bs\(i).json"), "--json", "--quiet"])
+            #expect(r.status == 0, "\(r.standardError)")
+            #expect(r.standardOutput.contains("\"patterns\"") == (i > 0), "\(r.standardOutput)")
+        }
+        r = try CommandRunner.run(["merge", path("bs0.json"), path("bs2.json"), path("bs1.json"), "--output", path("ball.json"), "--json"])
+        #expect(r.status == 0 && r.standardOutput.contains("\"n\": 2800"), "\(r.standardError)")
+        r = try CommandRunner.run(["maximize", "--model", path("bfa.json"), "--statistics", path("ball.json"), "--output", path("bfa1.json"), "--json"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let merged = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        let a = try #require(merged["logLikelihood"] as? Double), b = try #require(whole["logLikelihood"] as? Double)
+        #expect(abs(a - b) <= 1e-9 * abs(b), "merged \(a), whole \(b)")
+        // Probabilistic PCA reads the same files.
+        r = try CommandRunner.run(["fit", "ppca", "--data", file, "--factors", "2", "--output", path("bpca.json"), "--json", "--quiet"])
+        let wholePCA = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        r = try CommandRunner.run(["maximize", "--model", path("bpca.json"), "--statistics", path("ball.json"), "--output", path("bpca1.json"), "--json"])
+        #expect(r.status == 0, "\(r.standardError)")
+        let pca = try #require(JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [String: Any])
+        let c = try #require(pca["logLikelihood"] as? Double), d = try #require(wholePCA["logLikelihood"] as? Double)
+        #expect(abs(c - d) <= 1e-9 * abs(d), "merged \(c), whole \(d)")
+    }
+
     /// Baum-Welch from outside: sequences dealt to three parts (each sequence whole), their
     /// statistics merged, give the in-memory Baum-Welch step; parts of another emission refused.
     @Test func hmmPartsMergedGiveTheBaumWelchStepOfTheWholeData() throws {

@@ -17,11 +17,14 @@ struct OnlineFactorModelTests {
         let n = x.rows / 50 * 50
         let rows = x.selectingRows(Array(0..<n))
         let start = try FactorAnalysis.fit(rows.selectingRows(Array(0..<200)), factors: 5).model
+        // Steps count rows: a first batch of 200 rows, then 50-row batches and a last one of 7, still
+        // average every row alike with κ = 1.
         var online = try OnlineLinearGaussianModel(start: start)
-        for b in stride(from: 0, to: n, by: 50) { try online.partialFit(rows.selectingRows(Array(b..<(b + 50)))) }
+        let edges = [0] + Array(stride(from: 200, to: n - 7, by: 50)) + [n - 7, n]
+        for (a, b) in zip(edges, edges.dropFirst()) { try online.partialFit(rows.selectingRows(Array(a..<b))) }
         let whole = try LinearGaussianStatistics(rows)
         let running = try #require(online.statistics)
-        #expect(running.count == n && online.steps == n / 50)
+        #expect(running.count == n && online.steps == edges.count - 1)
         #expect(zip(running.mean, whole.mean).allSatisfy { abs($0 - $1) <= 1e-12 * max(1, abs($1)) })
         #expect(zip(running.scatter, whole.scatter).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) })
         // Probabilistic PCA after one pass is the closed form of all the rows.

@@ -79,6 +79,48 @@ struct StreamedFactorModelTests {
         }
     }
 
+    /// Pattern statistics of random splits of the bfi rows (missing values and all), merged in a
+    /// random order, hold the same patterns as one pass, and the fits from them equal the in-memory
+    /// fits; complete parts merge in as the all-observed pattern; damaged or foreign statistics are refused.
+    @Test func patternStatisticsMergedOverRandomSplitsEqualOnePass() throws {
+        let x = try TestData.csv("bfi.csv").values
+        let whole = try LinearGaussianPatternStatistics(x)
+        #expect(whole.count == x.rows && whole.patterns.count > 1 && whole.completeStatistics == nil)
+        let fa = try FactorAnalysis.fit(x, factors: 3)
+        let ppca = try ProbabilisticPCA.fit(x, components: 2)
+        var rng = Xoshiro256StarStar(seed: 12)
+        for _ in 0..<3 {
+            let cuts = ([0, x.rows] + (0..<(1 + rng.nextInt(below: 5))).map { _ in rng.nextInt(below: x.rows) }).sorted()
+            var parts = try zip(cuts, cuts.dropFirst()).map { try LinearGaussianPatternStatistics(x.selectingRows(Array($0..<$1))) }
+            parts.shuffle(using: &rng)
+            let total = try LinearGaussianPatternStatistics.merged(parts)
+            #expect(total.count == whole.count)
+            #expect(total.patterns.map(\.observed) == whole.patterns.map(\.observed))
+            for (a, b) in zip(total.patterns, whole.patterns) {
+                #expect(a.moments.count == b.moments.count)
+                for (u, v) in zip(a.moments.mean, b.moments.mean) { #expect(abs(u - v) <= 1e-12 * max(1, abs(v))) }
+            }
+            let fromStatistics = try FactorAnalysis.fit(statistics: total, factors: 3)
+            #expect(fromStatistics.report.trace.history.count == fa.report.trace.history.count)
+            for (a, b) in zip(fromStatistics.report.trace.history, fa.report.trace.history) { #expect(abs(a - b) <= 1e-9 * abs(b)) }
+            let pca = try ProbabilisticPCA.fit(statistics: total, components: 2)
+            #expect(abs(pca.report.logLikelihood - ppca.report.logLikelihood) <= 1e-9 * abs(ppca.report.logLikelihood))
+        }
+        // Complete rows' moments join as the pattern that observes every column.
+        let complete = x.selectingRows((0..<x.rows).filter { i in (0..<x.columns).allSatisfy { !x[i, $0].isNaN } })
+        let incomplete = x.selectingRows((0..<x.rows).filter { i in (0..<x.columns).contains { x[i, $0].isNaN } })
+        var joined = try LinearGaussianPatternStatistics(complete: LinearGaussianStatistics(complete))
+        try joined.merge(LinearGaussianPatternStatistics(incomplete))
+        #expect(joined.patterns.map(\.observed) == whole.patterns.map(\.observed))
+        let onlyComplete = try LinearGaussianPatternStatistics(complete)
+        #expect(onlyComplete.completeStatistics == (try LinearGaussianStatistics(complete)))
+        // Encoded and decoded, the same; another width is refused.
+        let decoded = try JSONDecoder().decode(LinearGaussianPatternStatistics.self, from: JSONEncoder().encode(whole))
+        #expect(decoded == whole)
+        var narrow = LinearGaussianPatternStatistics(dimension: 3)
+        #expect(throws: ModelError.self) { try narrow.merge(whole) }
+    }
+
     @Test func anInfiniteValueOrAnEmptyRowIsNamed() throws {
         var x = try TestData.csv("reference/wine13.csv").values
         x[120, 4] = .infinity

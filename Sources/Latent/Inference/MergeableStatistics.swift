@@ -3,7 +3,7 @@ import Foundation
 /// Sufficient statistics that add up: an E-step's (or a data set's) sums over rows, made by one
 /// model on one part of the data, merged with those of other parts into those of the whole.
 /// Streamed fits, `latent merge` and the Spark driver rely on it; ``MixtureStatistics``,
-/// ``HMMStatistics`` and ``LinearGaussianStatistics`` adopt it.
+/// ``HMMStatistics``, ``LinearGaussianStatistics`` and ``LinearGaussianPatternStatistics`` adopt it.
 public protocol MergeableStatistics: Sendable, Codable, Equatable {
     /// Adds `other`'s rows. - Throws: ``ModelError/invalidSetting(_:)`` when `other` comes from
     /// another model, shape or version.

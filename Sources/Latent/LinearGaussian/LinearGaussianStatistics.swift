@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The likelihood of a linear-Gaussian model depends on complete data only through these moments,
 /// so they do not depend on the model, and one pass that accumulates them replaces the data: a fit
-/// from them (``FactorAnalysis/fit(statistics:factors:options:)``) is the fit to the rows they
+/// from them (`FactorAnalysis.fit(statistics:factors:options:)`) is the fit to the rows they
 /// hold. They add up across blocks, files and machines with the pairwise update of Chan, Golub &
 /// LeVeque (1979): merging is exact in exact arithmetic, whatever the split, and stable in floating
 /// point because each part is centred on its own mean.

@@ -4,11 +4,12 @@ import Foundation
 ///
 /// A linear-Gaussian model's E-step statistics are linear in the data's mean and second moments,
 /// which do not depend on the model (see ``LinearGaussianStatistics``). So the online fit keeps a
-/// running average of those moments, `s ← (1 − ηₜ) s + ηₜ s_batch` with `ηₜ = t^(−κ)` (`t` = 1, 2, …;
-/// the first batch sets `s`), and after each batch takes ``iterationsPerBatch`` EM steps on them
-/// from the current model (probabilistic PCA: its closed form). With `κ = 1` (the default) and
-/// batches of equal size the running moments are exactly those of every row seen so far, so one
-/// pass ends at the moments a batch fit uses; `κ < 1` weighs recent batches more (for data that drift).
+/// running average of those moments, `s ← (1 − η) s + η s_batch`, and after each batch takes
+/// ``iterationsPerBatch`` EM steps on them from the current model (probabilistic PCA: its closed
+/// form). The step counts rows: a batch of `B` rows after `R` rows seen moves by `η = (B / (R + B))^κ`
+/// (the first batch sets `s`). With `κ = 1` (the default) the running moments are exactly those of
+/// every row seen so far; `κ < 1` weighs recent batches more (for data that drift). The fits below
+/// feed the start's sample first, as one batch, so its rows count twice in the first pass's moments.
 public struct OnlineLinearGaussianModel: Sendable {
     /// The current model.
     public private(set) var model: LinearGaussianModel
@@ -16,7 +17,7 @@ public struct OnlineLinearGaussianModel: Sendable {
     public private(set) var steps = 0
     /// Rows seen.
     public private(set) var rows = 0
-    /// `κ` of the step sizes `t^(−κ)`.
+    /// `κ` of the step sizes `(B / (R + B))^κ` (a batch of `B` rows after `R` rows seen).
     public let stepDecay: Double
     /// EM steps on the running moments after each batch.
     public let iterationsPerBatch: Int
@@ -60,7 +61,7 @@ public struct OnlineLinearGaussianModel: Sendable {
         let d = model.dimension
         guard batch.columns == d else { throw ModelError.invalidSetting("the batch has \(batch.columns) columns; the model \(d)") }
         let b = try LinearGaussianStatistics(batch)
-        let eta = pow(Double(steps + 1), -stepDecay)
+        let eta = pow(Double(batch.rows) / Double(rows + batch.rows), stepDecay)
         var nextMean = b.mean, nextCovariance = b.scatter.map { $0 / Double(b.count) }
         if !mean.isEmpty {
             // Mean and covariance of the mixture (1 − η)·old + η·batch.
@@ -86,7 +87,7 @@ public struct OnlineLinearGaussianModel: Sendable {
 extension LinearGaussianFitting {
     /// Online EM over mini-batches of a row source (see ``OnlineLinearGaussianModel``): the start
     /// fitted to at most ``GaussianMixture/streamedStartRows`` evenly spaced rows (or
-    /// `options.warmStart`), then `passes` passes of `batchSize` rows — an in-memory matrix's in a
+    /// `options.warmStart`), that sample as the first batch, then `passes` passes of `batchSize` rows — an in-memory matrix's in a
     /// fresh seeded random order each pass, a file's in its own order. After each pass one more pass
     /// scores the model: the report's history holds those totals, the start's first.
     static func fitOnline(_ source: any RowBlocks, factors: Int, noise: LinearGaussianNoise, batchSize: Int, passes: Int,
@@ -99,11 +100,11 @@ extension LinearGaussianFitting {
         if let warm = options.warmStart, warm.noise != noise || warm.factorCount != factors || warm.dimension != d {
             throw ModelError.invalidSetting("the starting model has \(warm.factorCount) factor(s) over \(warm.dimension) columns with \(warm.noise.rawValue) noise; the fit asks for \(factors) over \(d) with \(noise.rawValue) noise")
         }
-        var sample = Matrix<Double>(rows: 0, columns: d)
-        if options.warmStart == nil {
-            // Evenly spaced rows (strictly increasing indices: count ≤ n).
-            let count = min(n, GaussianMixture.streamedStartRows)
-            sample = Matrix(try (0..<count).map { try source.rows(($0 * n / count)..<($0 * n / count + 1)).row(0) })
+        // Evenly spaced rows (strictly increasing indices: count ≤ n).
+        let count = min(n, GaussianMixture.streamedStartRows)
+        let sample = Matrix(try (0..<count).map { try source.rows(($0 * n / count)..<($0 * n / count + 1)).row(0) })
+        if let i = sample.elements.firstIndex(where: { !$0.isFinite }) {
+            throw ModelError.invalidSetting("\(source.sourceName): row \((i / d) * n / count + 1), column \(i % d + 1) holds \(sample.elements[i]); an online fit needs complete rows of finite numbers (the streamed fit without online updates integrates missing values out)")
         }
         var startOptions = options
         startOptions.progress = nil
@@ -118,6 +119,8 @@ extension LinearGaussianFitting {
             return sum
         }
         var history = [try total(start)]
+        // The sample first, as one large batch (its moments begin the running average).
+        try online.partialFit(sample)
         var rng = Xoshiro256StarStar(seed: seed).derived(1)
         let inMemory = source as? Matrix<Double>
         for pass in 0..<passes {

@@ -145,9 +145,10 @@ extension HiddenMarkovModel {
                                           totalIterations: trace.iterations + (startReport?.totalIterations ?? 0)))
     }
 
-    /// The start of a streamed or online fit: `options.warmStart`, or the default search on
-    /// ``sampleSequences(of:)`` (with its report).
-    static func streamedStart(_ data: StreamedSequenceData, states: Int, options: HMMFitOptions<Emission>) throws
+    /// The start of a streamed or online fit: `options.warmStart`, or the default search on `sample`
+    /// (``sampleSequences(of:)`` when nil), with its report.
+    static func streamedStart(_ data: StreamedSequenceData, sample given: (Matrix<Double>, [SequenceRange])? = nil, states: Int,
+                              options: HMMFitOptions<Emission>) throws
         -> (model: HiddenMarkovModel, report: FitReport?)
     {
         if let given = options.warmStart {
@@ -156,7 +157,7 @@ extension HiddenMarkovModel {
             }
             return (given, nil)
         }
-        let (sample, ranges) = try sampleSequences(of: data)
+        let (sample, ranges) = try given ?? sampleSequences(of: data)
         var startOptions = options
         startOptions.threads = data.threads
         let fitted = try fit(sample, sequences: ranges, states: states, options: startOptions)

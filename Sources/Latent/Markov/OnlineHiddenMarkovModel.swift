@@ -60,15 +60,18 @@ extension CategoricalEmission: OnlineHMMEmission {
 
 /// Stepwise (online) EM for a hidden Markov model over many sequences (Cappé & Moulines 2009;
 /// Liang & Klein 2009): after each mini-batch of whole sequences, running averages of the Baum-Welch
-/// statistics move toward the batch's, `s ← (1 − ηₜ) s + ηₜ s_batch` with `ηₜ = t^(−κ)` (the first
-/// batch sets `s`), and the M-step follows at once. The start counts are averaged per sequence, the
-/// transition counts and the emission's statistics per row (``OnlineHMMEmission``).
+/// statistics move toward the batch's, `s ← (1 − η) s + η s_batch`, and the M-step follows at once.
+/// The step counts rows: a batch of `B` rows after `R` rows seen moves by `η = (B / (R + B))^κ` (the
+/// first batch sets `s`; `κ = 1` averages over every row seen). The start counts are averaged per
+/// sequence, the transition counts and the emission's statistics per row (``OnlineHMMEmission``).
 public struct OnlineHiddenMarkovModel<Emission: OnlineHMMEmission>: Sendable {
     /// The current model.
     public private(set) var model: HiddenMarkovModel<Emission>
     /// Mini-batches seen.
     public private(set) var steps = 0
-    /// `κ` of the step sizes `t^(−κ)`.
+    /// Rows seen.
+    public private(set) var rows = 0
+    /// `κ` of the step sizes `(B / (R + B))^κ` (a batch of `B` rows after `R` rows seen).
     public let stepDecay: Double
     public let regularization: Double
     public let relativeRegularization: Double
@@ -85,7 +88,7 @@ public struct OnlineHiddenMarkovModel<Emission: OnlineHMMEmission>: Sendable {
     ///     ``HMMFitOptions/relativeRegularization``).
     ///   - threads: cores for forward-backward over a batch's sequences.
     /// - Throws: ``ModelError/invalidSetting(_:)`` for a step decay outside (0.5, 1].
-    public init(start: HiddenMarkovModel<Emission>, stepDecay: Double = 0.6, regularization: Double = 0,
+    public init(start: HiddenMarkovModel<Emission>, stepDecay: Double = 1, regularization: Double = 0,
                 relativeRegularization: Double = 1e-6, threads: Int = 1) throws {
         guard stepDecay > 0.5, stepDecay <= 1 else { throw ModelError.invalidSetting("the step decay κ must lie in (0.5, 1]; it is \(stepDecay)") }
         model = start
@@ -113,7 +116,7 @@ public struct OnlineHiddenMarkovModel<Emission: OnlineHMMEmission>: Sendable {
         var emission = model.emission.running(s.emission, rows: s.rows, like: emissionAverage)
         var (nextStart, nextTransitions) = (start, transitions)
         if let previous = emissionAverage {
-            let eta = pow(Double(steps + 1), -stepDecay)
+            let eta = pow(Double(x.rows) / Double(rows + x.rows), stepDecay)
             nextStart = zip(startAverage, start).map { (1 - eta) * $0 + eta * $1 }
             nextTransitions = zip(transitionAverage, transitions).map { (1 - eta) * $0 + eta * $1 }
             emission = Emission.blend(previous, toward: emission, weight: eta)
@@ -131,6 +134,7 @@ public struct OnlineHiddenMarkovModel<Emission: OnlineHMMEmission>: Sendable {
         model = try HiddenMarkovModel(startProbabilities: startProbabilities, transitions: a, emission: e)
         (startAverage, transitionAverage, emissionAverage) = (nextStart, nextTransitions, emission)
         steps += 1
+        rows += x.rows
     }
 }
 
@@ -140,14 +144,14 @@ extension HiddenMarkovModel where Emission: OnlineHMMEmission {
     ///
     /// The start is the default search (``fit(_:sequences:states:options:)`` with `options`) on
     /// evenly spaced whole sequences holding at most ``streamedStartRows`` rows (or
-    /// `options.warmStart`); then `passes` passes over the sequences — an in-memory matrix's in a
+    /// `options.warmStart`); that sample is the first batch; then `passes` passes over the sequences — an in-memory matrix's in a
     /// fresh seeded random order each pass, a file's in its own order. After each pass one more pass
     /// scores the model: the report's history holds those totals, the start's first.
     /// - Throws: as ``fit(_:sequences:states:options:)``; ``ModelError/invalidSetting(_:)`` for a batch
     ///   size or pass count below 1, a step decay outside (0.5, 1], or fixed parameters.
     /// - Complexity: per pass one forward-backward over every sequence for the steps and one for the score.
     public static func fitOnline(_ data: StreamedSequenceData, states: Int, options: HMMFitOptions<Emission> = HMMFitOptions(),
-                                 batchSequences: Int = 16, passes: Int = 2, stepDecay: Double = 0.6) throws
+                                 batchSequences: Int = 16, passes: Int = 2, stepDecay: Double = 1) throws
         -> (model: HiddenMarkovModel, report: FitReport)
     {
         guard batchSequences >= 1, passes >= 1 else { throw ModelError.invalidSetting("the batch size and the number of passes must be at least 1") }
@@ -155,7 +159,8 @@ extension HiddenMarkovModel where Emission: OnlineHMMEmission {
         let n = data.rowCount
         guard n > 0, data.source.columnCount > 0 else { throw ModelError.emptyData }
         guard n >= states else { throw ModelError.tooFewPoints(points: n, needed: states, what: "an HMM with \(states) states") }
-        let (start, startReport) = try streamedStart(data, states: states, options: options)
+        let sample = try sampleSequences(of: data)
+        let (start, startReport) = try streamedStart(data, sample: sample, states: states, options: options)
         var online = try OnlineHiddenMarkovModel(start: start, stepDecay: stepDecay, regularization: data.regularization,
                                                  relativeRegularization: data.relativeRegularization, threads: data.threads)
         func total(_ model: HiddenMarkovModel) throws -> Double {
@@ -164,6 +169,8 @@ extension HiddenMarkovModel where Emission: OnlineHMMEmission {
             return sum
         }
         var history = [try total(start)]
+        // The sample first, as one large batch: its statistics under the start steady the small steps after it.
+        try online.partialFit(sample.0, sequences: sample.1)
         var rng = Xoshiro256StarStar(seed: options.seed).derived(2)
         let d = data.source.columnCount
         for pass in 0..<passes {

@@ -2,8 +2,12 @@ import Foundation
 
 /// Stepwise (online) EM for a Gaussian mixture (Cappé & Moulines 2009; Liang & Klein 2009): after
 /// each mini-batch, running averages of the per-row sufficient statistics move toward the batch's,
-/// `s ← (1 − ηₜ) s + ηₜ s_batch` with `ηₜ = t^(−κ)` (`t` = 1, 2, …; the first batch sets `s`), and the
-/// M-step follows at once. With `κ ∈ (0.5, 1]` the steps meet the Robbins–Monro conditions.
+/// `s ← (1 − η) s + η s_batch`, and the M-step follows at once. The step counts rows: a batch of `B`
+/// rows after `R` rows seen moves by `η = (B / (R + B))^κ` (the first batch sets `s`; with equal
+/// batches this is the usual `t^(−κ)` of the `t`-th batch). With `κ ∈ (0.5, 1]` the steps meet the
+/// Robbins–Monro conditions; with `κ = 1` the statistics are the average over every row seen. A large
+/// first batch (``GaussianMixture/fitOnline(_:components:options:batchSize:passes:stepDecay:)`` feeds
+/// the start's sample) keeps the small batches after it from overruling the start.
 ///
 /// The statistics are raw moments about a fixed origin (the first batch's mean), so that averages of
 /// batches taken under different models stay consistent: `n_k = E[r_k]`, `a_k = E[r_k (x − o)]`,
@@ -14,7 +18,9 @@ public struct OnlineGaussianMixture: Sendable {
     public private(set) var model: GaussianMixture
     /// Mini-batches seen.
     public private(set) var steps = 0
-    /// `κ` of the step sizes `t^(−κ)`.
+    /// Rows seen.
+    public private(set) var rows = 0
+    /// `κ` of the step sizes `(B / (R + B))^κ` (a batch of `B` rows after `R` rows seen).
     public let stepDecay: Double
     public let regularization: Double
     public let relativeRegularization: Double
@@ -22,10 +28,11 @@ public struct OnlineGaussianMixture: Sendable {
 
     /// - Parameters:
     ///   - start: the model before the first batch (its E-step weighs the first batch).
-    ///   - stepDecay: `κ`, in (0.5, 1] (0.6 by default: larger steps early, as Liang & Klein found best).
+    ///   - stepDecay: `κ`, in (0.5, 1]: 1 (the default) averages every row seen, the most accurate from a
+    ///     start near an optimum; a smaller κ forgets early batches sooner (a rough start, data that drift).
     ///   - regularization: added to every covariance diagonal, in squared data units (as ``MixtureFitOptions/regularization``).
     ///   - relativeRegularization: the variance floor relative to each column's variance (as ``MixtureFitOptions/relativeRegularization``).
-    public init(start: GaussianMixture, stepDecay: Double = 0.6, regularization: Double = 0,
+    public init(start: GaussianMixture, stepDecay: Double = 1, regularization: Double = 0,
                 relativeRegularization: Double = MixtureFitOptions().relativeRegularization) throws {
         guard stepDecay > 0.5, stepDecay <= 1 else { throw ModelError.invalidSetting("the step decay κ must lie in (0.5, 1]; it is \(stepDecay)") }
         model = start
@@ -48,11 +55,12 @@ public struct OnlineGaussianMixture: Sendable {
         var next = batchMoments
         if let running {
             next = running
-            next.blend(toward: batchMoments, weight: pow(Double(steps + 1), -stepDecay))
+            next.blend(toward: batchMoments, weight: pow(Double(batch.rows) / Double(rows + batch.rows), stepDecay))
         }
         model = try next.maximize(regularization: regularization, relativeRegularization: relativeRegularization)
         running = next
         steps += 1
+        rows += batch.rows
     }
 }
 
@@ -60,7 +68,7 @@ extension GaussianMixture {
     /// Fits a mixture by stepwise EM over mini-batches of `batchSize` rows (``OnlineGaussianMixture``).
     ///
     /// The start is the default search on at most ``streamedStartRows`` evenly spaced rows (or
-    /// `options.warmStart`); then `passes` passes over the source, the rows of an in-memory matrix in
+    /// `options.warmStart`); that sample is the first batch; then `passes` passes over the source, the rows of an in-memory matrix in
     /// a fresh seeded random order each pass, a file's in its own order (which should then be
     /// random). After each pass one more pass scores the model: the report's history holds those
     /// totals, the start's first.
@@ -68,7 +76,7 @@ extension GaussianMixture {
     ///   batch size or pass count below 1 or a step decay outside (0.5, 1].
     /// - Complexity: two E-steps of every row per pass, plus one `O(K·D³)` M-step per batch.
     public static func fitOnline(_ data: StreamedMixtureData, components: Int, options: MixtureFitOptions = MixtureFitOptions(),
-                                 batchSize: Int = 256, passes: Int = 2, stepDecay: Double = 0.6) throws -> (model: GaussianMixture, report: FitReport) {
+                                 batchSize: Int = 256, passes: Int = 2, stepDecay: Double = 1) throws -> (model: GaussianMixture, report: FitReport) {
         guard batchSize >= 1, passes >= 1 else { throw ModelError.invalidSetting("the batch size and the number of passes must be at least 1") }
         let source = data.source, n = source.rowCount
         guard n > 0, source.columnCount > 0 else { throw ModelError.emptyData }
@@ -83,6 +91,8 @@ extension GaussianMixture {
         var online = try OnlineGaussianMixture(start: start, stepDecay: stepDecay, regularization: data.regularization,
                                                relativeRegularization: data.relativeRegularization)
         var history = [try StreamedGaussianMixture(start).totalLogLikelihood(of: data)]
+        // The sample first, as one large batch: its statistics under the start steady the small steps after it.
+        try online.partialFit(sample)
         var rng = Xoshiro256StarStar(seed: options.seed).derived(1)
         let inMemory = source as? Matrix<Double>
         for pass in 0..<passes {

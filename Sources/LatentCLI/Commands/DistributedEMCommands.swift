@@ -6,7 +6,7 @@ import LatentCore
 /// A statistics file: the sufficient statistics of part of the data, with the model's column
 /// names: the E-step statistics of a Gaussian mixture, a variational Bayesian mixture, a hidden
 /// Markov model or a linear dynamical system (made with one model), or the moments of a factor model
-/// (the same whatever the model).
+/// (the same whatever the model; kept per missingness pattern when values are missing).
 /// JSON, written atomically.
 struct StatisticsFile: Codable {
     static let format = "latent-statistics"
@@ -14,6 +14,7 @@ struct StatisticsFile: Codable {
     var columns: [String]
     var gaussianMixture: MixtureStatistics?
     var linearGaussian: LinearGaussianStatistics?
+    var linearGaussianPatterns: LinearGaussianPatternStatistics?
     var hiddenMarkov: AnyHMMStatistics?
     var stateSpace: StateSpaceStatistics?
     var bayesianMixture: MixtureStatistics?
@@ -43,9 +44,34 @@ struct StatisticsFile: Codable {
         self.linearGaussian = linearGaussian
     }
 
+    init(columns: [String], linearGaussianPatterns: LinearGaussianPatternStatistics) {
+        self.columns = columns
+        self.linearGaussianPatterns = linearGaussianPatterns
+    }
+
+    /// A factor model's moments per missingness pattern (complete moments as one pattern).
+    var factorPatterns: LinearGaussianPatternStatistics? {
+        linearGaussianPatterns ?? linearGaussian.map { LinearGaussianPatternStatistics(complete: $0) }
+    }
+
+    /// Adds `part`'s statistics (of the same family). Factor models' complete moments stay complete
+    /// while both sides are; with missing values on either side both become pattern statistics.
+    mutating func merge(_ part: StatisticsFile) throws {
+        if let part = part.gaussianMixture { try gaussianMixture?.merge(part) }
+        if let part = part.hiddenMarkov { try hiddenMarkov?.merge(part) }
+        if let part = part.stateSpace { try stateSpace?.merge(part) }
+        if let part = part.bayesianMixture { try bayesianMixture?.merge(part) }
+        if let complete = part.linearGaussian, linearGaussian != nil {
+            try linearGaussian?.merge(complete)
+        } else if var total = factorPatterns, let other = part.factorPatterns {
+            try total.merge(other)
+            (linearGaussian, linearGaussianPatterns) = (nil, total)
+        }
+    }
+
     /// Rows the statistics hold.
     var rows: Int {
-        gaussianMixture?.rows ?? linearGaussian?.count ?? hiddenMarkov?.rows ?? stateSpace?.steps ?? bayesianMixture?.rows ?? 0
+        gaussianMixture?.rows ?? linearGaussian?.count ?? linearGaussianPatterns?.count ?? hiddenMarkov?.rows ?? stateSpace?.steps ?? bayesianMixture?.rows ?? 0
     }
     /// The family the statistics are for (`gmm`, `bayesian-gmm`, `fa/ppca` for factor models, `hmm (emission)`, `lds`).
     var family: String {
@@ -68,6 +94,7 @@ struct StatisticsFile: Codable {
             var format: String?
             var gaussianMixture: Version?
             var linearGaussian: Version?
+            var linearGaussianPatterns: Version?
             var hiddenMarkov: Wrapped?
             var stateSpace: Version?
             var bayesianMixture: Version?
@@ -75,13 +102,14 @@ struct StatisticsFile: Codable {
         struct Version: Decodable { var version: Int? }
         struct Wrapped: Decodable { var statistics: Version? }
         guard let header = try? JSONDecoder().decode(Header.self, from: data), header.format == format,
-              [header.gaussianMixture != nil, header.linearGaussian != nil, header.hiddenMarkov != nil, header.stateSpace != nil,
-               header.bayesianMixture != nil].filter({ $0 }).count == 1 else {
+              [header.gaussianMixture != nil, header.linearGaussian != nil, header.linearGaussianPatterns != nil, header.hiddenMarkov != nil,
+               header.stateSpace != nil, header.bayesianMixture != nil].filter({ $0 }).count == 1 else {
             throw CommandLineError(description: "\(path) is not a Latent statistics file (write one with `latent statistics`)")
         }
         let (found, current) = header.gaussianMixture != nil || header.bayesianMixture != nil
             ? ((header.gaussianMixture ?? header.bayesianMixture)?.version, MixtureStatistics.version)
             : header.linearGaussian != nil ? (header.linearGaussian?.version, LinearGaussianStatistics.version)
+            : header.linearGaussianPatterns != nil ? (header.linearGaussianPatterns?.version, LinearGaussianPatternStatistics.version)
             : header.stateSpace != nil ? (header.stateSpace?.version, StateSpaceStatistics.version)
             : (header.hiddenMarkov?.statistics?.version, HMMStatistics<GaussianEmission>.version)
         guard let found, found == current else {
@@ -108,8 +136,9 @@ struct StatisticsCommand: ParsableCommand {
         the same model file merge exactly, whatever the split (for HMMs and linear dynamical systems, \
         keep each sequence whole within one part). A factor model's statistics are the data's count, \
         means and scatter, the same whatever the model: `latent maximize` then fits to convergence, \
-        so one round is the whole fit. Mixtures and linear dynamical systems integrate missing values \
-        out; the other models need complete rows.
+        so one round is the whole fit. Mixtures, Gaussian HMMs and linear dynamical systems integrate \
+        missing values out, and a factor model's moments are then kept per missingness pattern; the \
+        other models need complete rows.
         """
     )
 
@@ -141,8 +170,8 @@ struct StatisticsCommand: ParsableCommand {
         }
         let table = try dataOptions.load(quiet: outputOptions.quiet)
         let selected = try modelColumns(of: table, for: file, explicit: dataOptions.columns != nil)
-        // A mixture's statistics integrate missing values out; the other models' need complete rows.
-        if !isMixture(file.model), let i = selected.values.elements.firstIndex(where: \.isNaN) {
+        // Mixtures integrate missing values out and factor models keep moments per pattern; the other models need complete rows.
+        if !isMixture(file.model) && !isFactorModel(file.model), let i = selected.values.elements.firstIndex(where: \.isNaN) {
             let d = selected.values.columns
             throw CommandLineError(description: "\(table.source): row \(selected.sourceRows[i / d]) has no value in column '\(selected.columnNames[i % d])'; statistics of this model need complete rows (`latent impute` fills them, `latent fit` integrates them out)")
         }
@@ -168,6 +197,11 @@ struct StatisticsCommand: ParsableCommand {
             (logLikelihood, seconds) = (bound, time)
             o["lowerBound"] = .number(bound)
             o["modelFingerprint"] = .string(stats.modelFingerprint)
+        case .linearGaussian(let model) where x.elements.contains(where: \.isNaN):
+            let (stats, time) = try Console.timed { try LinearGaussianPatternStatistics(x) }
+            try StatisticsFile(columns: file.columns, linearGaussianPatterns: stats).write(to: output)
+            (logLikelihood, seconds) = (model.logLikelihoods(of: x).reduce(0, +), time)
+            o["patterns"] = .integer(stats.patterns.count)
         case .linearGaussian(let model):
             let (stats, time) = try Console.timed { try LinearGaussianStatistics(x) }
             try StatisticsFile(columns: file.columns, linearGaussian: stats).write(to: output)
@@ -256,11 +290,7 @@ struct MergeCommand: ParsableCommand {
                 throw CommandLineError(description: "\(path) holds statistics of a \(file.family) model; \(statistics[0]) of a \(total.family) model")
             }
             do {
-                if let part = file.gaussianMixture { try total.gaussianMixture?.merge(part) }
-                if let part = file.linearGaussian { try total.linearGaussian?.merge(part) }
-                if let part = file.hiddenMarkov { try total.hiddenMarkov?.merge(part) }
-                if let part = file.stateSpace { try total.stateSpace?.merge(part) }
-                if let part = file.bayesianMixture { try total.bayesianMixture?.merge(part) }
+                try total.merge(file)
             } catch {
                 throw CommandLineError(description: "\(path): \(error)")
             }
@@ -311,7 +341,7 @@ struct MaximizeCommand: ParsableCommand {
         var o = JSONObject()
         o["model"] = .string(file.model.kind)
         o["n"] = .integer(stats.rows)
-        switch (file.model, stats.gaussianMixture, stats.linearGaussian) {
+        switch (file.model, stats.gaussianMixture, stats.factorPatterns) {
         case (.gaussianMixture(let model), let mixture?, _):
             let next: GaussianMixture
             do {
@@ -431,5 +461,11 @@ private func isBayesianMixture(_ model: LatentModel) -> Bool {
 /// Whether a model file holds a Gaussian mixture (whose statistics integrate missing values out).
 private func isMixture(_ model: LatentModel) -> Bool {
     if case .gaussianMixture = model { return true }
+    return false
+}
+
+/// Whether a model file holds factor analysis or probabilistic PCA (whose moments are kept per missingness pattern).
+private func isFactorModel(_ model: LatentModel) -> Bool {
+    if case .linearGaussian = model { return true }
     return false
 }

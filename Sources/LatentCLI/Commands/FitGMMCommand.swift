@@ -49,8 +49,8 @@ struct FitGMMCommand: ParsableCommand {
     var batchSize: Int = 256
     @Option(name: .long, parsing: .unconditional, help: "With --online: passes over the data.")
     var passes: Int = 2
-    @Option(name: .long, parsing: .unconditional, help: "With --online: κ of the step sizes t^(−κ), in (0.5, 1].")
-    var stepDecay: Double = 0.6
+    @Option(name: .long, parsing: .unconditional, help: "With --online: κ of the step sizes (B / (R + B))^κ for a batch of B rows after R rows, in (0.5, 1]: 1 averages every row seen (best from the default start); a smaller κ forgets early batches sooner (a rough --warm-start, data that drift).")
+    var stepDecay: Double = 1
 
     func validate() throws {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("initial-means file", initialMeans),

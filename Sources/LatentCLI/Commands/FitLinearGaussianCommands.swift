@@ -66,7 +66,7 @@ struct LinearGaussianStreamOptions: ParsableArguments {
     var batchSize: Int = 256
     @Option(name: .long, parsing: .unconditional, help: "With --online: passes over the data.")
     var passes: Int = 1
-    @Option(name: .long, parsing: .unconditional, help: "With --online: κ of the step sizes t^(−κ), in (0.5, 1] (1: every row seen weighs the same).")
+    @Option(name: .long, parsing: .unconditional, help: "With --online: κ of the step sizes (B / (R + B))^κ for a batch of B rows after R rows, in (0.5, 1] (1: every row seen weighs the same).")
     var stepDecay: Double = 1
     @Option(name: .long, parsing: .unconditional, help: "With --online (fa): EM steps after each batch.")
     var iterationsPerBatch: Int = 10
