@@ -166,6 +166,36 @@ import TestSupport
 
 /// Cells and columns a CSV reader must not invent numbers for.
 @Suite struct CSVHostileCellTests {
+    /// Plain decimal cells take a fast conversion; every cell must still read exactly as `Double(String)`
+    /// (correctly rounded) reads it: random numbers written in many forms (signs, leading and
+    /// trailing zeros, 1–25 significant digits, exponents from −40 to 40) and edge cases.
+    @Test func csvNumbersReadExactlyAsDoubleReadsThem() throws {
+        var rng = Xoshiro256StarStar(seed: 31)
+        var fields = ["0", "-0", "+0", "0.0", "-0.000", "1e22", "1e23", "9007199254740993", "9007199254740992.0",
+                      "1.7976931348623157e308", "4.9e-324", "2.2250738585072014e-308", "0.1", "-123456789012345678",
+                      "1234567890123456789", "12345678901234567890", "1E5", "1e+5", "1e-5", "00012.50", "7.", "3.e2"]
+        for _ in 0..<20_000 {
+            let digits = 1 + rng.nextInt(below: 25)
+            var mantissa = (0..<digits).map { _ in String(rng.nextInt(below: 10)) }.joined()
+            let point = rng.nextInt(below: digits + 1)
+            if point < digits && rng.nextInt(below: 3) > 0 {
+                mantissa.insert(".", at: mantissa.index(mantissa.startIndex, offsetBy: max(1, point)))
+            }
+            let sign = ["", "-", "+"][rng.nextInt(below: 3)]
+            let exponent = rng.nextInt(below: 3) == 0 ? "" : ["e", "E"][rng.nextInt(below: 2)] + ["", "-", "+"][rng.nextInt(below: 3)]
+                + String(rng.nextInt(below: 41))
+            fields.append(sign + mantissa + exponent)
+        }
+        let text = "x\n" + fields.joined(separator: "\n") + "\n"
+        let table = try CSV.parse(text, source: "numbers").table
+        #expect(table.values.rows == fields.count)
+        for (i, field) in fields.enumerated() {
+            let expected = try #require(Double(field), "\(field)")
+            let read = table.values[i, 0]
+            #expect(read.bitPattern == expected.bitPattern, "\(field): read \(read), Double reads \(expected)")
+        }
+    }
+
     @Test func hexadecimalIsNotANumber() {
         #expect(throws: DataError.nonNumeric(path: "t.csv", line: 3, column: "a", text: "0x10")) {
             try CSV.parse("a,b\n1,2\n0x10,3\n", source: "t.csv", columns: ["a", "b"])

@@ -24,6 +24,51 @@ public enum CSV {
         field.utf8.allSatisfy { (48...57).contains($0) || $0 == 43 || $0 == 45 || $0 == 46 || $0 == 101 || $0 == 69 }
     }
 
+    /// Exact powers of ten `10⁰ … 10²²` (each a `Double` without rounding).
+    private static let exactPowersOfTen: [Double] = (0...22).map { (0..<$0).reduce(1.0) { acc, _ in acc * 10 } }
+
+    /// The value of `count` bytes at `p` when they are a plain decimal number that one correctly
+    /// rounded operation converts exactly (Clinger 1990): `[+|-]digits[.digits][(e|E)[+|-]digits]`
+    /// with at most 19 significant digits, a mantissa of at most 2⁵³ and a decimal exponent within
+    /// ±22, so the result equals `strtod`'s. Nil for any other text (the caller's general path reads it).
+    static func plainDecimal(_ p: UnsafePointer<UInt8>, count: Int) -> Double? {
+        var i = 0
+        var negative = false
+        if i < count && (p[i] == 43 || p[i] == 45) { negative = p[i] == 45; i += 1 }
+        var mantissa: UInt64 = 0, digits = 0, exponent = 0, integerDigits = 0
+        while i < count, p[i] &- 48 < 10 {
+            if mantissa > 0 || p[i] != 48 { mantissa = mantissa &* 10 &+ UInt64(p[i] &- 48); digits += 1 }
+            integerDigits += 1
+            i += 1
+        }
+        guard integerDigits > 0 else { return nil }
+        if i < count && p[i] == 46 {
+            i += 1
+            let first = i
+            while i < count, p[i] &- 48 < 10 {
+                if mantissa > 0 || p[i] != 48 { mantissa = mantissa &* 10 &+ UInt64(p[i] &- 48); digits += 1 }
+                exponent -= 1
+                i += 1
+            }
+            guard i > first else { return nil }
+        }
+        guard digits <= 19 else { return nil }
+        if i < count && (p[i] == 101 || p[i] == 69) {
+            i += 1
+            var negativeExponent = false
+            if i < count && (p[i] == 43 || p[i] == 45) { negativeExponent = p[i] == 45; i += 1 }
+            let first = i
+            var e = 0
+            while i < count, p[i] &- 48 < 10, e < 10_000 { e = e * 10 + Int(p[i] &- 48); i += 1 }
+            guard i > first else { return nil }
+            exponent += negativeExponent ? -e : e
+        }
+        guard i == count, mantissa <= 1 << 53, abs(exponent) <= 22 else { return nil }
+        let m = Double(mantissa)
+        let value = exponent >= 0 ? m * exactPowersOfTen[exponent] : m / exactPowersOfTen[-exponent]
+        return negative ? -value : value
+    }
+
     /// Parses CSV text; `source` names it in errors. See ``read(path:columns:)``.
     ///
     /// The body is scanned as UTF-8 bytes: lines split at `\n` (a `\r` before it dropped), fields
@@ -130,6 +175,11 @@ public enum CSV {
                 var a = starts[j], b = starts[j + 1] - 1
                 while a < b && (bytes[a] == space || bytes[a] == tab) { a += 1 }
                 while b > a && (bytes[b - 1] == space || bytes[b - 1] == tab) { b -= 1 }
+                if b > a, let v = plainDecimal(bytes.baseAddress! + a, count: b - a) {
+                    cells[r * wanted.count + c] = v
+                    numericSeen[c] = true
+                    continue
+                }
                 let value: Cell
                 if (a..<b).contains(where: { bytes[$0] >= 0x80 }) {
                     value = try cell(text(a, b).trimmingCharacters(in: .whitespaces), source: source, line: line.number, column: names[j])
