@@ -47,7 +47,7 @@ def _batch(latent, data, model, base, warm, log):
     history = _history(model)
     steps = out["finalRunIterations"]
     # history[i] is the model after i M-steps; the (i+1)-th E-step's line reports it; the last one is scored at the end.
-    times = stamps[-steps:] + [wall]
+    times = stamps[len(stamps) - steps:] + [wall]  # (stamps[-0:] would be every line when no step was taken)
     return {"history": history, "times": times[:len(history)], "wall": wall, "iterations": steps,
             "converged": out["converged"]}
 
