@@ -43,6 +43,11 @@ def latent_binary(explicit):
     return SparkFiles.get("latent")
 
 
+def cell(value):
+    """A Spark value as a float; a null (a missing value) is NaN, which `latent` reads as missing."""
+    return float("nan") if value is None else float(value)
+
+
 def partition_statistics(rows, columns, model_text, binary, sequence_column=None):
     """Runs `latent statistics` on one partition's rows; yields the statistics file's text. With a
     sequence column, the rows go to a CSV with that column first (sequences change where it does)."""
@@ -62,11 +67,13 @@ def partition_statistics(rows, columns, model_text, binary, sequence_column=None
             with open(data, "w") as f:
                 f.write(",".join([sequence_column] + columns) + "\n")
                 for r in rows:
-                    f.write(",".join(repr(float(r[c])) if c != sequence_column else str(r[c]) for c in [sequence_column] + columns) + "\n")
+                    # A null cell stays empty: the CSV reader's missing value.
+                    f.write(",".join(str(r[sequence_column]) if c == sequence_column else "" if r[c] is None else repr(float(r[c]))
+                                     for c in [sequence_column] + columns) + "\n")
             extra = ["--sequence-column", sequence_column]
         else:
             data = os.path.join(d, "part.npy")
-            np.save(data, np.array([[float(r[c]) for c in columns] for r in rows], dtype=np.float64).reshape(-1, len(columns)))
+            np.save(data, np.array([[cell(r[c]) for c in columns] for r in rows], dtype=np.float64).reshape(-1, len(columns)))
         subprocess.run([binary, "statistics", "--model", model, "--data", data, *extra, "--output", out, "--threads", "1", "--quiet"],
                        check=True, capture_output=True)
         with open(out) as f:

@@ -1,6 +1,7 @@
 """CI check: the Spark driver in local mode, on 4 partitions, equals the single-machine EM run
 (a Gaussian mixture, 10 iterations; a hidden Markov model over 10 sequences, 10 Baum-Welch
-iterations) and the single-machine factor analysis (one round).
+iterations) and the single-machine factor analysis (one round); with missing values (Spark nulls)
+for a mixture and an HMM (airquality) and a factor model (bfi).
 
 Usage: python distributed/test_spark_em.py [path/to/latent]   (needs pyspark and a Java runtime)
 """
@@ -92,6 +93,64 @@ def main():
         # EM stops on the likelihood's progress (1e-7 per row); the slowest noise variances are still
         # moving there, so the parameters agree less closely than the likelihood.
         assert len(fa_history) == 1 and gap < 1e-9 and worst_noise < 1e-4, (gap, worst_noise)
+
+        # Missing values: Spark reads airquality's empty cells as nulls; they reach `latent` as missing.
+        air = os.path.join(ROOT, "Data", "airquality.csv")
+        air_start, air_single, air_spark = (os.path.join(d, n) for n in ("air-start.json", "air-single.json", "air-spark.json"))
+        gmm = ["--components", "2", "--covariance", "diag"]
+        spark_em.run([binary, "fit", "gmm", "--data", air, *gmm, "--max-iterations", "3", "--tolerance", "0", "--seed", "1",
+                      "--output", air_start, "--quiet"])
+        frame = spark.read.option("header", True).option("inferSchema", True).csv(air).repartition(4)
+        assert frame.filter(frame.ozone.isNull()).count() > 0
+        air_columns = [f.name for f in frame.schema.fields]
+        air_history = spark_em.fit(spark, frame, air_columns, binary, air_start, 5, 0.0, air_spark, d)
+        spark_em.run([binary, "fit", "gmm", "--data", air, *gmm, "--warm-start", air_start, "--max-iterations", "5",
+                      "--tolerance", "0", "--output", air_single, "--quiet"])
+        with open(air_single) as f:
+            air_single_history = json.load(f)["training"]["history"]
+        a, b = parameters(air_spark), parameters(air_single)
+        worst_air = max(abs(x - y) / max(1.0, abs(y)) for x, y in zip(a, b))
+        worst_air_ll = max(abs(x - y) / abs(y) for x, y in zip(air_history, air_single_history))
+        print(f"Spark mixture with nulls (airquality, 4 partitions) against one process, 5 EM iterations: parameters within "
+              f"{worst_air:.2e}, log-likelihood history within {worst_air_ll:.2e}")
+        assert len(air_history) == 5 and len(a) == len(b) > 10 and worst_air < 1e-9 and worst_air_ll < 1e-9, (worst_air, worst_air_ll)
+
+        # An HMM with nulls: airquality cut into 6 sequences of 30 days (the last shorter); empty cells go
+        # through the partitions' CSV files as empty cells.
+        air_seq = os.path.join(d, "air-seq.csv")
+        with open(air) as f:
+            header, *days = [l for l in f.read().split("\n") if l.strip()]
+        with open(air_seq, "w") as f:
+            f.write("id," + header + "\n" + "".join(f"{i // 30},{l}\n" for i, l in enumerate(days)))
+        hmm_air = ["--sequence-column", "id", "--states", "2", "--covariance", "diag"]
+        air_hmm_start, air_hmm_single, air_hmm_spark = (os.path.join(d, n) for n in ("ah-start.json", "ah-single.json", "ah-spark.json"))
+        spark_em.run([binary, "fit", "hmm", "--data", air_seq, *hmm_air, "--max-iterations", "3", "--tolerance", "0", "--restarts", "1",
+                      "--seed", "2", "--output", air_hmm_start, "--quiet"])
+        frame = spark_em.by_sequence(spark.read.option("header", True).option("inferSchema", True).csv(air_seq), "id", partitions=4)
+        assert frame.filter(frame.ozone.isNull()).count() > 0
+        air_hmm_history = spark_em.fit(spark, frame, air_columns, binary, air_hmm_start, 5, 0.0, air_hmm_spark, d, "id")
+        spark_em.run([binary, "fit", "hmm", "--data", air_seq, *hmm_air, "--warm-start", air_hmm_start, "--max-iterations", "5",
+                      "--tolerance", "0", "--output", air_hmm_single, "--quiet"])
+        with open(air_hmm_single) as f:
+            air_hmm_single_history = json.load(f)["training"]["history"]
+        worst_air_hmm = max(abs(x - y) / abs(y) for x, y in zip(air_hmm_history, air_hmm_single_history))
+        print(f"Spark HMM with nulls (airquality in 6 sequences, 4 partitions) against one process, 5 Baum-Welch iterations: "
+              f"log-likelihood history within {worst_air_hmm:.2e}")
+        assert len(air_hmm_history) == 5 and worst_air_hmm < 1e-9, worst_air_hmm
+
+        # Factor analysis with nulls (bfi): one round of per-pattern moments, then EM on the driver.
+        bfi = os.path.join(ROOT, "Data", "bfi.csv")
+        bfi_start, bfi_single, bfi_spark = (os.path.join(d, n) for n in ("bfi-start.json", "bfi-single.json", "bfi-spark.json"))
+        spark_em.run([binary, "fit", "fa", "--data", bfi, "--factors", "5", "--max-iterations", "2", "--output", bfi_start, "--quiet"])
+        frame = spark.read.option("header", True).option("inferSchema", True).csv(bfi).repartition(4)
+        bfi_columns = [f.name for f in frame.schema.fields]
+        assert frame.filter(frame[bfi_columns[0]].isNull()).count() > 0
+        bfi_history = spark_em.fit(spark, frame, bfi_columns, binary, bfi_start, 1, 0.0, bfi_spark, d)
+        whole = spark_em.run([binary, "fit", "fa", "--data", bfi, "--factors", "5", "--output", bfi_single, "--json", "--quiet"])
+        bfi_gap = abs(bfi_history[0] - whole["logLikelihood"]) / abs(whole["logLikelihood"])
+        print(f"Spark factor analysis with nulls (bfi, 4 partitions, one round) against one process: "
+              f"log-likelihood within {bfi_gap:.2e}")
+        assert len(bfi_history) == 1 and bfi_gap < 1e-9, bfi_gap
     spark.stop()
 
 

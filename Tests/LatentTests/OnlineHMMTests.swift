@@ -104,5 +104,17 @@ import TestSupport
         // A warm start with another number of states is refused (online and streamed fits share the check).
         #expect(throws: ModelError.self) { _ = try HiddenMarkovModel<GaussianEmission>.fitOnline(data, states: 2, options: options) }
         #expect(throws: ModelError.self) { _ = try HiddenMarkovModel<GaussianEmission>.fitStreamed(data, states: 2, options: options) }
+        // A missing value is refused up front, by name, while the streamed fit integrates it out.
+        var holed = x
+        holed[0, 1] = .nan
+        let holedData = StreamedSequenceData(source: holed, sequences: ranges, threads: 2)
+        do {
+            _ = try HiddenMarkovModel<GaussianEmission>.fitOnline(holedData, states: 3, options: options)
+            Issue.record("an online fit accepted a missing value")
+        } catch ModelError.invalidSetting(let message) {
+            #expect(message.contains("missing values"), "\(message)")
+        }
+        let streamed = try HiddenMarkovModel<GaussianEmission>.fitStreamed(holedData, states: 3, options: options).report
+        #expect(streamed.meanLogLikelihood.isFinite)
     }
 }

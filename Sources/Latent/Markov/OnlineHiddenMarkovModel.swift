@@ -148,7 +148,8 @@ extension HiddenMarkovModel where Emission: OnlineHMMEmission {
     /// fresh seeded random order each pass, a file's in its own order. After each pass one more pass
     /// scores the model: the report's history holds those totals, the start's first.
     /// - Throws: as ``fit(_:sequences:states:options:)``; ``ModelError/invalidSetting(_:)`` for a batch
-    ///   size or pass count below 1, a step decay outside (0.5, 1], or fixed parameters.
+    ///   size or pass count below 1, a step decay outside (0.5, 1], fixed parameters, or a missing
+    ///   value (NaN) in the data: in the start's sample before the search, elsewhere at its batch.
     /// - Complexity: per pass one forward-backward over every sequence for the steps and one for the score.
     public static func fitOnline(_ data: StreamedSequenceData, states: Int, options: HMMFitOptions<Emission> = HMMFitOptions(),
                                  batchSequences: Int = 16, passes: Int = 2, stepDecay: Double = 1) throws
@@ -160,6 +161,10 @@ extension HiddenMarkovModel where Emission: OnlineHMMEmission {
         guard n > 0, data.source.columnCount > 0 else { throw ModelError.emptyData }
         guard n >= states else { throw ModelError.tooFewPoints(points: n, needed: states, what: "an HMM with \(states) states") }
         let sample = try sampleSequences(of: data)
+        // Refused before the start search spends its time: stepwise averages need every value.
+        if let i = sample.0.elements.firstIndex(where: \.isNaN) {
+            throw ModelError.invalidSetting("\(data.source.sourceName): the start's sample of sequences has missing values (its row \(i / sample.0.columns + 1), column \(i % sample.0.columns + 1)); online EM needs complete rows (fitStreamed integrates missing values out)")
+        }
         let (start, startReport) = try streamedStart(data, sample: sample, states: states, options: options)
         var online = try OnlineHiddenMarkovModel(start: start, stepDecay: stepDecay, regularization: data.regularization,
                                                  relativeRegularization: data.relativeRegularization, threads: data.threads)
