@@ -50,6 +50,25 @@ import TestSupport
         #expect(codes.count == 4001 && codes[0] == "z0,z1,z2,z3,z4,z5")
         let noSample = try CommandRunner.run(["sample", "--model", ae, "--count", "2"])
         #expect(noSample.status != 0 && noSample.standardError.contains("no prior"))
+        // Pixels scaled already (or binarised) would be scaled again into near-blank images and score
+        // a plausible, wrong number: refused by name. The raw values of the same rows score.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: images)).dropFirst(16).prefix(20 * 784).map { Double($0) }
+        func csv(_ name: String, _ value: (Double) -> Double) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            let rows = (0..<20).map { i in (0..<784).map { "\(value(bytes[i * 784 + $0]))" }.joined(separator: ",") }
+            try ((1...784).map { "x\($0)" }.joined(separator: ",") + "\n" + rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let raw = try csv("raw.csv") { $0 }
+        #expect(try CommandRunner.run(["score", "--model", model, "--data", raw, "--samples", "5", "--json"]).status == 0)
+        for (name, value, message) in [("scaled.csv", { (v: Double) in v / 255 }, "holds"), ("binary.csv", { (v: Double) in v > 127 ? 1 : 0 }, "0 or 1")] {
+            let path = try csv(name, value)
+            for command in [["score", "--samples", "5"], ["transform"]] {
+                let refused = try CommandRunner.run([command[0], "--model", model, "--data", path] + command.dropFirst())
+                #expect(refused.status != 0 && refused.standardError.contains(name) && refused.standardError.contains("raw pixel values")
+                        && refused.standardError.contains(message), "\(command[0]) \(name): \(refused.standardError)")
+            }
+        }
         // A truncated model file is refused with its name.
         let broken = dir.appendingPathComponent("broken.safetensors").path
         try Data(contentsOf: URL(fileURLWithPath: model)).prefix(5000).write(to: URL(fileURLWithPath: broken))

@@ -51,6 +51,18 @@ public enum LatentModel: Equatable, Sendable {
         }
     }
 
+    /// The preprocessing a network applies to raw data before it scores or encodes it (nil for
+    /// the models that take data as they are).
+    public var preprocessing: Preprocessing? {
+        switch self {
+        case .variationalAutoencoder(let m): return m.preprocessing
+        case .autoencoder(let m): return m.preprocessing
+        case .restrictedBoltzmann(let m): return m.preprocessing
+        case .deepBelief(let m): return m.preprocessing
+        default: return nil
+        }
+    }
+
     /// Number of free parameters.
     public var parameterCount: Int { base.parameterCount }
 

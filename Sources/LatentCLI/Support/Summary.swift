@@ -38,6 +38,9 @@ func likelihoodSummary(model: String, logLikelihood: Double, count: Int, paramet
 func prepare(_ table: DataTable, for file: ModelFile, explicit: Bool) throws -> Matrix<Double> {
     let selected = try modelColumns(of: table, for: file, explicit: explicit)
     try selected.requireSomeObservedPerRow()
+    if let problem = file.model.preprocessing?.mismatch(with: selected.values) {
+        throw CommandLineError(description: "\(table.source): \(problem)")
+    }
     return selected.values
 }
 
