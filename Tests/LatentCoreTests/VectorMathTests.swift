@@ -56,6 +56,22 @@ import LatentCore
             #expect(abs(Double(g[j]) - 0.5 * (Double(x[j]) - 1 / (1 + exp(-fd)))) < 1e-6)
         }
         #expect(abs(total - reference) < 1e-5 * max(1, abs(reference)))
+        // Scoring (no gradient) sums the log1p terms as logarithms of products: against double
+        // precision on binary and fractional targets, logits out to ±100, lengths across every fold.
+        for count in [1, 15, 16, 37, 784, 20_011] {
+            for binary in [true, false] {
+                let x = (0..<count).map { _ in Float(binary ? (rng.nextUniform() < 0.3 ? 1 : 0) : rng.nextUniform()) }
+                let f = (0..<count).map { i in Float(i % 97 == 0 ? rng.nextUniform() * 200 - 100 : rng.nextNormal() * 6) }
+                let score = x.withUnsafeBufferPointer { xp in f.withUnsafeBufferPointer { fp in
+                    VectorMath.bernoulli(targets: xp.baseAddress!, logits: fp.baseAddress!, count: count, gradientWeight: 0, gradient: nil)
+                } }
+                let exact = (0..<count).reduce(0.0) { sum, j in
+                    let fd = Double(f[j])
+                    return sum + Double(x[j]) * fd - (max(fd, 0) + log1p(exp(-abs(fd))))
+                }
+                #expect(abs(score - exact) < 2e-7 * Double(count) + 1e-6, "n = \(count), binary \(binary): \(score) against \(exact)")
+            }
+        }
     }
 
     @Test func logSumExpRowsIsStableAndNormalises() {

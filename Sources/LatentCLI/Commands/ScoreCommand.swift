@@ -36,7 +36,7 @@ struct ScoreCommand: ParsableCommand {
         // Each thread holds every sample of one example at once: its noise, every layer's outputs
         // and the decoder's reconstruction (4-byte floats).
         let width = 3 * m.latentSize + m.encoder.layers.reduce(0) { $0 + $1.outputs } + m.decoder.layers.reduce(0) { $0 + $1.outputs } + m.dimension
-        try memory.budget.require(MemoryBudget.product(max(samples, 8192), width, 4, 2, max(1, threads)),
+        try memory.budget.require(MemoryBudget.product(max(samples, 1024), width, 4, 2, max(1, threads)),
                                   for: "--samples \(samples) (\(width) values per sample, \(threads) threads)")
         let table = try dataOptions.load(quiet: output.quiet)
         let raw = try prepare(table, for: file, explicit: dataOptions.columns != nil)

@@ -29,6 +29,25 @@ extension Xoshiro256StarStar {
         for i in buffer.indices { buffer[i] = Float(nextNormal()) }
     }
 
+    /// Fills `buffer` with standard normal draws, both of each polar pair: half the uniforms and
+    /// logarithms of a loop of ``nextNormal()``, and another stream of draws from the same seed.
+    /// For bulk noise (an estimator's importance samples).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public mutating func fillNormalPairs<T: BinaryFloatingPoint>(_ buffer: UnsafeMutableBufferPointer<T>) {
+        var i = 0
+        while i < buffer.count {
+            let u = 2 * nextUniform() - 1
+            let v = 2 * nextUniform() - 1
+            let s = u * u + v * v
+            guard s > 0 && s < 1 else { continue }
+            let f = (-2 * Foundation.log(s) / s).squareRoot()
+            buffer[i] = T(u * f)
+            if i + 1 < buffer.count { buffer[i + 1] = T(v * f) }
+            i += 2
+        }
+    }
+
     /// A Gamma(shape, 1) draw (Marsaglia & Tsang 2000; boosted for shape < 1).
     public mutating func nextGamma(shape: Double) -> Double {
         precondition(shape > 0, "Gamma shape must be positive")
