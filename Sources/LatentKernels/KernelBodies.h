@@ -299,6 +299,31 @@ static void VARIANT(sigmoid_f32)(float *values, ptrdiff_t n) {
     }
 }
 
+static void VARIANT(adam_f32)(float *p, const float *g, float *m, float *v, ptrdiff_t n, const float *constants) {
+    const float scale = constants[0], b1 = constants[1], b2 = constants[2], step = constants[3], epsilon = constants[4];
+    ptrdiff_t i = 0;
+    for (; i + FLANES <= n; i += FLANES) {
+        F32V gi = fload(g + i) * scale;
+        F32V mi = fload(m + i) * b1 + gi * (1.0f - b1);
+        F32V vi = fload(v + i) * b2 + gi * gi * (1.0f - b2);
+#if __has_builtin(__builtin_elementwise_sqrt)
+        F32V root = __builtin_elementwise_sqrt(vi);
+#else
+        F32V root;
+        for (int l = 0; l < FLANES; l++) root[l] = __builtin_sqrtf(vi[l]);
+#endif
+        fstore(m + i, mi);
+        fstore(v + i, vi);
+        fstore(p + i, fload(p + i) + step * mi / (root + epsilon));
+    }
+    for (; i < n; i++) {
+        const float gi = scale * g[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] += step * m[i] / (__builtin_sqrtf(v[i]) + epsilon);
+    }
+}
+
 #undef FLANES
 #undef F32V
 #undef I32V
@@ -338,6 +363,7 @@ static const latent_kernel_table VARIANT(table) = {
     VARIANT(weighted_deviations_f64),
     VARIANT(bernoulli_f32),
     VARIANT(sigmoid_f32),
+    VARIANT(adam_f32),
     VARIANT(hmm_exponentiate_f64),
     VARIANT(sparse_multiply_f32),
     VARIANT(sparse_multiply_f64),

@@ -67,16 +67,30 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
             m[index].withUnsafeMutableBufferPointer { mp in
                 v[index].withUnsafeMutableBufferPointer { vp in
                     let mb = mp.start, vb = vp.start
-                    work.run(threads: threads) { _, range in
-                        Self.adam(range, p: pb, g: gb, m: mb, v: vb, scale: scale, b1: b1, b2: b2,
-                                  step: sign * rate, epsilon: epsHat)
+                    if S.self == Float.self {
+                        // Single precision: the dispatched C kernel (the widest vectors this CPU has).
+                        let constants: [Float] = [scale, b1, b2, sign * rate, epsHat].map { Float($0) }
+                        let p = UnsafeMutableRawPointer(pb).assumingMemoryBound(to: Float.self)
+                        let g = UnsafeRawPointer(gb).assumingMemoryBound(to: Float.self)
+                        let m = UnsafeMutableRawPointer(mb).assumingMemoryBound(to: Float.self)
+                        let v = UnsafeMutableRawPointer(vb).assumingMemoryBound(to: Float.self)
+                        work.run(threads: threads) { _, range in
+                            VectorMath.adam(parameters: p + range.lowerBound, gradient: g + range.lowerBound, first: m + range.lowerBound,
+                                            second: v + range.lowerBound, count: range.count, constants: constants)
+                        }
+                    } else {
+                        work.run(threads: threads) { _, range in
+                            Self.adam(range, p: pb, g: gb, m: mb, v: vb, scale: scale, b1: b1, b2: b2,
+                                      step: sign * rate, epsilon: epsHat)
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Adam's elementwise update over `range`, eight lanes at a time.
+    /// Adam's elementwise update over `range`, eight lanes at a time (double precision; single
+    /// precision takes the C kernel, the same formula).
     @inline(__always)
     private static func adam(_ range: Range<Int>, p: UnsafeMutablePointer<S>, g: UnsafePointer<S>,
                              m: UnsafeMutablePointer<S>, v: UnsafeMutablePointer<S>,
