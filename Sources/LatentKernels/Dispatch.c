@@ -156,6 +156,16 @@ void latent_sparse_multiply_f64(ptrdiff_t rows, const ptrdiff_t *starts, const i
     kernels()->sparse_multiply_f64(rows, starts, indices, values, w, n, y);
 }
 
+ptrdiff_t latent_compress_rows_f32(const float *x, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t limit, ptrdiff_t *starts,
+                                   int *indices, float *values) {
+    return kernels()->compress_rows_f32(x, rows, columns, limit, starts, indices, values);
+}
+
+ptrdiff_t latent_compress_rows_f64(const double *x, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t limit, ptrdiff_t *starts,
+                                   int *indices, double *values) {
+    return kernels()->compress_rows_f64(x, rows, columns, limit, starts, indices, values);
+}
+
 void latent_sparse_transposed_multiply_f32(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
                                            const float *values, const float *g, ptrdiff_t n, float *dw) {
     kernels()->sparse_transposed_multiply_f32(rows, columns, starts, indices, values, g, n, dw);

@@ -368,6 +368,8 @@ static const latent_kernel_table VARIANT(table) = {
     VARIANT(sparse_multiply_f32),
     VARIANT(sparse_multiply_f64),
     VARIANT(sparse_transposed_multiply_f32),
+    VARIANT(compress_rows_f32),
+    VARIANT(compress_rows_f64),
     VARIANT(sparse_transposed_multiply_f64),
     VARIANT(zero_where_not_positive_f32),
     VARIANT(zero_where_not_positive_f64),

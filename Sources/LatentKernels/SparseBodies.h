@@ -109,6 +109,38 @@ static void SNAME(zero_where_not_positive)(SCALAR *x, const SCALAR *reference, p
     }
 }
 
+static ptrdiff_t SNAME(compress_rows)(const SCALAR *x, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t limit,
+                                      ptrdiff_t *starts, int *indices, SCALAR *values) {
+    ptrdiff_t count = 0;
+    starts[0] = 0;
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        const SCALAR *row = x + i * columns;
+        ptrdiff_t j = 0;
+        for (; j + LANES <= columns; j += LANES) {
+            SNAME(vec) v = VLOAD(row + j);
+            int any = 0;
+            for (ptrdiff_t l = 0; l < LANES; l++) any |= v[l] != 0;   // one vector comparison
+            if (!any) continue;
+            for (ptrdiff_t l = 0; l < LANES; l++) {
+                if (v[l] != 0) {
+                    if (count == limit) return -1;
+                    indices[count] = (int)(j + l);
+                    values[count++] = v[l];
+                }
+            }
+        }
+        for (; j < columns; j++) {
+            if (row[j] != 0) {
+                if (count == limit) return -1;
+                indices[count] = (int)j;
+                values[count++] = row[j];
+            }
+        }
+        starts[i + 1] = count;
+    }
+    return count;
+}
+
 #undef LANES
 #undef STRIP_VECTORS
 #undef VLOAD

@@ -120,6 +120,31 @@ import LatentKernels
         }
     }
 
+    @Test func adamStepAndBernoulliScoreMatchDoublePrecision() {
+        var rng = Xoshiro256StarStar(seed: 25)
+        let n = 83   // whole vectors and a scalar tail at every width
+        let p0 = (0..<n).map { _ in Float(rng.nextNormal()) }, g = (0..<n).map { _ in Float(rng.nextNormal() * 3) }
+        let m0 = (0..<n).map { _ in Float(rng.nextNormal() * 0.1) }, v0 = (0..<n).map { _ in Float(rng.nextUniform() * 0.2) }
+        let constants: [Float] = [0.5, 0.9, 0.999, -0.01, 1e-8]
+        let x = (0..<n).map { _ in Float(rng.nextUniform() < 0.4 ? 1 : 0) }
+        let f = (0..<n).map { _ in Float(rng.nextNormal() * 8) }
+        let reference = (0..<n).reduce(0.0) { sum, j in
+            let fd = Double(f[j])
+            return sum + Double(x[j]) * fd - (max(fd, 0) + log1p(exp(-abs(fd))))
+        }
+        for (name, kernels) in Self.levels {
+            var p = p0, m = m0, v = v0
+            kernels.pointee.adam_f32!(&p, g, &m, &v, n, constants)
+            for i in 0..<n {
+                let gi = 0.5 * Double(g[i]), mi = 0.9 * Double(m0[i]) + 0.1 * gi, vi = 0.999 * Double(v0[i]) + 0.001 * gi * gi
+                let pi = Double(p0[i]) - 0.01 * mi / (vi.squareRoot() + 1e-8)
+                #expect(abs(Double(m[i]) - mi) < 1e-6 && abs(Double(v[i]) - vi) < 1e-6 && abs(Double(p[i]) - pi) < 1e-5, "\(name) \(i)")
+            }
+            let score = kernels.pointee.bernoulli_f32!(x, f, n, 0, nil)
+            #expect(abs(score - reference) < 2e-7 * Double(n) + 1e-6, "\(name): \(score) against \(reference)")
+        }
+    }
+
     @Test func sparseProductsEqualDenseOnes() {
         var rng = Xoshiro256StarStar(seed: 24)
         // 211 output columns cover every path: whole strips, single vectors and a scalar tail.
@@ -139,6 +164,18 @@ import LatentKernels
         let g = (0..<(rows * n)).map { _ in rng.nextNormal() }
         let y0 = (0..<(rows * n)).map { _ in rng.nextNormal() }
         for (name, kernels) in Self.levels {
+            // Compressing the dense matrix keeps its nonzeros (the list above also holds some zeros), in
+            // order; one entry of room too few is refused.
+            let kept = values.indices.filter { values[$0] != 0 }
+            let keptStarts = starts.map { end in kept.filter { $0 < end }.count }
+            let count = kept.count
+            var s = [Int](repeating: -1, count: rows + 1), ix = [Int32](repeating: -1, count: count)
+            var vx = [Double](repeating: .nan, count: count), vf = [Float](repeating: .nan, count: count)
+            #expect(kernels.pointee.compress_rows_f64!(dense, rows, columns, count, &s, &ix, &vx) == count, "\(name)")
+            #expect(s == keptStarts && ix == kept.map { indices[$0] } && vx == kept.map { values[$0] }, "\(name)")
+            #expect(kernels.pointee.compress_rows_f32!(dense.map(Float.init), rows, columns, count, &s, &ix, &vf) == count, "\(name)")
+            #expect(s == keptStarts && ix == kept.map { indices[$0] } && vf == kept.map { Float(values[$0]) }, "\(name)")
+            #expect(kernels.pointee.compress_rows_f64!(dense, rows, columns, count - 1, &s, &ix, &vx) == -1, "\(name)")
             var y = y0, dw = [Double](repeating: .nan, count: columns * n)
             kernels.pointee.sparse_multiply_f64!(rows, starts, indices, values, w, n, &y)
             kernels.pointee.sparse_transposed_multiply_f64!(rows, columns, starts, indices, values, g, n, &dw)

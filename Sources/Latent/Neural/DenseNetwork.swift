@@ -8,9 +8,13 @@ public struct DenseLayer<S: NeuralScalar>: Equatable, Sendable {
     public var outputs: Int { weights.columns }
 
     /// A layer with Glorot-uniform weights (He-uniform for ReLU) and zero bias.
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
     public init(inputs: Int, outputs: Int, activation: Activation, using rng: inout Xoshiro256StarStar) {
         let limit = activation == .relu ? (6.0 / Double(inputs)).squareRoot() : (6.0 / Double(inputs + outputs)).squareRoot()
-        weights = Matrix(rows: inputs, columns: outputs, storage: (0..<(inputs * outputs)).map { _ in S((2 * rng.nextUniform() - 1) * limit) })
+        var storage = [S](repeating: 0, count: inputs * outputs)
+        for i in storage.indices { storage[i] = S((2 * rng.nextUniform() - 1) * limit) }
+        weights = Matrix(rows: inputs, columns: outputs, storage: storage)
         bias = [S](repeating: 0, count: outputs)
         self.activation = activation
     }

@@ -25,32 +25,12 @@ struct SparseRows<S: NeuralScalar> {
         var indices = [Int32](repeating: 0, count: limit)
         var values = [S](repeating: 0, count: limit)
         let count: Int? = x.withUnsafeBufferPointer { xp in
-            indices.withUnsafeMutableBufferPointer { ip in
-                values.withUnsafeMutableBufferPointer { vp in
-                    var count = 0
-                    for i in 0..<x.rows {
-                        let row = xp.start + i * x.columns
-                        var j = 0
-                        while j < x.columns {
-                            // Whole runs of eight zeros are skipped with one comparison.
-                            if j + 8 <= x.columns, UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<S>.self) == .zero {
-                                j += 8
-                                continue
-                            }
-                            let end = min(j + 8, x.columns)
-                            while j < end {
-                                if row[j] != 0 {
-                                    guard count < limit else { return nil }
-                                    ip[count] = Int32(j)
-                                    vp[count] = row[j]
-                                    count += 1
-                                }
-                                j += 1
-                            }
-                        }
-                        starts[i + 1] = count
+            starts.withUnsafeMutableBufferPointer { sp in
+                indices.withUnsafeMutableBufferPointer { ip in
+                    values.withUnsafeMutableBufferPointer { vp in
+                        S.compressNonzeros(xp.start, rows: x.rows, columns: x.columns, limit: limit, starts: sp.start,
+                                           indices: ip.start, values: vp.start)
                     }
-                    return count
                 }
             }
         }

@@ -46,12 +46,14 @@ public struct Preprocessing: Equatable, Sendable, Codable {
     }
 
     /// Applies the preprocessing.
+    @_specialize(exported: true, where S == Float)
+    @_specialize(exported: true, where S == Double)
     public func apply<S: NeuralScalar>(_ x: Matrix<Double>) -> Matrix<S> {
-        Matrix(rows: x.rows, columns: x.columns, storage: x.elements.map { v in
-            let s = v * scale
-            if let t = binarizeThreshold { return s > t ? 1 : 0 }
-            return S(s)
-        })
+        let scale = self.scale
+        if let t = binarizeThreshold {
+            return Matrix(rows: x.rows, columns: x.columns, storage: x.elements.map { $0 * scale > t ? 1 : 0 })
+        }
+        return Matrix(rows: x.rows, columns: x.columns, storage: x.elements.map { S($0 * scale) })
     }
 }
 

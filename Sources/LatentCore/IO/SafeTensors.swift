@@ -28,13 +28,14 @@ public enum SafeTensors {
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }   // pad so the data is 8-byte aligned
-        var data = Data()
+        var data = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
         for name in names {
-            tensors[name]!.values.withUnsafeBufferPointer { p in
-                for v in p { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-            }
+            // Little-endian bytes, appended a tensor at a time (a copy of the values on a big-endian host).
+            let values = tensors[name]!.values
+            let stored = UInt32(1).littleEndian == 1 ? values : values.map { Float(bitPattern: $0.bitPattern.littleEndian) }
+            stored.withUnsafeBytes { data.append(contentsOf: $0) }
         }
         return data
     }

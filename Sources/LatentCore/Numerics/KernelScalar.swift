@@ -15,6 +15,11 @@ public protocol KernelScalar: BLASScalar {
     /// `y += X·W`, with `W` row-major `columns × n` and `y` row-major `rows × n`.
     static func sparseMultiply(rows: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Self>,
                                by w: UnsafePointer<Self>, outputs n: Int, into y: UnsafeMutablePointer<Self>)
+    /// Writes the nonzeros of the row-major `rows × columns` `x` in compressed-sparse-row form
+    /// (`starts` holds `rows + 1` entries, `indices` and `values` room for `limit`); returns their
+    /// number, or nil when there are more than `limit`.
+    static func compressNonzeros(_ x: UnsafePointer<Self>, rows: Int, columns: Int, limit: Int, starts: UnsafeMutablePointer<Int>,
+                                 indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Self>) -> Int?
     /// `dW = Xᵀ·G`, overwriting the row-major `columns × n` `dW`; `G` is row-major `rows × n`.
     static func sparseTransposedMultiply(rows: Int, columns: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>,
                                          values: UnsafePointer<Self>, by g: UnsafePointer<Self>, outputs n: Int,
@@ -29,6 +34,12 @@ extension Float: KernelScalar {
     public static func sparseMultiply(rows: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Float>,
                                       by w: UnsafePointer<Float>, outputs n: Int, into y: UnsafeMutablePointer<Float>) {
         latent_sparse_multiply_f32(rows, starts, indices, values, w, n, y)
+    }
+
+    public static func compressNonzeros(_ x: UnsafePointer<Float>, rows: Int, columns: Int, limit: Int, starts: UnsafeMutablePointer<Int>,
+                                        indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>) -> Int? {
+        let count = latent_compress_rows_f32(x, rows, columns, limit, starts, indices, values)
+        return count < 0 ? nil : count
     }
 
     public static func sparseTransposedMultiply(rows: Int, columns: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>,
@@ -46,6 +57,12 @@ extension Double: KernelScalar {
     public static func sparseMultiply(rows: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Double>,
                                       by w: UnsafePointer<Double>, outputs n: Int, into y: UnsafeMutablePointer<Double>) {
         latent_sparse_multiply_f64(rows, starts, indices, values, w, n, y)
+    }
+
+    public static func compressNonzeros(_ x: UnsafePointer<Double>, rows: Int, columns: Int, limit: Int, starts: UnsafeMutablePointer<Int>,
+                                        indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Double>) -> Int? {
+        let count = latent_compress_rows_f64(x, rows, columns, limit, starts, indices, values)
+        return count < 0 ? nil : count
     }
 
     public static func sparseTransposedMultiply(rows: Int, columns: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>,

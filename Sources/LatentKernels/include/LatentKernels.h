@@ -47,6 +47,8 @@ typedef struct {
                                 double *);
     void (*sparse_transposed_multiply_f32)(ptrdiff_t, ptrdiff_t, const ptrdiff_t *, const int *, const float *,
                                            const float *, ptrdiff_t, float *);
+    ptrdiff_t (*compress_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t *, int *, float *);
+    ptrdiff_t (*compress_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t *, int *, double *);
     void (*sparse_transposed_multiply_f64)(ptrdiff_t, ptrdiff_t, const ptrdiff_t *, const int *, const double *,
                                            const double *, ptrdiff_t, double *);
     void (*zero_where_not_positive_f32)(float *, const float *, ptrdiff_t, int);
@@ -109,6 +111,15 @@ void latent_sparse_multiply_f32(ptrdiff_t rows, const ptrdiff_t *starts, const i
                                 const float *w, ptrdiff_t n, float *y);
 void latent_sparse_multiply_f64(ptrdiff_t rows, const ptrdiff_t *starts, const int *indices, const double *values,
                                 const double *w, ptrdiff_t n, double *y);
+
+/// The nonzeros of the row-major `rows × columns` matrix `x` in compressed-sparse-row form (row `i`'s
+/// entries are `starts[i] ..< starts[i + 1]` of `indices` and `values`, `starts` has `rows + 1` entries),
+/// in row-major order. Returns their number, or −1 (the outputs then partly written) when there are
+/// more than `limit`, the capacity of `indices` and `values`.
+ptrdiff_t latent_compress_rows_f32(const float *x, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t limit, ptrdiff_t *starts,
+                                   int *indices, float *values);
+ptrdiff_t latent_compress_rows_f64(const double *x, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t limit, ptrdiff_t *starts,
+                                   int *indices, double *values);
 
 /// `dW = Xᵀ·G` (overwriting the row-major `columns × n` `dW`) for the same sparse `X` and a row-major
 /// `rows × n` `G`.
