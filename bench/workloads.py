@@ -189,10 +189,11 @@ WORKLOADS += [
                    "spec": {"kind": "statsmodels-lds", "states": 4, "iterations": 10}},
         "metric": "iteration", "threads": (1,), "target": {1: 10.0},
     },
-    _vae("vae", VAE_EPOCHS, "{model}", threads=(1, 2), target={1: 1.3, 2: 1.3}),
+    # Issue 17 raised the first round's 1.3× to 2×.
+    _vae("vae", VAE_EPOCHS, "{model}", threads=(1, 2), target={1: 2.0, 2: 2.0}),
     # The full-length run of issue 5: the train ELBO per image after 50 epochs (PyTorch reference
     # −85.75; Latent must reach at least −86.8), one repetition at one thread.
-    _vae("vae-50", VAE_LONG_EPOCHS, "{model}-long", threads=(1,), target={1: 1.3}, reps=1),
+    _vae("vae-50", VAE_LONG_EPOCHS, "{model}-long", threads=(1,), target={1: 2.0}, reps=1),
     # Issue 15: one epoch of PCD-1 (scikit-learn's BernoulliRBM is persistent CD with one Gibbs
     # sweep, no momentum, no weight decay) over the same mini-batches of binarised digits.
     {
@@ -246,9 +247,9 @@ TARGET_TEXT = {
     "hmm-short": "many short sequences ≥6× hmmlearn per iteration and for the whole fit (1 thread)",
     "vb-gmm": "VB mixture per iteration ≥4× BayesianGaussianMixture at 1 thread",
     "lds": "Kalman smoothing + one EM iteration ≥10× statsmodels' filter/smoother",
-    "vae": "VAE epoch ≥1.3×",
-    "vae-50": "VAE epoch ≥1.3×; train ELBO after 50 epochs ≥ −86.8 (PyTorch reference −85.75)",
-    "iwae": "IWAE scoring ≥2.5×",
+    "vae": "VAE epoch ≥2× (issue 17; the first round asked 1.3×)",
+    "vae-50": "VAE epoch ≥2×; train ELBO after 50 epochs ≥ −86.8 (PyTorch reference −85.75)",
+    "iwae": "IWAE scoring ≥2.5× (first round); issue 17: at least 90% of the SGEMM floor (the roofline table)",
     "rbm": "RBM epoch ≥5× BernoulliRBM.partial_fit at equal threads",
     "rbm-ais": "AIS, 100 runs × 10,000 steps, 500 hidden units: time reported (no anchor)",
 }
