@@ -135,7 +135,7 @@ public enum VectorMath {
         return result
     }
 
-    /// Adam's elementwise step in single precision over `count` parameters (``latent_adam_f32``):
+    /// Adam's elementwise step in single precision over `count` parameters (`latent_adam_f32`):
     /// `constants` = [scale, β₁, β₂, step, ε]; the moments `first` and `second` are updated in place.
     public static func adam(parameters p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
                             first m: UnsafeMutablePointer<Float>, second v: UnsafeMutablePointer<Float>, count: Int,
