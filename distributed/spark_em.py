@@ -30,6 +30,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -160,9 +161,17 @@ def main():
     frame = reader(a.data)
     if a.partitions and a.family != "hmm":   # HMM frames are repartitioned by sequence below, after the read order is kept
         frame = frame.repartition(a.partitions)
+    numeric = ("double", "integer", "long", "float")
     columns = a.columns.split(",") if a.columns else [f.name for f in frame.schema.fields
-                                                      if f.dataType.typeName() in ("double", "integer", "long", "float")
+                                                      if f.dataType.typeName() in numeric
                                                       and f.name not in (a.sequence_column, a.order_column)]
+    if not a.columns:
+        text = [f.name for f in frame.schema.fields if f.dataType.typeName() not in numeric
+                and f.name not in (a.sequence_column, a.order_column)]
+        if text:
+            # Spark reads only empty cells as nulls: a column with a code such as NA is read as text.
+            print(f"spark_em: skipping non-numeric column(s) {', '.join(text)}; if they are numbers with a missing-value "
+                  "code such as NA, leave those cells empty, or name the columns with --columns", file=sys.stderr)
     if a.family == "hmm":
         if not a.sequence_column:
             raise SystemExit("--family hmm needs --sequence-column")

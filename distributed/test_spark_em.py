@@ -113,7 +113,7 @@ def main():
         worst_air_ll = max(abs(x - y) / abs(y) for x, y in zip(air_history, air_single_history))
         print(f"Spark mixture with nulls (airquality, 4 partitions) against one process, 5 EM iterations: parameters within "
               f"{worst_air:.2e}, log-likelihood history within {worst_air_ll:.2e}")
-        assert len(air_history) == 5 and len(a) == len(b) > 10 and worst_air < 1e-9 and worst_air_ll < 1e-9, (worst_air, worst_air_ll)
+        assert len(air_history) == len(air_single_history) == 5 and len(a) == len(b) > 10 and worst_air < 1e-9 and worst_air_ll < 1e-9, (worst_air, worst_air_ll)
 
         # An HMM with nulls: airquality cut into 6 sequences of 30 days (the last shorter); empty cells go
         # through the partitions' CSV files as empty cells.
@@ -136,7 +136,7 @@ def main():
         worst_air_hmm = max(abs(x - y) / abs(y) for x, y in zip(air_hmm_history, air_hmm_single_history))
         print(f"Spark HMM with nulls (airquality in 6 sequences, 4 partitions) against one process, 5 Baum-Welch iterations: "
               f"log-likelihood history within {worst_air_hmm:.2e}")
-        assert len(air_hmm_history) == 5 and worst_air_hmm < 1e-9, worst_air_hmm
+        assert len(air_hmm_history) == len(air_hmm_single_history) == 5 and worst_air_hmm < 1e-9, worst_air_hmm
 
         # Factor analysis with nulls (bfi): one round of per-pattern moments, then EM on the driver.
         bfi = os.path.join(ROOT, "Data", "bfi.csv")

@@ -304,8 +304,8 @@ static void VARIANT(adam_f32)(float *p, const float *g, float *m, float *v, ptrd
     ptrdiff_t i = 0;
     for (; i + FLANES <= n; i += FLANES) {
         F32V gi = fload(g + i) * scale;
-        F32V mi = fload(m + i) * b1 + gi * (1.0f - b1);
-        F32V vi = fload(v + i) * b2 + gi * gi * (1.0f - b2);
+        F32V mi = fload(m + i) * b1 + (1.0f - b1) * gi;
+        F32V vi = fload(v + i) * b2 + (1.0f - b2) * gi * gi;
 #if __has_builtin(__builtin_elementwise_sqrt)
         F32V root = __builtin_elementwise_sqrt(vi);
 #else

@@ -217,6 +217,20 @@ import TestSupport
         #expect(a == b)
     }
 
+    @Test func pixelPreprocessingRefusesDataThatAreNoRawPixels() {
+        let pixels = Preprocessing(scale: 1.0 / 255, binarizeThreshold: 0.5)
+        func data(_ values: [Double]) -> Matrix<Double> { Matrix(rows: 2, columns: values.count / 2, storage: values) }
+        #expect(pixels.mismatch(with: data([0, 17, 255, .nan, 3, 0])) == nil)
+        #expect(pixels.mismatch(with: data([0, 0, 0, 0])) == nil)   // blank images are pixels too
+        for (values, phrase) in [([0, 0.5, 1, 0], "row 1, column 2 holds 0.5"), ([0, 1, 1, 0], "every value is 0 or 1"),
+                                 ([0, 3, 256, 0], "row 2, column 1 holds 256.0"), ([0, 3, -1, 0], "row 2, column 1 holds -1.0")] {
+            let message = pixels.mismatch(with: data(values)) ?? ""
+            #expect(message.contains(phrase) && message.contains("raw pixel values"), "\(values): \(message)")
+        }
+        // Preprocessing without the pixel scale takes any values.
+        #expect(Preprocessing(binarizeThreshold: 0.5).mismatch(with: data([0, 0.5, -3, 1e6])) == nil)
+    }
+
     @Test func aLinearGaussianVAESetToAFactorModelMatchesItsExactLikelihood() throws {
         // Factor analysis on iris; a VAE with a linear decoder W z + μ, learned variances Ψ, and a
         // linear encoder giving the exact posterior mean (and its marginal variances): IWAE with many

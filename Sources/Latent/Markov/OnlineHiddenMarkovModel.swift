@@ -163,7 +163,7 @@ extension HiddenMarkovModel where Emission: OnlineHMMEmission {
         let sample = try sampleSequences(of: data)
         // Refused before the start search spends its time: stepwise averages need every value.
         if let i = sample.0.elements.firstIndex(where: \.isNaN) {
-            throw ModelError.invalidSetting("\(data.source.sourceName): the start's sample of sequences has missing values (its row \(i / sample.0.columns + 1), column \(i % sample.0.columns + 1)); online EM needs complete rows (fitStreamed integrates missing values out)")
+            throw ModelError.invalidSetting("\(data.source.sourceName): the start's sample of sequences has missing values (column \(i % sample.0.columns + 1)); online EM needs complete rows (a streamed fit without online updates integrates missing values out)")
         }
         let (start, startReport) = try streamedStart(data, sample: sample, states: states, options: options)
         var online = try OnlineHiddenMarkovModel(start: start, stepDecay: stepDecay, regularization: data.regularization,

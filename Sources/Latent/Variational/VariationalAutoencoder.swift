@@ -25,21 +25,23 @@ public struct Preprocessing: Equatable, Sendable, Codable {
 
     /// Why raw data `x` cannot be what this preprocessing was made for, or nil when it can be.
     ///
-    /// A model trained on IDX images scales by 1/255 and so expects raw pixel values 0…255: data
-    /// with a fractional value, or whose largest value is 1 with some above 0, were scaled
-    /// already, and scaling them again would score near-blank images — a plausible number and a
-    /// silently wrong answer. Other preprocessing accepts anything (NaN cells are ignored here).
+    /// A model trained on IDX images scales by 1/255 and so expects raw pixel values, whole numbers
+    /// 0…255: data with a fractional value, or whose largest value is 1, were scaled already, and
+    /// scaling them again would score near-blank images — a plausible number and a silently wrong
+    /// answer; a value outside 0…255 is no pixel. Other preprocessing accepts anything (NaN cells
+    /// are ignored here).
     /// - Complexity: `O(rows · columns)`, one pass, stopping at the first fractional value.
     public func mismatch(with x: Matrix<Double>) -> String? {
         guard scale == 1.0 / 255 else { return nil }
         var largest = -Double.infinity
         for (i, v) in x.elements.enumerated() where !v.isNaN {
-            if v != v.rounded() {
-                return "row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(v), but the model was trained on raw pixel values (whole numbers 0–255, scaled by 1/255 when read); give the raw values or the IDX file, not values scaled already"
+            if v != v.rounded() || v < 0 || v > 255 {
+                let why = v != v.rounded() ? "give the raw values or the IDX file, not values scaled already" : "this is no pixel value"
+                return "row \(i / x.columns + 1), column \(i % x.columns + 1) holds \(v), but the model was trained on raw pixel values (whole numbers 0–255, scaled by 1/255 when read); \(why)"
             }
             largest = max(largest, v)
         }
-        if largest == 1 {
+        if largest == 1 {   // every value 0 or 1 (whole numbers in 0…255 at most 1)
             return "every value is 0 or 1, but the model was trained on raw pixel values 0–255 (scaled by 1/255 when read), so each would become a blank pixel; give the raw values or the IDX file"
         }
         return nil

@@ -86,9 +86,10 @@ func loadNetworkData(_ dataOptions: DataOptions, binarize: Bool, bernoulli: Bool
                      gaussianOption: String = "--likelihood gaussian") throws -> (DataTable, Preprocessing, Matrix<Float>) {
     let table = try dataOptions.load(quiet: quiet)
     try table.requireComplete()
-    let lower = dataOptions.data.lowercased()
-    let isImage = !lower.hasSuffix(".csv") && !lower.hasSuffix(".npy")
-    let preprocessing = Preprocessing(scale: isImage ? 1.0 / 255 : 1, binarizeThreshold: binarize ? 0.5 : nil)
+    let preprocessing = Preprocessing(scale: DataLoader.isIDX(dataOptions.data) ? 1.0 / 255 : 1, binarizeThreshold: binarize ? 0.5 : nil)
+    if let problem = preprocessing.mismatch(with: table.values) {
+        throw CommandLineError(description: "\(table.source): \(problem)")
+    }
     let x: Matrix<Float> = preprocessing.apply(table.values)
     if bernoulli, let bad = x.elements.first(where: { $0 < 0 || $0 > 1 }) {
         throw ValidationError("a Bernoulli likelihood needs data in [0, 1]; found \(bad). Use --binarize, scale the data, or \(gaussianOption)")

@@ -1,5 +1,12 @@
 /// Loads a data file by its extension: `.csv`, `.npy`, or IDX (`.idx3-ubyte`, `.idx1-ubyte`, `.idx`).
 public enum DataLoader {
+    /// Whether ``load(path:columns:)`` reads `path` as an IDX file (raw bytes, such as image pixels 0–255).
+    public static func isIDX(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return !lower.hasSuffix(".csv") && !lower.hasSuffix(".txt") && !lower.hasSuffix(".npy")
+            && (lower.contains("idx") || lower.hasSuffix("-ubyte"))
+    }
+
     /// Loads `path`. `columns` selects CSV columns by name (for `.npy` and IDX, names are `x1`, `x2`, …).
     /// The second result lists CSV columns skipped because they hold no numbers.
     public static func load(path: String, columns: [String]? = nil) throws -> (table: DataTable, skipped: [String]) {
@@ -10,7 +17,7 @@ public enum DataLoader {
         let matrix: Matrix<Double>
         if lower.hasSuffix(".npy") {
             matrix = try NumPy.read(path: path)
-        } else if lower.contains("idx") || lower.hasSuffix("-ubyte") {
+        } else if isIDX(path) {
             matrix = try IDX.read(path: path)
         } else {
             throw DataError.unsupportedFormat(path: path, reason: "unknown file type; use .csv (with a header row), .npy or an IDX file")

@@ -91,8 +91,12 @@ void latent_small_full_log_densities_f64(const double *x, ptrdiff_t rows, ptrdif
 void latent_weighted_deviations_f64(const double *x, ptrdiff_t rows, ptrdiff_t d, const double *mean,
                                     const double *weights, ptrdiff_t weightStride, double *out);
 
-/// Bernoulli log-likelihood of single-precision logits: returns `Σ x·f − softplus(f)` (summed in double
-/// precision) and, if `gradient` is not null, writes `weight·(x − σ(f))` into it.
+/// Bernoulli log-likelihood of single-precision logits: returns `Σ x·f − softplus(f)` and, if `gradient`
+/// is not null, writes `weight·(x − σ(f))` into it. With a gradient the terms are summed lane-wise in
+/// double precision; without one (scoring) the `log(1 + e^{−|f|})` terms are summed as the logarithm
+/// of their product, a float product of 8 vectors' factors at a time, multiplied on in double
+/// precision and logged every 512 factors per lane (error typically 1e-6, at most about 1e-4, per
+/// 784 terms).
 double latent_bernoulli_f32(const float *targets, const float *logits, ptrdiff_t n, float weight, float *gradient);
 
 /// Replaces each of the `n` values by its logistic sigmoid `1 / (1 + e^{−x})` (single precision).
