@@ -142,8 +142,8 @@ double latent_bernoulli_f32(const float *targets, const float *logits, ptrdiff_t
 
 void latent_sigmoid_f32(float *values, ptrdiff_t n) { kernels()->sigmoid_f32(values, n); }
 
-void latent_adam_f32(float *p, const float *g, float *m, float *v, ptrdiff_t n, const float *constants) {
-    kernels()->adam_f32(p, g, m, v, n, constants);
+void latent_adam_f32(float *p, const float *g, const float *g2, float *m, float *v, ptrdiff_t n, const float *constants) {
+    kernels()->adam_f32(p, g, g2, m, v, n, constants);
 }
 
 void latent_sparse_multiply_f32(ptrdiff_t rows, const ptrdiff_t *starts, const int *indices, const float *values,

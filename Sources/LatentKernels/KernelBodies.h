@@ -299,11 +299,12 @@ static void VARIANT(sigmoid_f32)(float *values, ptrdiff_t n) {
     }
 }
 
-static void VARIANT(adam_f32)(float *p, const float *g, float *m, float *v, ptrdiff_t n, const float *constants) {
+static void VARIANT(adam_f32)(float *p, const float *g, const float *g2, float *m, float *v, ptrdiff_t n,
+                              const float *constants) {
     const float scale = constants[0], b1 = constants[1], b2 = constants[2], step = constants[3], epsilon = constants[4];
     ptrdiff_t i = 0;
     for (; i + FLANES <= n; i += FLANES) {
-        F32V gi = fload(g + i) * scale;
+        F32V gi = (g2 ? fload(g + i) + fload(g2 + i) : fload(g + i)) * scale;
         F32V mi = fload(m + i) * b1 + (1.0f - b1) * gi;
         F32V vi = fload(v + i) * b2 + (1.0f - b2) * gi * gi;
 #if __has_builtin(__builtin_elementwise_sqrt)
@@ -317,7 +318,7 @@ static void VARIANT(adam_f32)(float *p, const float *g, float *m, float *v, ptrd
         fstore(p + i, fload(p + i) + step * mi / (root + epsilon));
     }
     for (; i < n; i++) {
-        const float gi = scale * g[i];
+        const float gi = scale * (g2 ? g[i] + g2[i] : g[i]);
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         p[i] += step * m[i] / (__builtin_sqrtf(v[i]) + epsilon);

@@ -136,12 +136,16 @@ import LatentKernels
         }
         for (name, kernels) in Self.levels {
             var p = p0, m = m0, v = v0
-            kernels.pointee.adam_f32!(&p, g, &m, &v, n, constants)
+            kernels.pointee.adam_f32!(&p, g, nil, &m, &v, n, constants)
             for i in 0..<n {
                 let gi = 0.5 * Double(g[i]), mi = 0.9 * Double(m0[i]) + 0.1 * gi, vi = 0.999 * Double(v0[i]) + 0.001 * gi * gi
                 let pi = Double(p0[i]) - 0.01 * mi / (vi.squareRoot() + 1e-8)
                 #expect(abs(Double(m[i]) - mi) < 1e-6 && abs(Double(v[i]) - vi) < 1e-6 && abs(Double(p[i]) - pi) < 1e-5, "\(name) \(i)")
             }
+            // A gradient given in two halves (each g here, at half the scale) takes the same step exactly.
+            var p2 = p0, m2 = m0, v2 = v0
+            kernels.pointee.adam_f32!(&p2, g, g, &m2, &v2, n, [0.25, 0.9, 0.999, -0.01, 1e-8])
+            #expect(p2 == p && m2 == m && v2 == v, "\(name)")
             let score = kernels.pointee.bernoulli_f32!(x, f, terms, 0, nil)
             #expect(abs(score - reference) < 2e-7 * Double(terms) + 1e-6, "\(name): \(score) against \(reference)")
         }

@@ -30,7 +30,18 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
     /// Moves parameter array number `index` along `scale ×` its gradient (`ascend`) or against it.
     public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], scale: S = 1, ascend: Bool) {
         parameters.withUnsafeMutableBufferPointer { p in
-            gradient.withUnsafeBufferPointer { g in update(index, parameters: p, gradient: g, scale: scale, ascend: ascend) }
+            gradient.withUnsafeBufferPointer { g in update(index, parameters: p, gradient: g, adding: nil, scale: scale, ascend: ascend) }
+        }
+    }
+
+    /// The update of an array along the sum `gradient + second` (the halves of a batch), added in the
+    /// same pass: the same step as adding them first.
+    public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], adding second: [S], scale: S = 1, ascend: Bool) {
+        precondition(gradient.count == second.count, "The two gradients differ in size")
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradient.withUnsafeBufferPointer { g in
+                second.withUnsafeBufferPointer { g2 in update(index, parameters: p, gradient: g, adding: g2, scale: scale, ascend: ascend) }
+            }
         }
     }
 
@@ -38,20 +49,36 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
     public mutating func update(_ index: Int, parameters: inout Matrix<S>, gradient: Matrix<S>, scale: S = 1, ascend: Bool) {
         precondition(parameters.rows == gradient.rows && parameters.columns == gradient.columns, "Gradient and parameters differ in shape")
         parameters.withUnsafeMutableBufferPointer { p in
-            gradient.withUnsafeBufferPointer { g in update(index, parameters: p, gradient: g, scale: scale, ascend: ascend) }
+            gradient.withUnsafeBufferPointer { g in update(index, parameters: p, gradient: g, adding: nil, scale: scale, ascend: ascend) }
+        }
+    }
+
+    /// The update of a weight matrix along the sum `gradient + second`, added in the same pass.
+    public mutating func update(_ index: Int, parameters: inout Matrix<S>, gradient: Matrix<S>, adding second: Matrix<S>, scale: S = 1,
+                                ascend: Bool) {
+        precondition(parameters.rows == gradient.rows && parameters.columns == gradient.columns
+                     && second.rows == gradient.rows && second.columns == gradient.columns, "Gradient and parameters differ in shape")
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradient.withUnsafeBufferPointer { g in
+                second.withUnsafeBufferPointer { g2 in update(index, parameters: p, gradient: g, adding: g2, scale: scale, ascend: ascend) }
+            }
         }
     }
 
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     private mutating func update(_ index: Int, parameters: UnsafeMutableBufferPointer<S>, gradient: UnsafeBufferPointer<S>,
-                                 scale: S, ascend: Bool) {
+                                 adding second: UnsafeBufferPointer<S>?, scale: S, ascend: Bool) {
         precondition(parameters.count == gradient.count, "Gradient and parameters differ in size")
         let sign: S = ascend ? 1 : -1
         guard let pb = parameters.baseAddress, let gb = gradient.baseAddress else { return }
+        let g2b = second?.baseAddress
         switch kind {
         case .sgd:
-            for i in parameters.indices { parameters[i] += sign * learningRate * scale * gradient[i] }
+            for i in parameters.indices {
+                let g = g2b.map { gradient[i] + $0[i] } ?? gradient[i]
+                parameters[i] += sign * learningRate * scale * g
+            }
         case .adam:
             while m.count <= index { m.append([]); v.append([]) }
             if m[index].count != parameters.count {
@@ -72,15 +99,17 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
                         let constants: [Float] = [scale, b1, b2, sign * rate, epsHat].map { Float($0) }
                         let p = UnsafeMutableRawPointer(pb).assumingMemoryBound(to: Float.self)
                         let g = UnsafeRawPointer(gb).assumingMemoryBound(to: Float.self)
+                        let g2 = g2b.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) }
                         let m = UnsafeMutableRawPointer(mb).assumingMemoryBound(to: Float.self)
                         let v = UnsafeMutableRawPointer(vb).assumingMemoryBound(to: Float.self)
                         work.run(threads: threads) { _, range in
-                            VectorMath.adam(parameters: p + range.lowerBound, gradient: g + range.lowerBound, first: m + range.lowerBound,
+                            VectorMath.adam(parameters: p + range.lowerBound, gradient: g + range.lowerBound,
+                                            adding: g2.map { $0 + range.lowerBound }, first: m + range.lowerBound,
                                             second: v + range.lowerBound, count: range.count, constants: constants)
                         }
                     } else {
                         work.run(threads: threads) { _, range in
-                            Self.adam(range, p: pb, g: gb, m: mb, v: vb, scale: scale, b1: b1, b2: b2,
+                            Self.adam(range, p: pb, g: gb, g2: g2b, m: mb, v: vb, scale: scale, b1: b1, b2: b2,
                                       step: sign * rate, epsilon: epsHat)
                         }
                     }
@@ -92,7 +121,7 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
     /// Adam's elementwise update over `range`, eight lanes at a time (double precision; single
     /// precision takes the C kernel, the same formula).
     @inline(__always)
-    private static func adam(_ range: Range<Int>, p: UnsafeMutablePointer<S>, g: UnsafePointer<S>,
+    private static func adam(_ range: Range<Int>, p: UnsafeMutablePointer<S>, g: UnsafePointer<S>, g2: UnsafePointer<S>?,
                              m: UnsafeMutablePointer<S>, v: UnsafeMutablePointer<S>,
                              scale: S, b1: S, b2: S, step: S, epsilon: S) {
         typealias V = SIMD8<S>
@@ -100,7 +129,7 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
         @inline(__always) func store(_ x: V, _ to: UnsafeMutablePointer<S>, _ i: Int) { UnsafeMutableRawPointer(to + i).storeBytes(of: x, as: V.self) }
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
-            let gi = V(repeating: scale) * load(g, i)
+            let gi = V(repeating: scale) * (g2.map { load(g, i) + load($0, i) } ?? load(g, i))
             let mi = V(repeating: b1) * load(m, i) + V(repeating: 1 - b1) * gi
             let vi = V(repeating: b2) * load(v, i) + V(repeating: 1 - b2) * gi * gi
             store(mi, m, i)
@@ -109,7 +138,7 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
             i += 8
         }
         while i < range.upperBound {
-            let gi = scale * g[i]
+            let gi = scale * (g2.map { g[i] + $0[i] } ?? g[i])
             m[i] = b1 * m[i] + (1 - b1) * gi
             v[i] = b2 * v[i] + (1 - b2) * gi * gi
             p[i] += step * m[i] / (v[i].squareRoot() + epsilon)

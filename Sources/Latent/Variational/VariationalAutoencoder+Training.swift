@@ -58,20 +58,26 @@ extension VariationalAutoencoder {
             let batch = x.selectingRows(rows)
             var epsilon = Matrix<S>(rows: rows.count * k, columns: l)
             epsilon.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = S(rng.nextNormal()) } }
-            let (value, gradients) = splitObjective(batch, epsilon: epsilon, objective: options.objective, threads: options.threads)
+            let (value, gradients, second) = splitObjective(batch, epsilon: epsilon, objective: options.objective, threads: options.threads)
             // Ascend the mean objective of the batch.
             optimizer.beginStep()
-            apply(gradients, scale: 1 / S(rows.count), optimizer: &optimizer)
+            apply(gradients, adding: second, scale: 1 / S(rows.count), optimizer: &optimizer)
             return Double(value)
         }
     }
 
-    /// The objective of a batch as the sum over two fixed halves (in parallel on two cores).
+    /// The objective of a batch as the sum over two fixed halves (in parallel on two cores), and the
+    /// halves' gradients (the second nil for a batch too small to split), which the step adds.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    func splitObjective(_ batch: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective, threads: Int) -> (S, VAEGradients<S>) {
+    func splitObjective(_ batch: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective, threads: Int)
+        -> (S, VAEGradients<S>, VAEGradients<S>?)
+    {
         let rows = batch.rows, k = objective.samples
-        guard rows >= 16 else { return self.objective(batch, epsilon: epsilon, objective: objective) }
+        guard rows >= 16 else {
+            let whole = self.objective(batch, epsilon: epsilon, objective: objective)
+            return (whole.value, whole.gradients, nil)
+        }
         let middle = rows / 2
         let halves = [0..<middle, middle..<rows]
         var results = [(S, VAEGradients<S>)?](repeating: nil, count: 2)
@@ -83,39 +89,41 @@ extension VariationalAutoencoder {
                                             objective: objective)
             }
         }
-        // Taken out of `results` so that adding into them does not copy them first.
-        var (value, gradients) = results[0].take()!
-        let (value2, second) = results[1].take()!
-        value += value2
-        for l in gradients.encoder.indices { gradients.encoder[l].add(second.encoder[l]) }
-        for l in gradients.decoder.indices { gradients.decoder[l].add(second.decoder[l]) }
-        for i in gradients.logVariance.indices { gradients.logVariance[i] += second.logVariance[i] }
-        return (value, gradients)
+        let (value, first) = results[0]!, (value2, second) = results[1]!
+        return (value + value2, first, second)
     }
 
-    /// One optimiser step along `gradients × scale`.
+    /// One optimiser step along `(gradients + second) × scale`; the halves are added inside the step.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    mutating func apply(_ gradients: VAEGradients<S>, scale: S, optimizer: inout Optimizer<S>) {
+    mutating func apply(_ gradients: VAEGradients<S>, adding second: VAEGradients<S>? = nil, scale: S, optimizer: inout Optimizer<S>) {
         var index = 0
-        func step(_ parameters: inout [S], _ gradient: [S]) {
-            optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
+        func step(_ parameters: inout [S], _ gradient: [S], _ other: [S]?) {
+            if let other {
+                optimizer.update(index, parameters: &parameters, gradient: gradient, adding: other, scale: scale, ascend: true)
+            } else {
+                optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
+            }
             index += 1
         }
-        func step(_ parameters: inout Matrix<S>, _ gradient: Matrix<S>) {
-            optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
+        func step(_ parameters: inout Matrix<S>, _ gradient: Matrix<S>, _ other: Matrix<S>?) {
+            if let other {
+                optimizer.update(index, parameters: &parameters, gradient: gradient, adding: other, scale: scale, ascend: true)
+            } else {
+                optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
+            }
             index += 1
         }
         for l in encoder.layers.indices {
-            step(&encoder.layers[l].weights, gradients.encoder[l].weights)
-            step(&encoder.layers[l].bias, gradients.encoder[l].bias)
+            step(&encoder.layers[l].weights, gradients.encoder[l].weights, second?.encoder[l].weights)
+            step(&encoder.layers[l].bias, gradients.encoder[l].bias, second?.encoder[l].bias)
         }
         for l in decoder.layers.indices {
-            step(&decoder.layers[l].weights, gradients.decoder[l].weights)
-            step(&decoder.layers[l].bias, gradients.decoder[l].bias)
+            step(&decoder.layers[l].weights, gradients.decoder[l].weights, second?.decoder[l].weights)
+            step(&decoder.layers[l].bias, gradients.decoder[l].bias, second?.decoder[l].bias)
         }
         if !logVariance.isEmpty {
-            step(&logVariance, gradients.logVariance)
+            step(&logVariance, gradients.logVariance, second?.logVariance)
             let bound = Self.largestLogVariance
             for j in logVariance.indices { logVariance[j] = min(max(logVariance[j], -bound), bound) }
         }

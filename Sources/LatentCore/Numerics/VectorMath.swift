@@ -135,13 +135,14 @@ public enum VectorMath {
         return result
     }
 
-    /// Adam's elementwise step in single precision over `count` parameters (`latent_adam_f32`):
-    /// `constants` = [scale, β₁, β₂, step, ε]; the moments `first` and `second` are updated in place.
-    public static func adam(parameters p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+    /// Adam's elementwise step in single precision over `count` parameters (`latent_adam_f32`) along
+    /// `gradient`, plus `adding` when given (added first: the halves of a batch): `constants` =
+    /// [scale, β₁, β₂, step, ε]; the moments `first` and `second` are updated in place.
+    public static func adam(parameters p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, adding g2: UnsafePointer<Float>?,
                             first m: UnsafeMutablePointer<Float>, second v: UnsafeMutablePointer<Float>, count: Int,
                             constants: [Float]) {
         precondition(constants.count == 5, "Adam takes five constants")
-        constants.withUnsafeBufferPointer { latent_adam_f32(p, g, m, v, count, $0.baseAddress!) }
+        constants.withUnsafeBufferPointer { latent_adam_f32(p, g, g2, m, v, count, $0.baseAddress!) }
     }
 
     /// For Bernoulli logits `f` and targets `x` (single precision): returns `Σ x·f − softplus(f)`

@@ -40,7 +40,7 @@ typedef struct {
                                     double *);
     double (*bernoulli_f32)(const float *, const float *, ptrdiff_t, float, float *);
     void (*sigmoid_f32)(float *, ptrdiff_t);
-    void (*adam_f32)(float *, const float *, float *, float *, ptrdiff_t, const float *);
+    void (*adam_f32)(float *, const float *, const float *, float *, float *, ptrdiff_t, const float *);
     double (*hmm_exponentiate_f64)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
     void (*sparse_multiply_f32)(ptrdiff_t, const ptrdiff_t *, const int *, const float *, const float *, ptrdiff_t, float *);
     void (*sparse_multiply_f64)(ptrdiff_t, const ptrdiff_t *, const int *, const double *, const double *, ptrdiff_t,
@@ -102,11 +102,12 @@ double latent_bernoulli_f32(const float *targets, const float *logits, ptrdiff_t
 /// Replaces each of the `n` values by its logistic sigmoid `1 / (1 + e^{−x})` (single precision).
 void latent_sigmoid_f32(float *values, ptrdiff_t n);
 
-/// Adam's elementwise step over `n` single-precision parameters `p` with gradients `g` and moments
-/// `m`, `v` (updated in place). `constants` = {scale, β₁, β₂, step, ε}: with `ĝ = scale·g`,
+/// Adam's elementwise step over `n` single-precision parameters `p` with gradients `g` (plus `g2` when
+/// not null: two halves of a batch, added first) and moments `m`, `v` (updated in place).
+/// `constants` = {scale, β₁, β₂, step, ε}: with `ĝ = scale·(g + g2)`,
 /// `m ← β₁m + (1−β₁)ĝ`, `v ← β₂v + (1−β₂)ĝ²`, `p ← p + step·m / (√v + ε)` (step carries the sign,
 /// the learning rate and the bias corrections).
-void latent_adam_f32(float *p, const float *g, float *m, float *v, ptrdiff_t n, const float *constants);
+void latent_adam_f32(float *p, const float *g, const float *g2, float *m, float *v, ptrdiff_t n, const float *constants);
 
 /// `y += X·W` for a sparse `rows × ·` batch `X` (row `i`'s nonzeros are entries `starts[i] ..< starts[i + 1]`
 /// of `indices` (columns) and `values`), a row-major `· × n` matrix `W` and a row-major `rows × n` `y`.
