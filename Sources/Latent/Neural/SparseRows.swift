@@ -40,6 +40,48 @@ struct SparseRows<S: NeuralScalar> {
         self.values = Array(values.prefix(count))
     }
 
+    private init(rows: Int, columns: Int, starts: [Int], indices: [Int32], values: [S]) {
+        self.rows = rows
+        self.columns = columns
+        self.starts = starts
+        self.indices = indices
+        self.values = values
+    }
+
+    /// The rows `chosen` of this matrix in that order: what ``init(_:)`` finds in those rows of the
+    /// dense matrix (nil, likewise, when more than ``maximumDensity`` of their entries are nonzero),
+    /// gathered in `O(their nonzeros)` instead of a scan of every entry. A training loop finds the
+    /// nonzeros of its data once and gathers each mini-batch's.
+    @_specialize(where S == Float, C == ArraySlice<Int>)
+    @_specialize(where S == Double, C == ArraySlice<Int>)
+    func selecting<C: Collection>(_ chosen: C) -> SparseRows? where C.Element == Int {
+        let cells = chosen.count * columns
+        var total = 0
+        for r in chosen { total += starts[r + 1] - starts[r] }
+        guard cells > 0, total <= Int(Self.maximumDensity * Double(cells)) else { return nil }
+        var newStarts = [Int](repeating: 0, count: chosen.count + 1)
+        var newIndices = [Int32](repeating: 0, count: total), newValues = [S](repeating: 0, count: total)
+        starts.withUnsafeBufferPointer { sp in
+            indices.withUnsafeBufferPointer { ip in
+                values.withUnsafeBufferPointer { vp in
+                    newIndices.withUnsafeMutableBufferPointer { ni in
+                        newValues.withUnsafeMutableBufferPointer { nv in
+                            var at = 0
+                            for (i, r) in chosen.enumerated() {
+                                let count = sp[r + 1] - sp[r]
+                                (ni.start + at).update(from: ip.start + sp[r], count: count)
+                                (nv.start + at).update(from: vp.start + sp[r], count: count)
+                                at += count
+                                newStarts[i + 1] = at
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return SparseRows(rows: chosen.count, columns: columns, starts: newStarts, indices: newIndices, values: newValues)
+    }
+
     /// `y += X · W` with `W` row-major `columns × n` and `y` row-major `rows × n`.
     func multiply(_ w: UnsafePointer<S>, outputs n: Int, into y: UnsafeMutablePointer<S>) {
         starts.withUnsafeBufferPointer { sp in

@@ -27,7 +27,15 @@ extension VariationalAutoencoder {
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     public func objective(_ x: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective) -> (value: S, gradients: VAEGradients<S>) {
-        let sparse = SparseRows(x)
+        self.objective(x, epsilon: epsilon, objective: objective, sparse: SparseRows(x))
+    }
+
+    /// ``objective(_:epsilon:objective:)`` with the nonzeros of `x` already found (nil: `x` is dense).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func objective(_ x: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective, sparse: SparseRows<S>?)
+        -> (value: S, gradients: VAEGradients<S>)
+    {
         let encoded = encoder.forward(x, sparseInput: sparse)
         let part = self.objective(x, encoderOutput: encoded.last!, epsilon: epsilon, objective: objective)
         let encoderGradients = encoder.backward(encoded, gradient: part.encoderOutputGradient, inputGradient: false,
