@@ -482,7 +482,7 @@ def run_online():
         return {"error": str(e)}
     result["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     result["cpu"] = machine()["cpu"]
-    result["commit"] = versions().get("latent commit")
+    result["commit"] = RUN_COMMIT or commit_label()
     return result
 
 
@@ -491,7 +491,7 @@ def update_online(result):
     target = os.path.join(BENCH, "results.json")
     with open(target) as f:
         data = json.load(f)
-    data["online"] = result
+    data["online"] = {**result, "alone": True}
     with open(target + ".tmp", "w") as f:
         json.dump(data, f, indent=1, default=str)
     os.replace(target + ".tmp", target)
@@ -580,6 +580,17 @@ def machine():
             "lscpu": caches, "kernel": platform.release(), "os": sh(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"])}
 
 
+# The commit when the run starts (the binary under test is built from it); edits made while the
+# run goes on are not in it.
+RUN_COMMIT = None
+
+
+def commit_label():
+    commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "Sources", "Package.swift"])
+    return (commit or "?") + (" (+ uncommitted changes in Sources/)" if dirty else "")
+
+
 def versions():
     v = {"python": platform.python_version()}
     for dist in ("numpy", "scikit-learn", "hmmlearn", "torch", "threadpoolctl", "scipy"):
@@ -594,9 +605,7 @@ def versions():
         if ver:
             v[f"system {pkg}"] = ver
     v["system OpenBLAS library"] = os.path.realpath(SYSTEM_OPENBLAS) if os.path.exists(SYSTEM_OPENBLAS) else None
-    commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
-    dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "Sources", "Package.swift"])
-    v["latent commit"] = (commit or "?") + (" (+ uncommitted changes in Sources/)" if dirty else "")
+    v["latent commit"] = RUN_COMMIT or commit_label()
     if os.path.exists(LATENT):
         v["latent binary"] = {"path": os.path.relpath(LATENT, ROOT), "sha256": sha256(LATENT),
                               "built": datetime.datetime.fromtimestamp(os.path.getmtime(LATENT),
@@ -894,7 +903,7 @@ def write_markdown(path, data):
                 "E-step that scores the model)."
                 + (f" This table comes from a later run than the rest of this page: {o['date']} on {o['cpu']} "
                    f"(commit {o.get('commit')}, `BENCH_ONLY=online BENCH_UPDATE=1 bench/run.sh`); compare its rows "
-                   "with each other only." if o.get("date") and o["date"] != data["date"] else ""), "", ot, ""]
+                   "with each other only." if o.get("alone") else ""), "", ot, ""]
     rf = roofline_text(data.get("roofline"), data.get("blas", {}))
     if rf:
         out += ["### Roofline of gmm-full", "", rf, ""]
@@ -984,6 +993,8 @@ def main():
         log(f"BENCH_ONLY={','.join(ONLY)} matches no workload")
         return 2
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    global RUN_COMMIT
+    RUN_COMMIT = commit_label()
     log(f"Latent benchmarks: {'QUICK smoke test, ' if QUICK else ''}{REPS} reps, workloads: "
         f"{', '.join(w['name'] for w in work)}")
     paths, data_errors, manifest = make_datasets(sorted({w["dataset"] for w in work}))
