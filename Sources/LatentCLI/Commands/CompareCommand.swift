@@ -92,11 +92,31 @@ struct CompareCommand: ParsableCommand {
         }
     }
 
+    /// A command's `--json` object, every number a `Double` read exactly. (JSONDecoder reads them
+    /// exactly; Foundation's JSONSerialization on Linux misread about 40% of random 17-digit doubles
+    /// by an ulp or two, so the table's figures differed from `latent score`'s.)
     static func object(_ text: String) throws -> [String: Any] {
-        guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        guard let o = (try? JSONDecoder().decode(AnyJSON.self, from: Data(text.utf8)))?.value as? [String: Any] else {
             throw CommandLineError(description: "a command printed no JSON object")
         }
         return o
+    }
+
+    /// A whole number of a command's JSON object (numbers are read as `Double`).
+    static func integer(_ value: Any?) -> Int? { (value as? Double).flatMap { Int(exactly: $0) } }
+
+    /// Any JSON value: objects as `[String: Any]`, arrays as `[Any]`, numbers as `Double`, null as `NSNull`.
+    struct AnyJSON: Decodable {
+        let value: Any
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { value = NSNull() }
+            else if let b = try? c.decode(Bool.self) { value = b }
+            else if let d = try? c.decode(Double.self) { value = d }
+            else if let s = try? c.decode(String.self) { value = s }
+            else if let a = try? c.decode([AnyJSON].self) { value = a.map(\.value) }
+            else { value = try c.decode([String: AnyJSON].self).mapValues(\.value) }
+        }
     }
 
     /// The standard error of the mean of a per-row CSV of one column with a header.
@@ -180,12 +200,12 @@ struct CompareCommand: ParsableCommand {
             return (o, mean, Self.standardError(try Self.run(arguments)))
         }
         let tested = try score(test), trained = try score(train)
-        let parameters = (tested.o["parameters"] as? Int) ?? 0, nTrain = (trained.o["n"] as? Int) ?? 0
+        let parameters = Self.integer(tested.o["parameters"]) ?? 0, nTrain = Self.integer(trained.o["n"]) ?? 0
         let estimator = (tested.o["estimator"] as? String) ?? "exact"
-        return Row(spec: spec.spec, family: spec.family, estimator: estimator == "iwae" ? "iwae-\((tested.o["samples"] as? Int) ?? 0)" : estimator,
+        return Row(spec: spec.spec, family: spec.family, estimator: estimator == "iwae" ? "iwae-\(Self.integer(tested.o["samples"]) ?? 0)" : estimator,
                    testMean: tested.mean, standardError: tested.standardError, trainMean: trained.mean, parameters: parameters,
                    bic: GaussianMixture.bic(logLikelihood: trained.mean * Double(nTrain), parameters: parameters, count: nTrain),
-                   fitSeconds: (fitted["seconds"] as? Double) ?? 0, nTrain: nTrain, nTest: (tested.o["n"] as? Int) ?? 0)
+                   fitSeconds: (fitted["seconds"] as? Double) ?? 0, nTrain: nTrain, nTest: Self.integer(tested.o["n"]) ?? 0)
     }
 
     func run() throws {
