@@ -2,7 +2,7 @@
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, sgd }
 
 /// Adam (Kingma & Ba 2015) or plain SGD, keeping per-parameter state across steps. Call
-/// ``beginStep()`` once per step, then ``update(_:parameters:gradient:scale:ascend:)-(_,[S],_,_,_)`` for each array (or weight matrix).
+/// ``beginStep()`` once per step, then ``update(_:parameters:gradient:adding:scale:ascend:)-(_,[S],_,_,_,_)`` for each array (or weight matrix).
 public struct Optimizer<S: NeuralScalar>: Sendable {
     public let kind: OptimizerKind
     public var learningRate: S
@@ -27,39 +27,28 @@ public struct Optimizer<S: NeuralScalar>: Sendable {
         beta2Power *= beta2
     }
 
-    /// Moves parameter array number `index` along `scale ×` its gradient (`ascend`) or against it.
-    public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], scale: S = 1, ascend: Bool) {
-        parameters.withUnsafeMutableBufferPointer { p in
-            gradient.withUnsafeBufferPointer { g in update(index, parameters: p, gradient: g, adding: nil, scale: scale, ascend: ascend) }
-        }
-    }
-
-    /// The update of an array along the sum `gradient + second` (the halves of a batch), added in the
-    /// same pass: the same step as adding them first.
-    public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], adding second: [S], scale: S = 1, ascend: Bool) {
-        precondition(gradient.count == second.count, "The two gradients differ in size")
+    /// Moves parameter array number `index` along `scale ×` its gradient (`ascend`) or against it; with
+    /// `second` (a batch's other half), along their sum, added in the same pass.
+    public mutating func update(_ index: Int, parameters: inout [S], gradient: [S], adding second: [S]? = nil, scale: S = 1,
+                                ascend: Bool) {
+        precondition(second.map { $0.count == gradient.count } ?? true, "The two gradients differ in size")
         parameters.withUnsafeMutableBufferPointer { p in
             gradient.withUnsafeBufferPointer { g in
+                guard let second else { return update(index, parameters: p, gradient: g, adding: nil, scale: scale, ascend: ascend) }
                 second.withUnsafeBufferPointer { g2 in update(index, parameters: p, gradient: g, adding: g2, scale: scale, ascend: ascend) }
             }
         }
     }
 
-    /// Moves the weight matrix number `index` along `scale ×` its gradient (`ascend`) or against it.
-    public mutating func update(_ index: Int, parameters: inout Matrix<S>, gradient: Matrix<S>, scale: S = 1, ascend: Bool) {
+    /// Moves the weight matrix number `index` along `scale ×` its gradient (`ascend`) or against it;
+    /// with `second`, along their sum.
+    public mutating func update(_ index: Int, parameters: inout Matrix<S>, gradient: Matrix<S>, adding second: Matrix<S>? = nil,
+                                scale: S = 1, ascend: Bool) {
         precondition(parameters.rows == gradient.rows && parameters.columns == gradient.columns, "Gradient and parameters differ in shape")
-        parameters.withUnsafeMutableBufferPointer { p in
-            gradient.withUnsafeBufferPointer { g in update(index, parameters: p, gradient: g, adding: nil, scale: scale, ascend: ascend) }
-        }
-    }
-
-    /// The update of a weight matrix along the sum `gradient + second`, added in the same pass.
-    public mutating func update(_ index: Int, parameters: inout Matrix<S>, gradient: Matrix<S>, adding second: Matrix<S>, scale: S = 1,
-                                ascend: Bool) {
-        precondition(parameters.rows == gradient.rows && parameters.columns == gradient.columns
-                     && second.rows == gradient.rows && second.columns == gradient.columns, "Gradient and parameters differ in shape")
+        precondition(second.map { $0.rows == gradient.rows && $0.columns == gradient.columns } ?? true, "The two gradients differ in shape")
         parameters.withUnsafeMutableBufferPointer { p in
             gradient.withUnsafeBufferPointer { g in
+                guard let second else { return update(index, parameters: p, gradient: g, adding: nil, scale: scale, ascend: ascend) }
                 second.withUnsafeBufferPointer { g2 in update(index, parameters: p, gradient: g, adding: g2, scale: scale, ascend: ascend) }
             }
         }

@@ -107,19 +107,11 @@ extension VariationalAutoencoder {
     mutating func apply(_ gradients: VAEGradients<S>, adding second: VAEGradients<S>? = nil, scale: S, optimizer: inout Optimizer<S>) {
         var index = 0
         func step(_ parameters: inout [S], _ gradient: [S], _ other: [S]?) {
-            if let other {
-                optimizer.update(index, parameters: &parameters, gradient: gradient, adding: other, scale: scale, ascend: true)
-            } else {
-                optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
-            }
+            optimizer.update(index, parameters: &parameters, gradient: gradient, adding: other, scale: scale, ascend: true)
             index += 1
         }
         func step(_ parameters: inout Matrix<S>, _ gradient: Matrix<S>, _ other: Matrix<S>?) {
-            if let other {
-                optimizer.update(index, parameters: &parameters, gradient: gradient, adding: other, scale: scale, ascend: true)
-            } else {
-                optimizer.update(index, parameters: &parameters, gradient: gradient, scale: scale, ascend: true)
-            }
+            optimizer.update(index, parameters: &parameters, gradient: gradient, adding: other, scale: scale, ascend: true)
             index += 1
         }
         for l in encoder.layers.indices {
