@@ -52,41 +52,86 @@ static void SNAME(sparse_multiply)(ptrdiff_t rows, const ptrdiff_t *starts, cons
     }
 }
 
-static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts,
-                                              const int *indices, const SCALAR *values, const SCALAR *g, ptrdiff_t n,
-                                              SCALAR *dw) {
+/* dW = Xᵀ·G by rows of X: every nonzero adds a scaled row of G into a row of dW (after clearing dW).
+ * The fallback of the column-ordered product below when its scratch cannot be allocated. */
+static void SNAME(sparse_transposed_scatter)(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts,
+                                             const int *indices, const SCALAR *values, const SCALAR *g, ptrdiff_t n,
+                                             SCALAR *dw) {
     __builtin_memset(dw, 0, sizeof(SCALAR) * (size_t)(columns * n));
-    ptrdiff_t c0 = 0;
-    for (; c0 + STRIP_VECTORS * LANES <= n; c0 += STRIP_VECTORS * LANES) {
-        for (ptrdiff_t i = 0; i < rows; i++) {
-            const SCALAR *src = g + i * n + c0;
-            SNAME(vec) gv[STRIP_VECTORS];
-            for (int v = 0; v < STRIP_VECTORS; v++) gv[v] = VLOAD(src + v * LANES);
-            for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
-                const SCALAR x = values[e];
-                SCALAR *out = dw + (ptrdiff_t)indices[e] * n + c0;
-                for (int v = 0; v < STRIP_VECTORS; v++) VSTORE(out + v * LANES, x * gv[v] + VLOAD(out + v * LANES));
-            }
-        }
-    }
-    for (; c0 + LANES <= n; c0 += LANES) {
-        for (ptrdiff_t i = 0; i < rows; i++) {
-            const SNAME(vec) gv = VLOAD(g + i * n + c0);
-            for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
-                SCALAR *out = dw + (ptrdiff_t)indices[e] * n + c0;
-                VSTORE(out, values[e] * gv + VLOAD(out));
-            }
-        }
-    }
-    if (c0 == n) return;
     for (ptrdiff_t i = 0; i < rows; i++) {
         const SCALAR *src = g + i * n;
         for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
             const SCALAR x = values[e];
             SCALAR *out = dw + (ptrdiff_t)indices[e] * n;
-            for (ptrdiff_t c = c0; c < n; c++) out[c] = x * src[c] + out[c];
+            for (ptrdiff_t c = 0; c < n; c++) out[c] = x * src[c] + out[c];
         }
     }
+}
+
+/* dW = Xᵀ·G column by column of X: the nonzeros are sorted by column first (a counting sort that
+ * keeps the rows in order), then each row of dW sums its terms in registers and is written once, a
+ * strip of G's columns at a time (the strip of G stays in the first-level cache). No clearing pass
+ * and no read-modify-write of dW; the terms of each element add in the order of the rows, as in
+ * the scatter above, so both give the same bits. */
+static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts,
+                                              const int *indices, const SCALAR *values, const SCALAR *g, ptrdiff_t n,
+                                              SCALAR *dw) {
+    const ptrdiff_t count = starts[rows];
+    ptrdiff_t *columnEnds = malloc(sizeof(ptrdiff_t) * (size_t)(columns + 1));
+    int *entryRows = malloc(sizeof(int) * (size_t)(count > 0 ? count : 1));
+    SCALAR *entryValues = malloc(sizeof(SCALAR) * (size_t)(count > 0 ? count : 1));
+    if (!columnEnds || !entryRows || !entryValues) {
+        free(columnEnds); free(entryRows); free(entryValues);
+        SNAME(sparse_transposed_scatter)(rows, columns, starts, indices, values, g, n, dw);
+        return;
+    }
+    // Column c's entries go to [columnEnds[c - 1], columnEnds[c]) (columnEnds[-1] read as 0).
+    __builtin_memset(columnEnds, 0, sizeof(ptrdiff_t) * (size_t)(columns + 1));
+    for (ptrdiff_t e = 0; e < count; e++) columnEnds[indices[e] + 1]++;
+    for (ptrdiff_t c = 0; c < columns; c++) columnEnds[c + 1] += columnEnds[c];
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
+            const ptrdiff_t at = columnEnds[indices[e]]++;
+            entryRows[at] = (int)i;
+            entryValues[at] = values[e];
+        }
+    }
+    ptrdiff_t c0 = 0;
+    for (; c0 + STRIP_VECTORS * LANES <= n; c0 += STRIP_VECTORS * LANES) {
+        ptrdiff_t e = 0;
+        for (ptrdiff_t j = 0; j < columns; j++) {
+            SNAME(vec) acc[STRIP_VECTORS];
+            for (int v = 0; v < STRIP_VECTORS; v++) acc[v] = (SNAME(vec)){0};
+            for (; e < columnEnds[j]; e++) {
+                const SCALAR x = entryValues[e];
+                const SCALAR *src = g + (ptrdiff_t)entryRows[e] * n + c0;
+                for (int v = 0; v < STRIP_VECTORS; v++) acc[v] = x * VLOAD(src + v * LANES) + acc[v];
+            }
+            SCALAR *out = dw + j * n + c0;
+            for (int v = 0; v < STRIP_VECTORS; v++) VSTORE(out + v * LANES, acc[v]);
+        }
+    }
+    for (; c0 + LANES <= n; c0 += LANES) {
+        ptrdiff_t e = 0;
+        for (ptrdiff_t j = 0; j < columns; j++) {
+            SNAME(vec) acc = (SNAME(vec)){0};
+            for (; e < columnEnds[j]; e++) acc = entryValues[e] * VLOAD(g + (ptrdiff_t)entryRows[e] * n + c0) + acc;
+            VSTORE(dw + j * n + c0, acc);
+        }
+    }
+    if (c0 < n) {
+        ptrdiff_t e = 0;
+        for (ptrdiff_t j = 0; j < columns; j++) {
+            SCALAR *out = dw + j * n;
+            for (ptrdiff_t c = c0; c < n; c++) out[c] = 0;
+            for (; e < columnEnds[j]; e++) {
+                const SCALAR x = entryValues[e];
+                const SCALAR *src = g + (ptrdiff_t)entryRows[e] * n;
+                for (ptrdiff_t c = c0; c < n; c++) out[c] = x * src[c] + out[c];
+            }
+        }
+    }
+    free(columnEnds); free(entryRows); free(entryValues);
 }
 
 static void SNAME(zero_where_not_positive)(SCALAR *x, const SCALAR *reference, ptrdiff_t n, int strictly) {

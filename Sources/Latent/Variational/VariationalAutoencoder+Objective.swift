@@ -66,7 +66,11 @@ extension VariationalAutoencoder {
         let f = decoded.last!
         // Bernoulli in single precision: log p(x|z) and ∂/∂logits in one vectorised pass.
         let fusedBernoulli = likelihood == .bernoulli && S.self == Float.self
-        var df = Matrix<S>(rows: b * k, columns: d)
+        // The ELBO weighs every draw's gradient by 1/K, known before the likelihoods: the kernel then
+        // applies it (the same product as scaling afterwards); IWAE's weights are applied below.
+        var elboWeight: Float? = nil
+        if case .elbo = objective { elboWeight = 1 / Float(k) }
+        var df = Matrix<S>(rows: b * k, columns: d) { _ in }   // every element written below
         var logPxz = [S](repeating: 0, count: b * k)
         if fusedBernoulli {
             x.withUnsafeBufferPointer { xp in
@@ -76,9 +80,8 @@ extension VariationalAutoencoder {
                         let ff = UnsafeRawPointer(fp.start).assumingMemoryBound(to: Float.self)
                         let gf = UnsafeMutableRawPointer(gp.start).assumingMemoryBound(to: Float.self)
                         for r in 0..<(b * k) {
-                            // The gradient weight is applied below, once the weights are known.
                             logPxz[r] = S(VectorMath.bernoulli(targets: xf + (r / k) * d, logits: ff + r * d, count: d,
-                                                               gradientWeight: 1, gradient: gf + r * d))
+                                                               gradientWeight: elboWeight ?? 1, gradient: gf + r * d))
                         }
                     }
                 }
@@ -126,12 +129,13 @@ extension VariationalAutoencoder {
 
         // ∂/∂f (decoder outputs) and the learned variances.
         var dLogVariance = [S](repeating: 0, count: logVariance.count)
-        for r in 0..<(b * k) {
-            let c = weights[r], i = r / k
-            if fusedBernoulli {
-                df.withUnsafeMutableBufferPointer { gp in for j in 0..<d { gp[r * d + j] *= c } }
-                continue
+        if fusedBernoulli && elboWeight == nil {
+            df.withUnsafeMutableBufferPointer { gp in
+                for r in 0..<(b * k) { for j in 0..<d { gp[r * d + j] *= weights[r] } }
             }
+        }
+        for r in 0..<(b * k) where !fusedBernoulli {
+            let c = weights[r], i = r / k
             for j in 0..<d {
                 let xv = x[i, j], fv = f[r, j]
                 switch likelihood {

@@ -54,14 +54,13 @@ extension VariationalAutoencoder {
         var optimizer = Optimizer<S>(options.optimizer, learningRate: S(options.learningRate))
         optimizer.threads = options.threads
         let k = options.objective.samples, l = latentSize
-        // The data's nonzeros, found once: each batch gathers its rows' (when the data are mostly zeros).
+        // The data's nonzeros, found once: each half-batch gathers its rows' (when the data are mostly zeros).
         let nonzeros = SparseRows(x)
         return MiniBatches.run(count: x.rows, options: options, rng: &rng) { rows, rng in
-            let batch = x.selectingRows(rows)
             var epsilon = Matrix<S>(rows: rows.count * k, columns: l)
-            epsilon.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = S(rng.nextNormal()) } }
-            let (value, gradients, second) = splitObjective(batch, epsilon: epsilon, objective: options.objective, threads: options.threads,
-                                                            nonzeros: nonzeros.map { ($0, rows) })
+            epsilon.withUnsafeMutableBufferPointer { rng.fillNormalPairs($0) }
+            let (value, gradients, second) = splitObjective(x, rows: rows, epsilon: epsilon, objective: options.objective,
+                                                            threads: options.threads, nonzeros: nonzeros)
             // Ascend the mean objective of the batch.
             optimizer.beginStep()
             apply(gradients, adding: second, scale: 1 / S(rows.count), optimizer: &optimizer)
@@ -69,32 +68,33 @@ extension VariationalAutoencoder {
         }
     }
 
-    /// The objective of a batch as the sum over two fixed halves (in parallel on two cores), and the
-    /// halves' gradients (the second nil for a batch too small to split), which the step adds.
-    /// `nonzeros`: those of the whole data, with the batch's rows in it, to gather rather than find.
+    /// The objective of the batch `rows` of `x` as the sum over two fixed halves (in parallel on two
+    /// cores), and the halves' gradients (the second nil for a batch too small to split), which the
+    /// step adds. Each half gathers its rows straight from `x`, and its nonzeros from `nonzeros`
+    /// (those of the whole of `x`; nil: found in the half, or none when it is dense).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    func splitObjective(_ batch: Matrix<S>, epsilon: Matrix<S>, objective: VAEObjective, threads: Int,
-                        nonzeros: (whole: SparseRows<S>, rows: [Int])? = nil) -> (S, VAEGradients<S>, VAEGradients<S>?)
+    func splitObjective(_ x: Matrix<S>, rows: [Int], epsilon: Matrix<S>, objective: VAEObjective, threads: Int,
+                        nonzeros: SparseRows<S>? = nil) -> (S, VAEGradients<S>, VAEGradients<S>?)
     {
-        let rows = batch.rows, k = objective.samples
-        func sparse(_ range: Range<Int>, of part: Matrix<S>) -> SparseRows<S>? {
-            if let nonzeros { return nonzeros.whole.selecting(nonzeros.rows[range]) }
-            return SparseRows(part)
+        let k = objective.samples
+        func part(_ range: Range<Int>) -> (S, VAEGradients<S>) {
+            let chosen = rows[range], data = x.selectingRows(chosen)
+            let sparse = nonzeros.map { $0.selecting(chosen) } ?? SparseRows(data)
+            return self.objective(data, epsilon: epsilon.selectingRows((range.lowerBound * k)..<(range.upperBound * k)),
+                                  objective: objective, sparse: sparse)
         }
-        guard rows >= 16 else {
-            let whole = self.objective(batch, epsilon: epsilon, objective: objective, sparse: sparse(0..<rows, of: batch))
-            return (whole.value, whole.gradients, nil)
+        guard rows.count >= 16 else {
+            let whole = part(0..<rows.count)
+            return (whole.0, whole.1, nil)
         }
-        let middle = rows / 2
-        let halves = [0..<middle, middle..<rows]
+        let middle = rows.count / 2
+        let halves = [0..<middle, middle..<rows.count]
         var results = [(S, VAEGradients<S>)?](repeating: nil, count: 2)
         results.withUnsafeMutableBufferPointer { out in
             let base = out.start
-            ChunkedWork(count: 2, minimumChunk: 1, maxChunks: 2).run(threads: threads) { part, _ in
-                let range = halves[part], half = batch.selectingRows(range)
-                base[part] = self.objective(half, epsilon: epsilon.selectingRows((range.lowerBound * k)..<(range.upperBound * k)),
-                                            objective: objective, sparse: sparse(range, of: half))
+            ChunkedWork(count: 2, minimumChunk: 1, maxChunks: 2).run(threads: threads) { index, _ in
+                base[index] = part(halves[index])
             }
         }
         let (value, first) = results[0]!, (value2, second) = results[1]!

@@ -120,17 +120,15 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// The rows whose indices are given, in that order.
     @inlinable
     public func selectingRows<C: Collection>(_ indices: C) -> Matrix where C.Element == Int {
-        var out = Matrix(rows: indices.count, columns: columns)
-        let c = columns
-        storage.withUnsafeBufferPointer { src in
-            out.storage.withUnsafeMutableBufferPointer { dst in
+        let c = columns, n = rows
+        return storage.withUnsafeBufferPointer { src in
+            Matrix(rows: indices.count, columns: c) { dst in
                 for (r, i) in indices.enumerated() {
-                    precondition(i >= 0 && i < rows, "Row index \(i) out of range")
-                    (dst.start + r &* c).update(from: src.start + i &* c, count: c)
+                    precondition(i >= 0 && i < n, "Row index \(i) out of range")
+                    (dst.start + r &* c).initialize(from: src.start + i &* c, count: c)
                 }
             }
         }
-        return out
     }
 
     /// The columns whose indices are given, in that order.
