@@ -18,6 +18,33 @@ import LatentKernels
         #expect(InstructionSet.selected <= InstructionSet.widestSupported)
     }
 
+    @Test func polarFactorsMatchLibm() {
+        // s over (0, 1): uniform, near 1 (log s ≈ 0), tiny, and on both sides of the √2 mantissa split.
+        var rng = Xoshiro256StarStar(seed: 22)
+        var xs = (0..<2001).map { _ in rng.nextOpenUniform() }
+        let edges: [Double] = [1 - 1e-16, 1 - 0x1p-53, 0.5, 0.25, 0x1p-104, 0.70710678118654746, 0.70710678118654757]
+        xs += (1...60).map { (i: Int) -> Double in Foundation.pow(2.0, -1.7 * Double(i)) }
+        xs += edges
+        for n in [0, 1, 7, 8, 9, xs.count] {
+            let input = Array(xs.prefix(n))
+            for (name, kernels) in Self.levels {
+                var ys = input
+                ys.withUnsafeMutableBufferPointer { kernels.pointee.polar_factors_f64!($0.baseAddress!, $0.count) }
+                for (s, y) in zip(input, ys) {
+                    let reference = (-2 * Foundation.log(s) / s).squareRoot()
+                    #expect(abs(y - reference) <= 4e-16 * reference, "\(name): f(\(s)) = \(y), not \(reference)")
+                }
+            }
+        }
+        // The draws follow the standard normal: mean 0, variance 1, a quarter beyond ±0.674.
+        var draws = [Float](repeating: 0, count: 200_001)
+        draws.withUnsafeMutableBufferPointer { rng.fillNormalPairs($0) }
+        let mean = draws.reduce(0.0) { $0 + Double($1) } / Double(draws.count)
+        let variance = draws.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(draws.count - 1)
+        let tail = Double(draws.filter { abs($0) > 0.6744897 }.count) / Double(draws.count)
+        #expect(abs(mean) < 0.01 && abs(variance - 1) < 0.01 && abs(tail - 0.5) < 0.005, "mean \(mean), variance \(variance), tail \(tail)")
+    }
+
     @Test func exponentialsAndLogSumExpMatchLibm() {
         var rng = Xoshiro256StarStar(seed: 21)
         let xs = (0..<1001).map { _ in rng.nextUniform() * 1400 - 700 } + [0, 1, -1, 709.7, -708.3, -750, 800, .nan, -.infinity]

@@ -1,4 +1,5 @@
 import Foundation
+import LatentKernels
 
 /// Draws from standard distributions, all through ``Xoshiro256StarStar``.
 extension Xoshiro256StarStar {
@@ -35,16 +36,28 @@ extension Xoshiro256StarStar {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public mutating func fillNormalPairs<T: BinaryFloatingPoint>(_ buffer: UnsafeMutableBufferPointer<T>) {
-        var i = 0
-        while i < buffer.count {
-            let u = 2 * nextUniform() - 1
-            let v = 2 * nextUniform() - 1
-            let s = u * u + v * v
-            guard s > 0 && s < 1 else { continue }
-            let f = (-2 * Foundation.log(s) / s).squareRoot()
-            buffer[i] = T(u * f)
-            if i + 1 < buffer.count { buffer[i + 1] = T(v * f) }
-            i += 2
+        // Accepted points a chunk at a time, then their factors √(−2 log s / s) in one vector pass.
+        let chunk = 256
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * chunk) { scratch in
+            let u = scratch.baseAddress!, v = u + chunk, s = v + chunk
+            var i = 0
+            while i < buffer.count {
+                let pairs = Swift.min(chunk, (buffer.count - i + 1) / 2)
+                var p = 0
+                while p < pairs {
+                    let a = 2 * nextUniform() - 1, b = 2 * nextUniform() - 1
+                    let q = a * a + b * b
+                    guard q > 0 && q < 1 else { continue }
+                    (u[p], v[p], s[p]) = (a, b, q)
+                    p += 1
+                }
+                latent_polar_factors_f64(s, pairs)
+                for p in 0..<pairs {
+                    buffer[i] = T(u[p] * s[p])
+                    if i + 1 < buffer.count { buffer[i + 1] = T(v[p] * s[p]) }
+                    i += 2
+                }
+            }
         }
     }
 

@@ -31,6 +31,7 @@ latent_simd_level latent_simd_widest_supported(void);
 /// One variant's kernels (see the functions below for what each does).
 typedef struct {
     void (*exp_f64)(double *, ptrdiff_t);
+    void (*polar_factors_f64)(double *, ptrdiff_t);
     void (*log_sum_exp_rows_f64)(double *, ptrdiff_t, ptrdiff_t, double *, int);
     void (*whitened_log_densities_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                                        const double *, const double *, double *);
@@ -68,6 +69,10 @@ const latent_kernel_table *latent_kernels(latent_simd_level level);
 /// Replaces each of the `n` values by its exponential (relative error below 2e-15; 0 below −708.39,
 /// +∞ above 709.78, NaN stays NaN).
 void latent_exp_f64(double *values, ptrdiff_t n);
+/// Replaces each `s` in (0, 1) by `√(−2·log(s)/s)`, the factor of Marsaglia's polar method that turns an
+/// accepted point (u, v) with s = u² + v² into two standard normal draws (u·f, v·f). Within a few
+/// units in the last place of the libm result.
+void latent_polar_factors_f64(double *values, ptrdiff_t n);
 
 /// For each row of the `rows × columns` matrix: `out[i] = log Σⱼ exp(values[i, j])` and, if
 /// `normalize` is non-zero, the row replaced by its softmax (a row of −∞ gives −∞ and a uniform row).
