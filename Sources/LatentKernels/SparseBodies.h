@@ -4,8 +4,8 @@
  * KernelBodies.h once per scalar type with SCALAR (float or double) and SNAME(name) defined, and
  * NATIVE_BYTES, the width of the variant's vector registers.
  *
- * Both products hold a strip of STRIP_VECTORS vectors of one output row in registers while they
- * run over that row's nonzeros, then single vectors, then single columns. Every output element adds
+ * Both products hold a strip of up to STRIP_VECTORS vectors of one output row in registers while
+ * they run over that row's nonzeros (strips of 8, then 4, 2 and 1 vectors), then single columns. Every output element adds
  * its terms in the order of the nonzeros, whatever the strip width, so a result depends only on the
  * data (and on whether the variant fuses multiply-adds).
  */
@@ -15,32 +15,31 @@ typedef SCALAR SNAME(vec) __attribute__((vector_size(NATIVE_BYTES)));
 #define VLOAD(p) __extension__({ SNAME(vec) v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
 #define VSTORE(p, v) __extension__({ SNAME(vec) v_ = (v); __builtin_memcpy((p), &v_, sizeof v_); })
 
+/* y[:, c0 ..< c0 + width·LANES] += X · W[:, same] for one strip, its accumulators in registers
+ * (`width` is a constant at every call, so the loops unroll). */
+static inline __attribute__((always_inline)) void SNAME(multiply_strip)(
+    const int width, ptrdiff_t rows, const ptrdiff_t *starts, const int *indices, const SCALAR *values,
+    const SCALAR *w, ptrdiff_t n, SCALAR *y, ptrdiff_t c0) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        SCALAR *out = y + i * n + c0;
+        SNAME(vec) acc[STRIP_VECTORS];
+        for (int v = 0; v < width; v++) acc[v] = VLOAD(out + v * LANES);
+        for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
+            const SCALAR x = values[e];
+            const SCALAR *row = w + (ptrdiff_t)indices[e] * n + c0;
+            for (int v = 0; v < width; v++) acc[v] = x * VLOAD(row + v * LANES) + acc[v];
+        }
+        for (int v = 0; v < width; v++) VSTORE(out + v * LANES, acc[v]);
+    }
+}
+
 static void SNAME(sparse_multiply)(ptrdiff_t rows, const ptrdiff_t *starts, const int *indices, const SCALAR *values,
                                    const SCALAR *w, ptrdiff_t n, SCALAR *y) {
     ptrdiff_t c0 = 0;
-    for (; c0 + STRIP_VECTORS * LANES <= n; c0 += STRIP_VECTORS * LANES) {
-        for (ptrdiff_t i = 0; i < rows; i++) {
-            SCALAR *out = y + i * n + c0;
-            SNAME(vec) acc[STRIP_VECTORS];
-            for (int v = 0; v < STRIP_VECTORS; v++) acc[v] = VLOAD(out + v * LANES);
-            for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
-                const SCALAR x = values[e];
-                const SCALAR *row = w + (ptrdiff_t)indices[e] * n + c0;
-                for (int v = 0; v < STRIP_VECTORS; v++) acc[v] = x * VLOAD(row + v * LANES) + acc[v];
-            }
-            for (int v = 0; v < STRIP_VECTORS; v++) VSTORE(out + v * LANES, acc[v]);
-        }
-    }
-    for (; c0 + LANES <= n; c0 += LANES) {
-        for (ptrdiff_t i = 0; i < rows; i++) {
-            SCALAR *out = y + i * n + c0;
-            SNAME(vec) acc = VLOAD(out);
-            for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
-                acc = values[e] * VLOAD(w + (ptrdiff_t)indices[e] * n + c0) + acc;
-            }
-            VSTORE(out, acc);
-        }
-    }
+    for (; c0 + 8 * LANES <= n; c0 += 8 * LANES) SNAME(multiply_strip)(8, rows, starts, indices, values, w, n, y, c0);
+    if (c0 + 4 * LANES <= n) { SNAME(multiply_strip)(4, rows, starts, indices, values, w, n, y, c0); c0 += 4 * LANES; }
+    if (c0 + 2 * LANES <= n) { SNAME(multiply_strip)(2, rows, starts, indices, values, w, n, y, c0); c0 += 2 * LANES; }
+    if (c0 + LANES <= n) { SNAME(multiply_strip)(1, rows, starts, indices, values, w, n, y, c0); c0 += LANES; }
     if (c0 == n) return;
     for (ptrdiff_t i = 0; i < rows; i++) {
         SCALAR *out = y + i * n;
@@ -65,6 +64,25 @@ static void SNAME(sparse_transposed_scatter)(ptrdiff_t rows, ptrdiff_t columns, 
             SCALAR *out = dw + (ptrdiff_t)indices[e] * n;
             for (ptrdiff_t c = 0; c < n; c++) out[c] = x * src[c] + out[c];
         }
+    }
+}
+
+/* dW[:, c0 ..< c0 + width·LANES] = Xᵀ · G[:, same] from the column-sorted entries, a row of dW at
+ * a time in registers. */
+static inline __attribute__((always_inline)) void SNAME(transposed_strip)(
+    const int width, ptrdiff_t columns, const ptrdiff_t *columnEnds, const int *entryRows, const SCALAR *entryValues,
+    const SCALAR *g, ptrdiff_t n, SCALAR *dw, ptrdiff_t c0) {
+    ptrdiff_t e = 0;
+    for (ptrdiff_t j = 0; j < columns; j++) {
+        SNAME(vec) acc[STRIP_VECTORS];
+        for (int v = 0; v < width; v++) acc[v] = (SNAME(vec)){0};
+        for (; e < columnEnds[j]; e++) {
+            const SCALAR x = entryValues[e];
+            const SCALAR *src = g + (ptrdiff_t)entryRows[e] * n + c0;
+            for (int v = 0; v < width; v++) acc[v] = x * VLOAD(src + v * LANES) + acc[v];
+        }
+        SCALAR *out = dw + j * n + c0;
+        for (int v = 0; v < width; v++) VSTORE(out + v * LANES, acc[v]);
     }
 }
 
@@ -97,28 +115,10 @@ static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns,
         }
     }
     ptrdiff_t c0 = 0;
-    for (; c0 + STRIP_VECTORS * LANES <= n; c0 += STRIP_VECTORS * LANES) {
-        ptrdiff_t e = 0;
-        for (ptrdiff_t j = 0; j < columns; j++) {
-            SNAME(vec) acc[STRIP_VECTORS];
-            for (int v = 0; v < STRIP_VECTORS; v++) acc[v] = (SNAME(vec)){0};
-            for (; e < columnEnds[j]; e++) {
-                const SCALAR x = entryValues[e];
-                const SCALAR *src = g + (ptrdiff_t)entryRows[e] * n + c0;
-                for (int v = 0; v < STRIP_VECTORS; v++) acc[v] = x * VLOAD(src + v * LANES) + acc[v];
-            }
-            SCALAR *out = dw + j * n + c0;
-            for (int v = 0; v < STRIP_VECTORS; v++) VSTORE(out + v * LANES, acc[v]);
-        }
-    }
-    for (; c0 + LANES <= n; c0 += LANES) {
-        ptrdiff_t e = 0;
-        for (ptrdiff_t j = 0; j < columns; j++) {
-            SNAME(vec) acc = (SNAME(vec)){0};
-            for (; e < columnEnds[j]; e++) acc = entryValues[e] * VLOAD(g + (ptrdiff_t)entryRows[e] * n + c0) + acc;
-            VSTORE(dw + j * n + c0, acc);
-        }
-    }
+    for (; c0 + 8 * LANES <= n; c0 += 8 * LANES) SNAME(transposed_strip)(8, columns, columnEnds, entryRows, entryValues, g, n, dw, c0);
+    if (c0 + 4 * LANES <= n) { SNAME(transposed_strip)(4, columns, columnEnds, entryRows, entryValues, g, n, dw, c0); c0 += 4 * LANES; }
+    if (c0 + 2 * LANES <= n) { SNAME(transposed_strip)(2, columns, columnEnds, entryRows, entryValues, g, n, dw, c0); c0 += 2 * LANES; }
+    if (c0 + LANES <= n) { SNAME(transposed_strip)(1, columns, columnEnds, entryRows, entryValues, g, n, dw, c0); c0 += LANES; }
     if (c0 < n) {
         ptrdiff_t e = 0;
         for (ptrdiff_t j = 0; j < columns; j++) {
@@ -160,6 +160,17 @@ static ptrdiff_t SNAME(compress_rows)(const SCALAR *x, ptrdiff_t rows, ptrdiff_t
     starts[0] = 0;
     for (ptrdiff_t i = 0; i < rows; i++) {
         const SCALAR *row = x + i * columns;
+        if (count + columns <= limit) {
+            // Room for the whole row: write every entry and advance past the nonzeros only (no
+            // branches to mispredict on scattered nonzeros).
+            for (ptrdiff_t j = 0; j < columns; j++) {
+                indices[count] = (int)j;
+                values[count] = row[j];
+                count += row[j] != 0;
+            }
+            starts[i + 1] = count;
+            continue;
+        }
         ptrdiff_t j = 0;
         for (; j + LANES <= columns; j += LANES) {
             SNAME(vec) v = VLOAD(row + j);

@@ -56,7 +56,19 @@ public struct RBMEpoch: Sendable, Codable, Equatable {
     /// `V · log σ(F(ṽ) − F(v))` with one random unit of each row flipped (scikit-learn's
     /// `score_samples`), per row; `nil` for Gaussian visibles.
     public var pseudoLogLikelihood: Double?
+    /// The whole epoch: its mini-batches and the monitor above.
     public var seconds: Double
+    /// The epoch's mini-batches alone (the training that scikit-learn's `partial_fit` does; the
+    /// monitor, four products with 1,000 rows, is the rest of ``seconds``).
+    public var trainingSeconds: Double?
+
+    public init(epoch: Int, reconstructionError: Double, pseudoLogLikelihood: Double?, seconds: Double, trainingSeconds: Double? = nil) {
+        self.epoch = epoch
+        self.reconstructionError = reconstructionError
+        self.pseudoLogLikelihood = pseudoLogLikelihood
+        self.seconds = seconds
+        self.trainingSeconds = trainingSeconds
+    }
 }
 
 extension RestrictedBoltzmannMachine {
@@ -92,8 +104,11 @@ extension RestrictedBoltzmannMachine {
         baseVisibleBias = Self.baseBias(for: x, units: visibleUnits)
         var rng = Xoshiro256StarStar(seed: options.seed)
         let n = x.rows, h = hiddenCount, d = visibleCount, batch = min(options.batchSize, n)
-        var velocityW = [Float](repeating: 0, count: h * d), velocityB = [Float](repeating: 0, count: d), velocityC = [Float](repeating: 0, count: h)
-        var gradient = Matrix<Float>(rows: h, columns: d)
+        // The training master is Wᵀ (V × H): binary visible rows are mostly zeros, and with the weights
+        // in that layout `v·Wᵀ` and the gradient `vᵀh` run over the nonzeros alone (``SparseRows``);
+        // `weights` is rewritten from it after every epoch.
+        var step = TrainingStep(transposedWeights: weights.transposed, visibleCount: d, hiddenCount: h)
+        let nonzeros = SparseRows(x)
         // Persistent chains keep their hidden states (scikit-learn's BernoulliRBM does the same); they
         // start from p(h | v) of random data rows.
         var chains = hiddenProbabilities(x.selectingRows((0..<batch).map { _ in rng.nextInt(below: n) }))
@@ -108,11 +123,11 @@ extension RestrictedBoltzmannMachine {
             let order = (0..<n).shuffled(using: &rng)
             var start = 0
             while start < n {
-                let rows = Array(order[start..<min(n, start + batch)])
+                let rows = order[start..<min(n, start + batch)]
                 start += batch
                 let b = rows.count
-                let v0 = x.selectingRows(rows)
-                let h0 = hiddenProbabilities(v0)
+                let v0 = x.selectingRows(rows), s0 = nonzeros.map { $0.selecting(rows) } ?? SparseRows(v0)
+                let h0 = step.hiddenProbabilities(v0, nonzeros: s0, bias: hiddenBias)
                 // Negative phase: k sweeps h → v → h from the batch's own hidden sample (CD) or the chains' (PCD).
                 var hs: Matrix<Float>
                 switch options.method {
@@ -122,21 +137,29 @@ extension RestrictedBoltzmannMachine {
                 case .persistent:
                     hs = chains.rows == b ? chains : chains.selectingRows(Array(0..<b))
                 }
-                var vk = sampleVisibles(given: hs, using: &rng)
-                var hk = hiddenProbabilities(vk)
+                var vk = step.sampleVisibles(given: hs, bias: visibleBias, units: visibleUnits, using: &rng)
+                var sk = SparseRows(vk)
+                var hk = step.hiddenProbabilities(vk, nonzeros: sk, bias: hiddenBias)
                 for _ in 1..<options.method.steps {
                     hs = hk
                     Self.sampleBernoulliInPlace(&hs, using: &rng)
-                    vk = sampleVisibles(given: hs, using: &rng)
-                    hk = hiddenProbabilities(vk)
+                    vk = step.sampleVisibles(given: hs, bias: visibleBias, units: visibleUnits, using: &rng)
+                    sk = SparseRows(vk)
+                    hk = step.hiddenProbabilities(vk, nonzeros: sk, bias: hiddenBias)
                 }
                 if case .persistent = options.method, hk.rows == chains.rows {
                     chains = hk
                     Self.sampleBernoulliInPlace(&chains, using: &rng)
                 }
-                applyUpdate(v0: v0, h0: h0, vk: vk, hk: hk, rate: Float(rate), options: options, gradient: &gradient,
-                            velocityW: &velocityW, velocityB: &velocityB, velocityC: &velocityC)
+                step.update(positive: (v0, s0, h0), negative: (vk, sk, hk), rate: Float(rate), momentum: Float(options.momentum),
+                            weightDecay: Float(options.weightDecay))
+                let (gb, gc) = Self.biasGradients(v0: v0, h0: h0, vk: vk, hk: hk)
+                let lr = Float(rate), mom = Float(options.momentum), scale = 1 / Float(b)
+                for a in 0..<d { step.visibleVelocity[a] = mom * step.visibleVelocity[a] + lr * gb[a] * scale; visibleBias[a] += step.visibleVelocity[a] }
+                for j in 0..<h { step.hiddenVelocity[j] = mom * step.hiddenVelocity[j] + lr * gc[j] * scale; hiddenBias[j] += step.hiddenVelocity[j] }
             }
+            weights = step.transposedWeights.transposed
+            let trainingSeconds = Date().timeIntervalSince(started)
             // The one-step reconstruction error on the monitored rows.
             var hm = hiddenProbabilities(monitor)
             Self.sampleBernoulliInPlace(&hm, using: &rng)
@@ -148,41 +171,157 @@ extension RestrictedBoltzmannMachine {
             }
             let record = RBMEpoch(epoch: epoch + 1, reconstructionError: squaredError / Double(monitor.rows * d),
                                   pseudoLogLikelihood: visibleUnits == .bernoulli ? pseudoLogLikelihood(monitor, using: &rng) : nil,
-                                  seconds: Date().timeIntervalSince(started))
+                                  seconds: Date().timeIntervalSince(started), trainingSeconds: trainingSeconds)
             history.append(record)
             options.progress?(record)
         }
         return history
     }
 
-    /// One momentum step: `∇W = (h₀ᵀv₀ − h_kᵀv_k)/B − λW` (two GEMMs), the biases' gradients the
-    /// column means of `v₀ − v_k` and `h₀ − h_k`.
-    private mutating func applyUpdate(v0: Matrix<Float>, h0: Matrix<Float>, vk: Matrix<Float>, hk: Matrix<Float>, rate lr: Float,
-                                      options: RBMTrainingOptions, gradient: inout Matrix<Float>, velocityW: inout [Float],
-                                      velocityB: inout [Float], velocityC: inout [Float]) {
-        let h = hiddenCount, d = visibleCount, b = v0.rows
-        let scale = Float(1) / Float(b), mom = Float(options.momentum), decay = Float(options.weightDecay)
-        var gb = [Float](repeating: 0, count: d), gc = [Float](repeating: 0, count: h)
-        h0.withUnsafeBufferPointer { h0p in v0.withUnsafeBufferPointer { v0p in
-        hk.withUnsafeBufferPointer { hkp in vk.withUnsafeBufferPointer { vkp in
-        gradient.withUnsafeMutableBufferPointer { g in
-        weights.withUnsafeMutableBufferPointer { w in
-        velocityW.withUnsafeMutableBufferPointer { vw in
-            Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: scale, a: h0p.start, lda: h, b: v0p.start, ldb: d,
-                       beta: 0, c: g.start, ldc: d)
-            Float.gemm(.transpose, .none, m: h, n: d, k: b, alpha: -scale, a: hkp.start, lda: h, b: vkp.start, ldb: d,
-                       beta: 1, c: g.start, ldc: d)
-            for i in 0..<(h * d) {
-                vw[i] = mom * vw[i] + lr * (g[i] - decay * w[i])
-                w[i] += vw[i]
+    /// The column sums of `v₀ − v_k` and `h₀ − h_k`: the biases' gradients times the batch size.
+    private static func biasGradients(v0: Matrix<Float>, h0: Matrix<Float>, vk: Matrix<Float>, hk: Matrix<Float>) -> ([Float], [Float]) {
+        let d = v0.columns, h = h0.columns
+        // Row by row into raw buffers: each inner loop is one vectorised pass.
+        func columnSums(_ a: Matrix<Float>, minus b: Matrix<Float>, width: Int) -> [Float] {
+            [Float](unsafeUninitializedCapacity: width) { sums, count in
+                sums.initialize(repeating: 0)
+                let out = sums.baseAddress!
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        let x = ap.start, y = bp.start
+                        for i in 0..<a.rows {
+                            let row = i &* width
+                            for j in 0..<width { out[j] += x[row &+ j] - y[row &+ j] }
+                        }
+                    }
+                }
+                count = width
             }
-            for i in 0..<b {
-                for a in 0..<d { gb[a] += v0p[i * d + a] - vkp[i * d + a] }
-                for j in 0..<h { gc[j] += h0p[i * h + j] - hkp[i * h + j] }
+        }
+        return (columnSums(v0, minus: vk, width: d), columnSums(h0, minus: hk, width: h))
+    }
+
+    /// The weights' side of a training step, with the weights as `Wᵀ` (V × H) and their velocity in
+    /// the same layout.
+    private struct TrainingStep {
+        var transposedWeights: Matrix<Float>
+        var velocity: [Float]
+        var visibleVelocity: [Float]
+        var hiddenVelocity: [Float]
+        /// `v₀ᵀh₀ − v_kᵀh_k` in the weights' layout (`positive`; `negative` holds `v_kᵀh_k` while
+        /// they are computed apart, when a phase is dense). Reused from batch to batch.
+        var positive: Matrix<Float>
+        var negative: Matrix<Float>
+
+        init(transposedWeights: Matrix<Float>, visibleCount d: Int, hiddenCount h: Int) {
+            self.transposedWeights = transposedWeights
+            velocity = [Float](repeating: 0, count: d * h)
+            visibleVelocity = [Float](repeating: 0, count: d)
+            hiddenVelocity = [Float](repeating: 0, count: h)
+            positive = Matrix(rows: d, columns: h)
+            negative = Matrix(rows: d, columns: h)
+        }
+
+        /// `σ(c + v·Wᵀ)`: over the nonzeros of `v` when it has them listed, else one GEMM.
+        func hiddenProbabilities(_ v: Matrix<Float>, nonzeros: SparseRows<Float>?, bias: [Float]) -> Matrix<Float> {
+            let h = transposedWeights.columns
+            var out = Matrix<Float>(rows: v.rows, columns: h) { buffer in
+                for i in 0..<v.rows { (buffer.baseAddress! + i * h).initialize(from: bias, count: h) }
             }
-        } } } } } } }
-        for a in 0..<d { velocityB[a] = mom * velocityB[a] + lr * gb[a] * scale; visibleBias[a] += velocityB[a] }
-        for j in 0..<h { velocityC[j] = mom * velocityC[j] + lr * gc[j] * scale; hiddenBias[j] += velocityC[j] }
+            out.withUnsafeMutableBufferPointer { o in
+                transposedWeights.withUnsafeBufferPointer { w in
+                    if let nonzeros {
+                        nonzeros.multiply(w.start, outputs: h, into: o.start)
+                    } else {
+                        v.withUnsafeBufferPointer { vp in
+                            Float.gemm(.none, .none, m: v.rows, n: h, k: v.columns, alpha: 1, a: vp.start, lda: v.columns,
+                                       b: w.start, ldb: h, beta: 1, c: o.start, ldc: h)
+                        }
+                    }
+                }
+                VectorMath.sigmoidInPlace(o)
+            }
+            return out
+        }
+
+        /// `v ~ p(v | h)`: the means `b + h·W` (σ of them for Bernoulli units), then a draw.
+        func sampleVisibles(given hs: Matrix<Float>, bias: [Float], units: VisibleUnits,
+                            using rng: inout Xoshiro256StarStar) -> Matrix<Float> {
+            let d = transposedWeights.rows, h = transposedWeights.columns
+            var v = Matrix<Float>(rows: hs.rows, columns: d) { buffer in
+                for i in 0..<hs.rows { (buffer.baseAddress! + i * d).initialize(from: bias, count: d) }
+            }
+            guard hs.rows > 0 else { return v }
+            v.withUnsafeMutableBufferPointer { o in
+                hs.withUnsafeBufferPointer { hp in
+                    transposedWeights.withUnsafeBufferPointer { w in
+                        Float.gemm(.none, .transpose, m: hs.rows, n: d, k: h, alpha: 1, a: hp.start, lda: h, b: w.start, ldb: h,
+                                   beta: 1, c: o.start, ldc: d)
+                    }
+                }
+            }
+            switch units {
+            case .bernoulli:
+                RestrictedBoltzmannMachine.sigmoidInPlace(&v)
+                RestrictedBoltzmannMachine.sampleBernoulliInPlace(&v, using: &rng)
+            case .gaussian:
+                v.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] += Float(rng.nextNormal()) } }
+            }
+            return v
+        }
+
+        /// `Wᵀ += velocity`, with `velocity ← μ·velocity + ε·((v₀ᵀh₀ − v_kᵀh_k)/B − λWᵀ)` (without
+        /// momentum the velocity is not kept: `Wᵀ += ε·(…)`).
+        mutating func update(positive p: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>),
+                             negative q: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>),
+                             rate lr: Float, momentum mom: Float, weightDecay decay: Float) {
+            // Both phases in one product when both are sparse: the rows of v_k, negated, below those of v₀.
+            if let s0 = p.1, let sk = q.1 {
+                let stacked = s0.stacked(above: sk, negatingBelow: true)
+                let both = p.2.stacked(above: q.2)
+                Self.transposedProduct(Matrix(rows: 0, columns: 0), stacked, both, into: &positive)
+            } else {
+                Self.transposedProduct(p.0, p.1, p.2, into: &positive)
+                Self.transposedProduct(q.0, q.1, q.2, into: &negative)
+                let count = positive.elements.count
+                positive.withUnsafeMutableBufferPointer { gp in
+                    negative.withUnsafeBufferPointer { gn in for i in 0..<count { gp[i] -= gn[i] } }
+                }
+            }
+            let scale = 1 / Float(p.0.rows), count = positive.elements.count
+            positive.withUnsafeBufferPointer { g in
+                transposedWeights.withUnsafeMutableBufferPointer { w in
+                    if mom == 0 {
+                        for i in 0..<count { w[i] += lr * (g[i] * scale - decay * w[i]) }
+                        return
+                    }
+                    velocity.withUnsafeMutableBufferPointer { vw in
+                        for i in 0..<count {
+                            vw[i] = mom * vw[i] + lr * (g[i] * scale - decay * w[i])
+                            w[i] += vw[i]
+                        }
+                    }
+                }
+            }
+        }
+
+        /// `vᵀh` (V × H): over the nonzeros of `v` when listed, else one GEMM.
+        private static func transposedProduct(_ v: Matrix<Float>, _ nonzeros: SparseRows<Float>?, _ h: Matrix<Float>,
+                                              into out: inout Matrix<Float>) {
+            let d = out.rows, hc = h.columns
+            out.withUnsafeMutableBufferPointer { o in
+                h.withUnsafeBufferPointer { hp in
+                    if let nonzeros {
+                        nonzeros.transposedMultiply(hp.start, outputs: hc, into: o.start)
+                    } else {
+                        v.withUnsafeBufferPointer { vp in
+                            Float.gemm(.transpose, .none, m: d, n: hc, k: v.rows, alpha: 1, a: vp.start, lda: d, b: hp.start, ldb: hc,
+                                       beta: 0, c: o.start, ldc: hc)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The mean stochastic pseudo-log-likelihood of the rows of `v` (Bernoulli visibles).
@@ -203,10 +342,12 @@ extension RestrictedBoltzmannMachine {
     /// The base model's visible biases: each column's log-odds (its mean clamped to
     /// [0.5/N, 1 − 0.5/N]) for Bernoulli visibles, its mean for Gaussian ones.
     static func baseBias(for x: Matrix<Float>, units: VisibleUnits) -> [Float] {
-        let n = Double(x.rows)
-        return (0..<x.columns).map { a in
-            var s = 0.0
-            for i in 0..<x.rows { s += Double(x[i, a]) }
+        let n = Double(x.rows), d = x.columns
+        var sums = [Double](repeating: 0, count: d)
+        x.withUnsafeBufferPointer { xp in
+            for i in 0..<x.rows { for a in 0..<d { sums[a] += Double(xp[i &* d &+ a]) } }
+        }
+        return sums.map { s in
             let mean = s / n
             switch units {
             case .bernoulli:

@@ -82,6 +82,16 @@ struct SparseRows<S: NeuralScalar> {
         return SparseRows(rows: chosen.count, columns: columns, starts: newStarts, indices: newIndices, values: newValues)
     }
 
+    /// These rows above those of `other` (the same number of columns), the latter's values negated
+    /// when `negatingBelow` is set: `[X; ±Y]`, so that one ``transposedMultiply(_:outputs:into:)``
+    /// over `[G; H]` gives `XᵀG ± YᵀH`.
+    func stacked(above other: SparseRows, negatingBelow: Bool) -> SparseRows {
+        precondition(other.columns == columns, "Stacked rows need the same number of columns")
+        let shift = starts[rows]
+        return SparseRows(rows: rows + other.rows, columns: columns, starts: starts + other.starts.dropFirst().map { $0 + shift },
+                          indices: indices + other.indices, values: values + (negatingBelow ? other.values.map { -$0 } : other.values))
+    }
+
     /// `y += X · W` with `W` row-major `columns × n` and `y` row-major `rows × n`.
     func multiply(_ w: UnsafePointer<S>, outputs n: Int, into y: UnsafeMutablePointer<S>) {
         starts.withUnsafeBufferPointer { sp in

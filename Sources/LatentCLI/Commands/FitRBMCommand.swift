@@ -77,6 +77,10 @@ struct FitRBMCommand: ParsableCommand {
         o["visibleUnits"] = .string(visible.rawValue)
         o["reconstructionError"] = .number(last.reconstructionError)
         o["reconstructionErrorByEpoch"] = .numbers(history.map(\.reconstructionError))
+        // The mini-batches alone, without the per-epoch monitor (what scikit-learn's partial_fit times).
+        let training = history.compactMap(\.trainingSeconds)
+        o["trainingSeconds"] = .number(training.reduce(0, +))
+        o["trainingSecondsByEpoch"] = .numbers(training)
         if visible == .bernoulli {
             o["pseudoLogLikelihood"] = .number(last.pseudoLogLikelihood ?? .nan)
             o["pseudoLogLikelihoodByEpoch"] = .numbers(history.compactMap(\.pseudoLogLikelihood))

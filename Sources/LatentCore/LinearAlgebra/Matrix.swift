@@ -102,19 +102,33 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     /// The rows as nested arrays (for serialisation and printing).
     public var rowArrays: [[Scalar]] { (0..<rows).map(row) }
 
-    /// The transpose.
+    /// The transpose. - Complexity: `O(rows·columns)`, in 32 × 32 tiles (both sides stay in cache).
+    @inlinable
     public var transposed: Matrix {
-        var t = Matrix(rows: columns, columns: rows)
-        guard rows > 0 && columns > 0 else { return t }
-        for i in 0..<rows {
-            for j in 0..<columns { t.storage[j * rows + i] = storage[i * columns + j] }
+        let m = rows, n = columns, tile = 32
+        return storage.withUnsafeBufferPointer { src in
+            Matrix(rows: n, columns: m) { dst in
+                for i0 in stride(from: 0, to: m, by: tile) {
+                    for j0 in stride(from: 0, to: n, by: tile) {
+                        for i in i0..<Swift.min(m, i0 + tile) {
+                            for j in j0..<Swift.min(n, j0 + tile) { (dst.baseAddress! + (j &* m &+ i)).initialize(to: src[i &* n &+ j]) }
+                        }
+                    }
+                }
+            }
         }
-        return t
     }
 
     /// The diagonal of a square matrix.
     public var diagonal: [Scalar] {
         (0..<Swift.min(rows, columns)).map { storage[$0 * columns + $0] }
+    }
+
+    /// These rows above those of `other` (the same number of columns): `(rows + other.rows) × columns`.
+    @inlinable
+    public func stacked(above other: Matrix) -> Matrix {
+        precondition(other.columns == columns, "Stacked matrices need the same number of columns")
+        return Matrix(rows: rows + other.rows, columns: columns, storage: storage + other.storage)
     }
 
     /// The rows whose indices are given, in that order.

@@ -4,7 +4,8 @@
 /// filled from the 64-bit seed with SplitMix64, as the authors recommend. ``derived(_:)`` gives
 /// independent streams for restarts and threads.
 public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Equatable {
-    private var s0, s1, s2, s3: UInt64
+    // Internal but visible to inlined code: `next()` inlines into every module's hot loops.
+    @usableFromInline var s0, s1, s2, s3: UInt64
 
     /// A generator seeded from `seed`.
     public init(seed: UInt64) {
@@ -19,11 +20,11 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Equatable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
-    @inline(__always)
-    private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 &- k)) }
+    @inlinable @inline(__always)
+    static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 &- k)) }
 
     /// The next 64 random bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func next() -> UInt64 {
         let result = Self.rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17
@@ -40,13 +41,13 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Equatable {
     }
 
     /// A uniform draw from [0, 1) with 53 random bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func nextUniform() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
     /// A uniform draw from the open interval (0, 1).
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func nextOpenUniform() -> Double {
         (Double(next() >> 12) + 0.5) * 0x1.0p-52
     }
