@@ -115,8 +115,12 @@ static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns,
         }
     }
     ptrdiff_t c0 = 0;
-    for (; c0 + 8 * LANES <= n; c0 += 8 * LANES) SNAME(transposed_strip)(8, columns, columnEnds, entryRows, entryValues, g, n, dw, c0);
-    if (c0 + 4 * LANES <= n) { SNAME(transposed_strip)(4, columns, columnEnds, entryRows, entryValues, g, n, dw, c0); c0 += 4 * LANES; }
+    // Strips of 8 vectors while a strip of G's rows fits the first-level cache beside the entries
+    // (measured on MNIST batches: 50 rows × 8 vectors and 200 rows × 4 are the faster choices).
+    if ((size_t)rows * 8 * NATIVE_BYTES <= 26 * 1024) {
+        for (; c0 + 8 * LANES <= n; c0 += 8 * LANES) SNAME(transposed_strip)(8, columns, columnEnds, entryRows, entryValues, g, n, dw, c0);
+    }
+    for (; c0 + 4 * LANES <= n; c0 += 4 * LANES) SNAME(transposed_strip)(4, columns, columnEnds, entryRows, entryValues, g, n, dw, c0);
     if (c0 + 2 * LANES <= n) { SNAME(transposed_strip)(2, columns, columnEnds, entryRows, entryValues, g, n, dw, c0); c0 += 2 * LANES; }
     if (c0 + LANES <= n) { SNAME(transposed_strip)(1, columns, columnEnds, entryRows, entryValues, g, n, dw, c0); c0 += LANES; }
     if (c0 < n) {
