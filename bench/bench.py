@@ -984,6 +984,13 @@ METHOD = """\
 - **IWAE.** 500 importance samples from q(z|x) for each of the first 1,000 images of the MNIST file,
   log p(x) ≈ logsumexp(log p(x|z) + log p(z) − log q(z|x)) − log 500, averaged; each side scores the
   model it trained in the vae workload (at the same thread count).
+- **RBM.** 784-500 Bernoulli RBM, one epoch of persistent CD-1 over the same 40 mini-batches of 100
+  binarised images, learning rate 0.05, no momentum or weight decay (scikit-learn's BernoulliRBM has
+  neither), zero biases and N(0, 0.01²) weights at the start on both sides. scikit-learn: the
+  `partial_fit` loop alone, float64. Latent: its `trainingSeconds` (the mini-batches alone), float32;
+  its per-epoch monitor (reconstruction error and pseudo-log-likelihood of 1,000 rows, which
+  `partial_fit` does not compute) is outside the compared time and inside its `seconds`. Latent's
+  products with binary visible rows run over their nonzeros.
 - **Memory.** Peak RSS of each process: its VmHWM in /proc, sampled every 20 ms while it runs (wait4 would fold in the harness's own memory)."""
 
 
