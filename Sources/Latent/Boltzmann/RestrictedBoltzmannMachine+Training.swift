@@ -62,6 +62,7 @@ public struct RBMEpoch: Sendable, Codable, Equatable {
     /// monitor, four products with 1,000 rows, is the rest of ``seconds``).
     public var trainingSeconds: Double?
 
+    /// An epoch's record; `trainingSeconds` is nil in records written before it was measured.
     public init(epoch: Int, reconstructionError: Double, pseudoLogLikelihood: Double?, seconds: Double, trainingSeconds: Double? = nil) {
         self.epoch = epoch
         self.reconstructionError = reconstructionError
@@ -85,7 +86,10 @@ extension RestrictedBoltzmannMachine {
     ///   - options: CD-k or PCD-k, epochs, batch size, learning rate and its schedule, momentum,
     ///     weight decay and the seed.
     /// - Returns: one ``RBMEpoch`` per epoch.
-    /// - Complexity: per epoch `O(N·H·V·(2k + 3))` in single-precision GEMMs.
+    /// - Complexity: per epoch `O(N·H·V·(2k + 3))` multiply-adds in single precision: `p(v | h)` by
+    ///   GEMM; `p(h | v)` and the gradient by GEMM too, or over the nonzeros of the visible rows when
+    ///   at most 30% of their entries are nonzero (binary images), which costs that fraction of the
+    ///   multiply-adds. Plus a monitor of `O(min(N, 1000)·H·V)` after each epoch.
     @discardableResult
     public mutating func train(on x: Matrix<Float>, options: RBMTrainingOptions) throws -> [RBMEpoch] {
         guard x.rows >= 1 else { throw ModelError.emptyData }
