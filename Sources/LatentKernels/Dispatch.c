@@ -115,6 +115,9 @@ latent_simd_level latent_simd_selected(void) {
 
 void latent_exp_f64(double *values, ptrdiff_t n) { kernels()->exp_f64(values, n); }
 void latent_polar_factors_f64(double *values, ptrdiff_t n) { kernels()->polar_factors_f64(values, n); }
+double latent_softplus_difference_f64(const float *x, ptrdiff_t n, double scale, double previous) {
+    return kernels()->softplus_difference_f64(x, n, scale, previous);
+}
 
 void latent_log_sum_exp_rows_f64(double *values, ptrdiff_t rows, ptrdiff_t columns, double *out, int normalize) {
     kernels()->log_sum_exp_rows_f64(values, rows, columns, out, normalize);

@@ -45,6 +45,26 @@ import LatentKernels
         #expect(abs(mean) < 0.01 && abs(variance - 1) < 0.01 && abs(tail - 0.5) < 0.005, "mean \(mean), variance \(variance), tail \(tail)")
     }
 
+    @Test func softplusDifferencesMatchLibm() {
+        var rng = Xoshiro256StarStar(seed: 23)
+        let xs: [Float] = (0..<501).map { _ in Float(rng.nextNormal() * 20) } + [0, 1e-30, -1e-30, 800, -800, 40, -40]
+        func softplus(_ y: Double) -> Double { Swift.max(y, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(y))) }
+        for n in [0, 1, 7, 8, 9, xs.count] {
+            for (scale, previous) in [(1.0, 0.0), (0.5, 0.4999), (0.9, 0.1), (1e-4, 0.0)] {
+                var reference = 0.0, magnitude = 0.0
+                for x in xs.prefix(n) {
+                    let a = softplus(scale * Double(x)), b = softplus(previous * Double(x))
+                    reference += a - b
+                    magnitude += a + b
+                }
+                for (name, kernels) in Self.levels {
+                    let value = xs.withUnsafeBufferPointer { kernels.pointee.softplus_difference_f64!($0.baseAddress!, n, scale, previous) }
+                    #expect(abs(value - reference) <= 1e-14 * Swift.max(1, magnitude), "\(name): n \(n), β \(scale) ← \(previous): \(value), not \(reference)")
+                }
+            }
+        }
+    }
+
     @Test func exponentialsAndLogSumExpMatchLibm() {
         var rng = Xoshiro256StarStar(seed: 21)
         let xs = (0..<1001).map { _ in rng.nextUniform() * 1400 - 700 } + [0, 1, -1, 709.7, -708.3, -750, 800, .nan, -.infinity]

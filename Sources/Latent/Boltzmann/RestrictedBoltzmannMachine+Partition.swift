@@ -198,9 +198,12 @@ extension RestrictedBoltzmannMachine {
         var hidden = Matrix<Float>(rows: m, columns: h), centre = Matrix<Float>(rows: m, columns: d)
         let gaussian = visibleUnits == .gaussian
         let difference = (0..<d).map { bias[$0] - base[$0] }
+        // Binary visible samples are mostly zeros on data such as digits: `v·Wᵀ` over their nonzeros.
+        let transposedWeights = weights.transposed
         for k in 1..<betas.count {
             let previous = betas[k - 1], beta = betas[k], step = beta - previous
-            let x = hiddenPreactivations(v)
+            let x = Self.hiddenPreactivations(v, nonzeros: gaussian ? nil : SparseRows(v), transposedWeights: transposedWeights,
+                                              bias: hiddenBias)
             v.withUnsafeBufferPointer { vp in
             x.withUnsafeBufferPointer { xp in
             hidden.withUnsafeMutableBufferPointer { hp in
@@ -218,12 +221,8 @@ extension RestrictedBoltzmannMachine {
                         for a in 0..<d { dot += difference[a] * row[a] }
                         visibleTerm = Double(dot)
                     }
-                    var hiddenTerm = 0.0
                     let xi = xp.start + i * h, hi = hp.start + i * h
-                    for j in 0..<h {
-                        let xj = Double(xi[j])
-                        hiddenTerm += Self.softplus(beta * xj) - Self.softplus(previous * xj)
-                    }
+                    let hiddenTerm = VectorMath.softplusDifference(xi, count: h, scale: beta, previous: previous)
                     logWeights[i] += step * visibleTerm + hiddenTerm
                     // h ~ p_β(h | v), used below if the run goes on.
                     Self.sampleLogistic(xi, scale: Float(beta), into: hi, count: h, using: &rng)

@@ -205,6 +205,30 @@ extension RestrictedBoltzmannMachine {
         return (columnSums(v0, minus: vk, width: d), columnSums(h0, minus: hk, width: h))
     }
 
+    /// `c + v·Wᵀ` (`B × H`) given `Wᵀ` (`V × H`): over the nonzeros of `v` when they are listed (binary
+    /// rows, mostly zeros), else one GEMM. Shared by training and annealed importance sampling.
+    static func hiddenPreactivations(_ v: Matrix<Float>, nonzeros: SparseRows<Float>?, transposedWeights: Matrix<Float>,
+                                     bias: [Float]) -> Matrix<Float> {
+        let h = transposedWeights.columns
+        var out = Matrix<Float>(rows: v.rows, columns: h) { buffer in
+            for i in 0..<v.rows { (buffer.baseAddress! + i * h).initialize(from: bias, count: h) }
+        }
+        guard v.rows > 0 else { return out }
+        out.withUnsafeMutableBufferPointer { o in
+            transposedWeights.withUnsafeBufferPointer { w in
+                if let nonzeros {
+                    nonzeros.multiply(w.start, outputs: h, into: o.start)
+                } else {
+                    v.withUnsafeBufferPointer { vp in
+                        Float.gemm(.none, .none, m: v.rows, n: h, k: v.columns, alpha: 1, a: vp.start, lda: v.columns,
+                                   b: w.start, ldb: h, beta: 1, c: o.start, ldc: h)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// The weights' side of a training step, with the weights as `Wᵀ` (V × H) and their velocity in
     /// the same layout.
     private struct TrainingStep {
@@ -228,23 +252,8 @@ extension RestrictedBoltzmannMachine {
 
         /// `σ(c + v·Wᵀ)`: over the nonzeros of `v` when it has them listed, else one GEMM.
         func hiddenProbabilities(_ v: Matrix<Float>, nonzeros: SparseRows<Float>?, bias: [Float]) -> Matrix<Float> {
-            let h = transposedWeights.columns
-            var out = Matrix<Float>(rows: v.rows, columns: h) { buffer in
-                for i in 0..<v.rows { (buffer.baseAddress! + i * h).initialize(from: bias, count: h) }
-            }
-            out.withUnsafeMutableBufferPointer { o in
-                transposedWeights.withUnsafeBufferPointer { w in
-                    if let nonzeros {
-                        nonzeros.multiply(w.start, outputs: h, into: o.start)
-                    } else {
-                        v.withUnsafeBufferPointer { vp in
-                            Float.gemm(.none, .none, m: v.rows, n: h, k: v.columns, alpha: 1, a: vp.start, lda: v.columns,
-                                       b: w.start, ldb: h, beta: 1, c: o.start, ldc: h)
-                        }
-                    }
-                }
-                VectorMath.sigmoidInPlace(o)
-            }
+            var out = RestrictedBoltzmannMachine.hiddenPreactivations(v, nonzeros: nonzeros, transposedWeights: transposedWeights, bias: bias)
+            out.withUnsafeMutableBufferPointer { VectorMath.sigmoidInPlace($0) }
             return out
         }
 

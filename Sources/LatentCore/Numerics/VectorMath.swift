@@ -157,6 +157,14 @@ public enum VectorMath {
         latent_bernoulli_f32(x, f, n, weight, gradient)
     }
 
+    /// `Σᵢ softplus(scale·xᵢ) − softplus(previous·xᵢ)` over `n` single-precision values, in double
+    /// precision (`softplus(y) = log(1 + eʸ)`, each term within a few units in the last place): the
+    /// hidden units' share of an annealed-importance-sampling weight between two inverse temperatures.
+    /// - Complexity: `O(n)`, eight lanes at a time.
+    public static func softplusDifference(_ x: UnsafePointer<Float>, count n: Int, scale: Double, previous: Double) -> Double {
+        latent_softplus_difference_f64(x, n, scale, previous)
+    }
+
     /// Replaces each element by its logistic sigmoid `1 / (1 + e^{−x})` (single precision, relative
     /// error about 2e-7).
     public static func sigmoidInPlace(_ buffer: UnsafeMutableBufferPointer<Float>) {

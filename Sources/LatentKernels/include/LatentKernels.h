@@ -32,6 +32,7 @@ latent_simd_level latent_simd_widest_supported(void);
 typedef struct {
     void (*exp_f64)(double *, ptrdiff_t);
     void (*polar_factors_f64)(double *, ptrdiff_t);
+    double (*softplus_difference_f64)(const float *, ptrdiff_t, double, double);
     void (*log_sum_exp_rows_f64)(double *, ptrdiff_t, ptrdiff_t, double *, int);
     void (*whitened_log_densities_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                                        const double *, const double *, double *);
@@ -73,6 +74,9 @@ void latent_exp_f64(double *values, ptrdiff_t n);
 /// accepted point (u, v) with s = u² + v² into two standard normal draws (u·f, v·f). Within a few
 /// units in the last place of the libm result.
 void latent_polar_factors_f64(double *values, ptrdiff_t n);
+/// `Σᵢ softplus(scale·xᵢ) − softplus(previous·xᵢ)` in double precision, `softplus(y) = log(1 + eʸ)`
+/// (each term within a few units in the last place of libm's `log1p(exp(·))` form).
+double latent_softplus_difference_f64(const float *x, ptrdiff_t n, double scale, double previous);
 
 /// For each row of the `rows × columns` matrix: `out[i] = log Σⱼ exp(values[i, j])` and, if
 /// `normalize` is non-zero, the row replaced by its softmax (a row of −∞ gives −∞ and a uniform row).
