@@ -51,22 +51,6 @@ static void SNAME(sparse_multiply)(ptrdiff_t rows, const ptrdiff_t *starts, cons
     }
 }
 
-/* dW = Xᵀ·G by rows of X: every nonzero adds a scaled row of G into a row of dW (after clearing dW).
- * The fallback of the column-ordered product below when its scratch cannot be allocated. */
-static void SNAME(sparse_transposed_scatter)(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts,
-                                             const int *indices, const SCALAR *values, const SCALAR *g, ptrdiff_t n,
-                                             SCALAR *dw) {
-    __builtin_memset(dw, 0, sizeof(SCALAR) * (size_t)(columns * n));
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        const SCALAR *src = g + i * n;
-        for (ptrdiff_t e = starts[i]; e < starts[i + 1]; e++) {
-            const SCALAR x = values[e];
-            SCALAR *out = dw + (ptrdiff_t)indices[e] * n;
-            for (ptrdiff_t c = 0; c < n; c++) out[c] = x * src[c] + out[c];
-        }
-    }
-}
-
 /* dW[:, c0 ..< c0 + width·LANES] = Xᵀ · G[:, same] from the column-sorted entries, a row of dW at
  * a time in registers. */
 static inline __attribute__((always_inline)) void SNAME(transposed_strip)(
@@ -89,20 +73,12 @@ static inline __attribute__((always_inline)) void SNAME(transposed_strip)(
 /* dW = Xᵀ·G column by column of X: the nonzeros are sorted by column first (a counting sort that
  * keeps the rows in order), then each row of dW sums its terms in registers and is written once, a
  * strip of G's columns at a time (the strip of G stays in the first-level cache). No clearing pass
- * and no read-modify-write of dW; the terms of each element add in the order of the rows, as in
- * the scatter above, so both give the same bits. */
+ * and no read-modify-write of dW; the terms of each element add in the order of the rows. The
+ * caller's scratch holds the sorted entries: `columns + 1` column ends, `starts[rows]` rows and values. */
 static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts,
                                               const int *indices, const SCALAR *values, const SCALAR *g, ptrdiff_t n,
-                                              SCALAR *dw) {
+                                              SCALAR *dw, ptrdiff_t *columnEnds, int *entryRows, SCALAR *entryValues) {
     const ptrdiff_t count = starts[rows];
-    ptrdiff_t *columnEnds = malloc(sizeof(ptrdiff_t) * (size_t)(columns + 1));
-    int *entryRows = malloc(sizeof(int) * (size_t)(count > 0 ? count : 1));
-    SCALAR *entryValues = malloc(sizeof(SCALAR) * (size_t)(count > 0 ? count : 1));
-    if (!columnEnds || !entryRows || !entryValues) {
-        free(columnEnds); free(entryRows); free(entryValues);
-        SNAME(sparse_transposed_scatter)(rows, columns, starts, indices, values, g, n, dw);
-        return;
-    }
     // Column c's entries go to [columnEnds[c - 1], columnEnds[c]) (columnEnds[-1] read as 0).
     __builtin_memset(columnEnds, 0, sizeof(ptrdiff_t) * (size_t)(columns + 1));
     for (ptrdiff_t e = 0; e < count; e++) columnEnds[indices[e] + 1]++;
@@ -135,7 +111,6 @@ static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns,
             }
         }
     }
-    free(columnEnds); free(entryRows); free(entryValues);
 }
 
 static void SNAME(zero_where_not_positive)(SCALAR *x, const SCALAR *reference, ptrdiff_t n, int strictly) {

@@ -231,11 +231,14 @@ import LatentKernels
             #expect(kernels.pointee.compress_rows_f64!(dense, rows, columns, count - 1, &s, &ix, &vx) == -1, "\(name)")
             var y = y0, dw = [Double](repeating: .nan, count: columns * n)
             kernels.pointee.sparse_multiply_f64!(rows, starts, indices, values, w, n, &y)
-            kernels.pointee.sparse_transposed_multiply_f64!(rows, columns, starts, indices, values, g, n, &dw)
+            var ends = [Int](repeating: -1, count: columns + 1), entryRows = [Int32](repeating: -1, count: values.count)
+            var entryValues = [Double](repeating: .nan, count: values.count), entryValuesF = [Float](repeating: .nan, count: values.count)
+            kernels.pointee.sparse_transposed_multiply_f64!(rows, columns, starts, indices, values, g, n, &dw, &ends, &entryRows, &entryValues)
             var yf = y0.map(Float.init), dwf = [Float](repeating: .nan, count: columns * n)
             let valuesF = values.map(Float.init), wf = w.map(Float.init), gf = g.map(Float.init)
             kernels.pointee.sparse_multiply_f32!(rows, starts, indices, valuesF, wf, n, &yf)
-            kernels.pointee.sparse_transposed_multiply_f32!(rows, columns, starts, indices, valuesF, gf, n, &dwf)
+            kernels.pointee.sparse_transposed_multiply_f32!(rows, columns, starts, indices, valuesF, gf, n, &dwf, &ends, &entryRows,
+                                                            &entryValuesF)
             for i in 0..<rows {
                 for c in 0..<n {
                     var s = y0[i * n + c]

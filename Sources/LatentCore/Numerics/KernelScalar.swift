@@ -45,7 +45,15 @@ extension Float: KernelScalar {
     public static func sparseTransposedMultiply(rows: Int, columns: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>,
                                                 values: UnsafePointer<Float>, by g: UnsafePointer<Float>, outputs n: Int,
                                                 into dw: UnsafeMutablePointer<Float>) {
-        latent_sparse_transposed_multiply_f32(rows, columns, starts, indices, values, g, n, dw)
+        let count = starts[rows]
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: columns + 1) { ends in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: Swift.max(1, count)) { entryRows in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, count)) { entryValues in
+                    latent_sparse_transposed_multiply_f32(rows, columns, starts, indices, values, g, n, dw, ends.baseAddress!,
+                                                          entryRows.baseAddress!, entryValues.baseAddress!)
+                }
+            }
+        }
     }
 }
 
@@ -68,6 +76,14 @@ extension Double: KernelScalar {
     public static func sparseTransposedMultiply(rows: Int, columns: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>,
                                                 values: UnsafePointer<Double>, by g: UnsafePointer<Double>, outputs n: Int,
                                                 into dw: UnsafeMutablePointer<Double>) {
-        latent_sparse_transposed_multiply_f64(rows, columns, starts, indices, values, g, n, dw)
+        let count = starts[rows]
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: columns + 1) { ends in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: Swift.max(1, count)) { entryRows in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: Swift.max(1, count)) { entryValues in
+                    latent_sparse_transposed_multiply_f64(rows, columns, starts, indices, values, g, n, dw, ends.baseAddress!,
+                                                          entryRows.baseAddress!, entryValues.baseAddress!)
+                }
+            }
+        }
     }
 }
