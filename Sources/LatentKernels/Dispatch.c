@@ -172,14 +172,18 @@ ptrdiff_t latent_compress_rows_f64(const double *x, ptrdiff_t rows, ptrdiff_t co
 
 void latent_sparse_transposed_multiply_f32(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
                                            const float *values, const float *g, ptrdiff_t n, float *dw,
-                                           ptrdiff_t *columnEnds, int *entryRows, float *entryValues) {
-    kernels()->sparse_transposed_multiply_f32(rows, columns, starts, indices, values, g, n, dw, columnEnds, entryRows, entryValues);
+                                           ptrdiff_t *columnEnds, int *entryRows, float *entryValues,
+                                           float alpha, float beta) {
+    kernels()->sparse_transposed_multiply_f32(rows, columns, starts, indices, values, g, n, dw, columnEnds, entryRows, entryValues,
+                                              alpha, beta);
 }
 
 void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
                                            const double *values, const double *g, ptrdiff_t n, double *dw,
-                                           ptrdiff_t *columnEnds, int *entryRows, double *entryValues) {
-    kernels()->sparse_transposed_multiply_f64(rows, columns, starts, indices, values, g, n, dw, columnEnds, entryRows, entryValues);
+                                           ptrdiff_t *columnEnds, int *entryRows, double *entryValues,
+                                           double alpha, double beta) {
+    kernels()->sparse_transposed_multiply_f64(rows, columns, starts, indices, values, g, n, dw, columnEnds, entryRows, entryValues,
+                                              alpha, beta);
 }
 
 void latent_zero_where_not_positive_f32(float *x, const float *reference, ptrdiff_t n, int strictly) {

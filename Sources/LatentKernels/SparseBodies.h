@@ -51,11 +51,11 @@ static void SNAME(sparse_multiply)(ptrdiff_t rows, const ptrdiff_t *starts, cons
     }
 }
 
-/* dW[:, c0 ..< c0 + width·LANES] = Xᵀ · G[:, same] from the column-sorted entries, a row of dW at
- * a time in registers. */
+/* dW[:, c0 ..< c0 + width·LANES] = α·Xᵀ·G[:, same] + β·dW[:, same] from the column-sorted entries,
+ * a row of dW at a time in registers (β = 0: dW is only written). */
 static inline __attribute__((always_inline)) void SNAME(transposed_strip)(
     const int width, ptrdiff_t columns, const ptrdiff_t *columnEnds, const int *entryRows, const SCALAR *entryValues,
-    const SCALAR *g, ptrdiff_t n, SCALAR *dw, ptrdiff_t c0) {
+    const SCALAR *g, ptrdiff_t n, SCALAR *dw, ptrdiff_t c0, SCALAR alpha, SCALAR beta) {
     ptrdiff_t e = 0;
     for (ptrdiff_t j = 0; j < columns; j++) {
         SNAME(vec) acc[STRIP_VECTORS];
@@ -66,18 +66,28 @@ static inline __attribute__((always_inline)) void SNAME(transposed_strip)(
             for (int v = 0; v < width; v++) acc[v] = x * VLOAD(src + v * LANES) + acc[v];
         }
         SCALAR *out = dw + j * n + c0;
-        for (int v = 0; v < width; v++) VSTORE(out + v * LANES, acc[v]);
+        if (beta == 0) {
+            if (alpha == 1) {
+                for (int v = 0; v < width; v++) VSTORE(out + v * LANES, acc[v]);
+            } else {
+                for (int v = 0; v < width; v++) VSTORE(out + v * LANES, alpha * acc[v]);
+            }
+        } else {
+            for (int v = 0; v < width; v++) VSTORE(out + v * LANES, alpha * acc[v] + beta * VLOAD(out + v * LANES));
+        }
     }
 }
 
-/* dW = Xᵀ·G column by column of X: the nonzeros are sorted by column first (a counting sort that
- * keeps the rows in order), then each row of dW sums its terms in registers and is written once, a
- * strip of G's columns at a time (the strip of G stays in the first-level cache). No clearing pass
- * and no read-modify-write of dW; the terms of each element add in the order of the rows. The
- * caller's scratch holds the sorted entries: `columns + 1` column ends, `starts[rows]` rows and values. */
+/* dW = α·Xᵀ·G + β·dW column by column of X: the nonzeros are sorted by column first (a counting sort
+ * that keeps the rows in order), then each row of dW sums its terms in registers and is written once,
+ * a strip of G's columns at a time (the strip of G stays in the first-level cache). No clearing pass;
+ * dW is read only when β ≠ 0 (a gradient step applied in place); the terms of each element add in the
+ * order of the rows. The caller's scratch holds the sorted entries: `columns + 1` column ends,
+ * `starts[rows]` rows and values. */
 static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts,
                                               const int *indices, const SCALAR *values, const SCALAR *g, ptrdiff_t n,
-                                              SCALAR *dw, ptrdiff_t *columnEnds, int *entryRows, SCALAR *entryValues) {
+                                              SCALAR *dw, ptrdiff_t *columnEnds, int *entryRows, SCALAR *entryValues,
+                                              SCALAR alpha, SCALAR beta) {
     const ptrdiff_t count = starts[rows];
     // Column c's entries go to [columnEnds[c - 1], columnEnds[c]) (columnEnds[-1] read as 0).
     __builtin_memset(columnEnds, 0, sizeof(ptrdiff_t) * (size_t)(columns + 1));
@@ -94,21 +104,23 @@ static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns,
     // Strips of 8 vectors while a strip of G's rows fits the first-level cache beside the entries
     // (measured on MNIST batches: 50 rows × 8 vectors and 200 rows × 4 are the faster choices).
     if ((size_t)rows * 8 * NATIVE_BYTES <= 26 * 1024) {
-        for (; c0 + 8 * LANES <= n; c0 += 8 * LANES) SNAME(transposed_strip)(8, columns, columnEnds, entryRows, entryValues, g, n, dw, c0);
+        for (; c0 + 8 * LANES <= n; c0 += 8 * LANES) SNAME(transposed_strip)(8, columns, columnEnds, entryRows, entryValues, g, n, dw, c0, alpha, beta);
     }
-    for (; c0 + 4 * LANES <= n; c0 += 4 * LANES) SNAME(transposed_strip)(4, columns, columnEnds, entryRows, entryValues, g, n, dw, c0);
-    if (c0 + 2 * LANES <= n) { SNAME(transposed_strip)(2, columns, columnEnds, entryRows, entryValues, g, n, dw, c0); c0 += 2 * LANES; }
-    if (c0 + LANES <= n) { SNAME(transposed_strip)(1, columns, columnEnds, entryRows, entryValues, g, n, dw, c0); c0 += LANES; }
+    for (; c0 + 4 * LANES <= n; c0 += 4 * LANES) SNAME(transposed_strip)(4, columns, columnEnds, entryRows, entryValues, g, n, dw, c0, alpha, beta);
+    if (c0 + 2 * LANES <= n) { SNAME(transposed_strip)(2, columns, columnEnds, entryRows, entryValues, g, n, dw, c0, alpha, beta); c0 += 2 * LANES; }
+    if (c0 + LANES <= n) { SNAME(transposed_strip)(1, columns, columnEnds, entryRows, entryValues, g, n, dw, c0, alpha, beta); c0 += LANES; }
     if (c0 < n) {
         ptrdiff_t e = 0;
         for (ptrdiff_t j = 0; j < columns; j++) {
             SCALAR *out = dw + j * n;
-            for (ptrdiff_t c = c0; c < n; c++) out[c] = 0;
+            SCALAR tail[64];  // the last n − c0 < LANES ≤ 16 columns
+            for (ptrdiff_t c = c0; c < n; c++) tail[c - c0] = 0;
             for (; e < columnEnds[j]; e++) {
                 const SCALAR x = entryValues[e];
                 const SCALAR *src = g + (ptrdiff_t)entryRows[e] * n;
-                for (ptrdiff_t c = c0; c < n; c++) out[c] = x * src[c] + out[c];
+                for (ptrdiff_t c = c0; c < n; c++) tail[c - c0] = x * src[c] + tail[c - c0];
             }
+            for (ptrdiff_t c = c0; c < n; c++) out[c] = beta == 0 ? alpha * tail[c - c0] : alpha * tail[c - c0] + beta * out[c];
         }
     }
 }

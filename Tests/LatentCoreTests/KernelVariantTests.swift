@@ -216,6 +216,7 @@ import LatentKernels
         let w = (0..<(columns * n)).map { _ in rng.nextNormal() }
         let g = (0..<(rows * n)).map { _ in rng.nextNormal() }
         let y0 = (0..<(rows * n)).map { _ in rng.nextNormal() }
+        let d0 = (0..<(columns * n)).map { _ in rng.nextNormal() }
         for (name, kernels) in Self.levels {
             // Compressing the dense matrix keeps its nonzeros (the list above also holds some zeros), in
             // order; one entry of room too few is refused.
@@ -233,12 +234,20 @@ import LatentKernels
             kernels.pointee.sparse_multiply_f64!(rows, starts, indices, values, w, n, &y)
             var ends = [Int](repeating: -1, count: columns + 1), entryRows = [Int32](repeating: -1, count: values.count)
             var entryValues = [Double](repeating: .nan, count: values.count), entryValuesF = [Float](repeating: .nan, count: values.count)
-            kernels.pointee.sparse_transposed_multiply_f64!(rows, columns, starts, indices, values, g, n, &dw, &ends, &entryRows, &entryValues)
+            // β = 0 never reads dW (NaN there stays out of the result); α = 0.5, β = −2 scales and adds.
+            kernels.pointee.sparse_transposed_multiply_f64!(rows, columns, starts, indices, values, g, n, &dw, &ends, &entryRows, &entryValues,
+                                                            1, 0)
+            var dwAdded = d0
+            kernels.pointee.sparse_transposed_multiply_f64!(rows, columns, starts, indices, values, g, n, &dwAdded, &ends, &entryRows,
+                                                            &entryValues, 0.5, -2)
             var yf = y0.map(Float.init), dwf = [Float](repeating: .nan, count: columns * n)
             let valuesF = values.map(Float.init), wf = w.map(Float.init), gf = g.map(Float.init)
             kernels.pointee.sparse_multiply_f32!(rows, starts, indices, valuesF, wf, n, &yf)
             kernels.pointee.sparse_transposed_multiply_f32!(rows, columns, starts, indices, valuesF, gf, n, &dwf, &ends, &entryRows,
-                                                            &entryValuesF)
+                                                            &entryValuesF, 1, 0)
+            var dwfAdded = d0.map(Float.init)
+            kernels.pointee.sparse_transposed_multiply_f32!(rows, columns, starts, indices, valuesF, gf, n, &dwfAdded, &ends, &entryRows,
+                                                            &entryValuesF, 0.5, -2)
             for i in 0..<rows {
                 for c in 0..<n {
                     var s = y0[i * n + c]
@@ -253,6 +262,9 @@ import LatentKernels
                     for i in 0..<rows { s += dense[i * columns + j] * g[i * n + c] }
                     #expect(abs(dw[j * n + c] - s) < 1e-12 * max(1, abs(s)), "\(name)")
                     #expect(abs(Double(dwf[j * n + c]) - s) < 1e-4 * max(1, abs(s)), "\(name)")
+                    let added = 0.5 * s - 2 * d0[j * n + c]
+                    #expect(abs(dwAdded[j * n + c] - added) < 1e-12 * max(1, abs(added)), "\(name)")
+                    #expect(abs(Double(dwfAdded[j * n + c]) - added) < 1e-4 * max(1, abs(added)), "\(name)")
                 }
             }
         }

@@ -288,10 +288,22 @@ extension RestrictedBoltzmannMachine {
         mutating func update(positive p: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>),
                              negative q: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>),
                              rate lr: Float, momentum mom: Float, weightDecay decay: Float) {
+            let scale = 1 / Float(p.0.rows), count = positive.elements.count
             // Both phases in one product when both are sparse: the rows of v_k, negated, below those of v₀.
             if let s0 = p.1, let sk = q.1 {
                 let stacked = s0.stacked(above: sk, negatingBelow: true)
                 let both = p.2.stacked(above: q.2)
+                if mom == 0 {
+                    // Without momentum the step lands in place: Wᵀ ← (1 − ελ)·Wᵀ + (ε/B)·(v₀ᵀh₀ − v_kᵀh_k),
+                    // each row of Wᵀ read and written once, no gradient buffer.
+                    let hc = both.columns
+                    transposedWeights.withUnsafeMutableBufferPointer { w in
+                        both.withUnsafeBufferPointer { hp in
+                            stacked.transposedMultiply(hp.start, outputs: hc, into: w.start, alpha: lr * scale, beta: 1 - lr * decay)
+                        }
+                    }
+                    return
+                }
                 Self.transposedProduct(Matrix(rows: 0, columns: 0), stacked, both, into: &positive)
             } else {
                 Self.transposedProduct(p.0, p.1, p.2, into: &positive)
@@ -301,7 +313,6 @@ extension RestrictedBoltzmannMachine {
                     negative.withUnsafeBufferPointer { gn in for i in 0..<count { gp[i] -= gn[i] } }
                 }
             }
-            let scale = 1 / Float(p.0.rows), count = positive.elements.count
             positive.withUnsafeBufferPointer { g in
                 transposedWeights.withUnsafeMutableBufferPointer { w in
                     if mom == 0 {

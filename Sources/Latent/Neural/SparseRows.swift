@@ -103,13 +103,14 @@ struct SparseRows<S: NeuralScalar> {
         }
     }
 
-    /// `dW = Xᵀ · G` (overwriting `dW`, row-major `columns × n`) with `G` row-major `rows × n`.
-    func transposedMultiply(_ g: UnsafePointer<S>, outputs n: Int, into dw: UnsafeMutablePointer<S>) {
+    /// `dW = α·Xᵀ·G + β·dW` (`dW` row-major `columns × n`, not read when `β = 0`) with `G` row-major
+    /// `rows × n`.
+    func transposedMultiply(_ g: UnsafePointer<S>, outputs n: Int, into dw: UnsafeMutablePointer<S>, alpha: S = 1, beta: S = 0) {
         starts.withUnsafeBufferPointer { sp in
             indices.withUnsafeBufferPointer { ip in
                 values.withUnsafeBufferPointer { vp in
                     S.sparseTransposedMultiply(rows: rows, columns: columns, starts: sp.start, indices: ip.start, values: vp.start,
-                                               by: g, outputs: n, into: dw)
+                                               by: g, outputs: n, into: dw, alpha: alpha, beta: beta)
                 }
             }
         }

@@ -20,10 +20,11 @@ public protocol KernelScalar: BLASScalar {
     /// number, or nil when there are more than `limit`.
     static func compressNonzeros(_ x: UnsafePointer<Self>, rows: Int, columns: Int, limit: Int, starts: UnsafeMutablePointer<Int>,
                                  indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Self>) -> Int?
-    /// `dW = Xᵀ·G`, overwriting the row-major `columns × n` `dW`; `G` is row-major `rows × n`.
+    /// `dW = α·Xᵀ·G + β·dW` for the row-major `columns × n` `dW` (not read when `β = 0`: it may
+    /// hold anything); `G` is row-major `rows × n`. With `β = 1` a gradient step lands in place.
     static func sparseTransposedMultiply(rows: Int, columns: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>,
                                          values: UnsafePointer<Self>, by g: UnsafePointer<Self>, outputs n: Int,
-                                         into dw: UnsafeMutablePointer<Self>)
+                                         into dw: UnsafeMutablePointer<Self>, alpha: Self, beta: Self)
 }
 
 extension Float: KernelScalar {
@@ -44,13 +45,13 @@ extension Float: KernelScalar {
 
     public static func sparseTransposedMultiply(rows: Int, columns: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>,
                                                 values: UnsafePointer<Float>, by g: UnsafePointer<Float>, outputs n: Int,
-                                                into dw: UnsafeMutablePointer<Float>) {
+                                                into dw: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
         let count = starts[rows]
         withUnsafeTemporaryAllocation(of: Int.self, capacity: columns + 1) { ends in
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: Swift.max(1, count)) { entryRows in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, count)) { entryValues in
                     latent_sparse_transposed_multiply_f32(rows, columns, starts, indices, values, g, n, dw, ends.baseAddress!,
-                                                          entryRows.baseAddress!, entryValues.baseAddress!)
+                                                          entryRows.baseAddress!, entryValues.baseAddress!, alpha, beta)
                 }
             }
         }
@@ -75,13 +76,13 @@ extension Double: KernelScalar {
 
     public static func sparseTransposedMultiply(rows: Int, columns: Int, starts: UnsafePointer<Int>, indices: UnsafePointer<Int32>,
                                                 values: UnsafePointer<Double>, by g: UnsafePointer<Double>, outputs n: Int,
-                                                into dw: UnsafeMutablePointer<Double>) {
+                                                into dw: UnsafeMutablePointer<Double>, alpha: Double, beta: Double) {
         let count = starts[rows]
         withUnsafeTemporaryAllocation(of: Int.self, capacity: columns + 1) { ends in
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: Swift.max(1, count)) { entryRows in
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: Swift.max(1, count)) { entryValues in
                     latent_sparse_transposed_multiply_f64(rows, columns, starts, indices, values, g, n, dw, ends.baseAddress!,
-                                                          entryRows.baseAddress!, entryValues.baseAddress!)
+                                                          entryRows.baseAddress!, entryValues.baseAddress!, alpha, beta)
                 }
             }
         }

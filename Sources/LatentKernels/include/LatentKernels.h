@@ -48,11 +48,13 @@ typedef struct {
     void (*sparse_multiply_f64)(ptrdiff_t, const ptrdiff_t *, const int *, const double *, const double *, ptrdiff_t,
                                 double *);
     void (*sparse_transposed_multiply_f32)(ptrdiff_t, ptrdiff_t, const ptrdiff_t *, const int *, const float *,
-                                           const float *, ptrdiff_t, float *, ptrdiff_t *, int *, float *);
+                                           const float *, ptrdiff_t, float *, ptrdiff_t *, int *, float *,
+                                           float, float);
     ptrdiff_t (*compress_rows_f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t *, int *, float *);
     ptrdiff_t (*compress_rows_f64)(const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t *, int *, double *);
     void (*sparse_transposed_multiply_f64)(ptrdiff_t, ptrdiff_t, const ptrdiff_t *, const int *, const double *,
-                                           const double *, ptrdiff_t, double *, ptrdiff_t *, int *, double *);
+                                           const double *, ptrdiff_t, double *, ptrdiff_t *, int *, double *,
+                                           double, double);
     void (*zero_where_not_positive_f32)(float *, const float *, ptrdiff_t, int);
     void (*zero_where_not_positive_f64)(double *, const double *, ptrdiff_t, int);
     // Index 0: four lanes, 1: eight.
@@ -135,15 +137,17 @@ ptrdiff_t latent_compress_rows_f32(const float *x, ptrdiff_t rows, ptrdiff_t col
 ptrdiff_t latent_compress_rows_f64(const double *x, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t limit, ptrdiff_t *starts,
                                    int *indices, double *values);
 
-/// `dW = Xᵀ·G` (overwriting the row-major `columns × n` `dW`) for the same sparse `X` and a row-major
-/// `rows × n` `G`. The last three arrays are the caller's scratch for the entries sorted by column:
+/// `dW = α·Xᵀ·G + β·dW` (the row-major `columns × n` `dW`, not read when `β = 0`) for the same
+/// sparse `X` and a row-major `rows × n` `G`. The last three arrays are the caller's scratch for the entries sorted by column:
 /// `columns + 1` column ends, and `starts[rows]` rows and values.
 void latent_sparse_transposed_multiply_f32(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
                                            const float *values, const float *g, ptrdiff_t n, float *dw,
-                                           ptrdiff_t *columnEnds, int *entryRows, float *entryValues);
+                                           ptrdiff_t *columnEnds, int *entryRows, float *entryValues,
+                                           float alpha, float beta);
 void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, const ptrdiff_t *starts, const int *indices,
                                            const double *values, const double *g, ptrdiff_t n, double *dw,
-                                           ptrdiff_t *columnEnds, int *entryRows, double *entryValues);
+                                           ptrdiff_t *columnEnds, int *entryRows, double *entryValues,
+                                           double alpha, double beta);
 
 /// `x[i] = 0` wherever `reference[i] < 0` (`strictly` non-zero) or `reference[i] ≤ 0`, for `i < n` (the
 /// ReLU with `reference == x`, and its backward pass with `reference` the ReLU's output). `reference`
