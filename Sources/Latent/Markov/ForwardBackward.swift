@@ -34,26 +34,30 @@ struct ForwardBackward {
         transitions = model.transitions.elements
     }
 
-    /// Runs the passes on rows `range` of `logB` (`T × K`), writing `γ` into every one of the same
-    /// rows of `gamma` when given, and the expected transition counts when `wantTransitions` is set.
-    func run(logB: UnsafePointer<Double>, range: SequenceRange, gamma: UnsafeMutablePointer<Double>?,
-             wantTransitions: Bool, threads: Int) -> ForwardBackwardResult {
-        guard !range.isEmpty else { return ForwardBackwardResult(logLikelihood: 0, transitionCounts: []) }
+    /// Runs the passes on each of `sequences` (row ranges of `logB`, `T × K`) in turn, writing `γ`
+    /// into the same rows of `gamma` when given, and each sequence's expected transition counts when
+    /// `wantTransitions` is set. One set of buffers, sized for the longest sequence, serves them all
+    /// (many short sequences cost no allocation each); `threads > 1` splits each sequence's passes
+    /// over two cores. Results in the order of `sequences`.
+    func run(logB: UnsafePointer<Double>, sequences: ArraySlice<SequenceRange>, gamma: UnsafeMutablePointer<Double>?,
+             wantTransitions: Bool, threads: Int) -> [ForwardBackwardResult] {
+        let longest = sequences.lazy.map(\.count).max() ?? 0
+        let backward = gamma != nil || wantTransitions
         if k <= 4 {
-            let pass = Passes<SIMD4<Double>>(self, steps: range.count, backward: gamma != nil || wantTransitions)
-            return pass.run(logB: logB + range.lowerBound * k, gamma: gamma.map { $0 + range.lowerBound * k },
-                            wantTransitions: wantTransitions, parallel: threads > 1)
+            var passes = Passes<SIMD4<Double>>(self, capacity: longest, backward: backward)
+            return passes.runEach(logB: logB, sequences: sequences, gamma: gamma, wantTransitions: wantTransitions, parallel: threads > 1)
         }
-        let pass = Passes<SIMD8<Double>>(self, steps: range.count, backward: gamma != nil || wantTransitions)
-        return pass.run(logB: logB + range.lowerBound * k, gamma: gamma.map { $0 + range.lowerBound * k },
-                        wantTransitions: wantTransitions, parallel: threads > 1)
+        var passes = Passes<SIMD8<Double>>(self, capacity: longest, backward: backward)
+        return passes.runEach(logB: logB, sequences: sequences, gamma: gamma, wantTransitions: wantTransitions, parallel: threads > 1)
     }
 }
 
-/// The buffers of one forward-backward run, `p` doubles per step (`K` padded to whole vectors `V`),
-/// freed with the value (each pointer below belongs to a ``ScratchBuffer`` held in `owners`).
+/// The buffers of forward-backward runs, `p` doubles per step (`K` padded to whole vectors `V`) for
+/// up to `capacity` steps, freed with the value (each pointer below belongs to a ``ScratchBuffer``
+/// held in `owners`); `steps` is the length of the sequence being run.
 private struct Passes<V: SIMD> where V.Scalar == Double {
-    let k: Int, steps: Int, lanes: Int, chunks: Int, p: Int
+    let k: Int, lanes: Int, chunks: Int, p: Int
+    private(set) var steps: Int
     let transitions: [Double]
     /// Padded `π`, rows of `A`, columns of `A` (column `j` as a vector over `i`).
     let pi: UnsafeMutablePointer<Double>
@@ -65,16 +69,16 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
     let beta: UnsafeMutablePointer<Double>
     let forwardScale: UnsafeMutablePointer<Double>
     let backwardScale: UnsafeMutablePointer<Double>
-    /// The two fixed halves over which passes 1 and 3 are split.
-    let halves: [Range<Int>]
+    /// Pass 3's two halves of `Σ_t ξ_t` (`2 × K × p`; empty without the backward pass).
+    let halfSums: UnsafeMutablePointer<Double>
     private let owners: [ScratchBuffer<Double>]
 
     static var low: Double { 0x1p-64 }
     static var high: Double { 0x1p64 }
 
-    init(_ model: ForwardBackward, steps: Int, backward: Bool) {
+    init(_ model: ForwardBackward, capacity: Int, backward: Bool) {
         k = model.k
-        self.steps = steps
+        steps = capacity
         lanes = V.scalarCount
         chunks = (k + lanes - 1) / lanes
         p = chunks * lanes
@@ -82,9 +86,9 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         // At least `lanes` rows, zero past `K`, so single-vector steps can run over every lane.
         let stored = max(k, lanes) * p
         let owners = [ScratchBuffer<Double>(count: p, repeating: 0), ScratchBuffer(count: stored, repeating: 0),
-                      ScratchBuffer(count: stored, repeating: 0), ScratchBuffer(count: steps * p), ScratchBuffer(count: steps * p),
-                      ScratchBuffer(count: backward ? steps * p : 0), ScratchBuffer(count: steps),
-                      ScratchBuffer(count: backward ? steps : 0)]
+                      ScratchBuffer(count: stored, repeating: 0), ScratchBuffer(count: capacity * p), ScratchBuffer(count: capacity * p),
+                      ScratchBuffer(count: backward ? capacity * p : 0), ScratchBuffer(count: capacity),
+                      ScratchBuffer(count: backward ? capacity : 0), ScratchBuffer(count: backward ? 2 * k * p : 0)]
         self.owners = owners
         pi = owners[0].pointer
         rows = owners[1].pointer
@@ -101,7 +105,28 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
         beta = owners[5].pointer
         forwardScale = owners[6].pointer
         backwardScale = owners[7].pointer
-        halves = [0..<(steps / 2), (steps / 2)..<steps]
+        halfSums = owners[8].pointer
+    }
+
+    /// The two fixed halves of the sequence over which passes 1 and 3 are split.
+    func half(_ h: Int) -> Range<Int> { h == 0 ? 0..<(steps / 2) : (steps / 2)..<steps }
+
+    /// ``run(logB:gamma:wantTransitions:parallel:)`` on each sequence (row ranges of `logB` and
+    /// `gamma`, at most `capacity` rows each), in order.
+    mutating func runEach(logB: UnsafePointer<Double>, sequences: ArraySlice<SequenceRange>, gamma: UnsafeMutablePointer<Double>?,
+                          wantTransitions: Bool, parallel: Bool) -> [ForwardBackwardResult] {
+        var results: [ForwardBackwardResult] = []
+        results.reserveCapacity(sequences.count)
+        for range in sequences {
+            guard !range.isEmpty else {
+                results.append(ForwardBackwardResult(logLikelihood: 0, transitionCounts: []))
+                continue
+            }
+            steps = range.count
+            results.append(run(logB: logB + range.lowerBound * k, gamma: gamma.map { $0 + range.lowerBound * k },
+                               wantTransitions: wantTransitions, parallel: parallel))
+        }
+        return results
     }
 
     @inline(__always) func load(_ pointer: UnsafePointer<Double>) -> V {
@@ -157,14 +182,12 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
 
     /// Pass 1: `b_t = exp(logB_t − max_t)` (padding lanes 0); returns `Σ_t max_t`.
     func exponentiate(_ logB: UnsafePointer<Double>, parallel: Bool) -> Double {
-        var maxima = [0.0, 0.0]
-        maxima.withUnsafeMutableBufferPointer { maximaBuffer in
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2) { maxima in
             runPair(parallel) { h in
-                let total = ScaledRecursions.exponentiate(states: k, width: p, logB: logB, range: halves[h], into: b)
-                maximaBuffer[h] = total
+                maxima[h] = ScaledRecursions.exponentiate(states: k, width: p, logB: logB, range: half(h), into: b)
             }
+            return maxima[0] + maxima[1]
         }
-        return maxima[0] + maxima[1]
     }
 
     /// `α̂_t` from `α̂_{t−1}` (or from `π` at `t = 0`).
@@ -259,39 +282,36 @@ private struct Passes<V: SIMD> where V.Scalar == Double {
     /// Pass 3: the posteriors into `gamma` (`T × K`) and, if asked, `Σ_t ξ_t` (`K × K`).
     func posteriors(gamma: UnsafeMutablePointer<Double>?, wantTransitions: Bool, parallel: Bool) -> [Double] {
         // Per half, M(i, j) = Σ_t α̂_t(i) w_t(j) with w_t = b_{t+1} ⊙ β̃_{t+1} / (d_t α̂_t · β̃_t).
-        var halfSums = [Double](repeating: 0, count: wantTransitions ? 2 * k * p : 0)
-        halfSums.withUnsafeMutableBufferPointer { sumsBuffer in
-            // An empty array's buffer may still have a base address: ask for sums explicitly.
-            let sumsBase = wantTransitions ? sumsBuffer.baseAddress : nil
-            runPair(parallel) { h in
-                let m = sumsBase.map { $0 + h &* k &* p }
-                if chunks == 1 {
-                    ScaledRecursions.posteriors(lanes: lanes, states: k, range: halves[h], steps: steps, alpha: alpha, beta: beta,
-                                                b: b, backwardScales: backwardScale, gamma: gamma, sums: m)
-                    return
+        if wantTransitions { halfSums.update(repeating: 0, count: 2 * k * p) }
+        let sumsBase = wantTransitions ? halfSums : nil
+        runPair(parallel) { h in
+            let m = sumsBase.map { $0 + h &* k &* p }
+            if chunks == 1 {
+                ScaledRecursions.posteriors(lanes: lanes, states: k, range: half(h), steps: steps, alpha: alpha, beta: beta,
+                                            b: b, backwardScales: backwardScale, gamma: gamma, sums: m)
+                return
+            }
+            for t in half(h) {
+                let at = alpha + t &* p, bt = beta + t &* p
+                var overlap = 0.0
+                for c in 0..<chunks { overlap += (load(at + c &* lanes) * load(bt + c &* lanes)).sum() }
+                guard overlap > 0 && overlap.isFinite else {
+                    if let gamma { (gamma + t &* k).update(repeating: 0, count: k) }
+                    continue
                 }
-                for t in halves[h] {
-                    let at = alpha + t &* p, bt = beta + t &* p
-                    var overlap = 0.0
-                    for c in 0..<chunks { overlap += (load(at + c &* lanes) * load(bt + c &* lanes)).sum() }
-                    guard overlap > 0 && overlap.isFinite else {
-                        if let gamma { (gamma + t &* k).update(repeating: 0, count: k) }
-                        continue
-                    }
-                    let inverse = 1 / overlap
-                    if let gamma {
-                        let g = gamma + t &* k
-                        for s in 0..<k { g[s] = at[s] * bt[s] * inverse }
-                    }
-                    if let m, t &+ 1 < steps {
-                        let factor = V(repeating: inverse / backwardScale[t])
-                        let bn = b + (t &+ 1) &* p, next = beta + (t &+ 1) &* p
-                        for c in 0..<chunks {
-                            let w = load(bn + c &* lanes) * load(next + c &* lanes) * factor
-                            for i in 0..<k {
-                                let target = m + (i &* p &+ c &* lanes)
-                                store(load(target).adding(V(repeating: at[i]), times: w), target)
-                            }
+                let inverse = 1 / overlap
+                if let gamma {
+                    let g = gamma + t &* k
+                    for s in 0..<k { g[s] = at[s] * bt[s] * inverse }
+                }
+                if let m, t &+ 1 < steps {
+                    let factor = V(repeating: inverse / backwardScale[t])
+                    let bn = b + (t &+ 1) &* p, next = beta + (t &+ 1) &* p
+                    for c in 0..<chunks {
+                        let w = load(bn + c &* lanes) * load(next + c &* lanes) * factor
+                        for i in 0..<k {
+                            let target = m + (i &* p &+ c &* lanes)
+                            store(load(target).adding(V(repeating: at[i]), times: w), target)
                         }
                     }
                 }

@@ -149,9 +149,7 @@ extension HiddenMarkovModel {
         let gamma = Matrix<Double>(rows: data.data.rows, columns: k) { gp in
             if !data.coversAllRows { gp.initialize(repeating: 0) }
             results = logB.withUnsafeBufferPointer { lb in
-                forEachSequence(data.sequences, threads: data.threads) { s, cores in
-                    forwardBackward(logB: lb.start, range: data.sequences[s], gamma: gp.start, wantTransitions: true, threads: cores)
-                }
+                forwardBackward(logB: lb.start, sequences: data.sequences, gamma: gp.start, wantTransitions: true, threads: data.threads)
             }
         }
         let logLikelihood = results.reduce(0) { $0 + $1.logLikelihood }

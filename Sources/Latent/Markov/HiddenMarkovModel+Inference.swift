@@ -1,11 +1,26 @@
 import Foundation
 
 extension HiddenMarkovModel {
-    /// Forward-backward on rows `range` of the emission log-likelihoods `logB` (`T × K`); see
-    /// ``ForwardBackward``.
-    func forwardBackward(logB: UnsafePointer<Double>, range: SequenceRange, gamma: UnsafeMutablePointer<Double>?,
-                         wantTransitions: Bool, threads: Int) -> ForwardBackwardResult {
-        ForwardBackward(self).run(logB: logB, range: range, gamma: gamma, wantTransitions: wantTransitions, threads: threads)
+    /// Forward-backward on each sequence (row ranges of the emission log-likelihoods `logB`, `T × K`),
+    /// in parallel over sequences; results in the order of `sequences`. See ``ForwardBackward``.
+    func forwardBackward(logB: UnsafePointer<Double>, sequences: [SequenceRange], gamma: UnsafeMutablePointer<Double>?,
+                         wantTransitions: Bool, threads: Int) -> [ForwardBackwardResult] {
+        let passes = ForwardBackward(self)
+        // A lone sequence gets every core for its own passes; many are split into a few chunks per
+        // core, each chunk reusing one set of buffers.
+        guard sequences.count > 1, threads > 1 else {
+            return passes.run(logB: logB, sequences: sequences[...], gamma: gamma, wantTransitions: wantTransitions,
+                              threads: sequences.count == 1 ? threads : 1)
+        }
+        var results = [ForwardBackwardResult](repeating: ForwardBackwardResult(logLikelihood: 0, transitionCounts: []), count: sequences.count)
+        results.withUnsafeMutableBufferPointer { rp in
+            let base = rp.start
+            ChunkedWork(count: sequences.count, minimumChunk: 1, maxChunks: 4 * threads).run(threads: threads) { _, range in
+                let chunk = passes.run(logB: logB, sequences: sequences[range], gamma: gamma, wantTransitions: wantTransitions, threads: 1)
+                for (offset, result) in chunk.enumerated() { base[range.lowerBound + offset] = result }
+            }
+        }
+        return results
     }
 
     /// Runs `body(s, cores)` for each sequence `s`, in parallel over sequences, in a deterministic
@@ -27,9 +42,8 @@ extension HiddenMarkovModel {
         let seqs = sequences ?? .single(x.rows)
         let logB = emission.logLikelihoods(of: x, threads: threads)
         return logB.withUnsafeBufferPointer { lb in
-            forEachSequence(seqs, threads: threads) { s, cores in
-                forwardBackward(logB: lb.start, range: seqs[s], gamma: nil, wantTransitions: false, threads: cores).logLikelihood
-            }.reduce(0, +)
+            forwardBackward(logB: lb.start, sequences: seqs, gamma: nil, wantTransitions: false, threads: threads)
+                .reduce(0) { $0 + $1.logLikelihood }
         }
     }
 
@@ -41,9 +55,7 @@ extension HiddenMarkovModel {
         logB.withUnsafeBufferPointer { lb in
             gamma.withUnsafeMutableBufferPointer { gp in
                 let g = gp.start
-                _ = forEachSequence(seqs, threads: threads) { s, cores in
-                    forwardBackward(logB: lb.start, range: seqs[s], gamma: g, wantTransitions: false, threads: cores).logLikelihood
-                }
+                _ = forwardBackward(logB: lb.start, sequences: seqs, gamma: g, wantTransitions: false, threads: threads)
             }
         }
         return gamma
