@@ -7,6 +7,17 @@ public struct SplitMergeMove: Sendable, Equatable {
     public let first: Int
     public let second: Int
     public let split: Int
+    /// When set, `second` restarts as a new narrow component around this row of the data instead of
+    /// taking half of `split` (which is then unused): the move that finds optima with a small,
+    /// tight component that no split of a broad one reaches.
+    public let seedRow: Int?
+
+    public init(first: Int, second: Int, split: Int, seedRow: Int? = nil) {
+        self.first = first
+        self.second = second
+        self.split = split
+        self.seedRow = seedRow
+    }
 }
 
 /// A model whose components (mixture components, HMM states) split-and-merge EM can move.
@@ -16,6 +27,14 @@ public protocol SplitMergeable: DegeneracyChecking {
     func splitMergeMoves(on data: TrainingData) -> [SplitMergeMove]
     /// This model after `move`, or nil when the move cannot be made.
     func applying(_ move: SplitMergeMove, on data: TrainingData, using rng: inout Xoshiro256StarStar) -> Self?
+    /// EM iterations a move gets to pass the current likelihood, and whether it may be dropped
+    /// earlier when its gains extrapolate short of it (``SplitAndMerge/lookIterations`` with the
+    /// early verdict by default).
+    static var splitMergeLook: (iterations: Int, earlyVerdict: Bool) { get }
+}
+
+extension SplitMergeable {
+    public static var splitMergeLook: (iterations: Int, earlyVerdict: Bool) { (SplitAndMerge.lookIterations, true) }
 }
 
 /// Split-and-merge EM after convergence (after Ueda, Nakano, Ghahramani & Hinton 2000), written
@@ -50,12 +69,13 @@ public enum SplitAndMerge {
             guard var candidate = current.applying(move, on: data, using: &rng) else { continue }
             // A short look first: a move that has not passed the current likelihood after a few
             // iterations rarely does, and is dropped without running to convergence.
-            let look = EMOptions(maxIterations: min(lookIterations, em.maxIterations), tolerance: em.tolerance)
+            let (lookLength, earlyVerdict) = Model.splitMergeLook
+            let look = EMOptions(maxIterations: min(lookLength, em.maxIterations), tolerance: em.tolerance)
             let target = currentTrace.logLikelihood
             // Unscored after its last M-step: most looks are dropped, and a kept one is scored by the
             // run that continues it.
             guard let lookTrace = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: look,
-                                                                    stop: { ExpectationMaximization.cannotReach(target, $0) },
+                                                                    stop: { earlyVerdict && ExpectationMaximization.cannotReach(target, $0) },
                                                                     scoringTheLastStep: false) else { continue }
             spent += lookTrace.iterations
             guard lookTrace.logLikelihood > currentTrace.logLikelihood,
