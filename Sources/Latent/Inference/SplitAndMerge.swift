@@ -27,14 +27,17 @@ public protocol SplitMergeable: DegeneracyChecking {
     func splitMergeMoves(on data: TrainingData) -> [SplitMergeMove]
     /// This model after `move`, or nil when the move cannot be made.
     func applying(_ move: SplitMergeMove, on data: TrainingData, using rng: inout Xoshiro256StarStar) -> Self?
-    /// EM iterations a move gets to pass the current likelihood, and whether it may be dropped
-    /// earlier when its gains extrapolate short of it (``SplitAndMerge/lookIterations`` with the
-    /// early verdict by default).
-    static var splitMergeLook: (iterations: Int, earlyVerdict: Bool) { get }
+    /// EM iterations a move gets to pass the current likelihood, and the iterations after which it
+    /// is dropped as soon as its gains extrapolate short of it
+    /// (``ExpectationMaximization/cannotReach(_:_:)``). By default ``SplitAndMerge/lookIterations``
+    /// and ``ExpectationMaximization/earliestVerdict``.
+    static var splitMergeLook: (iterations: Int, verdictAfter: Int) { get }
 }
 
 extension SplitMergeable {
-    public static var splitMergeLook: (iterations: Int, earlyVerdict: Bool) { (SplitAndMerge.lookIterations, true) }
+    public static var splitMergeLook: (iterations: Int, verdictAfter: Int) {
+        (SplitAndMerge.lookIterations, ExpectationMaximization.earliestVerdict)
+    }
 }
 
 /// Split-and-merge EM after convergence (after Ueda, Nakano, Ghahramani & Hinton 2000), written
@@ -69,13 +72,13 @@ public enum SplitAndMerge {
             guard var candidate = current.applying(move, on: data, using: &rng) else { continue }
             // A short look first: a move that has not passed the current likelihood after a few
             // iterations rarely does, and is dropped without running to convergence.
-            let (lookLength, earlyVerdict) = Model.splitMergeLook
+            let (lookLength, verdictAfter) = Model.splitMergeLook
             let look = EMOptions(maxIterations: min(lookLength, em.maxIterations), tolerance: em.tolerance)
             let target = currentTrace.logLikelihood
             // Unscored after its last M-step: most looks are dropped, and a kept one is scored by the
             // run that continues it.
             guard let lookTrace = try? ExpectationMaximization.run(&candidate, on: data, count: count, options: look,
-                                                                    stop: { earlyVerdict && ExpectationMaximization.cannotReach(target, $0) },
+                                                                    stop: { $0.count > verdictAfter && ExpectationMaximization.cannotReach(target, $0) },
                                                                     scoringTheLastStep: false) else { continue }
             spent += lookTrace.iterations
             guard lookTrace.logLikelihood > currentTrace.logLikelihood,
