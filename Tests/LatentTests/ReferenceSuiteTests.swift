@@ -9,7 +9,7 @@ import TestSupport
 /// `LATENT_REFERENCE_SEEDS=5` runs five seeds per entry.
 ///
 /// The goal is 95% for every family; the floors below are what the defaults reach today (measured
-/// with seed 0: mixtures 90.4%, or 96.1% against scikit-learn's best of 60 k-means starts; HMMs
+/// with seed 0: mixtures 91.4%, or 96.4% against scikit-learn's best of 60 k-means starts; HMMs
 /// 97.5%, 39 of 40 (96.7% over seeds 0–2); Gaussian-mixture HMMs 92.9%, 13 of 14 (96.4% over seeds
 /// 0–5); factor analysis 100%), so
 /// that a change that loses ground fails here. Raise them as the
@@ -18,7 +18,7 @@ import TestSupport
 @Suite(.serialized) struct ReferenceSuiteTests {
     static let suite = try! ReferenceSuite.load()
     static let tolerance = 1e-3
-    static let mixtureFloor = 0.90, mixtureKMeansFloor = 0.95, hmmFloor = 0.95, gmmhmmFloor = 0.92, factorFloor = 0.95
+    static let mixtureFloor = 0.91, mixtureKMeansFloor = 0.95, hmmFloor = 0.95, gmmhmmFloor = 0.92, factorFloor = 0.95
 
     struct Tally {
         var hits = 0, total = 0

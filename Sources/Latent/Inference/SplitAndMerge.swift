@@ -95,6 +95,35 @@ public enum SplitAndMerge {
         return improved ? (current, currentTrace, spent) : (model, trace, spent)
     }
 
+    /// The `count` rows farthest from the responsibility-weighted mean of their most probable
+    /// component (rows of `x`, standardised columns), one per distinct row: the tails a model
+    /// explains worst, where a seeded move (``SplitMergeMove/seedRow``) restarts a component.
+    /// - Complexity: `O(N·K·D + N log N)`.
+    public static func seedRows(_ x: Matrix<Double>, responsibilities gamma: Matrix<Double>, count: Int) -> [Int] {
+        let n = x.rows, k = gamma.columns, d = x.columns
+        var means = Matrix<Double>(rows: k, columns: d), weights = [Double](repeating: 0, count: k)
+        for t in 0..<n { for s in 0..<k { weights[s] += gamma[t, s]; for c in 0..<d { means[s, c] += gamma[t, s] * x[t, c] } } }
+        for s in 0..<k where weights[s] > 0 { for c in 0..<d { means[s, c] /= weights[s] } }
+        var distance = [Double](repeating: 0, count: n)
+        for t in 0..<n {
+            var best = -1.0, state = 0
+            for s in 0..<k where gamma[t, s] > best { best = gamma[t, s]; state = s }
+            for c in 0..<d { distance[t] += (x[t, c] - means[state, c]) * (x[t, c] - means[state, c]) }
+        }
+        var chosen: [Int] = []
+        for t in (0..<n).sorted(by: { distance[$0] > distance[$1] }) where chosen.count < count {
+            if !chosen.contains(where: { c in (0..<d).allSatisfy { x[c, $0] == x[t, $0] } }) { chosen.append(t) }
+        }
+        return chosen
+    }
+
+    /// The rows of `x` nearest row `seed` (squared Euclidean distance, columns as given), nearest first.
+    /// - Complexity: `O(N·D + N log N)`.
+    public static func nearestRows(_ x: Matrix<Double>, to seed: Int, count: Int) -> [Int] {
+        let distance = (0..<x.rows).map { t in (0..<x.columns).reduce(0.0) { $0 + (x[t, $1] - x[seed, $1]) * (x[t, $1] - x[seed, $1]) } }
+        return Array((0..<x.rows).sorted { distance[$0] < distance[$1] }.prefix(count))
+    }
+
     /// Moves best first from a model's responsibilities (`N × K`) and each component's broadness
     /// (weight × spread, in units that do not depend on the data's): merge `i` and `j` for the
     /// `pairs` pairs whose responsibility vectors have the largest cosine, most overlapping first,

@@ -18,7 +18,7 @@ extension HiddenMarkovModel: SplitMergeable {
         // Then a new narrow state around each of the rows the model explains worst, after merging the
         // most overlapping pair: optima with a small, tight state (a few years of low water, a
         // season between two others) that no split of a broad state reaches.
-        let seeds = Self.seedCandidates(x, gamma: gamma, count: Self.seededMoves)
+        let seeds = SplitAndMerge.seedRows(x, responsibilities: gamma, count: Self.seededMoves)
         return ranked + seeds.map { SplitMergeMove(first: top.first, second: top.second, split: top.second, seedRow: $0) }
     }
 
@@ -33,26 +33,6 @@ extension HiddenMarkovModel: SplitMergeable {
     /// On the reference suite (40 entries × seeds 0–7, default search) they raised the hits from 293
     /// to 307 of 320; the longer look alone had raised them from 287 (with 10 starts) to 293.
     public static var seededMoves: Int { 10 }
-
-    /// The `count` rows farthest (in standardised units) from the posterior mean of their most
-    /// probable state, one per distinct value: the tails the model explains worst.
-    static func seedCandidates(_ x: Matrix<Double>, gamma: Matrix<Double>, count: Int) -> [Int] {
-        let n = x.rows, k = gamma.columns, d = x.columns
-        var means = Matrix<Double>(rows: k, columns: d), weights = [Double](repeating: 0, count: k)
-        for t in 0..<n { for s in 0..<k { weights[s] += gamma[t, s]; for c in 0..<d { means[s, c] += gamma[t, s] * x[t, c] } } }
-        for s in 0..<k where weights[s] > 0 { for c in 0..<d { means[s, c] /= weights[s] } }
-        var distance = [Double](repeating: 0, count: n)
-        for t in 0..<n {
-            var best = -1.0, state = 0
-            for s in 0..<k where gamma[t, s] > best { best = gamma[t, s]; state = s }
-            for c in 0..<d { distance[t] += (x[t, c] - means[state, c]) * (x[t, c] - means[state, c]) }
-        }
-        var chosen: [Int] = []
-        for t in (0..<n).sorted(by: { distance[$0] > distance[$1] }) where chosen.count < count {
-            if !chosen.contains(where: { c in (0..<d).allSatisfy { x[c, $0] == x[t, $0] } }) { chosen.append(t) }
-        }
-        return chosen
-    }
 
     /// The model after `move`, built from the posteriors: the merged state's emission is fitted to
     /// the two states' rows together, and the split state's rows are divided by the side of its
@@ -86,8 +66,7 @@ extension HiddenMarkovModel: SplitMergeable {
             // State j restarts on the rows nearest the seed.
             let m = Swift.max(3, n / 20)
             guard k >= 3, n > m else { return nil }
-            let distance = (0..<n).map { t in (0..<x.columns).reduce(0.0) { $0 + (x[t, $1] - x[seed, $1]) * (x[t, $1] - x[seed, $1]) } }
-            for t in (0..<n).sorted(by: { distance[$0] < distance[$1] }).prefix(m) {
+            for t in SplitAndMerge.nearestRows(x, to: seed, count: m) {
                 for s in 0..<k { gamma[t, s] = 0 }
                 gamma[t, j] = 1
             }

@@ -23,6 +23,8 @@ public struct MixtureTrainingData: Sendable {
     static let resolutionRows = 10_000
     let threads: Int
     let work: ChunkedWork
+    /// Seeded split-and-merge moves offered after the ranked ones (``MixtureFitOptions/seededMoves``).
+    var seededMoves = 0
 
     init(_ data: Matrix<Double>, covarianceType: CovarianceType, regularization: Double,
          relativeRegularization: Double = 0, threads: Int) {

@@ -13,10 +13,11 @@ extension GaussianMixture {
         throws -> (model: GaussianMixture, report: FitReport)
     {
         try validate(x, components: components, options: options)
-        let data = MixtureTrainingData(x, covarianceType: options.covarianceType,
+        var data = MixtureTrainingData(x, covarianceType: options.covarianceType,
                                        regularization: options.regularization,
                                        relativeRegularization: options.relativeRegularization,
                                        threads: max(1, options.threads))
+        data.seededMoves = max(0, options.seededMoves)
         if let warm = options.warmStart ?? options.initialMeans.map({ try? startFromMeans($0, data: data, type: options.covarianceType) }) ?? nil {
             guard warm.dimension == x.columns, warm.componentCount == components, warm.covarianceType == options.covarianceType else {
                 throw ModelError.invalidSetting("the starting model has \(warm.componentCount) \(warm.covarianceType.rawValue) components in \(warm.dimension) dimensions; the fit asks for \(components) \(options.covarianceType.rawValue) components in \(x.columns)")

@@ -28,6 +28,8 @@ struct FitGMMCommand: ParsableCommand {
     var shortRunIterations: Int = MixtureFitOptions().shortRunIterations
     @Option(name: .long, parsing: .unconditional, help: "Split-and-merge moves tried from the best start (0: none).")
     var splitMergeTrials: Int = MixtureFitOptions().splitMergeTrials
+    @Option(name: .long, parsing: .unconditional, help: "Of those, moves that restart a component around a badly explained row (offered after the ranked ones).")
+    var seededMoves: Int = MixtureFitOptions().seededMoves
     @Option(name: .long, parsing: .unconditional, help: "Added to every covariance diagonal, in squared data units.")
     var regularization: Double = MixtureFitOptions().regularization
     @Option(name: .long, parsing: .unconditional, help: "Added to each column's variance, times that column's sample variance: the variance floor (1e-3 also keeps components off repeated values).")
@@ -69,6 +71,7 @@ struct FitGMMCommand: ParsableCommand {
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
         guard shortRuns >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
         guard splitMergeTrials >= 0 else { throw ValidationError("--split-merge-trials must be 0 or more") }
+        guard seededMoves >= 0 else { throw ValidationError("--seeded-moves must be 0 or more") }
         guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
             throw ValidationError("--regularization and --relative-regularization must be non-negative numbers")
         }
@@ -94,6 +97,7 @@ struct FitGMMCommand: ParsableCommand {
         options.shortRuns = shortRuns
         options.shortRunIterations = shortRunIterations
         options.splitMergeTrials = splitMergeTrials
+        options.seededMoves = seededMoves
         options.regularization = regularization
         options.relativeRegularization = relativeRegularization
         options.em = fit.em(defaultIterations: MixtureFitOptions().em.maxIterations, defaultTolerance: MixtureFitOptions().em.tolerance)
@@ -124,7 +128,8 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
-                        "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials), "regularization": "\(regularization)",
+                        "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
+                        "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         try writeModelAndSummary(model, report: report, seconds: seconds, columns: table.columnNames, rows: table.count, settings: settings) { _ in }
