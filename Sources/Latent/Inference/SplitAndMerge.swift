@@ -117,6 +117,47 @@ public enum SplitAndMerge {
         return chosen
     }
 
+    /// Rows where the data are densest relative to the model, the largest `log p̂(x) − log p(x)`:
+    /// `p̂` is the `k`-nearest-neighbour density estimate in `x`'s units (standardised columns; a
+    /// neighbour radius below 0.01 counts as 0.01, so repeated values do not win by their ties
+    /// alone) and `modelLogDensity` the model's log-density of each row (in any units: a change of
+    /// units shifts every row's alike). A tight cluster that the model covers with a broad
+    /// component stands out. The `k` neighbours of a chosen row are not chosen again. Candidates
+    /// are at most 1,000 and neighbours at most 2,000 evenly spaced rows.
+    /// - Complexity: `O(min(N, 1000)·min(N, 2000)·(D + log k))`.
+    public static func underfitRows(_ x: Matrix<Double>, modelLogDensity: [Double], neighbours k: Int, count: Int) -> [Int] {
+        let n = x.rows, d = x.columns
+        func evenly(_ limit: Int) -> [Int] { Array(stride(from: 0, to: n, by: max(1, (n + limit - 1) / limit))) }
+        let candidates = evenly(1_000), references = evenly(2_000)
+        let kk = min(max(1, k), references.count - 1)
+        guard kk >= 1, count > 0 else { return [] }
+        var scored: [(score: Double, row: Int, near: [Int])] = []
+        scored.reserveCapacity(candidates.count)
+        var nearest: [(Double, Int)] = []   // the kk + 1 nearest so far, ascending
+        nearest.reserveCapacity(kk + 2)
+        for t in candidates {
+            nearest.removeAll(keepingCapacity: true)
+            for u in references {
+                var distance = 0.0
+                for c in 0..<d { let e = x[t, c] - x[u, c]; distance += e * e }
+                guard !(distance.isNaN), nearest.count <= kk || distance < nearest[kk].0 else { continue }
+                let at = nearest.firstIndex { $0.0 > distance } ?? nearest.count
+                nearest.insert((distance, u), at: at)
+                if nearest.count > kk + 1 { nearest.removeLast() }
+            }
+            guard nearest.count == kk + 1 else { continue }
+            let radius = max(nearest[kk].0.squareRoot(), 0.01)
+            scored.append((-Double(d) * log(radius) - modelLogDensity[t], t, nearest.map(\.1)))
+        }
+        scored.sort { $0.score > $1.score }
+        var chosen: [Int] = [], covered = Set<Int>()
+        for candidate in scored where chosen.count < count && !covered.contains(candidate.row) && candidate.score.isFinite {
+            chosen.append(candidate.row)
+            covered.formUnion(candidate.near)
+        }
+        return chosen
+    }
+
     /// The rows of `x` nearest row `seed` (squared Euclidean distance, columns as given), nearest first.
     /// - Complexity: `O(N·D + N log N)`.
     public static func nearestRows(_ x: Matrix<Double>, to seed: Int, count: Int) -> [Int] {

@@ -12,7 +12,7 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     public var shortRunIterations: Int
     /// Split-and-merge moves tried from the best start (0: none; see ``SplitAndMerge``): two
     /// overlapping states merge and a broad one splits, or (with three or more states) the freed
-    /// state restarts around a badly explained row (``HiddenMarkovModel/seededMoves``); a move is
+    /// state restarts where the data are densest against the model (``HiddenMarkovModel/seededMoves``); a move is
     /// kept if the likelihood rises. Not tried when some parameters are ``fixed``.
     public var splitMergeTrials: Int
     /// Stopping rules (tolerance on the mean log-likelihood per observation). At most 1,000
