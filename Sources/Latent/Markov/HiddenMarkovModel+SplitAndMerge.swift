@@ -148,18 +148,20 @@ extension HiddenMarkovModel: SplitMergeable {
 }
 
 extension HMMTrainingData {
-    /// ``data`` with each column centred and scaled to unit variance (a constant column centred only).
+    /// ``data`` with each column centred and scaled to unit variance over its observed values (a
+    /// constant column centred only); a missing value becomes 0, its column's mean.
     func standardizedData() -> Matrix<Double> {
         let n = data.rows, d = data.columns
         var out = data
         for c in 0..<d {
-            var mean = 0.0
-            for t in 0..<n { mean += data[t, c] }
-            mean /= Double(max(1, n))
+            var mean = 0.0, observed = 0
+            for t in 0..<n where !data[t, c].isNaN { mean += data[t, c]; observed += 1 }
+            mean /= Double(max(1, observed))
             var variance = 0.0
-            for t in 0..<n { variance += (data[t, c] - mean) * (data[t, c] - mean) }
-            let scale = variance > 0 ? 1 / (variance / Double(max(1, n))).squareRoot() : 1
-            for t in 0..<n { out[t, c] = (data[t, c] - mean) * scale }
+            for t in 0..<n where !data[t, c].isNaN { variance += (data[t, c] - mean) * (data[t, c] - mean) }
+            let scale = variance > 0 ? 1 / (variance / Double(max(1, observed))).squareRoot() : 1
+            // A missing value sits at its column's mean.
+            for t in 0..<n { out[t, c] = data[t, c].isNaN ? 0 : (data[t, c] - mean) * scale }
         }
         return out
     }
