@@ -118,18 +118,20 @@ public enum SplitAndMerge {
     }
 
     /// Rows where the data are densest relative to the model, the largest `log p̂(x) − log p(x)`:
-    /// `p̂` is the `k`-nearest-neighbour density estimate in `x`'s units (standardised columns; a
+    /// `p̂` is the `k`-nearest-neighbour density estimate in `x`'s units (standardised columns,
+    /// `k` = `neighbourShare` of the rows it looks among, at least `D + 1`; a
     /// neighbour radius below 0.01 counts as 0.01, so repeated values do not win by their ties
     /// alone) and `modelLogDensity` the model's log-density of each row (in any units: a change of
     /// units shifts every row's alike). A tight cluster that the model covers with a broad
     /// component stands out. The `k` neighbours of a chosen row are not chosen again. Candidates
     /// are at most 1,000 and neighbours at most 2,000 evenly spaced rows.
-    /// - Complexity: `O(min(N, 1000)·min(N, 2000)·(D + log k))`.
-    public static func underfitRows(_ x: Matrix<Double>, modelLogDensity: [Double], neighbours k: Int, count: Int) -> [Int] {
+    /// - Complexity: `O(min(N, 1000)·min(N, 2000)·(D + k))` at worst, `k ≤ 100` by default.
+    public static func underfitRows(_ x: Matrix<Double>, modelLogDensity: [Double], neighbourShare: Double = 0.05,
+                                    count: Int) -> [Int] {
         let n = x.rows, d = x.columns
         func evenly(_ limit: Int) -> [Int] { Array(stride(from: 0, to: n, by: max(1, (n + limit - 1) / limit))) }
         let candidates = evenly(1_000), references = evenly(2_000)
-        let kk = min(max(1, k), references.count - 1)
+        let kk = min(max(d + 1, Int(neighbourShare * Double(references.count))), references.count - 1)
         guard kk >= 1, count > 0 else { return [] }
         var scored: [(score: Double, row: Int, near: [Int])] = []
         scored.reserveCapacity(candidates.count)

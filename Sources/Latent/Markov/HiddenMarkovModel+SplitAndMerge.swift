@@ -5,7 +5,7 @@ extension HiddenMarkovModel: SplitMergeable {
     /// posteriors (a state's broadness is its occupancy × the generalised variance of the rows it
     /// explains, in standardised units), then, with three or more states, ``seededMoves`` moves that
     /// restart a state where the data are densest against the model
-    /// (``SplitAndMerge/underfitRows(_:modelLogDensity:neighbours:count:)``, `k = N/20`). One
+    /// (``SplitAndMerge/underfitRows(_:modelLogDensity:neighbourShare:count:)``, `k` = 5% of the rows). One
     /// forward-backward pass.
     public func splitMergeMoves(on data: HMMTrainingData<Emission>) -> [SplitMergeMove] {
         let gamma = posteriors(of: data.data, sequences: data.sequences, threads: data.threads)
@@ -21,7 +21,7 @@ extension HiddenMarkovModel: SplitMergeable {
         // most overlapping pair: optima with a small, tight state (a few years of one water level, a
         // season between two others) that no split of a broad state reaches.
         let seeds = SplitAndMerge.underfitRows(x, modelLogDensity: marginalLogDensities(of: data.data, posteriors: gamma, threads: data.threads),
-                                               neighbours: Swift.max(x.columns + 1, x.rows / 20), count: Self.seededMoves)
+                                               count: Self.seededMoves)
         return ranked + seeds.map { SplitMergeMove(first: top.first, second: top.second, split: top.second, seedRow: $0) }
     }
 
