@@ -186,6 +186,24 @@ void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, co
                                               alpha, beta);
 }
 
+ptrdiff_t latent_chunked_transposed_multiply_f32(ptrdiff_t columns, ptrdiff_t n, ptrdiff_t rowsX, const float *x,
+                                                 const float *g, ptrdiff_t rowsY, const float *y, const float *k,
+                                                 float sign, float *dw, float alpha, float beta, ptrdiff_t limit,
+                                                 ptrdiff_t *starts, ptrdiff_t *ends, const float **sources,
+                                                 float *values) {
+    return kernels()->chunked_transposed_multiply_f32(columns, n, rowsX, x, g, rowsY, y, k, sign, dw, alpha, beta, limit,
+                                                      starts, ends, sources, values);
+}
+
+ptrdiff_t latent_chunked_transposed_multiply_f64(ptrdiff_t columns, ptrdiff_t n, ptrdiff_t rowsX, const double *x,
+                                                 const double *g, ptrdiff_t rowsY, const double *y, const double *k,
+                                                 double sign, double *dw, double alpha, double beta, ptrdiff_t limit,
+                                                 ptrdiff_t *starts, ptrdiff_t *ends, const double **sources,
+                                                 double *values) {
+    return kernels()->chunked_transposed_multiply_f64(columns, n, rowsX, x, g, rowsY, y, k, sign, dw, alpha, beta, limit,
+                                                      starts, ends, sources, values);
+}
+
 void latent_zero_where_not_positive_f32(float *x, const float *reference, ptrdiff_t n, int strictly) {
     kernels()->zero_where_not_positive_f32(x, reference, n, strictly);
 }

@@ -447,6 +447,8 @@ static const latent_kernel_table VARIANT(table) = {
     VARIANT(compress_rows_f64),
     VARIANT(sparse_transposed_multiply_f64),
     VARIANT(zero_where_not_positive_f32),
+    VARIANT(chunked_transposed_multiply_f32),
+    VARIANT(chunked_transposed_multiply_f64),
     VARIANT(zero_where_not_positive_f64),
     {VARIANT(hmm_forward_4), VARIANT(hmm_forward_8)},
     {VARIANT(hmm_backward_4), VARIANT(hmm_backward_8)},

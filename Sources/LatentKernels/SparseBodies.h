@@ -125,6 +125,138 @@ static void SNAME(sparse_transposed_multiply)(ptrdiff_t rows, ptrdiff_t columns,
     }
 }
 
+/* Chunks of CHUNK_WIDTH consecutive columns: the unit of chunked_transposed_multiply below. */
+#define CHUNK_WIDTH 4
+
+/* Whether any of the `count` (at most CHUNK_WIDTH) entries at `x` is nonzero (NaN counts as nonzero). */
+static inline __attribute__((always_inline)) ptrdiff_t SNAME(chunk_is_nonzero)(const SCALAR *x, ptrdiff_t count) {
+    ptrdiff_t any = 0;
+    for (ptrdiff_t c = 0; c < count; c++) any |= x[c] != 0;
+    return any;
+}
+
+/* The same for a whole chunk, on the bits: some entry has a bit set besides its sign. */
+static inline __attribute__((always_inline)) ptrdiff_t SNAME(full_chunk_is_nonzero)(const SCALAR *x) {
+    unsigned long long words[CHUNK_WIDTH * sizeof(SCALAR) / 8], any = 0;
+    __builtin_memcpy(words, x, sizeof words);
+    for (size_t w = 0; w < sizeof words / 8; w++) any |= words[w];
+    return (any & (sizeof(SCALAR) == 4 ? 0x7fffffff7fffffffULL : 0x7fffffffffffffffULL)) != 0;
+}
+
+/* dW[c0 ..< c0 + width·LANES] for every chunk of columns: the chunk's CHUNK_WIDTH rows of dW sum their
+ * terms in registers over the chunk's entries (one row of G each, loaded once for all of them). */
+static inline __attribute__((always_inline)) void SNAME(chunk_strip)(
+    const int width, ptrdiff_t columns, const ptrdiff_t *starts, const ptrdiff_t *ends, const SCALAR *const *sources,
+    const SCALAR *values, ptrdiff_t n, SCALAR *dw, ptrdiff_t c0, SCALAR alpha, SCALAR beta) {
+    const ptrdiff_t chunks = (columns + CHUNK_WIDTH - 1) / CHUNK_WIDTH;
+    for (ptrdiff_t q = 0; q < chunks; q++) {
+        SNAME(vec) acc[CHUNK_WIDTH][4];
+        for (int c = 0; c < CHUNK_WIDTH; c++)
+            for (int v = 0; v < width; v++) acc[c][v] = (SNAME(vec)){0};
+        for (ptrdiff_t e = starts[q]; e < ends[q]; e++) {
+            const SCALAR *src = sources[e] + c0, *x = values + e * CHUNK_WIDTH;
+            for (int v = 0; v < width; v++) {
+                const SNAME(vec) s = VLOAD(src + v * LANES);
+                for (int c = 0; c < CHUNK_WIDTH; c++) acc[c][v] = x[c] * s + acc[c][v];
+            }
+        }
+        for (ptrdiff_t c = 0; c < CHUNK_WIDTH && q * CHUNK_WIDTH + c < columns; c++) {
+            SCALAR *out = dw + (q * CHUNK_WIDTH + c) * n + c0;
+            if (beta == 0) {
+                for (int v = 0; v < width; v++) VSTORE(out + v * LANES, alpha * acc[c][v]);
+            } else {
+                for (int v = 0; v < width; v++) VSTORE(out + v * LANES, alpha * acc[c][v] + beta * VLOAD(out + v * LANES));
+            }
+        }
+    }
+}
+
+/* dW = α·(XᵀG + s·YᵀK) + β·dW for dense row-major X (rowsX × columns), G (rowsX × n), Y (rowsY × columns)
+ * and K (rowsY × n), when the zeros of X and Y come in runs along their rows (binary images). The
+ * columns are cut into chunks of CHUNK_WIDTH; each row's chunks that hold a nonzero are listed per
+ * chunk (two passes: count, then fill; each chunk's list has one spare slot, so the fill writes
+ * without branches), and the strips then load each listed row of G or K once for the chunk's
+ * CHUNK_WIDTH rows of dW. Every element of dW adds its terms in the order of the rows (those of X, then
+ * those of Y), zeros inside a listed chunk included (they add 0·G exactly, so a non-finite entry of G
+ * would reach its chunk's other columns). Returns −1, writing nothing to dW, when more than `limit`
+ * chunks hold a nonzero (the caller's scratch: `chunks + 1` starts and ends, `limit + chunks` sources
+ * and CHUNK_WIDTH times as many values, with chunks = ⌈columns / CHUNK_WIDTH⌉); else 0. */
+static ptrdiff_t SNAME(chunked_transposed_multiply)(ptrdiff_t columns, ptrdiff_t n, ptrdiff_t rowsX, const SCALAR *x,
+                                                    const SCALAR *g, ptrdiff_t rowsY, const SCALAR *y, const SCALAR *k,
+                                                    SCALAR sign, SCALAR *dw, SCALAR alpha, SCALAR beta, ptrdiff_t limit,
+                                                    ptrdiff_t *starts, ptrdiff_t *ends, const SCALAR **sources,
+                                                    SCALAR *values) {
+    // With vectors of fewer than eight floats the strips hold too few columns to gain (measured).
+    if (NATIVE_BYTES < 32) return -1;
+    const ptrdiff_t chunks = (columns + CHUNK_WIDTH - 1) / CHUNK_WIDTH, full = columns / CHUNK_WIDTH;
+    const ptrdiff_t last = columns - full * CHUNK_WIDTH;   // columns of a last, partial chunk
+    const SCALAR *const blocks[2] = {x, y}, *const rowsOf[2] = {g, k};
+    const ptrdiff_t blockRows[2] = {rowsX, rowsY};
+    const SCALAR signs[2] = {1, sign};
+    for (ptrdiff_t q = 0; q < chunks; q++) ends[q] = 0;
+    for (int b = 0; b < 2; b++) {
+        for (ptrdiff_t i = 0; i < blockRows[b]; i++) {
+            const SCALAR *row = blocks[b] + i * columns;
+            for (ptrdiff_t q = 0; q < full; q++) ends[q] += SNAME(full_chunk_is_nonzero)(row + q * CHUNK_WIDTH);
+            if (last) ends[full] += SNAME(chunk_is_nonzero)(row + full * CHUNK_WIDTH, last);
+        }
+    }
+    ptrdiff_t total = 0;
+    for (ptrdiff_t q = 0; q < chunks; q++) total += ends[q];
+    if (total > limit) return -1;
+    starts[0] = 0;
+    for (ptrdiff_t q = 0; q < chunks; q++) {
+        starts[q + 1] = starts[q] + ends[q] + 1;
+        ends[q] = starts[q];
+    }
+    for (int b = 0; b < 2; b++) {
+        const SCALAR s = signs[b];
+        for (ptrdiff_t i = 0; i < blockRows[b]; i++) {
+            const SCALAR *row = blocks[b] + i * columns, *source = rowsOf[b] + i * n;
+            for (ptrdiff_t q = 0; q < full; q++) {
+                const SCALAR *chunk = row + q * CHUNK_WIDTH;
+                const ptrdiff_t at = ends[q];
+                sources[at] = source;
+                for (int c = 0; c < CHUNK_WIDTH; c++) values[at * CHUNK_WIDTH + c] = s * chunk[c];
+                ends[q] = at + SNAME(full_chunk_is_nonzero)(chunk);
+            }
+            if (last) {
+                const SCALAR *chunk = row + full * CHUNK_WIDTH;
+                const ptrdiff_t at = ends[full];
+                sources[at] = source;
+                for (int c = 0; c < CHUNK_WIDTH; c++) values[at * CHUNK_WIDTH + c] = c < last ? s * chunk[c] : 0;
+                ends[full] = at + SNAME(chunk_is_nonzero)(chunk, last);
+            }
+        }
+    }
+    const int width = NATIVE_BYTES >= 64 ? 4 : 2;   // CHUNK_WIDTH × width accumulators in registers
+    ptrdiff_t c0 = 0;
+    for (; c0 + width * LANES <= n; c0 += width * LANES) SNAME(chunk_strip)(width, columns, starts, ends, sources, values, n, dw, c0, alpha, beta);
+    for (; c0 + LANES <= n; c0 += LANES) SNAME(chunk_strip)(1, columns, starts, ends, sources, values, n, dw, c0, alpha, beta);
+    // The last n − c0 < LANES columns: CHUNK_WIDTH at a time in short vectors, then one by one.
+    typedef SCALAR SNAME(quad) __attribute__((vector_size(CHUNK_WIDTH * sizeof(SCALAR))));
+    for (; c0 < n; c0 += CHUNK_WIDTH) {
+        const ptrdiff_t span = n - c0 < CHUNK_WIDTH ? n - c0 : CHUNK_WIDTH;
+        for (ptrdiff_t q = 0; q < chunks; q++) {
+            SNAME(quad) acc[CHUNK_WIDTH] = {{0}};
+            for (ptrdiff_t e = starts[q]; e < ends[q]; e++) {
+                const SCALAR *src = sources[e] + c0, *xv = values + e * CHUNK_WIDTH;
+                SNAME(quad) s = {0};
+                if (span == CHUNK_WIDTH) __builtin_memcpy(&s, src, sizeof s);
+                else for (ptrdiff_t j = 0; j < span; j++) s[j] = src[j];
+                for (int c = 0; c < CHUNK_WIDTH; c++) acc[c] = xv[c] * s + acc[c];
+            }
+            for (ptrdiff_t c = 0; c < CHUNK_WIDTH && q * CHUNK_WIDTH + c < columns; c++) {
+                SCALAR *out = dw + (q * CHUNK_WIDTH + c) * n + c0;
+                for (ptrdiff_t j = 0; j < span; j++) out[j] = beta == 0 ? alpha * acc[c][j] : alpha * acc[c][j] + beta * out[j];
+            }
+        }
+    }
+    return 0;
+}
+
+#undef CHUNK_WIDTH
+
 static void SNAME(zero_where_not_positive)(SCALAR *x, const SCALAR *reference, ptrdiff_t n, int strictly) {
     // Two loops the compiler vectorises with selects: in place, or with no overlap at all (a partial
     // overlap would leave it a scalar loop of branches, 4 ns per element on random signs).

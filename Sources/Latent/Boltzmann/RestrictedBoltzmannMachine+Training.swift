@@ -289,26 +289,37 @@ extension RestrictedBoltzmannMachine {
                              negative q: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>),
                              rate lr: Float, momentum mom: Float, weightDecay decay: Float) {
             let scale = 1 / Float(p.0.rows), count = positive.elements.count
-            // Both phases in one product when both are sparse: the rows of v_k, negated, below those of v₀.
+            // Without momentum the step lands in place: Wᵀ ← (1 − ελ)·Wᵀ + (ε/B)·(v₀ᵀh₀ − v_kᵀh_k), each
+            // row of Wᵀ read and written once, no gradient buffer. With it, the gradient goes to `positive`.
+            let (alpha, beta) = mom == 0 ? (lr * scale, 1 - lr * decay) : (Float(1), Float(0))
+            var done = false
             if let s0 = p.1, let sk = q.1 {
-                let stacked = s0.stacked(above: sk, negatingBelow: true)
-                let both = p.2.stacked(above: q.2)
+                // Both phases in one product when both are sparse: over the runs of nonzeros along the
+                // rows (chunks of four pixels) when the rows have them, else over the nonzeros of v₀ and
+                // those of v_k negated, stacked.
+                let limit = (s0.nonzeroCount + sk.nonzeroCount) * 3 / 5
                 if mom == 0 {
-                    // Without momentum the step lands in place: Wᵀ ← (1 − ελ)·Wᵀ + (ε/B)·(v₀ᵀh₀ − v_kᵀh_k),
-                    // each row of Wᵀ read and written once, no gradient buffer.
+                    done = Self.chunkedProduct(p, minus: q, limit: limit, into: &transposedWeights, alpha: alpha, beta: beta)
+                } else {
+                    done = Self.chunkedProduct(p, minus: q, limit: limit, into: &positive, alpha: alpha, beta: beta)
+                }
+                if !done {
+                    let stacked = s0.stacked(above: sk, negatingBelow: true)
+                    let both = p.2.stacked(above: q.2)
                     let hc = both.columns
-                    transposedWeights.withUnsafeMutableBufferPointer { w in
-                        both.withUnsafeBufferPointer { hp in
-                            stacked.transposedMultiply(hp.start, outputs: hc, into: w.start, alpha: lr * scale, beta: 1 - lr * decay)
+                    func product(into out: inout Matrix<Float>) {
+                        out.withUnsafeMutableBufferPointer { w in
+                            both.withUnsafeBufferPointer { hp in stacked.transposedMultiply(hp.start, outputs: hc, into: w.start, alpha: alpha, beta: beta) }
                         }
                     }
-                    return
+                    if mom == 0 { product(into: &transposedWeights) } else { product(into: &positive) }
+                    done = true
                 }
-                Self.transposedProduct(Matrix(rows: 0, columns: 0), stacked, both, into: &positive)
-            } else {
+                if mom == 0 { return }
+            }
+            if !done {
                 Self.transposedProduct(p.0, p.1, p.2, into: &positive)
                 Self.transposedProduct(q.0, q.1, q.2, into: &negative)
-                let count = positive.elements.count
                 positive.withUnsafeMutableBufferPointer { gp in
                     negative.withUnsafeBufferPointer { gn in for i in 0..<count { gp[i] -= gn[i] } }
                 }
@@ -323,6 +334,27 @@ extension RestrictedBoltzmannMachine {
                         for i in 0..<count {
                             vw[i] = mom * vw[i] + lr * (g[i] * scale - decay * w[i])
                             w[i] += vw[i]
+                        }
+                    }
+                }
+            }
+        }
+
+        /// `out ← α·(v₀ᵀh₀ − v_kᵀh_k) + β·out` by ``KernelScalar/chunkedTransposedMultiply``; false,
+        /// with `out` untouched, when more than `limit` chunks of four pixels hold a nonzero.
+        private static func chunkedProduct(_ p: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>),
+                                           minus q: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>), limit: Int,
+                                           into out: inout Matrix<Float>, alpha: Float, beta: Float) -> Bool {
+            let d = out.rows, hc = out.columns
+            return out.withUnsafeMutableBufferPointer { o in
+                p.0.withUnsafeBufferPointer { v0 in
+                    p.2.withUnsafeBufferPointer { h0 in
+                        q.0.withUnsafeBufferPointer { vk in
+                            q.2.withUnsafeBufferPointer { hk in
+                                Float.chunkedTransposedMultiply(columns: d, outputs: hc, x: v0.start, g: h0.start, rowsX: p.0.rows,
+                                                                y: vk.start, k: hk.start, rowsY: q.0.rows, sign: -1,
+                                                                into: o.start, alpha: alpha, beta: beta, limit: limit)
+                            }
                         }
                     }
                 }

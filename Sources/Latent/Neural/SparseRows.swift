@@ -11,6 +11,9 @@ struct SparseRows<S: NeuralScalar> {
     private(set) var indices: [Int32]
     private(set) var values: [S]
 
+    /// The number of entries listed (the nonzeros).
+    var nonzeroCount: Int { starts[rows] }
+
     /// Density below which both sparse products beat SGEMM (measured on MNIST-sized layers; a VAE
     /// decoder's ReLU outputs, about half zeros, were twice as slow as SGEMM).
     static var maximumDensity: Double { 0.3 }

@@ -56,6 +56,12 @@ typedef struct {
                                            const double *, ptrdiff_t, double *, ptrdiff_t *, int *, double *,
                                            double, double);
     void (*zero_where_not_positive_f32)(float *, const float *, ptrdiff_t, int);
+    ptrdiff_t (*chunked_transposed_multiply_f32)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float *, const float *, ptrdiff_t,
+                                                 const float *, const float *, float, float *, float, float, ptrdiff_t,
+                                                 ptrdiff_t *, ptrdiff_t *, const float **, float *);
+    ptrdiff_t (*chunked_transposed_multiply_f64)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, const double *, ptrdiff_t,
+                                                 const double *, const double *, double, double *, double, double, ptrdiff_t,
+                                                 ptrdiff_t *, ptrdiff_t *, const double **, double *);
     void (*zero_where_not_positive_f64)(double *, const double *, ptrdiff_t, int);
     // Index 0: four lanes, 1: eight.
     void (*hmm_forward[2])(const double *, const double *, ptrdiff_t, double *, double *);
@@ -148,6 +154,25 @@ void latent_sparse_transposed_multiply_f64(ptrdiff_t rows, ptrdiff_t columns, co
                                            const double *values, const double *g, ptrdiff_t n, double *dw,
                                            ptrdiff_t *columnEnds, int *entryRows, double *entryValues,
                                            double alpha, double beta);
+
+/// `dW = α·(XᵀG + s·YᵀK) + β·dW` (the row-major `columns × n` `dW`, not read when `β = 0`) for dense
+/// row-major `X` (`rowsX × columns`), `G` (`rowsX × n`), `Y` (`rowsY × columns`) and `K` (`rowsY × n`;
+/// `rowsY` may be 0), skipping each row's all-zero chunks of four consecutive columns: fast when the
+/// zeros come in runs along the rows (binary images), where it loads each row of `G` once for four
+/// rows of `dW`. Each element adds its terms in row order (`X`'s, then `Y`'s), exact zeros inside a
+/// nonzero chunk included. Returns −1 with `dW` untouched when more than `limit` chunks hold a nonzero,
+/// else 0. Scratch: `chunks + 1` `starts` and `ends`, `limit + chunks` `sources` and four times as many
+/// `values`, chunks = ⌈columns / 4⌉. O(rows·columns) to list the chunks, O(4·listed chunks·n) multiply-adds.
+ptrdiff_t latent_chunked_transposed_multiply_f32(ptrdiff_t columns, ptrdiff_t n, ptrdiff_t rowsX, const float *x,
+                                                 const float *g, ptrdiff_t rowsY, const float *y, const float *k,
+                                                 float sign, float *dw, float alpha, float beta, ptrdiff_t limit,
+                                                 ptrdiff_t *starts, ptrdiff_t *ends, const float **sources,
+                                                 float *values);
+ptrdiff_t latent_chunked_transposed_multiply_f64(ptrdiff_t columns, ptrdiff_t n, ptrdiff_t rowsX, const double *x,
+                                                 const double *g, ptrdiff_t rowsY, const double *y, const double *k,
+                                                 double sign, double *dw, double alpha, double beta, ptrdiff_t limit,
+                                                 ptrdiff_t *starts, ptrdiff_t *ends, const double **sources,
+                                                 double *values);
 
 /// `x[i] = 0` wherever `reference[i] < 0` (`strictly` non-zero) or `reference[i] ≤ 0`, for `i < n` (the
 /// ReLU with `reference == x`, and its backward pass with `reference` the ReLU's output). `reference`
