@@ -140,6 +140,11 @@ void latent_weighted_deviations_f64(const double *x, ptrdiff_t rows, ptrdiff_t d
     kernels()->weighted_deviations_f64(x, rows, d, mean, weights, weightStride, out);
 }
 
+void latent_small_dimension_statistics_f64(const double *x, const double *r, ptrdiff_t rows, ptrdiff_t d, ptrdiff_t k,
+                                           const double *shift, double *stats, double *scratch) {
+    kernels()->small_dimension_statistics_f64(x, r, rows, d, k, shift, stats, scratch);
+}
+
 double latent_bernoulli_f32(const float *targets, const float *logits, ptrdiff_t n, float weight, float *gradient) {
     return kernels()->bernoulli_f32(targets, logits, n, weight, gradient);
 }

@@ -233,6 +233,63 @@ static void VARIANT(weighted_deviations_f64)(const double *x, ptrdiff_t rows, pt
     }
 }
 
+/// The mixture M-step statistics of `rows` rows for a small dimension `d` (see the header): for each
+/// block of 128 rows the features `[1, x − shift, (x_a − shift_a)(x_b − shift_b) for a ≤ b]` and the
+/// responsibilities are laid out feature-major, one row per lane, and every statistic is a dot
+/// product of two contiguous vectors, summed lane-wise in `totals` and reduced at the end.
+static void VARIANT(small_dimension_statistics_f64)(const double *x, const double *r, ptrdiff_t rows, ptrdiff_t d,
+                                                    ptrdiff_t k, const double *shift, double *stats, double *scratch) {
+    enum { block = 128, stride = block + 8 };   // feature rows 136 doubles apart: no page-multiple aliasing
+    const ptrdiff_t features = 1 + d + d * (d + 1) / 2;
+    double *f = scratch, *w = f + features * stride, *totals = w + k * stride;
+    for (ptrdiff_t t = 0; t < k * features * 8; t++) totals[t] = 0;
+    for (ptrdiff_t start = 0; start < rows; start += block) {
+        const ptrdiff_t b = rows - start < block ? rows - start : block;
+        for (ptrdiff_t i = 0; i < b; i += 8) {
+            // Lane l holds row start + i + l; lanes past the block have zero weight (and features −shift).
+            const ptrdiff_t lanes = b - i < 8 ? b - i : 8, row = start + i;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                for (ptrdiff_t l = 0; l < 8; l++) w[c * stride + i + l] = l < lanes ? r[(row + l) * k + c] : 0;
+            }
+            store8(f + i, splat8(1.0));
+            for (ptrdiff_t a = 0; a < d; a++) {
+                for (ptrdiff_t l = 0; l < 8; l++) f[(1 + a) * stride + i + l] = (l < lanes ? x[(row + l) * d + a] : 0) - shift[a];
+            }
+            ptrdiff_t q = 1 + d;
+            for (ptrdiff_t a = 0; a < d; a++) {
+                const f64x8 xa = load8(f + (1 + a) * stride + i);
+                for (ptrdiff_t c = a; c < d; c++, q++) store8(f + q * stride + i, xa * load8(f + (1 + c) * stride + i));
+            }
+        }
+        const ptrdiff_t padded = (b + 7) / 8 * 8;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            const double *wc = w + c * stride;
+            for (ptrdiff_t q = 0; q < features; q++) {
+                const double *fq = f + q * stride;
+                f64x8 even = splat8(0.0), odd = splat8(0.0);
+                ptrdiff_t i = 0;
+                for (; i + 16 <= padded; i += 16) {
+                    even = load8(wc + i) * load8(fq + i) + even;
+                    odd = load8(wc + i + 8) * load8(fq + i + 8) + odd;
+                }
+                if (i < padded) even = load8(wc + i) * load8(fq + i) + even;
+                double *total = totals + (c * features + q) * 8;
+                store8(total, load8(total) + (even + odd));
+            }
+        }
+    }
+    double *sums = stats + k, *second = stats + k + k * d;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double *row = totals + c * features * 8;
+        stats[c] += sum8(load8(row));
+        for (ptrdiff_t j = 0; j < d; j++) sums[c * d + j] += sum8(load8(row + (1 + j) * 8));
+        ptrdiff_t q = 1 + d;
+        for (ptrdiff_t a = 0; a < d; a++) {
+            for (ptrdiff_t col = a; col < d; col++, q++) second[c * d * d + a * d + col] += sum8(load8(row + q * 8));
+        }
+    }
+}
+
 /*
  * Single precision: FLANES lanes per vector, 16 where the registers are 512 bits wide, else 8.
  */
@@ -436,6 +493,7 @@ static const latent_kernel_table VARIANT(table) = {
     VARIANT(whitened_log_densities_f64),
     VARIANT(small_full_log_densities_f64),
     VARIANT(weighted_deviations_f64),
+    VARIANT(small_dimension_statistics_f64),
     VARIANT(bernoulli_f32),
     VARIANT(sigmoid_f32),
     VARIANT(adam_f32),

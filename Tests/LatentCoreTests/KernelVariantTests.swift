@@ -270,6 +270,39 @@ import LatentKernels
         }
     }
 
+    @Test func smallDimensionStatisticsEqualTheSumsOverRows() {
+        var rng = Xoshiro256StarStar(seed: 26)
+        // 300 rows: two whole blocks of 128 and a partial one whose last eight rows fill five lanes.
+        for (rows, d, k) in [(300, 3, 4), (13, 1, 1), (0, 2, 2)] {
+            let x = (0..<(rows * d)).map { _ in rng.nextNormal() * 3 + 1 }
+            let r = (0..<(rows * k)).map { _ in rng.nextUniform() }
+            let shift = (0..<d).map { _ in rng.nextNormal() }
+            let start = (0..<(k + k * d + k * d * d)).map { _ in rng.nextNormal() }
+            let features = 1 + d + d * (d + 1) / 2
+            for (name, kernels) in Self.levels {
+                var stats = start, scratch = [Double](repeating: .nan, count: (features + k) * 136 + 8 * k * features)
+                kernels.pointee.small_dimension_statistics_f64!(x, r, rows, d, k, shift, &stats, &scratch)
+                for c in 0..<k {
+                    var total = start[c]
+                    for i in 0..<rows { total += r[i * k + c] }
+                    #expect(abs(stats[c] - total) < 1e-12 * max(1, abs(total)), "\(name)")
+                    for a in 0..<d {
+                        var s = start[k + c * d + a]
+                        for i in 0..<rows { s += r[i * k + c] * (x[i * d + a] - shift[a]) }
+                        #expect(abs(stats[k + c * d + a] - s) < 1e-12 * max(1, abs(s)), "\(name)")
+                        for b in 0..<d {
+                            let at = k + k * d + c * d * d + a * d + b
+                            guard b >= a else { #expect(stats[at] == start[at], "\(name): a lower triangle was written"); continue }
+                            var q = start[at]
+                            for i in 0..<rows { q += r[i * k + c] * (x[i * d + a] - shift[a]) * (x[i * d + b] - shift[b]) }
+                            #expect(abs(stats[at] - q) < 1e-11 * max(1, abs(q)), "\(name)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func chunkedTransposedProductEqualsTheSumOverRows() {
         var rng = Xoshiro256StarStar(seed: 25)
         // 18 columns: four whole chunks of four and a partial one; 213 outputs: strips, single vectors,

@@ -301,76 +301,18 @@ extension GaussianMixture: ExpectationMaximizable {
         return stats
     }
 
-    /// `n | Σ r(x − shift) | upper triangles of Σ r(x − shift)(x − shift)ᵀ` of `rows` for small `D`.
+    /// `n | Σ r(x − shift) | upper triangles of Σ r(x − shift)(x − shift)ᵀ` of `rows` for small `D`,
+    /// added to `stats`.
     ///
-    /// For each block of rows, the features `[1, x, x_a·x_b (a ≤ b)]` and the responsibilities are
-    /// laid out feature-major (eight rows at a time, one row per SIMD lane), and each statistic is a
-    /// dot product of two contiguous vectors. With `D` this small, a SYRK per component per block
-    /// would cost more in call and packing overhead than in arithmetic.
+    /// A C kernel built for each instruction set (``VectorMath/smallDimensionStatistics(_:responsibilities:rows:dimension:components:shift:into:)``):
+    /// for each block of rows the features `[1, x, x_a·x_b (a ≤ b)]` and the responsibilities are laid
+    /// out feature-major, and each statistic is a dot product of two contiguous vectors. With `D` this
+    /// small, a SYRK per component per block would cost more in call and packing overhead than in
+    /// arithmetic.
     private static func smallDimensionStatistics(x: UnsafePointer<Double>, r: UnsafePointer<Double>, rows: Range<Int>,
                                                  dimension d: Int, components k: Int, shift: [Double],
                                                  into stats: UnsafeMutablePointer<Double>) {
-        let features = 1 + d + d * (d + 1) / 2
-        // Feature-major rows are `stride` apart: a whole number of pages would make them alias in the cache.
-        let block = 128, stride = block + 8
-        let fBuffer = ScratchBuffer<Double>(count: features * stride), wBuffer = ScratchBuffer<Double>(count: k * stride)
-        // Lane-wise totals, reduced across lanes once at the end.
-        let totalsBuffer = ScratchBuffer<SIMD8<Double>>(count: k * features, repeating: .zero)
-        let f = fBuffer.pointer, w = wBuffer.pointer, totals = totalsBuffer.pointer
-        defer { withExtendedLifetime((fBuffer, wBuffer, totalsBuffer)) {} }
-        @inline(__always) func put(_ v: SIMD8<Double>, _ p: UnsafeMutablePointer<Double>) {
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Double>.self)
-        }
-        @inline(__always) func get(_ p: UnsafePointer<Double>) -> SIMD8<Double> {
-            UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self)
-        }
-        var start = rows.lowerBound
-        while start < rows.upperBound {
-            let b = min(block, rows.upperBound - start)
-            var i = 0
-            while i < b {
-                // Lane l holds row start + i + l; lanes past the block have zero weight.
-                let lanes = min(8, b - i), row = start + i
-                for c in 0..<k { put(VectorMath.gather(r + (row * k + c), stride: k, count: lanes), w + (c * stride + i)) }
-                put(SIMD8(repeating: 1), f + i)
-                for a in 0..<d {
-                    // Padded lanes hold −shift, harmless under their zero weight.
-                    put(VectorMath.gather(x + (row * d + a), stride: d, count: lanes) - SIMD8(repeating: shift[a]), f + ((1 + a) * stride + i))
-                }
-                var q = 1 + d
-                for a in 0..<d {
-                    let xa = get(f + ((1 + a) * stride + i))
-                    for c in a..<d { put(xa * get(f + ((1 + c) * stride + i)), f + (q * stride + i)); q += 1 }
-                }
-                i += 8
-            }
-            let padded = (b + 7) / 8 * 8
-            for c in 0..<k {
-                let wc = w + c * stride
-                for q in 0..<features {
-                    let fq = f + q * stride
-                    var even = SIMD8<Double>.zero, odd = SIMD8<Double>.zero
-                    var i = 0
-                    while i + 16 <= padded {
-                        even.accumulate(get(wc + i), get(fq + i))
-                        odd.accumulate(get(wc + (i + 8)), get(fq + (i + 8)))
-                        i += 16
-                    }
-                    if i < padded { even.accumulate(get(wc + i), get(fq + i)) }
-                    totals[c * features + q] += even + odd
-                }
-            }
-            start += b
-        }
-        let sums = stats + k, second = stats + k + k * d
-        for c in 0..<k {
-            let row = c * features
-            stats[c] += totals[row].sum()
-            for j in 0..<d { sums[c * d + j] += totals[row + 1 + j].sum() }
-            var q = 1 + d
-            for a in 0..<d {
-                for col in a..<d { second[c * d * d + a * d + col] += totals[row + q].sum(); q += 1 }
-            }
-        }
+        VectorMath.smallDimensionStatistics(x + rows.lowerBound * d, responsibilities: r + rows.lowerBound * k, rows: rows.count,
+                                             dimension: d, components: k, shift: shift, into: stats)
     }
 }

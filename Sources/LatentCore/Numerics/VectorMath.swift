@@ -105,6 +105,20 @@ public enum VectorMath {
         latent_small_full_log_densities_f64(x, rows, k, d, shift, factors, projected, constants, out)
     }
 
+    /// Adds the mixture M-step statistics of `rows` rows of `x` (`rows × d`) under responsibilities `r`
+    /// (`rows × k`) to `stats`: `k` totals `Σᵢ rᵢ꜀`, then `k × d` sums `Σᵢ rᵢ꜀ (xᵢ − shift)`, then `k`
+    /// row-major `d × d` blocks whose upper triangles get `Σᵢ rᵢ꜀ (xᵢ − shift)ₐ(xᵢ − shift)_b` (lower
+    /// triangles untouched). Meant for small `d`: one dot product of 128-row blocks per statistic.
+    /// - Complexity: `O(rows·k·d²/2)`; scratch of `O((d² + k)·128)` doubles.
+    public static func smallDimensionStatistics(_ x: UnsafePointer<Double>, responsibilities r: UnsafePointer<Double>, rows: Int,
+                                                dimension d: Int, components k: Int, shift: UnsafePointer<Double>,
+                                                into stats: UnsafeMutablePointer<Double>) {
+        let features = 1 + d + d * (d + 1) / 2
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: (features + k) * 136 + 8 * k * features) { scratch in
+            latent_small_dimension_statistics_f64(x, r, rows, d, k, shift, stats, scratch.baseAddress!)
+        }
+    }
+
     /// `out[i·d + j] = √weights[i·weightStride] · (x[i·d + j] − mean[j])` for `i < rows`, `j < d`.
     public static func weightedDeviations(_ x: UnsafePointer<Double>, rows: Int, dimension d: Int, mean: UnsafePointer<Double>,
                                           weights: UnsafePointer<Double>, weightStride: Int,

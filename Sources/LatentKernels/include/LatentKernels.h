@@ -40,6 +40,8 @@ typedef struct {
                                          const double *, const double *, const double *, double *);
     void (*weighted_deviations_f64)(const double *, ptrdiff_t, ptrdiff_t, const double *, const double *, ptrdiff_t,
                                     double *);
+    void (*small_dimension_statistics_f64)(const double *, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *,
+                                           double *, double *);
     double (*bernoulli_f32)(const float *, const float *, ptrdiff_t, float, float *);
     void (*sigmoid_f32)(float *, ptrdiff_t);
     void (*adam_f32)(float *, const float *, const float *, float *, float *, ptrdiff_t, const float *);
@@ -107,6 +109,15 @@ void latent_small_full_log_densities_f64(const double *x, ptrdiff_t rows, ptrdif
 /// `out[i·d + j] = √weights[i·weightStride] · (x[i·d + j] − mean[j])` for `i < rows`, `j < d`.
 void latent_weighted_deviations_f64(const double *x, ptrdiff_t rows, ptrdiff_t d, const double *mean,
                                     const double *weights, ptrdiff_t weightStride, double *out);
+
+/// Adds the M-step statistics of `rows` rows to `stats`: `stats[c] += Σᵢ rᵢ꜀`, then `K × d` sums
+/// `Σᵢ rᵢ꜀ (xᵢ − shift)`, then `K` row-major `d × d` blocks whose upper triangles (`a ≤ b`) get
+/// `Σᵢ rᵢ꜀ (xᵢₐ − shiftₐ)(xᵢ_b − shift_b)` (the lower triangles are not written), for row-major `x`
+/// (`rows × d`) and responsibilities `r` (`rows × K`). For small `d` (it holds `1 + d + d(d+1)/2`
+/// features per row): a dot product per statistic over blocks of 128 rows. `scratch` holds
+/// `(features + K)·136 + 8·K·features` doubles.
+void latent_small_dimension_statistics_f64(const double *x, const double *r, ptrdiff_t rows, ptrdiff_t d, ptrdiff_t k,
+                                           const double *shift, double *stats, double *scratch);
 
 /// Bernoulli log-likelihood of single-precision logits: returns `Σ x·f − softplus(f)` and, if `gradient`
 /// is not null, writes `weight·(x − σ(f))` into it. With a gradient the terms are summed lane-wise in
