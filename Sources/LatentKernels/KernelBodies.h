@@ -248,13 +248,25 @@ static void VARIANT(small_dimension_statistics_f64)(const double *x, const doubl
         for (ptrdiff_t i = 0; i < b; i += 8) {
             // Lane l holds row start + i + l; lanes past the block have zero weight (and features −shift).
             const ptrdiff_t lanes = b - i < 8 ? b - i : 8, row = start + i;
-            for (ptrdiff_t c = 0; c < k; c++) {
-                for (ptrdiff_t l = 0; l < 8; l++) w[c * stride + i + l] = l < lanes ? r[(row + l) * k + c] : 0;
+            if (lanes == 8) {
+                const double *rr = r + row * k, *xr = x + row * d;
+                for (ptrdiff_t c = 0; c < k; c++) {
+                    store8(w + c * stride + i, ((f64x8){rr[c], rr[k + c], rr[2 * k + c], rr[3 * k + c], rr[4 * k + c], rr[5 * k + c],
+                                                        rr[6 * k + c], rr[7 * k + c]}));
+                }
+                for (ptrdiff_t a = 0; a < d; a++) {
+                    store8(f + (1 + a) * stride + i, ((f64x8){xr[a], xr[d + a], xr[2 * d + a], xr[3 * d + a], xr[4 * d + a], xr[5 * d + a],
+                                                              xr[6 * d + a], xr[7 * d + a]}) - shift[a]);
+                }
+            } else {
+                for (ptrdiff_t c = 0; c < k; c++) {
+                    for (ptrdiff_t l = 0; l < 8; l++) w[c * stride + i + l] = l < lanes ? r[(row + l) * k + c] : 0;
+                }
+                for (ptrdiff_t a = 0; a < d; a++) {
+                    for (ptrdiff_t l = 0; l < 8; l++) f[(1 + a) * stride + i + l] = (l < lanes ? x[(row + l) * d + a] : 0) - shift[a];
+                }
             }
             store8(f + i, splat8(1.0));
-            for (ptrdiff_t a = 0; a < d; a++) {
-                for (ptrdiff_t l = 0; l < 8; l++) f[(1 + a) * stride + i + l] = (l < lanes ? x[(row + l) * d + a] : 0) - shift[a];
-            }
             ptrdiff_t q = 1 + d;
             for (ptrdiff_t a = 0; a < d; a++) {
                 const f64x8 xa = load8(f + (1 + a) * stride + i);
@@ -262,19 +274,32 @@ static void VARIANT(small_dimension_statistics_f64)(const double *x, const doubl
             }
         }
         const ptrdiff_t padded = (b + 7) / 8 * 8;
+        // Four features at a time: four independent sums share each load of the weights.
         for (ptrdiff_t c = 0; c < k; c++) {
             const double *wc = w + c * stride;
-            for (ptrdiff_t q = 0; q < features; q++) {
-                const double *fq = f + q * stride;
-                f64x8 even = splat8(0.0), odd = splat8(0.0);
-                ptrdiff_t i = 0;
-                for (; i + 16 <= padded; i += 16) {
-                    even = load8(wc + i) * load8(fq + i) + even;
-                    odd = load8(wc + i + 8) * load8(fq + i + 8) + odd;
+            ptrdiff_t q = 0;
+            for (; q + 4 <= features; q += 4) {
+                const double *f0 = f + q * stride;
+                f64x8 s0 = splat8(0.0), s1 = splat8(0.0), s2 = splat8(0.0), s3 = splat8(0.0);
+                for (ptrdiff_t i = 0; i < padded; i += 8) {
+                    const f64x8 wv = load8(wc + i);
+                    s0 = wv * load8(f0 + i) + s0;
+                    s1 = wv * load8(f0 + stride + i) + s1;
+                    s2 = wv * load8(f0 + 2 * stride + i) + s2;
+                    s3 = wv * load8(f0 + 3 * stride + i) + s3;
                 }
-                if (i < padded) even = load8(wc + i) * load8(fq + i) + even;
                 double *total = totals + (c * features + q) * 8;
-                store8(total, load8(total) + (even + odd));
+                store8(total, load8(total) + s0);
+                store8(total + 8, load8(total + 8) + s1);
+                store8(total + 16, load8(total + 16) + s2);
+                store8(total + 24, load8(total + 24) + s3);
+            }
+            for (; q < features; q++) {
+                const double *fq = f + q * stride;
+                f64x8 s0 = splat8(0.0);
+                for (ptrdiff_t i = 0; i < padded; i += 8) s0 = load8(wc + i) * load8(fq + i) + s0;
+                double *total = totals + (c * features + q) * 8;
+                store8(total, load8(total) + s0);
             }
         }
     }
