@@ -71,4 +71,18 @@ import LatentCore
         let y = Triangular.solveUpper(l, transposeOfLower: true, b)
         for i in 0..<3 { #expect(abs((0..<3).reduce(0.0) { $0 + l[$1, i] * y[$1] } - b[i]) < 1e-12) }
     }
+
+    @Test func containsNaNFindsAMissingValueAnywhereAndIgnoresInfinities() {
+        // 19 elements: two whole vectors of eight and a tail of three.
+        let clean = (0..<19).map { Double($0) - 7.5 }
+        #expect(!Matrix(rows: 1, columns: 19, storage: clean).containsNaN)
+        #expect(!Matrix<Double>(rows: 0, columns: 3).containsNaN)
+        for at in [0, 7, 8, 15, 16, 18] {
+            var x = clean
+            x[at] = .nan
+            #expect(Matrix(rows: 1, columns: 19, storage: x).containsNaN, "NaN at \(at)")
+            x[at] = at.isMultiple(of: 2) ? .infinity : -.infinity
+            #expect(!Matrix(rows: 1, columns: 19, storage: x).containsNaN, "∞ at \(at)")
+        }
+    }
 }

@@ -289,35 +289,15 @@ extension RestrictedBoltzmannMachine {
                              negative q: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>),
                              rate lr: Float, momentum mom: Float, weightDecay decay: Float) {
             let scale = 1 / Float(p.0.rows), count = positive.elements.count
-            // Without momentum the step lands in place: Wᵀ ← (1 − ελ)·Wᵀ + (ε/B)·(v₀ᵀh₀ − v_kᵀh_k), each
-            // row of Wᵀ read and written once, no gradient buffer. With it, the gradient goes to `positive`.
-            let (alpha, beta) = mom == 0 ? (lr * scale, 1 - lr * decay) : (Float(1), Float(0))
-            var done = false
             if let s0 = p.1, let sk = q.1 {
-                // Both phases in one product when both are sparse: over the runs of nonzeros along the
-                // rows (chunks of four pixels) when the rows have them, else over the nonzeros of v₀ and
-                // those of v_k negated, stacked.
-                let limit = (s0.nonzeroCount + sk.nonzeroCount) * 3 / 5
+                // Without momentum the step lands in place: Wᵀ ← (1 − ελ)·Wᵀ + (ε/B)·(v₀ᵀh₀ − v_kᵀh_k), each
+                // row of Wᵀ read and written once, no gradient buffer.
                 if mom == 0 {
-                    done = Self.chunkedProduct(p, minus: q, limit: limit, into: &transposedWeights, alpha: alpha, beta: beta)
-                } else {
-                    done = Self.chunkedProduct(p, minus: q, limit: limit, into: &positive, alpha: alpha, beta: beta)
+                    Self.sparseProduct(p, s0, minus: q, sk, into: &transposedWeights, alpha: lr * scale, beta: 1 - lr * decay)
+                    return
                 }
-                if !done {
-                    let stacked = s0.stacked(above: sk, negatingBelow: true)
-                    let both = p.2.stacked(above: q.2)
-                    let hc = both.columns
-                    func product(into out: inout Matrix<Float>) {
-                        out.withUnsafeMutableBufferPointer { w in
-                            both.withUnsafeBufferPointer { hp in stacked.transposedMultiply(hp.start, outputs: hc, into: w.start, alpha: alpha, beta: beta) }
-                        }
-                    }
-                    if mom == 0 { product(into: &transposedWeights) } else { product(into: &positive) }
-                    done = true
-                }
-                if mom == 0 { return }
-            }
-            if !done {
+                Self.sparseProduct(p, s0, minus: q, sk, into: &positive, alpha: 1, beta: 0)
+            } else {
                 Self.transposedProduct(p.0, p.1, p.2, into: &positive)
                 Self.transposedProduct(q.0, q.1, q.2, into: &negative)
                 positive.withUnsafeMutableBufferPointer { gp in
@@ -340,13 +320,15 @@ extension RestrictedBoltzmannMachine {
             }
         }
 
-        /// `out ← α·(v₀ᵀh₀ − v_kᵀh_k) + β·out` by ``KernelScalar/chunkedTransposedMultiply``; false,
-        /// with `out` untouched, when more than `limit` chunks of four pixels hold a nonzero.
-        private static func chunkedProduct(_ p: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>),
-                                           minus q: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>), limit: Int,
-                                           into out: inout Matrix<Float>, alpha: Float, beta: Float) -> Bool {
-            let d = out.rows, hc = out.columns
-            return out.withUnsafeMutableBufferPointer { o in
+        /// `out ← α·(v₀ᵀh₀ − v_kᵀh_k) + β·out` when both phases' visibles are sparse, in one product: over
+        /// the runs of nonzeros along the rows (``KernelScalar/chunkedTransposedMultiply``, chunks of four
+        /// pixels) when at most 0.6 of a chunk per nonzero holds one (binary images: about 0.43 for the
+        /// data, 0.7 for early negative samples), else over the nonzeros of v₀ and of v_k negated, stacked.
+        private static func sparseProduct(_ p: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>), _ s0: SparseRows<Float>,
+                                          minus q: (Matrix<Float>, SparseRows<Float>?, Matrix<Float>), _ sk: SparseRows<Float>,
+                                          into out: inout Matrix<Float>, alpha: Float, beta: Float) {
+            let d = out.rows, hc = out.columns, limit = (s0.nonzeroCount + sk.nonzeroCount) * 3 / 5
+            let chunked = out.withUnsafeMutableBufferPointer { o in
                 p.0.withUnsafeBufferPointer { v0 in
                     p.2.withUnsafeBufferPointer { h0 in
                         q.0.withUnsafeBufferPointer { vk in
@@ -358,6 +340,11 @@ extension RestrictedBoltzmannMachine {
                         }
                     }
                 }
+            }
+            guard !chunked else { return }
+            let stacked = s0.stacked(above: sk, negatingBelow: true), both = p.2.stacked(above: q.2)
+            out.withUnsafeMutableBufferPointer { o in
+                both.withUnsafeBufferPointer { hp in stacked.transposedMultiply(hp.start, outputs: hc, into: o.start, alpha: alpha, beta: beta) }
             }
         }
 

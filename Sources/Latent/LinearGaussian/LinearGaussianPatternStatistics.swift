@@ -74,7 +74,7 @@ public struct LinearGaussianPatternStatistics: MergeableStatistics {
         if let i = x.elements.firstIndex(where: \.isInfinite) {
             throw ModelError.invalidSetting("row \(rowOffset + i / d + 1), column \(i % d + 1) holds \(x.elements[i]); a factor model needs finite numbers (NaN marks a missing value)")
         }
-        if !x.elements.contains(where: \.isNaN) {
+        if !x.containsNaN {
             // A complete block (the usual case) goes whole into the complete pattern: one SYRK, no grouping.
             try add(LinearGaussianStatistics(x), observed: Array(0..<d))
             return

@@ -52,7 +52,7 @@ extension GaussianMixture {
                                 statistics: nil, componentLogDensities: base)
             }
         }
-        guard x.elements.contains(where: \.isNaN) else { return densities }
+        guard x.containsNaN else { return densities }
         let d = x.columns
         let incomplete = x.withUnsafeBufferPointer { p in (0..<x.rows).filter { i in (0..<d).contains { p[i * d + $0].isNaN } } }
         let marginal = evaluateWithMissing(x.selectingRows(incomplete), shift: [Double](repeating: 0, count: dimension),

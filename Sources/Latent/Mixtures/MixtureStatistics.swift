@@ -236,7 +236,7 @@ extension GaussianMixture {
             throw ModelError.invalidSetting("row \(i + 1) has every value missing; drop it")
         }
         let shift = mixtureMean
-        guard x.elements.contains(where: \.isNaN) else {
+        guard x.containsNaN else {
             return .ofCompleteRows(x, kernel: MixtureKernel(self, shift: shift), means: means, shift: shift, fingerprint: fingerprint,
                                    covarianceType: covarianceType, threads: threads)
         }

