@@ -29,7 +29,7 @@ public protocol KernelScalar: BLASScalar {
     /// `Y` (`rowsY × columns`) and `K` (`rowsY × n`), skipping each row's all-zero chunks of four
     /// consecutive columns: the product for binary images, whose zeros come in runs along the rows,
     /// where it loads each row of `G` or `K` once for four rows of `dW`. Each element of `dW` adds its
-    /// terms in the order of the rows, `X`'s then `Y`'s, as ``sparseTransposedMultiply`` does over
+    /// terms in the order of the rows, `X`'s then `Y`'s, as `sparseTransposedMultiply` does over
     /// `[X; s·Y]` (an exact zero inside a listed chunk adds `0·G`). Returns false, with `dW`
     /// untouched, when more than `limit` chunks hold a nonzero (about `nonzeros / 2` keeps it no
     /// slower than the sparse product) or when the CPU's vectors are narrower than AVX2's.
