@@ -249,8 +249,11 @@ extension GaussianMixture: ExpectationMaximizable {
                     work.run(threads: data.threads) { chunk, range in
                         let stats = base + chunk * size
                         if fullSecond && d <= MixtureKernel.smallDimension {
-                            smallDimensionStatistics(x: xp.start, r: rp.start, rows: range, dimension: d,
-                                                     components: k, shift: shift, into: stats)
+                            // Small D: a dot product per statistic over feature-major blocks of rows (a C
+                            // kernel); a SYRK per component per block would cost more in call and packing
+                            // overhead than in arithmetic.
+                            VectorMath.smallDimensionStatistics(xp.start + range.lowerBound * d, responsibilities: rp.start + range.lowerBound * k,
+                                                                 rows: range.count, dimension: d, components: k, shift: shift, into: stats)
                             return
                         }
                         let sums = stats + k, second = stats + k + k * d
@@ -299,20 +302,5 @@ extension GaussianMixture: ExpectationMaximizable {
         var stats = [Double](repeating: 0, count: size)
         for c in 0..<work.ranges.count { for i in 0..<size { stats[i] += partial[c * size + i] } }
         return stats
-    }
-
-    /// `n | Σ r(x − shift) | upper triangles of Σ r(x − shift)(x − shift)ᵀ` of `rows` for small `D`,
-    /// added to `stats`.
-    ///
-    /// A C kernel built for each instruction set (``VectorMath/smallDimensionStatistics(_:responsibilities:rows:dimension:components:shift:into:)``):
-    /// for each block of rows the features `[1, x, x_a·x_b (a ≤ b)]` and the responsibilities are laid
-    /// out feature-major, and each statistic is a dot product of two contiguous vectors. With `D` this
-    /// small, a SYRK per component per block would cost more in call and packing overhead than in
-    /// arithmetic.
-    private static func smallDimensionStatistics(x: UnsafePointer<Double>, r: UnsafePointer<Double>, rows: Range<Int>,
-                                                 dimension d: Int, components k: Int, shift: [Double],
-                                                 into stats: UnsafeMutablePointer<Double>) {
-        VectorMath.smallDimensionStatistics(x + rows.lowerBound * d, responsibilities: r + rows.lowerBound * k, rows: rows.count,
-                                             dimension: d, components: k, shift: shift, into: stats)
     }
 }

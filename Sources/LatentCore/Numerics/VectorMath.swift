@@ -54,14 +54,6 @@ public enum VectorMath {
         return result
     }
 
-    /// Eight values `stride` apart starting at `base` (one row per lane when `stride` is the row
-    /// length); lanes from `count` on are zero.
-    @inlinable @inline(__always)
-    public static func gather(_ base: UnsafePointer<Double>, stride: Int, count: Int) -> SIMD8<Double> {
-        @inline(__always) func lane(_ l: Int) -> Double { l < count ? base[l &* stride] : 0 }
-        return SIMD8(lane(0), lane(1), lane(2), lane(3), lane(4), lane(5), lane(6), lane(7))
-    }
-
     /// Replaces every element of `buffer` by its exponential (the C kernel of the widest
     /// instruction set this CPU has; same accuracy and limits as the SIMD8 `exp`).
     /// - Complexity: `O(n)`, about 1–2 ns per element with AVX2 or AVX-512.
