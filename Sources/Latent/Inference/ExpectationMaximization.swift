@@ -131,23 +131,25 @@ public enum ExpectationMaximization {
         return last * rate / (1 - rate) < tolerance
     }
 
-    /// Whether a run whose likelihoods so far are `history` will not pass `target`: after at least
-    /// ``earliestVerdict`` iterations it is still below, and either no longer rising or, by Aitken's
+    /// Whether a run whose likelihoods so far are `history` will not pass `target`: after more than
+    /// `earliest` iterations it is still below, and either no longer rising or, by Aitken's
     /// extrapolation from its last three values (`Δ·r/(1 − r)` still to come, `r` the ratio of the
-    /// last two gains) taken ``verdictMargin`` times over, converging below it. Split-and-merge EM
-    /// ends its looks with it (the `stop` of ``run(_:on:count:options:progress:stop:scoringTheLastStep:)``): on the
-    /// mixture reference suite this saved about a third of the search's EM iterations. (Ending a
-    /// whole start this way against the best start so far lost hits: EM runs often leave a plateau
-    /// late, which the extrapolation cannot foresee.)
-    public static func cannotReach(_ target: Double, _ history: [Double]) -> Bool {
+    /// last two gains) taken `margin` times over, converging below it. Split-and-merge EM ends its
+    /// looks with it (the `stop` of ``run(_:on:count:options:progress:stop:scoringTheLastStep:)``,
+    /// with the defaults): on the mixture reference suite this saved about a third of the search's
+    /// EM iterations. Ending a whole start this way against the best start so far needs more
+    /// caution, since EM runs often leave a plateau late, which the extrapolation cannot foresee
+    /// (see ``StartSearchOptions/abandonment``).
+    public static func cannotReach(_ target: Double, _ history: [Double], earliest: Int = earliestVerdict,
+                                   margin: Double = verdictMargin) -> Bool {
         let c = history.count
-        guard c > earliestVerdict, let last = history.last, last < target else { return false }
+        guard c > max(2, earliest), let last = history.last, last < target else { return false }
         let gain = history[c - 1] - history[c - 2], previous = history[c - 2] - history[c - 3]
         guard gain > 0 else { return true }
         guard previous > 0 else { return false }
         let rate = gain / previous
         guard rate < 1 else { return false }
-        return last + verdictMargin * gain * rate / (1 - rate) < target
+        return last + margin * gain * rate / (1 - rate) < target
     }
     public static let earliestVerdict = 4, verdictMargin = 3.0
 

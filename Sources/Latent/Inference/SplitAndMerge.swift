@@ -29,7 +29,7 @@ public protocol SplitMergeable: DegeneracyChecking {
     func applying(_ move: SplitMergeMove, on data: TrainingData, using rng: inout Xoshiro256StarStar) -> Self?
     /// EM iterations a move gets to pass the current likelihood, and the iterations after which it
     /// is dropped as soon as its gains extrapolate short of it
-    /// (``ExpectationMaximization/cannotReach(_:_:)``). By default ``SplitAndMerge/lookIterations``
+    /// (``ExpectationMaximization/cannotReach(_:_:earliest:margin:)``). By default ``SplitAndMerge/lookIterations``
     /// and ``ExpectationMaximization/earliestVerdict``.
     static var splitMergeLook: (iterations: Int, verdictAfter: Int) { get }
 }

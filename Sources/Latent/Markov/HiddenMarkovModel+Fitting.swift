@@ -3,7 +3,9 @@ import Foundation
 /// Settings for fitting a hidden Markov model.
 public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     /// Independent starts; the highest final likelihood wins (8 by default: with the seeded
-    /// split-and-merge moves, 10 reached no more of the reference suite's optima).
+    /// split-and-merge moves, 10 reached no more of the reference suite's optima). A start whose
+    /// run, after 20 iterations, is judged unable to pass the best start so far is abandoned
+    /// (``StartSearchOptions/abandonment``).
     public var restarts: Int
     /// Each start runs this many short Baum-Welch runs from independent initialisations and
     /// continues only the best (em-EM, as for mixtures). 1 gives plain Baum-Welch.
@@ -102,7 +104,8 @@ extension HiddenMarkovModel {
                                               degenerateAdvice: Emission.degenerateAdvice, progress: options.progress)
         }
         let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
-                                        shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed)
+                                        shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed,
+                                        abandonment: .init(after: 20, margin: 20))
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             try randomStart(states: states, context: context, rng: &rng)
         }, refine: { model, trace, em, rng in
