@@ -156,7 +156,7 @@ static void VARIANT(log_sum_exp_rows_f64)(double *values, ptrdiff_t rows, ptrdif
         for (ptrdiff_t l = 0; l < block; l++) {
             const double s = sums[l];
             double *row = values + (i0 + l) * columns;
-            out[i0 + l] += s >= 2.2250738585072014e-308 && s <= 1.7976931348623157e308 ? logs[l] : __builtin_log(s);
+            out[i0 + l] += s >= __DBL_MIN__ && s <= __DBL_MAX__ ? logs[l] : __builtin_log(s);
             if (normalize) {
                 if (s > 0) {
                     double inv = 1 / s;
