@@ -243,6 +243,9 @@ def result_fields(w, j):
             out["epochSeconds"] = j["epochSeconds"]
     else:
         out["value"] = seconds
+    for key in ("standardError", "precision"):
+        if key in j:
+            out[key] = j[key]
     return out
 
 
@@ -338,6 +341,9 @@ def summarise(runs):
         s["medianPerIteration"] = statistics.median(r["perIteration"] for r in ok if r.get("perIteration"))
         s["medianSeconds"] = statistics.median(r["seconds"] for r in ok)
         s["iterations"] = sorted({r["iterations"] for r in ok})
+    for key in ("standardError", "precision"):
+        if ok[0].get(key) is not None:
+            s[key] = ok[0][key]
     lls = [r["meanLogLikelihood"] for r in ok if r.get("meanLogLikelihood") is not None]
     if lls:
         s["meanLogLikelihood"] = statistics.median(lls)
@@ -663,17 +669,23 @@ def roofline(results, blas):
 
 
 def iwae_roofline(results, blas):
-    """The arithmetic floor of IWAE scoring: the decoder's FLOPs at the system SGEMM rate."""
+    """The arithmetic floor of IWAE scoring: the decoder's FLOPs at the system SGEMM rate, against
+    Latent's default (bfloat16 decoder product where the CPU has AVX-512 BF16) and single precision."""
     w = next((x for x in results if x["name"] == "iwae"), None)
     if w is None:
         return None
+    single = next((x for x in results if x["name"] == "iwae-fp32"), None)
     hidden, latent, d = 400, 20, 784
     flops = 2.0 * W.IWAE_IMAGES * W.IWAE_SAMPLES * (latent * hidden + hidden * d)
     rows = []
     for row in w["rows"]:
         sg = ((blas.get(row["threads"]) or {}).get("systemSgemm") or {}).get("8000x400 . 400x784")
+        lat = row["latent"]
+        fp32 = next((r["latent"] for r in (single or {}).get("rows", []) if r["threads"] == row["threads"]), {})
         entry = {"threads": row["threads"], "sgemm": sg, "floor": flops / sg / 1e9 if sg else None,
-                 "latent": row["latent"].get("median"), "anchor": row["anchor"].get("median")}
+                 "latent": lat.get("median"), "precision": lat.get("precision"), "anchor": row["anchor"].get("median"),
+                 "latentFP32": fp32.get("median"), "meanLL": lat.get("meanLogLikelihood"),
+                 "meanLLFP32": fp32.get("meanLogLikelihood"), "standardError": lat.get("standardError")}
         rows.append(entry)
     return {"flops": flops, "rows": rows}
 
@@ -686,18 +698,33 @@ def iwae_roofline_text(rf):
              "product, on either side. At the system OpenBLAS SGEMM rate on that product's shape (measured in "
              "this run, best of 5) no dense single-precision implementation can take less than the floor below. "
              "Issue 17's target: Latent at ≥ 90% of the floor (floor / Latent ≥ 0.90); the first round's "
-             "target time is the anchor's time / 2.5, below the floor wherever the anchor takes less than 2.5 floors.", "",
-             "| threads | SGEMM 8000×400·400×784 GFLOP/s | floor | Latent | floor / Latent | first-round target time | anchor |",
-             "|---|---|---|---|---|---|---|"]
+             "target time is the anchor's time / 2.5, below the fp32 floor wherever the anchor takes less than "
+             "2.5 floors. Latent's default (`--precision auto`) runs that product on bfloat16 operands with "
+             "single-precision sums where the CPU has AVX-512 BF16 (the `precision` column); the iwae-fp32 row "
+             "is the same scoring with `--precision fp32`. The last columns measure what the rounding costs: "
+             "the two mean estimates (same seed, same draws) and their difference against the estimate's "
+             "standard error across images.", "",
+             "| threads | SGEMM 8000×400·400×784 GFLOP/s | floor | Latent (default) | precision | floor / Latent | "
+             "Latent fp32 | floor / Latent fp32 | first-round target time | anchor | mean LL default | mean LL fp32 | "
+             "difference / standard error |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def share(floor, t):
+        if not floor or not t:
+            return "—"
+        r = floor / t
+        return f"{r:.2f} {'✓' if r >= 0.9 else '✗'}"
+
     for e in rf["rows"]:
         target = e["anchor"] / 2.5 if e["anchor"] else None
         sg = "—" if e["sgemm"] is None else f"{e['sgemm']:.1f}"
-        share = "—"
-        if e["floor"] and e["latent"]:
-            r = e["floor"] / e["latent"]
-            share = f"{r:.2f} {'✓' if r >= 0.9 else '✗'}"
-        lines.append(f"| {e['threads']} | {sg} | {fmt_time(e['floor'])} | {fmt_time(e['latent'])} | {share} | "
-                     f"{fmt_time(target)} | {fmt_time(e['anchor'])} |")
+        shift = "—"
+        if e.get("meanLL") is not None and e.get("meanLLFP32") is not None and e.get("standardError"):
+            diff = e["meanLL"] - e["meanLLFP32"]
+            shift = f"{diff:+.5f} / {e['standardError']:.3f} = {abs(diff) / e['standardError']:.1e}"
+        lines.append(f"| {e['threads']} | {sg} | {fmt_time(e['floor'])} | {fmt_time(e['latent'])} | {e.get('precision') or '—'} | "
+                     f"{share(e['floor'], e['latent'])} | {fmt_time(e.get('latentFP32'))} | {share(e['floor'], e.get('latentFP32'))} | "
+                     f"{fmt_time(target)} | {fmt_time(e['anchor'])} | {fmt_ll(e.get('meanLL'))} | {fmt_ll(e.get('meanLLFP32'))} | {shift} |")
     return "\n".join(lines)
 
 

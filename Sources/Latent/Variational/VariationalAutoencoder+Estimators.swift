@@ -12,10 +12,36 @@ public enum LogLikelihoodEstimator: String, CaseIterable, Codable, Sendable {
     case naiveMC = "naive-mc"
 }
 
+/// The arithmetic of a VAE decoder's output layer when it is scored.
+///
+/// The decoder's last product (hidden width × data dimension per draw: 400 × 784 for MNIST) is nearly
+/// all the work of an importance-sampled estimate. With ``bfloat16`` both of its factors are rounded
+/// to bfloat16 and their products summed in single precision, at twice SGEMM's rate on CPUs with
+/// AVX-512 BF16 (see ``BFloat16Matrix``); everything else stays single precision.
+///
+/// Measured on the MNIST VAE of `make bench` (784-400-20, IWAE with 500 samples, 1,000 test images,
+/// seeds 1–3): bfloat16 moved the mean estimate by 0.0002–0.0007 nats against a standard error of
+/// 1.17 and a Monte Carlo spread between seeds of 0.08; per image the two differed by 0.014 nats
+/// (standard deviation) against 1.6 between seeds.
+public enum ScoringPrecision: String, CaseIterable, Codable, Sendable {
+    /// Single precision throughout.
+    case single = "fp32"
+    /// The decoder's output layer on bfloat16 operands where the CPU has AVX-512 BF16, single
+    /// precision elsewhere (``LogLikelihoodEstimate/precision`` says which ran).
+    case bfloat16 = "bf16"
+    /// ``bfloat16`` for Bernoulli decoders, ``single`` for Gaussian ones. A Bernoulli log-likelihood
+    /// moves by at most |δ| when one logit moves by δ (its derivative `x − σ(f)` lies in [−1, 1]), so
+    /// the rounding's effect is bounded by the logits' error; a Gaussian one moves by `(x − f)·δ / σ²`,
+    /// without bound as the variance shrinks.
+    case automatic = "auto"
+}
+
 /// An estimate of the mean `log p(x)` over rows, with its standard error across rows.
 public struct LogLikelihoodEstimate: Sendable {
     public var estimator: LogLikelihoodEstimator
     public var samples: Int
+    /// The arithmetic the decoder's output layer ran in.
+    public var precision: ScoringPrecision = .single
     /// One estimate per row.
     public var perExample: [Double]
     public var mean: Double { perExample.reduce(0, +) / Double(max(1, perExample.count)) }
@@ -32,13 +58,18 @@ extension VariationalAutoencoder {
     /// Estimates `log p(x)` for each row of `x` (preprocessed) with `samples` draws per row. The
     /// draws of many rows go through the decoder together (large GEMMs), rows are split across
     /// `threads` cores, and each block of rows has its own derived generator, so the result does
-    /// not depend on the thread count.
+    /// not depend on the thread count. `precision` (see ``ScoringPrecision``) applies to
+    /// single-precision models on CPUs with AVX-512 BF16; elsewhere the decoder runs in the model's
+    /// own precision.
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     public func estimateLogLikelihood(_ x: Matrix<S>, estimator: LogLikelihoodEstimator, samples: Int, seed: UInt64,
-                                      threads: Int = availableCores) -> LogLikelihoodEstimate {
+                                      threads: Int = availableCores, precision: ScoringPrecision = .automatic) -> LogLikelihoodEstimate {
         precondition(samples >= 1, "At least one sample")
         let n = x.rows, l = latentSize
+        let reducedOutput = precision == .bfloat16 || (precision == .automatic && likelihood == .bernoulli)
+            ? reducedPrecisionOutputLayer() : nil
+        let hiddenDecoder = DenseNetwork(layers: Array(decoder.layers.dropLast()))
         // About a thousand draws per block: the decoder's outputs (draws × dimension) stay in cache
         // between its product and the likelihood that reads them (measured: 4% faster than 8,192).
         let rowsPerBlock = max(1, 1024 / samples)
@@ -72,7 +103,8 @@ extension VariationalAutoencoder {
                             }
                         }
                     }
-                    let logPxz = logLikelihood(of: part, outputs: decoder.forward(z).last!, repeats: samples)
+                    let outputs = reducedOutput.map { decode(z, hidden: hiddenDecoder, output: $0) } ?? decoder.forward(z).last!
+                    let logPxz = logLikelihood(of: part, outputs: outputs, repeats: samples)
                     for i in 0..<m {
                         var w = [Double](repeating: 0, count: samples)
                         for s in 0..<samples {
@@ -99,6 +131,34 @@ extension VariationalAutoencoder {
                 }
             }
         }
-        return LogLikelihoodEstimate(estimator: estimator, samples: samples, perExample: perExample)
+        return LogLikelihoodEstimate(estimator: estimator, samples: samples, precision: reducedOutput == nil ? .single : .bfloat16,
+                                     perExample: perExample)
+    }
+
+    /// The decoder's output layer packed for the bfloat16 product, where this model is single
+    /// precision and the CPU runs the product; nil otherwise.
+    private func reducedPrecisionOutputLayer() -> BFloat16Matrix? {
+        guard S.self == Float.self, BFloat16Matrix.isSupported, let last = decoder.layers.last else { return nil }
+        return BFloat16Matrix(unsafeBitCast(last.weights, to: Matrix<Float>.self))
+    }
+
+    /// The decoder's output for the draws `z`: its hidden layers as usual, its output layer's product
+    /// on bfloat16 operands (`output`, the packed weights), then that layer's bias and activation.
+    private func decode(_ z: Matrix<S>, hidden: DenseNetwork<S>, output: BFloat16Matrix) -> Matrix<S> {
+        let layer = decoder.layers[decoder.layers.count - 1]
+        let h = hidden.layers.isEmpty ? z : hidden.forward(z).last!
+        var y = Matrix<S>(rows: z.rows, columns: layer.outputs) { _ in }   // overwritten by the product
+        h.withUnsafeBufferPointer { hp in
+            y.withUnsafeMutableBufferPointer { yp in
+                hp.withMemoryRebound(to: Float.self) { hf in
+                    yp.withMemoryRebound(to: Float.self) { yf in
+                        output.multiply(hf.start, rows: h.rows, leadingDimension: h.columns, bias: layer.bias as? [Float],
+                                        into: yf.start, leadingDimension: layer.outputs)
+                    }
+                }
+                layer.activation.apply(yp)
+            }
+        }
+        return y
     }
 }

@@ -106,6 +106,7 @@ struct ModelOptions: ParsableArguments {
 
 extension CovarianceType: ExpressibleByArgument {}
 extension FactorRotation: ExpressibleByArgument {}
+extension ScoringPrecision: ExpressibleByArgument {}
 extension MixtureInitialization: ExpressibleByArgument {}
 extension LinearDynamicalSystem.ObservationNoise: ExpressibleByArgument {}
 extension LinearDynamicalSystem.InitialState: ExpressibleByArgument {}

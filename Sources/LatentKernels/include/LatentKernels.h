@@ -15,6 +15,7 @@
  * Every array is contiguous and row-major; no function allocates or keeps a pointer.
  */
 #include <stddef.h>
+#include <stdint.h>
 
 /// The instruction sets a kernel variant can be built for, narrowest first.
 typedef enum {
@@ -218,5 +219,28 @@ void latent_hmm_forward_backward_f64(ptrdiff_t lanes, const double *rows, const 
 void latent_hmm_posteriors_f64(ptrdiff_t lanes, ptrdiff_t k, ptrdiff_t from, ptrdiff_t to, ptrdiff_t steps,
                                const double *alpha, const double *beta, const double *b, const double *backwardScale,
                                double *gamma, double *sums);
+
+/*
+ * A single-precision matrix product with bfloat16 operands (BFloat16Product.c): both factors are
+ * rounded to bfloat16 (8 significant bits, round to nearest even) and the products summed in single
+ * precision by the AVX-512 BF16 dot-product instruction, at twice the multiply-add rate of SGEMM on
+ * CPUs that have it. The right factor (a layer's weights) is packed once and used for many products.
+ */
+
+/// Non-zero when this CPU and operating system run `latent_bf16_product` (AVX-512 F, BW, VL, DQ and
+/// BF16); `LATENT_SIMD` is not consulted here.
+int latent_bf16_supported(void);
+/// The number of `uint16_t` that the packed form of a `k × n` right factor takes.
+ptrdiff_t latent_bf16_packed_count(ptrdiff_t k, ptrdiff_t n);
+/// Packs the row-major `k × n` matrix `b` (row stride `ldb`) into `packed` (`latent_bf16_packed_count`
+/// values), rounding each entry to bfloat16. Portable: needs no particular CPU.
+void latent_bf16_pack(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, uint16_t *packed);
+/// `value` rounded to bfloat16 (to nearest, ties to even), as a float: the rounding the product applies.
+float latent_bf16_round(float value);
+/// `C = A·B + bias` for the row-major `m × k` `A` (row stride `lda`), the packed `k × n` `B` and the
+/// row-major `m × n` `C` (row stride `ldc`); `bias` (`n` values, added unrounded) may be null. Only
+/// where `latent_bf16_supported()`. Allocates one buffer of 128·⌈k/2⌉·4 bytes. O(m·n·k).
+void latent_bf16_product(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, const uint16_t *packed,
+                         const float *bias, float *c, ptrdiff_t ldc);
 
 #endif
