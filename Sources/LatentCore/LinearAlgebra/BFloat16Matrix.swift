@@ -7,7 +7,7 @@ import LatentKernels
 /// bfloat16 (8 significant bits: a relative error of at most 2⁻⁸ per entry) and their products are
 /// summed in single precision, so each output carries an error of order 2⁻⁸·√k·(typical |aᵢbᵢ|).
 /// Use it only where that error has been measured to be harmless (IWAE scoring of a decoder, see
-/// ``ScoringPrecision``).
+/// `ScoringPrecision` in Latent).
 public struct BFloat16Matrix: Sendable {
     /// `k`, the rows of the packed factor (the inner dimension of a product).
     public let rows: Int
