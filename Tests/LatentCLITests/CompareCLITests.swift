@@ -36,6 +36,9 @@ import TestSupport
                 #expect(m[key] != nil, "missing \(key)")
             }
         }
+        // A Gaussian decoder is scored in single precision (bfloat16 is for Bernoulli decoders only).
+        #expect(models.first { $0["family"] as? String == "vae" }?["precision"] as? String == "fp32")
+        #expect(models.filter { $0["precision"] != nil }.count == 1)
         let means = models.map { $0["testMeanLogLikelihood"] as! Double }
         #expect(means == means.sorted(by: >), "not sorted best first: \(means)")
         let skipped = try #require(o["skipped"] as? [[String: Any]])

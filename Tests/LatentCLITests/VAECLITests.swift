@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Latent
 import TestSupport
 
 @Suite(.serialized) struct VAECLITests {
@@ -33,6 +34,21 @@ import TestSupport
             estimates[estimator] = s["meanLogLikelihood"] as? Double
         }
         #expect(estimates["iwae"]! > estimates["elbo"]! && estimates["iwae"]! > estimates["naive-mc"]!)
+        // The decoder's output layer: bfloat16 by default for this Bernoulli decoder where the CPU has
+        // AVX-512 BF16, named in --json; --precision fp32 gives the same estimate within rounding.
+        let single = try json(CommandRunner.run(["score", "--model", model, "--data", images, "--estimator", "iwae",
+                                                 "--samples", "20", "--precision", "fp32", "--json"]).standardOutput)
+        let automatic = try json(CommandRunner.run(["score", "--model", model, "--data", images, "--estimator", "iwae",
+                                                    "--samples", "20", "--json"]).standardOutput)
+        #expect(single["precision"] as? String == "fp32")
+        #expect(automatic["precision"] as? String == (BFloat16Matrix.isSupported ? "bf16" : "fp32"))
+        #expect(abs((automatic["meanLogLikelihood"] as! Double) - (single["meanLogLikelihood"] as! Double))
+                < 0.01 * (single["standardError"] as! Double))
+        #expect(try CommandRunner.run(["score", "--model", model, "--data", images, "--precision", "fp16"]).status != 0)
+        // Kernels capped below AVX-512 (LATENT_SIMD) leave the product in single precision.
+        let capped = try json(CommandRunner.run(["score", "--model", model, "--data", images, "--estimator", "iwae", "--samples", "20",
+                                                 "--json"], environment: ["LATENT_SIMD": "avx2"]).standardOutput)
+        #expect(capped["precision"] as? String == "fp32")
         let z = try CommandRunner.run(["transform", "--model", model, "--data", images]).standardOutput.split(separator: "\n")
         #expect(z.count == 4001 && z[0].hasPrefix("z0,z1"))
         let sample = try CommandRunner.run(["sample", "--model", model, "--count", "3", "--seed", "1"]).standardOutput.split(separator: "\n")

@@ -80,6 +80,8 @@ struct CompareCommand: ParsableCommand {
     /// One compared model.
     struct Row {
         var spec: String, family: String, estimator: String
+        /// VAEs: the arithmetic of the decoder's output layer when scored (`fp32` or `bf16`).
+        var precision: String? = nil
         var testMean: Double, standardError: Double, trainMean: Double, parameters: Int, bic: Double, fitSeconds: Double
         var nTrain: Int, nTest: Int
     }
@@ -203,7 +205,7 @@ struct CompareCommand: ParsableCommand {
         let parameters = Self.integer(tested.o["parameters"]) ?? 0, nTrain = Self.integer(trained.o["n"]) ?? 0
         let estimator = (tested.o["estimator"] as? String) ?? "exact"
         return Row(spec: spec.spec, family: spec.family, estimator: estimator == "iwae" ? "iwae-\(Self.integer(tested.o["samples"]) ?? 0)" : estimator,
-                   testMean: tested.mean, standardError: tested.standardError, trainMean: trained.mean, parameters: parameters,
+                   precision: tested.o["precision"] as? String, testMean: tested.mean, standardError: tested.standardError, trainMean: trained.mean, parameters: parameters,
                    bic: GaussianMixture.bic(logLikelihood: trained.mean * Double(nTrain), parameters: parameters, count: nTrain),
                    fitSeconds: (fitted["seconds"] as? Double) ?? 0, nTrain: nTrain, nTest: Self.integer(tested.o["n"]) ?? 0)
     }
@@ -240,6 +242,7 @@ struct CompareCommand: ParsableCommand {
                 m["spec"] = .string(r.spec)
                 m["family"] = .string(r.family)
                 m["estimator"] = .string(r.estimator)
+                if let precision = r.precision { m["precision"] = .string(precision) }
                 m["testMeanLogLikelihood"] = .number(r.testMean)
                 m["standardError"] = .number(r.standardError)
                 m["trainMeanLogLikelihood"] = .number(r.trainMean)
