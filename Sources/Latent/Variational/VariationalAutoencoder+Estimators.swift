@@ -24,7 +24,8 @@ public enum LogLikelihoodEstimator: String, CaseIterable, Codable, Sendable {
 /// 1.17 and a Monte Carlo spread between seeds of 0.08; per image the two differed by 0.014 nats
 /// (standard deviation) against 1.6 between seeds.
 public enum ScoringPrecision: String, CaseIterable, Codable, Sendable {
-    /// Single precision throughout.
+    /// The model's own arithmetic throughout: single precision for `Float` models (the command
+    /// line's), double for `Double` ones.
     case single = "fp32"
     /// The decoder's output layer on bfloat16 operands where the CPU has AVX-512 BF16, single
     /// precision elsewhere (``LogLikelihoodEstimate/precision`` says which ran).
@@ -40,7 +41,8 @@ public enum ScoringPrecision: String, CaseIterable, Codable, Sendable {
 public struct LogLikelihoodEstimate: Sendable {
     public var estimator: LogLikelihoodEstimator
     public var samples: Int
-    /// The arithmetic the decoder's output layer ran in.
+    /// The arithmetic the decoder's output layer ran in: ``ScoringPrecision/bfloat16`` or
+    /// ``ScoringPrecision/single`` (the model's own), never ``ScoringPrecision/automatic``.
     public var precision: ScoringPrecision = .single
     /// One estimate per row.
     public var perExample: [Double]
