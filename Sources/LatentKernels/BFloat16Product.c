@@ -63,7 +63,8 @@ int latent_bf16_supported(void) {
 }
 
 /// Rows `r0 ..< r0 + rows` of A (at most ROWS; the rest of the buffer is zero) as bfloat16 pairs:
-/// `out[i * pairs + q]` holds columns 2q and 2q + 1 of row i.
+/// `out[i * pairs + q]` holds columns 2q and 2q + 1 of row i. The vector conversion rounds as
+/// `bf16_from_float` does but reads subnormal inputs (below 1.2e-38) as zero; the scalar tail keeps them.
 BF16_TARGET static void convert_rows(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t k, ptrdiff_t pairs,
                                      uint32_t *out) {
     for (ptrdiff_t i = 0; i < ROWS; i++) {
