@@ -984,6 +984,9 @@ METHOD = """\
   `iterations`). scikit-learn's `GaussianMixture.fit()` also computes one M-step from its own
   initial responsibilities before applying the given start and a final E-step after the loop; both are
   inside its fit time, as a user would see it.
+- **Plain EM on both sides.** Latent's GMM and HMM rows pass `--acceleration none`: its default
+  SQUAREM extrapolation would make a fixed number of iterations reach a different (higher) likelihood
+  than the anchor's, and these rows compare the cost of the same EM iterations.
 - **GMM start (gmm-full, gmm-diag, scale).** `--initial-means bench/work/gmm-means0.npy` on Latent; the
   anchor reproduces Latent's start: every row to its nearest initial mean (Euclidean), then one M-step
   from those hard assignments (weights = counts / N, means = cluster means, covariances = cluster

@@ -64,7 +64,7 @@ def _gmm(covariance, dataset="gmm", name=None, threads=(1, 2), target=GMM_TARGET
         "title": f"GMM, {covariance} covariances, K = {GMM_K}, 20 EM iterations",
         "dataset": dataset,
         "latent": ["fit", "gmm", "--data", "{data}", "--components", str(GMM_K), "--covariance", covariance,
-                   "--initial-means", "{means0}", "--max-iterations", "20", "--tolerance", "0",
+                   "--initial-means", "{means0}", "--max-iterations", "20", "--tolerance", "0", "--acceleration", "none",
                    "--threads", "{threads}", "--output", "{out}", "--json", "--quiet"],
         "latentHelp": ["fit", "gmm"], "latentNeeds": ["--initial-means"],
         "anchor": {"package": "sklearn", "label": "scikit-learn GaussianMixture",
@@ -139,7 +139,7 @@ WORKLOADS += [
         "title": "Gaussian HMM, K = 4, D = 4, full covariances, 10 Baum-Welch iterations",
         "dataset": "hmm",
         "latent": ["fit", "hmm", "--data", "{data}", "--states", "4", "--emission", "gaussian", "--covariance", "full",
-                   "--initial-means", "{means0}", "--max-iterations", "10", "--tolerance", "0",
+                   "--initial-means", "{means0}", "--max-iterations", "10", "--tolerance", "0", "--acceleration", "none",
                    "--threads", "{threads}", "--output", "{out}", "--json", "--quiet"],
         "latentHelp": ["fit", "hmm"], "latentNeeds": ["--states", "--initial-means"],
         "anchor": {"package": "hmmlearn", "label": "hmmlearn GaussianHMM",
@@ -153,7 +153,8 @@ WORKLOADS += [
                      else "5 iterations, each side's own start included (whole fit)")),
         "dataset": data,
         "latent": ["fit", "hmm", "--data", "{data}", "--sequence-column", "sequence", "--states", "8",
-                   "--emission", "gaussian", "--covariance", "diag", "--tolerance", "0", "--threads", "{threads}",
+                   "--emission", "gaussian", "--covariance", "diag", "--tolerance", "0", "--acceleration", "none",
+                   "--threads", "{threads}",
                    "--output", "{out}", "--json", "--quiet"]
                   + (["--initial-means", "{means0}", "--max-iterations", "{iterations}"] if kind == "iteration"
                      else ["--restarts", "1", "--short-runs", "1", "--split-merge-trials", "0", "--max-iterations", "5"]),

@@ -42,6 +42,23 @@ import TestSupport
         #expect(info["components"] as? Int == 2 && info["covariance"] as? String == "full")
     }
 
+    /// `--acceleration`: SQUAREM by default for mixtures and HMMs (`--json` key `acceleration`),
+    /// plain EM on request, the same optimum either way, and a clear refusal of other values.
+    @Test func accelerationIsChosenAndReported() throws {
+        let out = dir.appendingPathComponent("acc.json").path
+        let base = ["fit", "gmm", "--data", faithful, "--components", "3", "--seed", "1", "--output", out, "--json", "--quiet"]
+        let fast = try json(CommandRunner.run(base).standardOutput)
+        let plain = try json(CommandRunner.run(base + ["--acceleration", "none"]).standardOutput)
+        #expect(fast["acceleration"] as? String == "squarem" && plain["acceleration"] as? String == "none")
+        let a = try #require(fast["meanLogLikelihood"] as? Double), b = try #require(plain["meanLogLikelihood"] as? Double)
+        #expect(abs(a - b) < 1e-5, "squarem \(a), plain \(b)")
+        let bad = try CommandRunner.run(base + ["--acceleration", "fast"])
+        #expect(bad.status != 0 && bad.standardError.contains("acceleration") && bad.standardError.contains("squarem"))
+        let hmm = try json(CommandRunner.run(["fit", "hmm", "--data", TestData.path("nile.csv"), "--columns", "flow", "--states", "2",
+                                              "--output", out, "--json", "--quiet"]).standardOutput)
+        #expect(hmm["acceleration"] as? String == "squarem")
+    }
+
     @Test func benchTimesEveryKernel() throws {
         let r = try CommandRunner.run(["bench", "--rows", "2000", "--repetitions", "1", "--json"])
         #expect(r.status == 0, "\(r.standardError)")

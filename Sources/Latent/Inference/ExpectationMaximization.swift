@@ -15,6 +15,38 @@ public protocol ExpectationMaximizable {
 
     /// The total log-likelihood of the data under the current parameters.
     func totalLogLikelihood(of data: TrainingData) throws -> Double
+
+    /// The parameters as one vector, in a layout fixed by the model's shape, for SQUAREM's
+    /// extrapolation (``EMAcceleration/squarem``); nil (the default) when the model offers none,
+    /// and EM then runs plain. Parameters in data units are divided by the data's scale (a mean by
+    /// its column's standard deviation, say), so that the step length, a ratio of norms, is the same
+    /// whatever the units.
+    func extrapolationCoordinates(on data: TrainingData) -> [Double]?
+
+    /// The model whose parameters are `coordinates` (the layout of
+    /// ``extrapolationCoordinates(on:)``), or nil when they lie outside the parameter space (a
+    /// negative probability, a covariance that is not positive definite).
+    func replacingExtrapolationCoordinates(_ coordinates: [Double], on data: TrainingData) -> Self?
+}
+
+extension ExpectationMaximizable {
+    public func extrapolationCoordinates(on data: TrainingData) -> [Double]? { nil }
+    public func replacingExtrapolationCoordinates(_ coordinates: [Double], on data: TrainingData) -> Self? { nil }
+}
+
+/// How EM moves between E-steps.
+public enum EMAcceleration: String, Sendable, Equatable, CaseIterable {
+    /// Plain EM: each iteration one E-step and one M-step.
+    case none
+    /// SQUAREM (Varadhan & Roland 2008, step length S3, with their safeguards): two EM steps
+    /// `θ₁ = M(θ₀)`, `θ₂ = M(θ₁)` give `r = θ₁ − θ₀` and `v = θ₂ − 2θ₁ + θ₀`; the jump
+    /// `θ′ = θ₀ + 2αr + α²v` with `α = ‖r‖/‖v‖` (at least 1, which gives `θ₂`; at most a limit
+    /// that starts at 1 and grows ×4 each time it binds and the jump succeeds) is followed by one EM step from `θ′`, and kept when the likelihood at `θ′` is
+    /// at least that at `θ₁`; otherwise, or when `θ′` leaves the parameter space for every α tried,
+    /// EM continues from `θ₂`. The likelihood never decreases and the limit is a fixed point of
+    /// EM, reached in fewer E-steps where EM converges slowly. Models without
+    /// ``ExpectationMaximizable/extrapolationCoordinates(on:)`` run plain.
+    case squarem
 }
 
 /// Stopping rules for EM.
@@ -26,10 +58,14 @@ public struct EMOptions: Sendable, Equatable {
     /// estimate `Δ·r/(1 − r)` from the last two steps, `r = Δₜ/Δₜ₋₁`) is below it too: a slowly
     /// converging run is not stopped far from its limit. 0 runs all `maxIterations`.
     public var tolerance: Double
+    /// Plain EM or SQUAREM (``EMAcceleration``). With SQUAREM, `maxIterations` bounds the M-steps
+    /// made, those of rejected jumps included.
+    public var acceleration: EMAcceleration
 
-    public init(maxIterations: Int = 100, tolerance: Double = 1e-3) {
+    public init(maxIterations: Int = 100, tolerance: Double = 1e-3, acceleration: EMAcceleration = .none) {
         self.maxIterations = maxIterations
         self.tolerance = tolerance
+        self.acceleration = acceleration
     }
 }
 
@@ -37,7 +73,8 @@ public struct EMOptions: Sendable, Equatable {
 public struct EMTrace: Sendable, Equatable {
     /// Total log-likelihood of the initial parameters and after each accepted M-step.
     public var history: [Double]
-    /// Number of M-steps kept (a fit that continues an earlier run adds that run's count).
+    /// Number of M-steps kept (a fit that continues an earlier run adds that run's count); with
+    /// SQUAREM every M-step made, those of rejected jumps included: the run's cost in E-steps.
     public var iterations: Int
     /// Whether the tolerance was met before `maxIterations`.
     public var converged: Bool
@@ -73,6 +110,10 @@ public enum ExpectationMaximization {
         _ model: inout Model, on data: Model.TrainingData, count: Int, options: EMOptions = EMOptions(),
         progress: ((Int, Double) -> Void)? = nil, stop: (([Double]) -> Bool)? = nil, scoringTheLastStep: Bool = true
     ) throws -> EMTrace {
+        if options.acceleration == .squarem, model.extrapolationCoordinates(on: data) != nil {
+            return try runSQUAREM(&model, on: data, count: count, options: options, progress: progress, stop: stop,
+                                  scoringTheLastStep: scoringTheLastStep)
+        }
         let n = Double(max(1, count))
         var history: [Double] = []
         var converged = false
@@ -99,21 +140,123 @@ public enum ExpectationMaximization {
             if let stop, stop(history) { break }
         }
         if !decreased && scoringTheLastStep {
-            // `model` is one M-step ahead of the last recorded likelihood: score it and keep it if it
-            // is no worse.
-            let final = try model.totalLogLikelihood(of: data)
-            if let last = history.last, !(final >= last - slack(last)) {
-                model = accepted
-            } else {
-                history.append(final)
-                progress?(history.count - 1, final / n)
-                if options.tolerance > 0, hasConverged(history, perObservation: n, tolerance: options.tolerance) { converged = true }
-            }
+            try scoreLastStep(&model, accepted: accepted, history: &history, converged: &converged, data: data,
+                              perObservation: n, options: options, progress: progress)
         }
         // Unscored, the model is one M-step past the history's last entry.
         let steps = decreased || scoringTheLastStep ? history.count - 1 : history.count
         return EMTrace(history: history, iterations: max(0, steps), converged: converged,
                        stoppedOnDecrease: decreased)
+    }
+
+    /// `model` is one M-step ahead of the last recorded likelihood: scores it and keeps it if it is
+    /// no worse, or else goes back to `accepted`.
+    private static func scoreLastStep<Model: ExpectationMaximizable>(
+        _ model: inout Model, accepted: Model, history: inout [Double], converged: inout Bool, data: Model.TrainingData,
+        perObservation n: Double, options: EMOptions, progress: ((Int, Double) -> Void)?
+    ) throws {
+        let final = try model.totalLogLikelihood(of: data)
+        if let last = history.last, !(final >= last - slack(last)) {
+            model = accepted
+        } else {
+            history.append(final)
+            progress?(history.count - 1, final / n)
+            if options.tolerance > 0, hasConverged(history, perObservation: n, tolerance: options.tolerance) { converged = true }
+        }
+    }
+
+    /// ``EMAcceleration/squarem``: cycles of two EM steps, a jump, and one EM step from the jump.
+    ///
+    /// The history holds, per cycle, the likelihoods of `θ₀`, `θ₁` and (when kept) of the jump
+    /// `θ′`; the next cycle starts at `M(θ′)` (or at `θ₂`), so the last three entries at the end of
+    /// each cycle's second step are those of three successive EM iterates, and the stopping rule
+    /// and `stop` are asked there only.
+    private static func runSQUAREM<Model: ExpectationMaximizable>(
+        _ model: inout Model, on data: Model.TrainingData, count: Int, options: EMOptions,
+        progress: ((Int, Double) -> Void)?, stop: (([Double]) -> Bool)?, scoringTheLastStep: Bool
+    ) throws -> EMTrace {
+        let n = Double(max(1, count))
+        let limit = max(0, options.maxIterations)
+        var history: [Double] = []
+        var steps = 0
+        var converged = false, decreased = false
+        var accepted = model   // the parameters whose likelihood is history.last
+        var stepLimit = 1.0
+        /// One EM step from `model`; false when its likelihood fell below the last recorded one.
+        func step() throws -> Bool {
+            let before = model
+            let logLikelihood = try model.expectationMaximizationStep(on: data)
+            steps += 1
+            guard logLikelihood.isFinite else { throw ModelError.fitFailed("the log-likelihood became \(logLikelihood)") }
+            if let last = history.last, logLikelihood < last - slack(last) {
+                model = accepted
+                decreased = true
+                return false
+            }
+            history.append(logLikelihood)
+            accepted = before
+            progress?(history.count - 1, logLikelihood / n)
+            return true
+        }
+        while steps < limit {
+            let start = model
+            guard let x0 = start.extrapolationCoordinates(on: data), try step() else { break }
+            guard steps < limit, let x1 = model.extrapolationCoordinates(on: data), try step() else { break }
+            if options.tolerance > 0, hasConverged(history, perObservation: n, tolerance: options.tolerance) {
+                converged = true
+                break
+            }
+            if let stop, stop(history) { break }
+            guard steps < limit, let x2 = model.extrapolationCoordinates(on: data), x2.count == x0.count else { continue }
+            let second = model   // θ₂ = M(θ₁), where EM goes on if the jump fails
+            var rr = 0.0, vv = 0.0
+            for i in x0.indices {
+                let r = x1[i] - x0[i], v = x2[i] - 2 * x1[i] + x0[i]
+                rr += r * r
+                vv += v * v
+            }
+            var alpha = min(stepLimit, vv > 0 ? max(1, (rr / vv).squareRoot()) : 1)
+            let proposed = alpha
+            if alpha <= 1 + 1e-3 {
+                // EM's own step (θ₂); the limit grows as after a kept jump (it starts at 1).
+                if alpha >= stepLimit { stepLimit *= 4 }
+                continue
+            }
+            var jump: Model?
+            while alpha > 1 + 1e-3 {
+                let a2 = 2 * alpha, aa = alpha * alpha
+                let coordinates = x0.indices.map { i in
+                    x0[i] + a2 * (x1[i] - x0[i]) + aa * (x2[i] - 2 * x1[i] + x0[i])
+                }
+                if let candidate = start.replacingExtrapolationCoordinates(coordinates, on: data) {
+                    jump = candidate
+                    break
+                }
+                alpha = (alpha + 1) / 2   // outside the parameter space: a shorter jump
+            }
+            guard let jump else { continue }
+            let reference = history.last!   // ℓ(θ₁)
+            var trial = jump
+            // A jump whose E- or M-step fails (a covariance that is no longer positive definite,
+            // say) counts as one that lowered the likelihood.
+            let atJump = (try? trial.expectationMaximizationStep(on: data)) ?? -.infinity
+            steps += 1
+            if atJump.isFinite && atJump >= reference {
+                history.append(atJump)
+                accepted = jump
+                model = trial
+                progress?(history.count - 1, atJump / n)
+                if alpha == proposed && alpha >= stepLimit { stepLimit *= 4 }
+            } else {
+                model = second
+                if alpha == proposed && alpha >= stepLimit { stepLimit = max(1, stepLimit / 4) }
+            }
+        }
+        if !decreased && scoringTheLastStep {
+            try scoreLastStep(&model, accepted: accepted, history: &history, converged: &converged, data: data,
+                              perObservation: n, options: options, progress: progress)
+        }
+        return EMTrace(history: history, iterations: steps, converged: converged, stoppedOnDecrease: decreased)
     }
 
     /// The stopping rule of ``EMOptions/tolerance``: the last improvement, and Aitken's estimate of

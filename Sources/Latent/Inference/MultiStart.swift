@@ -10,7 +10,8 @@ public struct StartSearchOptions: Sendable, Equatable {
     public var shortRuns: Int
     /// EM iterations of each short run.
     public var shortRunIterations: Int
-    /// Stopping rules of the runs to convergence.
+    /// Stopping rules of the runs to convergence; its ``EMOptions/acceleration`` applies to the short
+    /// runs too.
     public var em: EMOptions
     /// Seed of every random choice; start `i` uses the generator derived from it with index `i`.
     public var seed: UInt64
@@ -65,7 +66,7 @@ public struct StartSearchOptions: Sendable, Equatable {
     /// The stopping rules of runs inside the search (see ``searchTolerance``).
     var searchEM: EMOptions {
         guard let loose = searchTolerance, em.tolerance > 0, em.tolerance < loose else { return em }
-        return EMOptions(maxIterations: em.maxIterations, tolerance: loose)
+        return EMOptions(maxIterations: em.maxIterations, tolerance: loose, acceleration: em.acceleration)
     }
 }
 
@@ -232,7 +233,8 @@ public enum MultiStart {
         if searchEM != options.em, best.trace.converged {
             // The winner, continued to the tolerance asked for.
             var model = best.model
-            let more = EMOptions(maxIterations: max(1, options.em.maxIterations - best.trace.iterations), tolerance: options.em.tolerance)
+            let more = EMOptions(maxIterations: max(1, options.em.maxIterations - best.trace.iterations), tolerance: options.em.tolerance,
+                                 acceleration: options.em.acceleration)
             let first = best.trace.iterations
             let polish = try ExpectationMaximization.run(&model, on: data, count: count, options: more) { i, mean in
                 progress?(.iteration(start: start, iteration: first + i, meanLogLikelihood: mean))
@@ -282,7 +284,8 @@ public enum MultiStart {
         let screening = options.screeningIterations.map { min(max(1, $0), options.shortRunIterations) } ?? options.shortRunIterations
         func shortRun(_ model: inout Model, iterations: Int) throws -> ShortRunTrace {
             let trace = try ExpectationMaximization.run(&model, on: data, count: count,
-                                                        options: EMOptions(maxIterations: iterations, tolerance: options.em.tolerance),
+                                                        options: EMOptions(maxIterations: iterations, tolerance: options.em.tolerance,
+                                                                           acceleration: options.em.acceleration),
                                                         scoringTheLastStep: false)
             spent += trace.iterations
             return ShortRunTrace(logLikelihood: trace.logLikelihood, isEligible: model.degeneracies(on: data).isEmpty)

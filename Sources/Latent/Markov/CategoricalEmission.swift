@@ -75,6 +75,14 @@ public struct CategoricalEmission: HMMEmission {
 
     public var parameterValues: [Double] { probabilities.elements }
 
+    /// The emission probabilities.
+    public func extrapolationCoordinates(context: HMMObservations) -> [Double]? { probabilities.elements }
+
+    public func replacingExtrapolationCoordinates(_ coordinates: [Double], context: HMMObservations) -> CategoricalEmission? {
+        guard coordinates.count == probabilities.elements.count else { return nil }
+        return try? CategoricalEmission(probabilities: Matrix(rows: probabilities.rows, columns: probabilities.columns, storage: coordinates))
+    }
+
     /// Random rows drawn from a Dirichlet(1, …, 1), mixed 9 : 1 with the symbols' frequencies. (Half
     /// and half started too near the symmetric saddle where every state emits alike: a 3-state fit
     /// of the binary geyser durations stayed there, 0.23 nats per observation below hmmlearn.)

@@ -66,6 +66,17 @@ public struct GaussianEmission: HMMEmission {
 
     public var parameterValues: [Double] { states.parameterValues }
 
+    /// The states' means and covariances in units of each column's standard deviation (their
+    /// weights too, which stay uniform).
+    public func extrapolationCoordinates(context: GaussianEmissionContext) -> [Double]? {
+        states.extrapolationCoordinates(scales: context.mixtureData.columnScales)
+    }
+
+    public func replacingExtrapolationCoordinates(_ coordinates: [Double], context: GaussianEmissionContext) -> GaussianEmission? {
+        states.replacingExtrapolationCoordinates(coordinates, scales: context.mixtureData.columnScales)
+            .flatMap { try? GaussianEmission(uniform: $0) }
+    }
+
     /// One of three starts, with equal odds so that restarts differ: k-means clusters (k-means++
     /// seeds, Lloyd iterations), the clusters of the nearest of `K` random rows (each state takes its
     /// cluster's mean and covariance), or k-means means with the whole data's covariance for every

@@ -156,6 +156,17 @@ public struct GaussianMixtureEmission: HMMEmission {
 
     public var parameterValues: [Double] { components.parameterValues }
 
+    /// The `K·M` components' weights, means and covariances, in units of each column's standard
+    /// deviation.
+    public func extrapolationCoordinates(context: GaussianMixtureEmissionContext) -> [Double]? {
+        components.extrapolationCoordinates(scales: context.gaussian.mixtureData.columnScales)
+    }
+
+    public func replacingExtrapolationCoordinates(_ coordinates: [Double], context: GaussianMixtureEmissionContext) -> GaussianMixtureEmission? {
+        components.replacingExtrapolationCoordinates(coordinates, scales: context.gaussian.mixtureData.columnScales)
+            .flatMap { try? GaussianMixtureEmission(componentsPerState: componentsPerState, pooled: $0) }
+    }
+
     /// A start: the states of a ``GaussianEmission`` start (one of its three kinds), each row given
     /// to its most likely state; within a state, `M` of its rows drawn at random seed the
     /// components and every row of the state joins the nearest seed (in standardised units); half

@@ -53,6 +53,15 @@ public protocol HMMEmission: Equatable, Sendable {
     /// merge only with that model's).
     var parameterValues: [Double] { get }
 
+    /// The parameters as one vector for SQUAREM (``EMAcceleration/squarem``), those in data units
+    /// divided by the data's scale; nil (the default) fits the model by plain Baum-Welch.
+    func extrapolationCoordinates(context: FitContext) -> [Double]?
+
+    /// The emission whose coordinates (the layout of ``extrapolationCoordinates(context:)``) are
+    /// `coordinates`, or nil when they are not valid parameters (a negative rate or probability, a
+    /// covariance that is not positive definite).
+    func replacingExtrapolationCoordinates(_ coordinates: [Double], context: FitContext) -> Self?
+
     /// A starting emission for `states` states, seeded.
     static func initial(states: Int, context: FitContext, rng: inout Xoshiro256StarStar) throws -> Self
 
@@ -93,6 +102,8 @@ extension HMMEmission {
         occupancies.enumerated().compactMap { k, o in o < 1 ? Degeneracy(component: k, kind: .empty(occupancy: o)) : nil }
     }
 
+    public func extrapolationCoordinates(context: FitContext) -> [Double]? { nil }
+    public func replacingExtrapolationCoordinates(_ coordinates: [Double], context: FitContext) -> Self? { nil }
     public static var degenerateAdvice: String { "Use fewer states." }
 
     public func validateScored(_ x: Matrix<Double>) throws { try Self.validate(x) }

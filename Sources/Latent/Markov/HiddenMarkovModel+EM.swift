@@ -55,4 +55,20 @@ extension HiddenMarkovModel: ExpectationMaximizable {
     public func totalLogLikelihood(of data: HMMTrainingData<Emission>) throws -> Double {
         logLikelihood(of: data.data, sequences: data.sequences, threads: data.threads)
     }
+
+    /// Start probabilities, transitions (row-major) and the emission's coordinates
+    /// (``EMAcceleration/squarem``); zeros of a fixed topology stay zero, since EM keeps them.
+    public func extrapolationCoordinates(on data: HMMTrainingData<Emission>) -> [Double]? {
+        emission.extrapolationCoordinates(context: data.context).map { startProbabilities + transitions.elements + $0 }
+    }
+
+    public func replacingExtrapolationCoordinates(_ coordinates: [Double], on data: HMMTrainingData<Emission>) -> HiddenMarkovModel? {
+        let k = stateCount
+        guard coordinates.count > k + k * k,
+              let emission = emission.replacingExtrapolationCoordinates(Array(coordinates[(k + k * k)...]), context: data.context)
+        else { return nil }
+        return try? HiddenMarkovModel(startProbabilities: Array(coordinates[0..<k]),
+                                      transitions: Matrix(rows: k, columns: k, storage: Array(coordinates[k..<(k + k * k)])),
+                                      emission: emission)
+    }
 }

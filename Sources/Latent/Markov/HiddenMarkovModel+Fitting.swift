@@ -19,7 +19,10 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     public var splitMergeTrials: Int
     /// Stopping rules (tolerance on the mean log-likelihood per observation). At most 1,000
     /// iterations: with the earlier 100, slowly converging runs stopped short on 2 of the 40
-    /// reference entries.
+    /// reference entries. Baum-Welch is accelerated by SQUAREM (``EMAcceleration/squarem``) in the
+    /// short runs and the runs to convergence (split-and-merge looks stay plain): on the reference
+    /// suite (40 entries × seeds 0–7) the default search then cost 6.13 instead of 8.62 plain runs'
+    /// worth of E-steps, for 304 instead of 306 of 320 anchor optima. `.none` gives plain Baum-Welch.
     public var em: EMOptions
     /// Gaussian covariance structure (Gaussian and Gaussian-mixture emissions).
     public var covarianceType: CovarianceType
@@ -53,7 +56,7 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
                 shortRuns: Int = 5,
                 shortRunIterations: Int = 10,
                 splitMergeTrials: Int = 40,
-                em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6),
+                em: EMOptions = EMOptions(maxIterations: 1_000, tolerance: 1e-6, acceleration: .squarem),
                 covarianceType: CovarianceType = .full,
                 emissionSettings: Emission.Settings = Emission.Settings(),
                 regularization: Double = 0,

@@ -65,6 +65,14 @@ public struct PoissonEmission: HMMEmission {
 
     public var parameterValues: [Double] { rates.elements }
 
+    /// The rates (counts have no units to divide out).
+    public func extrapolationCoordinates(context: HMMObservations) -> [Double]? { rates.elements }
+
+    public func replacingExtrapolationCoordinates(_ coordinates: [Double], context: HMMObservations) -> PoissonEmission? {
+        guard coordinates.count == rates.elements.count else { return nil }
+        return try? PoissonEmission(rates: Matrix(rows: rates.rows, columns: rates.columns, storage: coordinates))
+    }
+
     /// Rates from the data values at random rows, nudged off zero.
     public static func initial(states k: Int, context: HMMObservations, rng: inout Xoshiro256StarStar) throws -> PoissonEmission {
         let x = context.data, d = x.columns

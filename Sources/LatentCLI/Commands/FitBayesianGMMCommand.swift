@@ -72,7 +72,7 @@ struct FitBayesianGMMCommand: ParsableCommand {
         var options = BayesianMixtureFitOptions(covarianceType: covariance)
         options.restarts = restarts
         options.shortRuns = shortRuns
-        options.em = fit.em(defaultIterations: 1_000, defaultTolerance: 1e-6)
+        options.em = fit.em(defaults: BayesianMixtureFitOptions().em)
         options.seed = fit.seed
         if let warmStart {
             guard case .bayesianMixture(let m) = try ModelFile.read(path: warmStart).model else {

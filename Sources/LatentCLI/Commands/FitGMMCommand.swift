@@ -100,7 +100,7 @@ struct FitGMMCommand: ParsableCommand {
         options.seededMoves = seededMoves
         options.regularization = regularization
         options.relativeRegularization = relativeRegularization
-        options.em = fit.em(defaultIterations: MixtureFitOptions().em.maxIterations, defaultTolerance: MixtureFitOptions().em.tolerance)
+        options.em = fit.em(defaults: MixtureFitOptions().em)
         options.seed = fit.seed
         options.threads = fit.threads
         if let initialMeans {
@@ -132,7 +132,8 @@ struct FitGMMCommand: ParsableCommand {
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
-        try writeModelAndSummary(model, report: report, seconds: seconds, columns: table.columnNames, rows: table.count, settings: settings) { _ in }
+        try writeModelAndSummary(model, report: report, seconds: seconds, columns: table.columnNames, rows: table.count, settings: settings,
+                                 acceleration: options.em.acceleration) { _ in }
     }
 
     /// `--stream` (the data read a block at a time from a `.npy` or CSV file) and `--online` (stepwise EM).
@@ -153,7 +154,7 @@ struct FitGMMCommand: ParsableCommand {
         }
         var options = MixtureFitOptions(covarianceType: covariance, initialization: initialization, restarts: restarts,
                                         shortRuns: shortRuns, shortRunIterations: shortRunIterations, splitMergeTrials: splitMergeTrials,
-                                        em: fit.em(defaultIterations: MixtureFitOptions().em.maxIterations, defaultTolerance: MixtureFitOptions().em.tolerance),
+                                        em: fit.em(defaults: MixtureFitOptions().em),
                                         regularization: regularization, relativeRegularization: relativeRegularization,
                                         seed: fit.seed, threads: fit.threads)
         if let warmStart {
@@ -191,7 +192,9 @@ struct FitGMMCommand: ParsableCommand {
             settings["online"] = "true"; settings["batchSize"] = String(batchSize); settings["passes"] = String(passes)
             settings["stepDecay"] = "\(stepDecay)"
         }
-        try writeModelAndSummary(model, report: report, seconds: seconds, columns: columns, rows: reader.rowCount, settings: settings) { o in
+        // Streamed and online EM have no parameter vector to extrapolate: plain EM.
+        try writeModelAndSummary(model, report: report, seconds: seconds, columns: columns, rows: reader.rowCount, settings: settings,
+                                 acceleration: .none) { o in
             o["stream"] = .bool(stream)
             if stream { o["blockRows"] = .integer(blockRows) }
             if online {
@@ -206,7 +209,9 @@ struct FitGMMCommand: ParsableCommand {
 
     /// Writes the model file with its training summary and prints the fit's summary (`addKeys` adds to it).
     private func writeModelAndSummary(_ model: GaussianMixture, report: FitReport, seconds: Double, columns: [String], rows: Int,
-                                      settings: [String: String], addKeys: (inout JSONObject) -> Void) throws {
+                                      settings: [String: String], acceleration: EMAcceleration, addKeys: (inout JSONObject) -> Void) throws {
+        var settings = settings
+        settings["acceleration"] = acceleration.rawValue
         let training = TrainingSummary(logLikelihood: report.logLikelihood, count: rows,
                                        iterations: report.totalIterations, converged: report.trace.converged,
                                        seed: fit.seed, settings: settings, history: report.trace.history)
@@ -214,6 +219,7 @@ struct FitGMMCommand: ParsableCommand {
         var o = fitSummary(model: "gmm", report: report, parameters: model.parameterCount, seconds: seconds)
         o["components"] = .integer(components)
         o["covariance"] = .string(covariance.rawValue)
+        o["acceleration"] = .string(acceleration.rawValue)
         o["output"] = .string(fit.output)
         addKeys(&o)
         if output.json {

@@ -164,8 +164,7 @@ struct FitHMMCommand: ParsableCommand {
         if let warm, warm.emissionKind != emission.rawValue {
             throw ValidationError("--warm-start holds a \(warm.emissionKind) model, not \(emission.rawValue)")
         }
-        let em = fit.em(defaultIterations: HMMFitOptions<GaussianEmission>().em.maxIterations,
-                        defaultTolerance: HMMFitOptions<GaussianEmission>().em.tolerance)
+        let em = fit.em(defaults: HMMFitOptions<GaussianEmission>().em)
         let fixed = try fixedParameters()
         let progress: (@Sendable (FitEvent) -> Void)? = output.quiet ? nil : Console.fitProgress(every: 10)
 
@@ -267,6 +266,9 @@ struct FitHMMCommand: ParsableCommand {
         var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(restarts), "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
+        // Streamed and online Baum-Welch have no parameter vector to extrapolate: plain EM.
+        let acceleration = stream || online ? EMAcceleration.none : em.acceleration
+        settings["acceleration"] = acceleration.rawValue
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
         if emission == .gmm { settings["componentsPerState"] = String(componentsPerState) }
         if stream { settings["stream"] = "true"; settings["blockRows"] = String(blockRows) }
@@ -283,6 +285,7 @@ struct FitHMMCommand: ParsableCommand {
         if emission.isGaussian { o["covariance"] = .string(covariance.rawValue) }
         if emission == .gmm { o["componentsPerState"] = .integer(componentsPerState) }
         o["sequences"] = .integer(sequences)
+        o["acceleration"] = .string(acceleration.rawValue)
         if online {
             o["online"] = .bool(true)
             o["passes"] = .integer(passes)

@@ -73,7 +73,7 @@ struct FitLDSCommand: ParsableCommand {
             }
             options.warmStart = m
         }
-        options.em = fit.em(defaultIterations: 10_000, defaultTolerance: 1e-8)
+        options.em = fit.em(defaults: StateSpaceFitOptions().em)
         options.seed = fit.seed
         if !output.quiet { options.progress = Console.fitProgress(every: 100) }
         let ((model, report), seconds) = try Console.timed {

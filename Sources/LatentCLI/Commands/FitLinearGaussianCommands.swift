@@ -98,7 +98,7 @@ func fitLinearGaussian(noise: LinearGaussianNoise, factors: Int, rotation: Facto
         (source, columns, missingValues) = (table.values, table.columnNames, table.values.missingCount)
     }
     var options = LinearGaussianFitOptions()
-    options.em = fit.em(defaultIterations: 10_000, defaultTolerance: 1e-7)
+    options.em = fit.em(defaults: LinearGaussianFitOptions().em)
     options.noiseFloor = noiseFloor
     options.rotation = rotation
     if !output.quiet { options.progress = Console.fitProgress(every: 50) }

@@ -78,15 +78,19 @@ struct FitOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "EM stops when the mean log-likelihood per row improves by less than this, and Aitken's estimate of the gain still to come is below it too (default: 1e-6 for mixtures and HMMs, 1e-7 for factor models).")
     var tolerance: Double?
 
+    @Option(name: .long, help: "How EM moves between E-steps: squarem (extrapolation from two EM steps, never lowering the likelihood; the default for mixtures and HMMs) or none (plain EM; the only choice of the other models).")
+    var acceleration: EMAcceleration?
+
     @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
     var threads: Int = availableCores
 
     @Option(name: .long, help: "Where to write the fitted model (JSON).")
     var output: String
 
-    /// EM stopping rules with a model's defaults.
-    func em(defaultIterations: Int, defaultTolerance: Double) -> EMOptions {
-        EMOptions(maxIterations: maxIterations ?? defaultIterations, tolerance: tolerance ?? defaultTolerance)
+    /// EM settings: the flags given, the model's defaults for the others.
+    func em(defaults: EMOptions) -> EMOptions {
+        EMOptions(maxIterations: maxIterations ?? defaults.maxIterations, tolerance: tolerance ?? defaults.tolerance,
+                  acceleration: acceleration ?? defaults.acceleration)
     }
 
     func validate() throws {
@@ -105,6 +109,7 @@ struct ModelOptions: ParsableArguments {
 }
 
 extension CovarianceType: ExpressibleByArgument {}
+extension EMAcceleration: ExpressibleByArgument {}
 extension FactorRotation: ExpressibleByArgument {}
 extension ScoringPrecision: ExpressibleByArgument {}
 extension MixtureInitialization: ExpressibleByArgument {}
