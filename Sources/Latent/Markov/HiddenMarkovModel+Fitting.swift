@@ -21,8 +21,8 @@ public struct HMMFitOptions<Emission: HMMEmission>: Sendable {
     /// iterations: with the earlier 100, slowly converging runs stopped short on 2 of the 40
     /// reference entries. Baum-Welch is accelerated by SQUAREM (``EMAcceleration/squarem``) in the
     /// short runs and the runs to convergence (split-and-merge looks stay plain): on the reference
-    /// suite (40 entries × seeds 0–7) the default search then cost 6.13 instead of 8.62 plain runs'
-    /// worth of E-steps, for 304 instead of 306 of 320 anchor optima. `.none` gives plain Baum-Welch.
+    /// suite (40 entries × seeds 0–7) the default search then cost 6.12 instead of 8.62 plain runs'
+    /// worth of E-steps, for 305 instead of 306 of 320 anchor optima. `.none` gives plain Baum-Welch.
     public var em: EMOptions
     /// Gaussian covariance structure (Gaussian and Gaussian-mixture emissions).
     public var covarianceType: CovarianceType

@@ -22,10 +22,11 @@ public struct MixtureFitOptions: Sendable {
     /// Number of independent starts; the best final likelihood wins. The default search (4 starts
     /// of 5 short runs each, the better 3 of a start's 5 continued past their 4th iteration, then
     /// up to 35 split-and-merge moves from the best, the last 5 of them seeded; EM accelerated by
-    /// SQUAREM, see ``em``) reached scikit-learn's best of 60 k-means starts in 95.8% of the 280
-    /// mixture entries of the reference suite × seeds 0–5 (1,610 of 1,680 fits) at 4.87 plain EM
+    /// SQUAREM, see ``em``) reached scikit-learn's best of 60 k-means starts in 95.1% of the 280
+    /// mixture entries of the reference suite × seeds 0–5 (1,598 of 1,680 fits) at 4.82 plain EM
     /// runs' worth of E-steps. With plain EM, 3 starts (the previous default): 94.8% at 4.85; with
-    /// SQUAREM and 3 starts: 94.9% at 4.22. Earlier choices (seeds 0–2, plain EM): without the
+    /// SQUAREM (its coordinates then in data units) and 3 starts: 94.9% at 4.22, 4 starts 95.8% at
+    /// 4.87. Earlier choices (seeds 0–2, plain EM): without the
     /// seeded moves (40 ranked ones) 94.9% at 4.65; 4 starts of 5 full short runs and 10 moves from
     /// 15 candidates 93.2% at 4.92, 3 starts with those 10 moves 92.5%, and 4 starts with 20 moves
     /// 93.9% (5.19).
@@ -56,8 +57,8 @@ public struct MixtureFitOptions: Sendable {
     /// reference entries; with these, 188.) EM is accelerated by SQUAREM
     /// (``EMAcceleration/squarem``) in the short runs and the runs to convergence (split-and-merge
     /// looks stay plain): from the same start it ends at the same optimum in fewer E-steps (on the
-    /// reference suite, the same search cost 4.22 instead of 4.85 plain runs' worth), and the
-    /// saving pays for the fourth start. `.none` gives plain EM.
+    /// reference suite, the same search cost 4.22 instead of 4.85 plain runs' worth, measured with
+    /// coordinates in data units), and the saving pays for the fourth start. `.none` gives plain EM.
     public var em: EMOptions
     /// Added to the diagonal of every covariance estimate, in squared data units (scikit-learn's
     /// `reg_covar`; 0 by default, since a fixed number means different things in different units).
