@@ -57,6 +57,13 @@ import TestSupport
         let hmm = try json(CommandRunner.run(["fit", "hmm", "--data", TestData.path("nile.csv"), "--columns", "flow", "--states", "2",
                                               "--output", out, "--json", "--quiet"]).standardOutput)
         #expect(hmm["acceleration"] as? String == "squarem")
+        // Fits that run plain EM only refuse SQUAREM by name and accept `none`.
+        for args in [["fit", "fa", "--data", faithful, "--factors", "1"], ["fit", "gmm", "--data", faithful, "--components", "2", "--stream"]] {
+            let refused = try CommandRunner.run(args + ["--output", out, "--acceleration", "squarem", "--quiet"])
+            #expect(refused.status != 0 && refused.standardError.contains("runs plain EM"), "\(args): \(refused.standardError)")
+            let plain = try CommandRunner.run(args + ["--output", out, "--acceleration", "none", "--quiet"])
+            #expect(plain.status == 0, "\(args): \(plain.standardError)")
+        }
     }
 
     @Test func benchTimesEveryKernel() throws {

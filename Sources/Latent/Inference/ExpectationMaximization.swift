@@ -41,9 +41,10 @@ public enum EMAcceleration: String, Sendable, Equatable, CaseIterable {
     /// SQUAREM (Varadhan & Roland 2008, step length S3, with their safeguards): two EM steps
     /// `θ₁ = M(θ₀)`, `θ₂ = M(θ₁)` give `r = θ₁ − θ₀` and `v = θ₂ − 2θ₁ + θ₀`; the jump
     /// `θ′ = θ₀ + 2αr + α²v` with `α = ‖r‖/‖v‖` (at least 1, which gives `θ₂`; at most a limit
-    /// that starts at 1 and grows ×4 each time it binds and the jump succeeds) is followed by one EM step from `θ′`, and kept when the likelihood at `θ′` is
-    /// at least that at `θ₁`; otherwise, or when `θ′` leaves the parameter space for every α tried,
-    /// EM continues from `θ₂`. The likelihood never decreases and the limit is a fixed point of
+    /// that starts at 1 and grows ×4 each time it binds and the jump succeeds) is followed by one
+    /// EM step from `θ′`, and kept when the likelihood at `θ′` is at least that at `θ₁`; otherwise,
+    /// or when `θ′` leaves the parameter space for every α tried (α is halved towards 1 while it
+    /// does), EM continues from `θ₂`. The likelihood never decreases and the limit is a fixed point of
     /// EM, reached in fewer E-steps where EM converges slowly. Models without
     /// ``ExpectationMaximizable/extrapolationCoordinates(on:)`` run plain.
     case squarem

@@ -33,6 +33,7 @@ struct FitBayesianGMMCommand: ParsableCommand {
 
     func validate() throws {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("warm-start model", warmStart)])
+        try fit.requirePlainEM("a variational mixture")
         if warmStart != nil, weightConcentration != nil || meanPrecision != nil || degreesOfFreedom != nil {
             throw ValidationError("--warm-start brings its own prior: leave out --weight-concentration, --mean-precision and --degrees-of-freedom")
         }

@@ -65,6 +65,7 @@ struct FitGMMCommand: ParsableCommand {
             guard batchSize >= 1, passes >= 1 else { throw ValidationError("--batch-size and --passes must be at least 1") }
             guard stepDecay > 0.5, stepDecay <= 1 else { throw ValidationError("--step-decay must lie in (0.5, 1]") }
         }
+        if stream || online { try fit.requirePlainEM(online ? "an online fit" : "a streamed fit") }
         if online {
             guard initialMeans == nil else { throw ValidationError("--online makes its own start (or takes --warm-start): leave out --initial-means") }
         }

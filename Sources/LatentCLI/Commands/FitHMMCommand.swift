@@ -80,6 +80,7 @@ struct FitHMMCommand: ParsableCommand {
             throw ValidationError("--components-per-state is for --emission gmm")
         }
         if initialMeans != nil && emission != .gaussian { throw ValidationError("--initial-means is for --emission gaussian") }
+        if stream || online { try fit.requirePlainEM(online ? "an online fit" : "a streamed fit") }
         if stream {
             guard sequenceColumn != nil else { throw ValidationError("--stream reads many sequences: name their column with --sequence-column") }
             guard blockRows >= 1 else { throw ValidationError("--block-rows must be at least 1") }

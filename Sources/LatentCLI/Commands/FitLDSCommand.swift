@@ -33,6 +33,7 @@ struct FitLDSCommand: ParsableCommand {
 
     func validate() throws {
         guard latent >= 1 else { throw ValidationError("--latent must be at least 1") }
+        try fit.requirePlainEM("a linear dynamical system")
         _ = try fixedParameters()
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("warm-start model", warmStart)])
         if warmStart != nil, transition != nil || observation != nil || offset != nil || fix != nil {

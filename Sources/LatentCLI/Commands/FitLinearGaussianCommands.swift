@@ -22,6 +22,7 @@ struct FitFactorAnalysisCommand: ParsableCommand {
 
     func validate() throws {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data)])
+        try fit.requirePlainEM("a factor model")
     }
 
     func run() throws {
@@ -46,6 +47,7 @@ struct FitPPCACommand: ParsableCommand {
 
     func validate() throws {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data)])
+        try fit.requirePlainEM("a factor model")
     }
 
     func run() throws {

@@ -78,7 +78,7 @@ struct FitOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "EM stops when the mean log-likelihood per row improves by less than this, and Aitken's estimate of the gain still to come is below it too (default: 1e-6 for mixtures and HMMs, 1e-7 for factor models).")
     var tolerance: Double?
 
-    @Option(name: .long, help: "How EM moves between E-steps: squarem (extrapolation from two EM steps, never lowering the likelihood; the default for mixtures and HMMs) or none (plain EM; the only choice of the other models).")
+    @Option(name: .long, help: "How EM moves between E-steps: squarem (extrapolation from two EM steps, never lowering the likelihood; the default for in-memory mixture and HMM fits) or none (plain EM; the only choice of streamed and online fits and of the other models).")
     var acceleration: EMAcceleration?
 
     @Option(name: .long, parsing: .unconditional, help: "Cores to use (default: all).")
@@ -91,6 +91,13 @@ struct FitOptions: ParsableArguments {
     func em(defaults: EMOptions) -> EMOptions {
         EMOptions(maxIterations: maxIterations ?? defaults.maxIterations, tolerance: tolerance ?? defaults.tolerance,
                   acceleration: acceleration ?? defaults.acceleration)
+    }
+
+    /// Refuses `--acceleration squarem` for a fit that runs plain EM only (`fit` names it).
+    func requirePlainEM(_ fit: String) throws {
+        if acceleration == .squarem {
+            throw ValidationError("--acceleration squarem: \(fit) runs plain EM (SQUAREM needs the in-memory mixture and HMM fits' parameter vector); leave the flag out or pass --acceleration none")
+        }
     }
 
     func validate() throws {
