@@ -101,44 +101,48 @@ extension GaussianMixture: ExpectationMaximizable {
         replacingExtrapolationCoordinates(coordinates, scales: data.columnScales)
     }
 
-    /// Weights, means `μₖⱼ / sⱼ` and every component's covariance matrix `Σₖᵢⱼ / (sᵢ sⱼ)` (a
-    /// diagonal or spherical one written out in full): `K + K·D + K·D²` values.
+    /// Weights, means `μₖⱼ / sⱼ`, then covariances `Σₖᵢⱼ / (sᵢ sⱼ)`: every entry of each component's
+    /// matrix for full and tied covariances (`K·D²`), the diagonal alone for diagonal and spherical
+    /// ones (`K·D`: the off-diagonal zeros would only add to the norms nothing but cost).
     func extrapolationCoordinates(scales s: [Double]) -> [Double] {
-        let k = componentCount, d = dimension
+        let k = componentCount, d = dimension, dense = covarianceType == .full || covarianceType == .tied
         var out = weights
-        out.reserveCapacity(k + k * d + k * d * d)
+        out.reserveCapacity(k + k * d + k * (dense ? d * d : d))
         for c in 0..<k { for j in 0..<d { out.append(means[c, j] / s[j]) } }
         for c in 0..<k {
-            let m = covariances.matrix(component: c, dimension: d)
-            for i in 0..<d { for j in 0..<d { out.append(m[i, j] / (s[i] * s[j])) } }
+            if dense {
+                let m = covariances.matrix(component: c, dimension: d)
+                for i in 0..<d { for j in 0..<d { out.append(m[i, j] / (s[i] * s[j])) } }
+            } else {
+                let v = covariances.variances(component: c, dimension: d)
+                for j in 0..<d { out.append(v[j] / (s[j] * s[j])) }
+            }
         }
         return out
     }
 
     /// The mixture of this shape and covariance type with these coordinates (the layout of
-    /// ``extrapolationCoordinates(scales:)``), or nil when they are not valid parameters. A diagonal
-    /// covariance reads the diagonals, a spherical one the first diagonal entry, a tied one the first
-    /// component's matrix: every linear combination of coordinates keeps that structure.
+    /// ``extrapolationCoordinates(scales:)``), or nil when they are not valid parameters. A tied
+    /// covariance reads the first component's matrix, a spherical one the first column's entry:
+    /// every linear combination of coordinates keeps that structure.
     func replacingExtrapolationCoordinates(_ values: [Double], scales s: [Double]) -> GaussianMixture? {
-        let k = componentCount, d = dimension
-        guard values.count == k + k * d + k * d * d, s.count == d else { return nil }
+        let k = componentCount, d = dimension, dense = covarianceType == .full || covarianceType == .tied
+        let block = dense ? d * d : d, offset = k + k * d
+        guard values.count == offset + k * block, s.count == d else { return nil }
         var means = Matrix<Double>(rows: k, columns: d)
         for c in 0..<k { for j in 0..<d { means[c, j] = values[k + c * d + j] * s[j] } }
-        let offset = k + k * d
-        func entry(_ c: Int, _ i: Int, _ j: Int) -> Double { values[offset + c * d * d + i * d + j] * s[i] * s[j] }
         func covariance(_ c: Int) -> Matrix<Double> {
             var m = Matrix<Double>(rows: d, columns: d)
-            for i in 0..<d { for j in 0..<d { m[i, j] = entry(c, i, j) } }
+            for i in 0..<d { for j in 0..<d { m[i, j] = values[offset + c * block + i * d + j] * s[i] * s[j] } }
             return m
         }
+        func variance(_ c: Int, _ j: Int) -> Double { values[offset + c * block + j] * s[j] * s[j] }
         let replaced: MixtureCovariances
         switch covariances {
         case .full: replaced = .full((0..<k).map(covariance))
         case .tied: replaced = .tied(covariance(0))
-        case .diag: replaced = .diag(Matrix(rows: k, columns: d, storage: (0..<k).flatMap { c in (0..<d).map { entry(c, $0, $0) } }))
-        case .spherical:
-            // A spherical variance is in the units of every column: scaled by the first column's.
-            replaced = .spherical((0..<k).map { entry($0, 0, 0) })
+        case .diag: replaced = .diag(Matrix(rows: k, columns: d, storage: (0..<k).flatMap { c in (0..<d).map { variance(c, $0) } }))
+        case .spherical: replaced = .spherical((0..<k).map { variance($0, 0) })
         }
         return try? GaussianMixture(weights: Array(values[0..<k]), means: means, covariances: replaced)
     }
