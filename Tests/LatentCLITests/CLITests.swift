@@ -66,6 +66,20 @@ import TestSupport
         }
     }
 
+    /// `fit hmm` without `--restarts` stops once 3 starts agree (at most 16); with it, makes exactly
+    /// that many starts. `starts` in `--json` says how many were made.
+    @Test func hmmStartsStopOnAgreementUnlessCounted() throws {
+        let out = dir.appendingPathComponent("starts.json").path
+        let base = ["fit", "hmm", "--data", TestData.path("nile.csv"), "--columns", "flow", "--states", "2", "--output", out, "--json", "--quiet"]
+        let adaptive = try json(CommandRunner.run(base).standardOutput)
+        let made = try #require(adaptive["starts"] as? Int)
+        #expect(made >= 3 && made <= 16)
+        let counted = try json(CommandRunner.run(base + ["--restarts", "5"]).standardOutput)
+        #expect(counted["starts"] as? Int == 5)
+        let a = try #require(adaptive["logLikelihood"] as? Double), b = try #require(counted["logLikelihood"] as? Double)
+        #expect(abs(a - b) < 1e-3, "adaptive \(a), five starts \(b)")
+    }
+
     @Test func benchTimesEveryKernel() throws {
         let r = try CommandRunner.run(["bench", "--rows", "2000", "--repetitions", "1", "--json"])
         #expect(r.status == 0, "\(r.standardError)")

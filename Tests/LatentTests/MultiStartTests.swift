@@ -57,4 +57,31 @@ import Latent
         #expect(!abandoned.isEmpty)
         for (finished, stopped) in abandoned { #expect(stopped < finished && stopped < best) }
     }
+
+    /// With `agreement`, the search stops once that many starts have ended at the best optimum so
+    /// far; a start that passes the best by more than the tolerance starts the count again.
+    @Test func agreeingStartsEndTheSearch() throws {
+        // Limits by start: the first two at −120, then −100 (a better optimum) from the third on.
+        func search(_ limits: [Double], agreement: Int?) throws -> FitReport {
+            var next = 0
+            let options = StartSearchOptions(restarts: limits.count, shortRuns: 1, em: EMOptions(maxIterations: 1_000, tolerance: 1e-12),
+                                             agreement: agreement)
+            return try MultiStart.fit(data: (), count: 10, options: options, initialize: { _ in
+                defer { next += 1 }
+                return GeometricClimb(value: -300, limit: limits[next], rate: 0.5)
+            }, degenerateAdvice: "").report
+        }
+        let limits: [Double] = [-120, -120, -100, -100 - 1e-5, -100, -90, -100]
+        let adaptive = try search(limits, agreement: 3)
+        // −120 twice (2 agreeing), −100 passes by more than 1e-4 per observation (count 1), two
+        // more within it (3): five starts, the best of them.
+        #expect(adaptive.startLogLikelihoods.count == 5)
+        #expect(abs(adaptive.logLikelihood - -100) < 1e-6)
+        let fixed = try search(limits, agreement: nil)
+        #expect(fixed.startLogLikelihoods.count == limits.count)
+        #expect(abs(fixed.logLikelihood - -90) < 1e-6)
+        // Starts that never agree run to the limit of `restarts`.
+        let distinct = try search([-150, -140, -130, -120, -110], agreement: 2)
+        #expect(distinct.startLogLikelihoods.count == 5)
+    }
 }

@@ -38,9 +38,18 @@ public struct StartSearchOptions: Sendable, Equatable {
     /// Mixtures do not: their runs inside the search stop at a loose tolerance already ((20, 10)
     /// saved 2% of their iterations, seeds 0–5, for one hit fewer of 1,680).
     public var abandonment: Abandonment?
+    /// If set, the search makes no further start once this many starts have ended at the best
+    /// eligible optimum so far (within ``agreementTolerance`` nats per observation): when the same
+    /// optimum keeps coming back, more starts from the same distribution are unlikely to find a
+    /// better one. ``restarts`` is then the most starts made. Nil: always ``restarts`` starts.
+    public var agreement: Int?
+    /// How close (nats per observation) a start's final likelihood must be to the best to count
+    /// towards ``agreement``.
+    public var agreementTolerance: Double
 
     public init(restarts: Int = 1, shortRuns: Int = 10, shortRunIterations: Int = 10, em: EMOptions = EMOptions(), seed: UInt64 = 0,
-                searchTolerance: Double? = nil, screeningIterations: Int? = nil, abandonment: Abandonment? = nil) {
+                searchTolerance: Double? = nil, screeningIterations: Int? = nil, abandonment: Abandonment? = nil,
+                agreement: Int? = nil, agreementTolerance: Double = 1e-4) {
         self.restarts = restarts
         self.shortRuns = shortRuns
         self.shortRunIterations = shortRunIterations
@@ -49,6 +58,8 @@ public struct StartSearchOptions: Sendable, Equatable {
         self.searchTolerance = searchTolerance
         self.screeningIterations = screeningIterations
         self.abandonment = abandonment
+        self.agreement = agreement
+        self.agreementTolerance = agreementTolerance
     }
 
     /// When a start's run to convergence is abandoned (see ``abandonment``).
@@ -169,7 +180,13 @@ public enum MultiStart {
         var spent = 0
         var discarded = 0
         var start = 0
-        while start < max(1, options.restarts)
+        // Eligible starts that ended at the best eligible optimum so far (see `agreement`).
+        var agreeing = 0
+        func agreed() -> Bool {
+            guard let needed = options.agreement, let best, best.degeneracies.isEmpty else { return false }
+            return agreeing >= max(1, needed)
+        }
+        while (start < max(1, options.restarts) && !agreed())
                 || (start < max(1, options.restarts) + extraStartsWhileDegenerate && !(best?.degeneracies.isEmpty ?? true)) {
             defer { start += 1 }
             var rng = root.derived(start)
@@ -216,6 +233,13 @@ public enum MultiStart {
                 progress?(.startFinished(start: start, meanLogLikelihood: outcome.trace.logLikelihood / Double(max(1, count)),
                                          iterations: outcome.trace.iterations, converged: outcome.trace.converged,
                                          degeneracies: outcome.degeneracies))
+                let closeEnough = options.agreementTolerance * Double(max(1, count))
+                if outcome.degeneracies.isEmpty, let leader = best, leader.degeneracies.isEmpty {
+                    let gain = outcome.trace.logLikelihood - leader.trace.logLikelihood
+                    agreeing = gain > closeEnough ? 1 : (gain >= -closeEnough ? agreeing + 1 : agreeing)
+                } else if outcome.degeneracies.isEmpty {
+                    agreeing = 1
+                }
                 if best == nil || outcome.isBetter(than: best!) { best = outcome }
             } catch {
                 finals.append(.nan)

@@ -36,8 +36,8 @@ struct FitHMMCommand: ParsableCommand {
     var componentsPerState: Int = GaussianMixtureEmission.Settings().componentsPerState
     @Option(name: .long, help: "A column whose value changes between sequences.")
     var sequenceColumn: String?
-    @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
-    var restarts: Int = HMMFitOptions<GaussianEmission>().restarts
+    @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins. Without this flag: up to \(HMMFitOptions<GaussianEmission>().restarts), stopping once \(HMMFitOptions<GaussianEmission>().agreement ?? 0) have ended at the best optimum; with it, exactly this many.")
+    var restarts: Int?
     @Option(name: .long, parsing: .unconditional, help: "Short Baum-Welch runs per start (1: plain Baum-Welch from one initialisation).")
     var shortRuns: Int = HMMFitOptions<GaussianEmission>().shortRuns
     @Option(name: .long, parsing: .unconditional, help: "Split-and-merge moves tried from the best start (0: none).")
@@ -71,7 +71,7 @@ struct FitHMMCommand: ParsableCommand {
         try Console.checkOutput(fit.output, inputs: [("data file", dataOptions.data), ("initial-means file", initialMeans),
                                                      ("warm-start model", warmStart)])
         guard states >= 1 else { throw ValidationError("--states must be at least 1") }
-        guard restarts >= 1, shortRuns >= 1 else { throw ValidationError("--restarts and --short-runs must be at least 1") }
+        guard (restarts ?? 1) >= 1, shortRuns >= 1 else { throw ValidationError("--restarts and --short-runs must be at least 1") }
         guard componentsPerState >= 1 else { throw ValidationError("--components-per-state must be at least 1") }
         if emission == .gmm && covariance == .tied {
             throw ValidationError("--emission gmm takes --covariance full, diag or spherical, not tied")
@@ -171,7 +171,7 @@ struct FitHMMCommand: ParsableCommand {
 
         func options<E>(_ type: E.Type, initial: HiddenMarkovModel<E>?) -> HMMFitOptions<E> {
             var o = HMMFitOptions<E>()
-            o.restarts = restarts
+            if let restarts { (o.restarts, o.agreement) = (restarts, nil) }
             o.shortRuns = shortRuns
             o.splitMergeTrials = splitMergeTrials
             o.em = em
@@ -260,16 +260,24 @@ struct FitHMMCommand: ParsableCommand {
     /// Gaussian emissions integrate missing values out (except in online EM); the others need complete rows.
     private var integratesMissingValues: Bool { emission == .gaussian && !online }
 
+    /// The starts the search may make and the agreement that ends it early: the library's defaults,
+    /// or exactly `--restarts` starts when the flag is given.
+    private var searchOptions: (restarts: Int, agreement: Int?) {
+        let defaults = HMMFitOptions<GaussianEmission>()
+        return restarts.map { ($0, nil) } ?? (defaults.restarts, defaults.agreement)
+    }
+
     /// The fitted model written with its training summary, and the summary printed.
     private func writeModelAndSummary(_ model: AnyHiddenMarkovModel, report: FitReport, columns: [String], sequences: Int,
                                       em: EMOptions, seconds: Double) throws {
         for w in report.warnings { Console.warn(w) }
-        var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(restarts), "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials),
+        var settings = ["emission": emission.rawValue, "covariance": covariance.rawValue, "restarts": String(searchOptions.restarts), "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)", "tolerance": "\(em.tolerance)", "maxIterations": String(em.maxIterations)]
         // Streamed and online Baum-Welch have no parameter vector to extrapolate: plain EM.
         let acceleration = stream || online ? EMAcceleration.none : em.acceleration
         settings["acceleration"] = acceleration.rawValue
+        settings["agreement"] = searchOptions.agreement.map(String.init) ?? "none"
         if let sequenceColumn { settings["sequenceColumn"] = sequenceColumn }
         if emission == .gmm { settings["componentsPerState"] = String(componentsPerState) }
         if stream { settings["stream"] = "true"; settings["blockRows"] = String(blockRows) }
@@ -287,6 +295,7 @@ struct FitHMMCommand: ParsableCommand {
         if emission == .gmm { o["componentsPerState"] = .integer(componentsPerState) }
         o["sequences"] = .integer(sequences)
         o["acceleration"] = .string(acceleration.rawValue)
+        o["starts"] = .integer(report.startLogLikelihoods.count)
         if online {
             o["online"] = .bool(true)
             o["passes"] = .integer(passes)
