@@ -396,12 +396,7 @@ def run_marginal(run, w, paths, threads, model):
     with b iterations (the `{iterations}` of the command, the anchor spec's `iterations`), and its
     value per iteration is (t_b − t_a) / (b − a): start-up, the first E-step and the final scoring
     cancel, as in issue #17's definition. The whole-fit seconds are the b-iteration run's."""
-    if not w.get("marginal"):
-        return run(w, paths, threads, model)
-    a, b = w["marginal"]
-    first = run({**w, "iterations": a}, paths, threads, model)
-    second = run({**w, "iterations": b}, paths, threads, model)
-    return marginal_record(first, second, a, b)
+    return run_marginal_pair([run], w, paths, threads, model)[0]
 
 
 def marginal_record(first, second, a, b):
