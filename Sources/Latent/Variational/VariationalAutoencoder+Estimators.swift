@@ -58,7 +58,8 @@ public struct LogLikelihoodEstimate: Sendable {
 
 extension VariationalAutoencoder {
     /// Estimates `log p(x)` for each row of `x` (preprocessed) with `samples` draws per row. The
-    /// draws of many rows go through the decoder together (large GEMMs), rows are split across
+    /// draws go through the decoder in passes of 256 (one GEMM per layer and pass, several rows
+    /// sharing a pass when `samples` is smaller), blocks of rows are split across
     /// `threads` cores, and each block of rows has its own derived generator, so the result does
     /// not depend on the thread count. `precision` (see ``ScoringPrecision``) applies to
     /// single-precision models on CPUs with AVX-512 BF16; elsewhere the decoder runs in the model's
@@ -72,9 +73,8 @@ extension VariationalAutoencoder {
         let reducedOutput = precision == .bfloat16 || (precision == .automatic && likelihood == .bernoulli)
             ? reducedPrecisionOutputLayer() : nil
         let hiddenDecoder = DenseNetwork(layers: Array(decoder.layers.dropLast()))
-        // About a thousand draws per block: the decoder's outputs (draws × dimension) stay in cache
-        // between its product and the likelihood that reads them (measured: 4% faster than 8,192).
-        let rowsPerBlock = max(1, 1024 / samples)
+        let passRows = Self.scoringPassRows
+        let rowsPerBlock = max(1, passRows / samples)
         let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
         var perExample = [Double](repeating: 0, count: n)
         let root = Xoshiro256StarStar(seed: seed)
@@ -86,48 +86,51 @@ extension VariationalAutoencoder {
                     var rng = root.derived(block)
                     let lo = block * rowsPerBlock, hi = min(n, lo + rowsPerBlock)
                     let part = x.selectingRows(lo..<hi), m = hi - lo
-                    var epsilon = Matrix<S>(rows: m * samples, columns: l)
-                    epsilon.withUnsafeMutableBufferPointer { rng.fillNormalPairs($0) }
-                    var z = epsilon
                     var mean = Matrix<S>(rows: m, columns: l), logVar = mean
                     if estimator != .naiveMC {
                         let out = encoder.forward(part).last!
                         for i in 0..<m { for j in 0..<l { mean[i, j] = out[i, j]; logVar[i, j] = out[i, l + j] } }
-                        let sd = logVar.elements.map { S.exponential($0 / 2) }
-                        z.withUnsafeMutableBufferPointer { zp in
-                            epsilon.withUnsafeBufferPointer { ep in
-                                mean.withUnsafeBufferPointer { mp in
-                                    for r in 0..<(m * samples) {
-                                        let row = (r / samples) * l
-                                        for j in 0..<l { zp[r * l + j] = mp[row + j] + sd[row + j] * ep[r * l + j] }
-                                    }
+                    }
+                    let sd = logVar.elements.map { S.exponential($0 / 2) }
+                    // Draw r (0..<m·samples) belongs to row r / samples. The draws go through the
+                    // decoder in passes of at most `passRows`, so that its outputs stay in cache
+                    // between the product and the likelihood that reads them.
+                    var w = [Double](repeating: 0, count: m * samples)
+                    for first in stride(from: 0, to: m * samples, by: passRows) {
+                        let count = min(passRows, m * samples - first)
+                        var epsilon = Matrix<S>(rows: count, columns: l)
+                        epsilon.withUnsafeMutableBufferPointer { rng.fillNormalPairs($0) }
+                        var z = epsilon
+                        if estimator != .naiveMC {
+                            for t in 0..<count {
+                                let row = ((first + t) / samples) * l
+                                for j in 0..<l { z[t, j] = mean.elements[row + j] + sd[row + j] * epsilon[t, j] }
+                            }
+                        }
+                        let outputs = reducedOutput.map { decode(z, hidden: hiddenDecoder, output: $0) } ?? decoder.forward(z).last!
+                        let logPxz = logLikelihood(of: part, outputs: outputs, repeats: samples, firstDraw: first)
+                        for t in 0..<count {
+                            let r = first + t, i = r / samples
+                            w[r] = Double(logPxz[t])
+                            if estimator == .iwae {
+                                for j in 0..<l {
+                                    let zv = Double(z[t, j]), e = Double(epsilon[t, j])
+                                    w[r] += -0.5 * zv * zv + 0.5 * Double(logVar[i, j]) + 0.5 * e * e   // log p(z) − log q(z|x)
                                 }
                             }
                         }
                     }
-                    let outputs = reducedOutput.map { decode(z, hidden: hiddenDecoder, output: $0) } ?? decoder.forward(z).last!
-                    let logPxz = logLikelihood(of: part, outputs: outputs, repeats: samples)
                     for i in 0..<m {
-                        var w = [Double](repeating: 0, count: samples)
-                        for s in 0..<samples {
-                            let r = i * samples + s
-                            w[s] = Double(logPxz[r])
-                            if estimator == .iwae {
-                                for j in 0..<l {
-                                    let zv = Double(z[r, j]), e = Double(epsilon[r, j])
-                                    w[s] += -0.5 * zv * zv + 0.5 * Double(logVar[i, j]) + 0.5 * e * e   // log p(z) − log q(z|x)
-                                }
-                            }
-                        }
+                        let draws = w[(i * samples)..<((i + 1) * samples)]
                         if estimator == .elbo {
                             var kl = 0.0
                             for j in 0..<l {
                                 let mu = Double(mean[i, j]), lv = Double(logVar[i, j])
                                 kl += 0.5 * (mu * mu + Foundation.exp(lv) - 1 - lv)
                             }
-                            base[lo + i] = w.reduce(0, +) / Double(samples) - kl
+                            base[lo + i] = draws.reduce(0, +) / Double(samples) - kl
                         } else {
-                            base[lo + i] = VectorMath.logSumExp(w) - Foundation.log(Double(samples))
+                            base[lo + i] = VectorMath.logSumExp(Array(draws)) - Foundation.log(Double(samples))
                         }
                     }
                 }
@@ -136,6 +139,15 @@ extension VariationalAutoencoder {
         return LogLikelihoodEstimate(estimator: estimator, samples: samples, precision: reducedOutput == nil ? .single : .bfloat16,
                                      perExample: perExample)
     }
+
+    /// Draws that go through the decoder together when a VAE is scored: their outputs (draws × data
+    /// dimension in single precision, 0.8 MB for MNIST) stay in a core's L2 cache between the
+    /// decoder's product and the likelihood that reads them. Measured on a 2-core AVX2 EPYC (1 MB L2
+    /// per core), IWAE-500 scoring of 1,000 MNIST images (medians of alternating runs): 1 thread
+    /// 5.6 s with 256 draws per pass against 5.9 s with 1,024 (the earlier blocks of whole rows),
+    /// 2 threads 2.94 against 3.15 s; OpenBLAS's SGEMM on the 400 → 784 product ran at 71 GFLOP/s
+    /// with 256 rows against 66 with 1,000.
+    static var scoringPassRows: Int { 256 }
 
     /// The decoder's output layer packed for the bfloat16 product, where this model is single
     /// precision and the CPU runs the product; nil otherwise.

@@ -139,17 +139,18 @@ public struct VariationalAutoencoder<S: NeuralScalar>: Equatable, Sendable {
     }
 
     /// `log p(x | z)` for each row pair of data `x` and decoder outputs `f` (rows of `f` may repeat
-    /// each row of `x` `repeats` times, consecutively).
+    /// each row of `x` `repeats` times, consecutively; the first row of `f` is draw `firstDraw` of
+    /// that sequence, so row `r` belongs to row `(firstDraw + r) / repeats` of `x`).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    func logLikelihood(of x: Matrix<S>, outputs f: Matrix<S>, repeats: Int) -> [S] {
+    func logLikelihood(of x: Matrix<S>, outputs f: Matrix<S>, repeats: Int, firstDraw: Int = 0) -> [S] {
         let d = dimension
         var out = [S](repeating: 0, count: f.rows)
         let halfLog2Pi = S(0.5 * Foundation.log(2 * Double.pi))
         x.withUnsafeBufferPointer { xp in
             f.withUnsafeBufferPointer { fp in
                 for r in 0..<f.rows {
-                    let xr = xp.start + (r / repeats) * d, fr = fp.start + r * d
+                    let xr = xp.start + ((firstDraw + r) / repeats) * d, fr = fp.start + r * d
                     var s: S = 0
                     switch likelihood {
                     case .bernoulli where S.self == Float.self:
