@@ -128,23 +128,29 @@ extension Matrix {
         return out
     }
 
-    /// Copies the upper triangle onto the lower one.
+    /// Copies the upper triangle onto the lower one. - Complexity: `O(n²)`.
+    @inlinable
     public mutating func symmetrizeFromUpper() {
         precondition(rows == columns, "symmetrizeFromUpper needs a square matrix")
         let n = rows
-        for i in 0..<n { for j in 0..<i { storage[i * n + j] = storage[j * n + i] } }
+        storage.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n { for j in 0..<i { p[i &* n &+ j] = p[j &* n &+ i] } }
+        }
     }
 
+    @inlinable
     public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
         precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "Shapes differ")
         return Matrix(rows: lhs.rows, columns: lhs.columns, storage: zip(lhs.storage, rhs.storage).map { $0 + $1 })
     }
 
+    @inlinable
     public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
         precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "Shapes differ")
         return Matrix(rows: lhs.rows, columns: lhs.columns, storage: zip(lhs.storage, rhs.storage).map { $0 - $1 })
     }
 
+    @inlinable
     public static func * (lhs: Scalar, rhs: Matrix) -> Matrix {
         Matrix(rows: rhs.rows, columns: rhs.columns, storage: rhs.storage.map { lhs * $0 })
     }

@@ -55,6 +55,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// A matrix from an array of equally long rows.
+    @inlinable
     public init(_ rowArrays: [[Scalar]]) {
         let columns = rowArrays.first?.count ?? 0
         precondition(rowArrays.allSatisfy { $0.count == columns }, "All rows must have the same length")
@@ -62,6 +63,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// The `n × n` identity matrix.
+    @inlinable
     public static func identity(_ n: Int) -> Matrix {
         var m = Matrix(rows: n, columns: n)
         for i in 0..<n { m.storage[i * n + i] = 1 }
@@ -69,6 +71,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// A square matrix with `diagonal` on its diagonal.
+    @inlinable
     public static func diagonal(_ diagonal: [Scalar]) -> Matrix {
         let n = diagonal.count
         var m = Matrix(rows: n, columns: n)
@@ -90,16 +93,22 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// A copy of row `i`.
+    @inlinable
     public func row(_ i: Int) -> [Scalar] {
         Array(storage[(i * columns)..<((i + 1) * columns)])
     }
 
     /// A copy of column `j`.
+    @inlinable
     public func column(_ j: Int) -> [Scalar] {
-        (0..<rows).map { storage[$0 * columns + j] }
+        var out: [Scalar] = []
+        out.reserveCapacity(rows)
+        for i in 0..<rows { out.append(storage[i &* columns &+ j]) }
+        return out
     }
 
     /// The rows as nested arrays (for serialisation and printing).
+    @inlinable
     public var rowArrays: [[Scalar]] { (0..<rows).map(row) }
 
     /// The transpose. - Complexity: `O(rows·columns)`, in 32 × 32 tiles (both sides stay in cache).
@@ -119,9 +128,14 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
         }
     }
 
-    /// The diagonal of a square matrix.
+    /// The diagonal (of the leading square block when the matrix is not square).
+    @inlinable
     public var diagonal: [Scalar] {
-        (0..<Swift.min(rows, columns)).map { storage[$0 * columns + $0] }
+        let n = Swift.min(rows, columns)
+        var out: [Scalar] = []
+        out.reserveCapacity(n)
+        for i in 0..<n { out.append(storage[i &* columns &+ i]) }
+        return out
     }
 
     /// These rows above those of `other` (the same number of columns): `(rows + other.rows) × columns`.
