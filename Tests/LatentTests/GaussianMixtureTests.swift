@@ -51,6 +51,20 @@ import TestSupport
         #expect(seeded.degeneracies.isEmpty && model.weights.allSatisfy { $0 * Double(x.rows) > 5 })
     }
 
+    /// The default number of short runs per start is 2K − 1, at most 5; a number given is kept.
+    @Test func shortRunsPerStartGrowWithTheComponents() throws {
+        let defaults = MixtureFitOptions()
+        #expect([1, 2, 3, 4, 8].map { defaults.shortRunCount(components: $0) } == [1, 3, 5, 5, 5])
+        #expect(MixtureFitOptions(shortRuns: 4).shortRunCount(components: 2) == 4)
+        let x = try TestData.csv("faithful.csv").values
+        func fit(_ shortRuns: Int?) throws -> FitReport {
+            try GaussianMixture.fit(x, components: 2, options: MixtureFitOptions(shortRuns: shortRuns, seed: 3, threads: 1)).report
+        }
+        let automatic = try fit(nil), three = try fit(3), five = try fit(5)
+        #expect(automatic.totalIterations == three.totalIterations && automatic.logLikelihood == three.logLikelihood)
+        #expect(five.totalIterations > three.totalIterations)
+    }
+
     @Test func bicPicksTheTrueNumberOfComponents() throws {
         var rng = Xoshiro256StarStar(seed: 11)
         let truth = try Self.knownMixture()

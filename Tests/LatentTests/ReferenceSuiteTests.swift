@@ -15,7 +15,7 @@ import TestSupport
 /// change that loses ground fails here. Raise them as the search improves. (SQUAREM and a fourth
 /// mixture start moved the mixtures from 91.4% to 90.7% with seed 0 alone, and from 89.1% to 90.1%
 /// over seeds 0–5.) The mixture test also prints the wall time of the default fits against one
-/// plain EM run each (not asserted: timings belong to `make bench`).
+/// plain EM run each, in all and by number of components (not asserted: timings belong to `make bench`).
 @Suite(.serialized) struct ReferenceSuiteTests {
     static let suite = try! ReferenceSuite.load()
     static let tolerance = 1e-3
@@ -43,6 +43,8 @@ import TestSupport
         var tally = Tally(), kmeansTally = Tally()
         var defaultIterations = 0, plainIterations = 0
         var defaultNanos: UInt64 = 0, plainNanos: UInt64 = 0
+        // Per number of components: default and plain iterations, default and plain nanoseconds.
+        var byComponents: [Int: (Int, Int, UInt64, UInt64)] = [:]
         for entry in entries {
             let x = try entry.load()
             let type = try #require(CovarianceType(rawValue: entry.covariance ?? ""))
@@ -54,7 +56,8 @@ import TestSupport
                 options.threads = 1
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let (model, report) = try GaussianMixture.fit(x, components: entry.components!, options: options)
-                defaultNanos += DispatchTime.now().uptimeNanoseconds - t0
+                let defaultTime = DispatchTime.now().uptimeNanoseconds - t0
+                defaultNanos += defaultTime
                 #expect(report.degeneracies.isEmpty, "\(entry): a degenerate fit was returned")
                 #expect(abs(model.meanLogLikelihood(of: x) - report.meanLogLikelihood) < 1e-9)
                 tally.record(entry, seed: seed, mean: report.meanLogLikelihood, reference: entry.bestMeanLogLikelihood!)
@@ -69,9 +72,13 @@ import TestSupport
                 options.em.acceleration = .none
                 let t1 = DispatchTime.now().uptimeNanoseconds
                 let plainFit = try? GaussianMixture.fit(x, components: entry.components!, options: options)
-                plainNanos += DispatchTime.now().uptimeNanoseconds - t1
+                let plainTime = DispatchTime.now().uptimeNanoseconds - t1
+                plainNanos += plainTime
                 if let plain = plainFit {
                     plainIterations += plain.report.totalIterations
+                    let k = entry.components!, sums = byComponents[k] ?? (0, 0, 0, 0)
+                    byComponents[k] = (sums.0 + report.totalIterations, sums.1 + plain.report.totalIterations,
+                                       sums.2 + defaultTime, sums.3 + plainTime)
                 }
             }
         }
@@ -79,6 +86,9 @@ import TestSupport
         kmeansTally.report("Gaussian mixture (against scikit-learn's best of 60 k-means starts)")
         print("Gaussian mixture reference suite: default fits spent \(defaultIterations) EM iterations, plain EM \(plainIterations) (\(String(format: "%.2f", Double(defaultIterations) / Double(max(1, plainIterations))))×)")
         print("Gaussian mixture reference suite: wall time \(Double(defaultNanos) / 1e9) s default, \(Double(plainNanos) / 1e9) s plain (\(String(format: "%.2f", Double(defaultNanos) / Double(max(1, plainNanos))))×)")
+        for (k, sums) in byComponents.sorted(by: { $0.key < $1.key }) {
+            print("  K = \(k): \(String(format: "%.2f", Double(sums.0) / Double(max(1, sums.1))))× the iterations, \(String(format: "%.2f", Double(sums.2) / Double(max(1, sums.3))))× the wall time of plain runs, which spent \(String(format: "%.0f", 100 * Double(sums.3) / Double(max(1, plainNanos))))% of theirs here")
+        }
         #expect(tally.rate >= Self.mixtureFloor)
         #expect(kmeansTally.total == tally.total)
         #expect(kmeansTally.rate >= Self.mixtureKMeansFloor)

@@ -3,7 +3,7 @@ import Foundation
 extension GaussianMixture {
     /// Fits a `components`-component mixture to the rows of `x` by EM.
     ///
-    /// Each of `options.restarts` starts runs `options.shortRuns` short EM runs from independent
+    /// Each of `options.restarts` starts runs `options.shortRunCount(components:)` short EM runs from independent
     /// initialisations and continues the best one to convergence; the start with the highest final
     /// likelihood wins. Starts are seeded from `options.seed`, so the same seed gives the same model.
     ///
@@ -27,7 +27,7 @@ extension GaussianMixture {
         } else if options.initialMeans != nil {
             throw ModelError.invalidSetting("the initial means must be a \(components) × \(x.columns) matrix whose assignment gives positive-definite covariances")
         }
-        let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRuns,
+        let search = StartSearchOptions(restarts: options.restarts, shortRuns: options.shortRunCount(components: components),
                                         shortRunIterations: options.shortRunIterations, em: options.em, seed: options.seed,
                                         searchTolerance: 1e-4, screeningIterations: 4)
         let spaces = InitializationSpaces(data)

@@ -22,8 +22,8 @@ struct FitGMMCommand: ParsableCommand {
     var initialization: MixtureInitialization = .randomFromData
     @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
     var restarts: Int = MixtureFitOptions().restarts
-    @Option(name: .long, parsing: .unconditional, help: "Short EM runs per start (1: plain EM from a single initialisation).")
-    var shortRuns: Int = MixtureFitOptions().shortRuns
+    @Option(name: .long, parsing: .unconditional, help: "Short EM runs per start (1: plain EM from a single initialisation; default 2K − 1, at most 5).")
+    var shortRuns: Int?
     @Option(name: .long, parsing: .unconditional, help: "EM iterations of each short run.")
     var shortRunIterations: Int = MixtureFitOptions().shortRunIterations
     @Option(name: .long, parsing: .unconditional, help: "Split-and-merge moves tried from the best start (0: none).")
@@ -70,7 +70,7 @@ struct FitGMMCommand: ParsableCommand {
             guard initialMeans == nil else { throw ValidationError("--online makes its own start (or takes --warm-start): leave out --initial-means") }
         }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
-        guard shortRuns >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
+        guard shortRuns ?? 1 >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
         guard splitMergeTrials >= 0 else { throw ValidationError("--split-merge-trials must be 0 or more") }
         guard seededMoves >= 0 else { throw ValidationError("--seeded-moves must be 0 or more") }
         guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
@@ -129,7 +129,7 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
-                        "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
+                        "shortRuns": String(options.shortRunCount(components: components)), "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
@@ -186,7 +186,7 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         var settings = ["covariance": covariance.rawValue, "stream": "\(stream)", "blockRows": String(blockRows),
-                        "restarts": String(restarts), "shortRuns": String(shortRuns), "splitMergeTrials": String(splitMergeTrials),
+                        "restarts": String(restarts), "shortRuns": String(options.shortRunCount(components: components)), "splitMergeTrials": String(splitMergeTrials),
                         "regularization": "\(regularization)", "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         if online {
