@@ -43,8 +43,8 @@ import TestSupport
         var tally = Tally(), kmeansTally = Tally()
         var defaultIterations = 0, plainIterations = 0
         var defaultNanos: UInt64 = 0, plainNanos: UInt64 = 0
-        // Per number of components: default and plain iterations, default and plain nanoseconds.
-        var byComponents: [Int: (Int, Int, UInt64, UInt64)] = [:]
+        struct Costs { var defaultIterations = 0, plainIterations = 0, defaultNanos: UInt64 = 0, plainNanos: UInt64 = 0 }
+        var byComponents: [Int: Costs] = [:]   // the same sums per number of components
         for entry in entries {
             let x = try entry.load()
             let type = try #require(CovarianceType(rawValue: entry.covariance ?? ""))
@@ -65,6 +65,8 @@ import TestSupport
                     kmeansTally.record(entry, seed: seed, mean: report.meanLogLikelihood, reference: reference)
                 }
                 defaultIterations += report.totalIterations
+                byComponents[entry.components!, default: Costs()].defaultIterations += report.totalIterations
+                byComponents[entry.components!, default: Costs()].defaultNanos += defaultTime
                 // One plain EM run from one initialisation, for the cost ratio.
                 options.shortRuns = 1
                 options.splitMergeTrials = 0
@@ -74,11 +76,10 @@ import TestSupport
                 let plainFit = try? GaussianMixture.fit(x, components: entry.components!, options: options)
                 let plainTime = DispatchTime.now().uptimeNanoseconds - t1
                 plainNanos += plainTime
+                byComponents[entry.components!, default: Costs()].plainNanos += plainTime
                 if let plain = plainFit {
                     plainIterations += plain.report.totalIterations
-                    let k = entry.components!, sums = byComponents[k] ?? (0, 0, 0, 0)
-                    byComponents[k] = (sums.0 + report.totalIterations, sums.1 + plain.report.totalIterations,
-                                       sums.2 + defaultTime, sums.3 + plainTime)
+                    byComponents[entry.components!, default: Costs()].plainIterations += plain.report.totalIterations
                 }
             }
         }
@@ -86,8 +87,10 @@ import TestSupport
         kmeansTally.report("Gaussian mixture (against scikit-learn's best of 60 k-means starts)")
         print("Gaussian mixture reference suite: default fits spent \(defaultIterations) EM iterations, plain EM \(plainIterations) (\(String(format: "%.2f", Double(defaultIterations) / Double(max(1, plainIterations))))×)")
         print("Gaussian mixture reference suite: wall time \(Double(defaultNanos) / 1e9) s default, \(Double(plainNanos) / 1e9) s plain (\(String(format: "%.2f", Double(defaultNanos) / Double(max(1, plainNanos))))×)")
-        for (k, sums) in byComponents.sorted(by: { $0.key < $1.key }) {
-            print("  K = \(k): \(String(format: "%.2f", Double(sums.0) / Double(max(1, sums.1))))× the iterations, \(String(format: "%.2f", Double(sums.2) / Double(max(1, sums.3))))× the wall time of plain runs, which spent \(String(format: "%.0f", 100 * Double(sums.3) / Double(max(1, plainNanos))))% of theirs here")
+        for (k, c) in byComponents.sorted(by: { $0.key < $1.key }) {
+            let iterations = Double(c.defaultIterations) / Double(max(1, c.plainIterations))
+            let wall = Double(c.defaultNanos) / Double(max(1, c.plainNanos)), share = Double(c.plainNanos) / Double(max(1, plainNanos))
+            print("  K = \(k): \(String(format: "%.2f", iterations))× the iterations, \(String(format: "%.2f", wall))× the wall time of plain runs, which spent \(String(format: "%.0f", 100 * share))% of theirs here")
         }
         #expect(tally.rate >= Self.mixtureFloor)
         #expect(kmeansTally.total == tally.total)

@@ -265,6 +265,13 @@ import TestSupport
         let elbo = vae.estimateLogLikelihood(x, estimator: .elbo, samples: 2000, seed: 1)
         print("FA exact \(exact), IWAE-2000 \(estimate.mean), ELBO \(elbo.mean)")
         #expect(abs(estimate.mean - exact) < 2e-3)
+        // The same estimate on one core or two: with 30,000 draws per row (passes of 25,088 here,
+        // blocks of 3 rows) a row's draws span passes and a pass spans rows.
+        let one = vae.estimateLogLikelihood(x, estimator: .iwae, samples: 30_000, seed: 2, threads: 1)
+        let two = vae.estimateLogLikelihood(x, estimator: .iwae, samples: 30_000, seed: 2, threads: 2)
+        #expect(VariationalAutoencoder<Double>.scoringPassRows(dimension: d) == 25_088)
+        #expect(one.perExample == two.perExample)
+        #expect(abs(one.mean - exact) < 2e-3)
         // With a one-dimensional latent the encoder's Gaussian is the exact posterior: the ELBO is tight too.
         #expect(abs(elbo.mean - exact) < 2e-2)
     }

@@ -19,18 +19,17 @@ public struct MixtureFitOptions: Sendable {
     /// iris, K = 1…4, four covariance types), 10 starts reach scikit-learn's best-of-60 optimum in
     /// all 32 with this start and in 28 with k-means (Lloyd refinement makes the short runs alike).
     public var initialization: MixtureInitialization
-    /// Number of independent starts; the best final likelihood wins. The default search (4 starts
-    /// of 5 short runs each (3 for two components, see ``shortRuns``), the better half of a start's
-    /// short runs continued past their 4th iteration, then up to 35 split-and-merge moves from the
-    /// best, the last 5 of them seeded; EM accelerated by SQUAREM, see ``em``) reached
-    /// scikit-learn's best of 60 k-means starts in 95.1% of the 280 mixture entries of the
-    /// reference suite × seeds 0–5 (1,598 of 1,680 fits) at 4.68 plain EM runs' worth of E-steps
-    /// (4.82 with 5 short runs for two components as well). With plain EM, 3 starts (the previous default): 94.8% at 4.85; with
-    /// SQUAREM (its coordinates then in data units) and 3 starts: 94.9% at 4.22, 4 starts 95.8% at
-    /// 4.87. Earlier choices (seeds 0–2, plain EM): without the
-    /// seeded moves (40 ranked ones) 94.9% at 4.65; 4 starts of 5 full short runs and 10 moves from
-    /// 15 candidates 93.2% at 4.92, 3 starts with those 10 moves 92.5%, and 4 starts with 20 moves
-    /// 93.9% (5.19).
+    /// Number of independent starts; the best final likelihood wins. The default search (4 starts of 5
+    /// short runs each, 3 for two components and 1 for one (see ``shortRuns``); the better half of a
+    /// start's short runs continued past their 4th iteration, then up to 35 split-and-merge moves from
+    /// the best, the last 5 of them seeded; EM accelerated by SQUAREM, see ``em``) reached
+    /// scikit-learn's best of 60 k-means starts in 95.1% of the 280 mixture entries of the reference
+    /// suite × seeds 0–5 (1,598 of 1,680 fits) at 4.68 plain EM runs' worth of E-steps (4.82 with 5
+    /// short runs for two components as well). With plain EM, 3 starts (the previous default): 94.8% at
+    /// 4.85; with SQUAREM (its coordinates then in data units) and 3 starts: 94.9% at 4.22, 4 starts
+    /// 95.8% at 4.87. Earlier choices (seeds 0–2, plain EM): without the seeded moves (40 ranked ones)
+    /// 94.9% at 4.65; 4 starts of 5 full short runs and 10 moves from 15 candidates 93.2% at 4.92, 3
+    /// starts with those 10 moves 92.5%, and 4 starts with 20 moves 93.9% (5.19).
     public var restarts: Int
     /// Each start runs this many short EM runs from different initialisations and continues only
     /// the best to convergence (the em-EM strategy of Biernacki, Celeux & Govaert 2003). 1 gives
@@ -54,7 +53,8 @@ public struct MixtureFitOptions: Sendable {
     /// the mean of their component). They find optima with a small, tight component that no split
     /// of a broad one reaches. On the reference suite's mixtures (seeds 0–5), 5 seeded moves within
     /// 35 trials took the hits from 94.2% to 94.8% of scikit-learn's best of 60 k-means starts
-    /// (87.7% to 89.1% of its best of all 60 mixed starts) at 4.85 instead of 4.68 plain runs.
+    /// (87.7% to 89.1% of its best of all 60 mixed starts) at 4.85 instead of 4.68 plain runs
+    /// (then: plain EM, before SQUAREM).
     public var seededMoves: Int
     /// Stopping rules of the runs to convergence: at most 1,000 iterations, and a tolerance of 1e-6
     /// nats per row on both the last improvement and Aitken's estimate of what is still to come,

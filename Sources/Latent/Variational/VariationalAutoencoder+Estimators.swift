@@ -58,8 +58,9 @@ public struct LogLikelihoodEstimate: Sendable {
 
 extension VariationalAutoencoder {
     /// Estimates `log p(x)` for each row of `x` (preprocessed) with `samples` draws per row. The
-    /// draws go through the decoder in passes of 256 (one GEMM per layer and pass, several rows
-    /// sharing a pass when `samples` is smaller), blocks of rows are split across
+    /// draws go through the decoder in passes of at most ``scoringPassRows(dimension:)`` (one GEMM
+    /// per layer and pass; a block holds the rows of about four passes, and a row's draws may span
+    /// passes), blocks of rows are split across
     /// `threads` cores, and each block of rows has its own derived generator, so the result does
     /// not depend on the thread count. `precision` (see ``ScoringPrecision``) applies to
     /// single-precision models on CPUs with AVX-512 BF16; elsewhere the decoder runs in the model's
@@ -73,8 +74,8 @@ extension VariationalAutoencoder {
         let reducedOutput = precision == .bfloat16 || (precision == .automatic && likelihood == .bernoulli)
             ? reducedPrecisionOutputLayer() : nil
         let hiddenDecoder = DenseNetwork(layers: Array(decoder.layers.dropLast()))
-        let passRows = Self.scoringPassRows
-        let rowsPerBlock = max(1, passRows / samples)
+        let passRows = Self.scoringPassRows(dimension: dimension)
+        let rowsPerBlock = max(1, 4 * passRows / samples)
         let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
         var perExample = [Double](repeating: 0, count: n)
         let root = Xoshiro256StarStar(seed: seed)
@@ -91,7 +92,7 @@ extension VariationalAutoencoder {
                         let out = encoder.forward(part).last!
                         for i in 0..<m { for j in 0..<l { mean[i, j] = out[i, j]; logVar[i, j] = out[i, l + j] } }
                     }
-                    let sd = logVar.elements.map { S.exponential($0 / 2) }
+                    let sd = estimator == .naiveMC ? [] : logVar.elements.map { S.exponential($0 / 2) }
                     // Draw r (0..<m·samples) belongs to row r / samples. The draws go through the
                     // decoder in passes of at most `passRows`, so that its outputs stay in cache
                     // between the product and the likelihood that reads them.
@@ -102,9 +103,13 @@ extension VariationalAutoencoder {
                         epsilon.withUnsafeMutableBufferPointer { rng.fillNormalPairs($0) }
                         var z = epsilon
                         if estimator != .naiveMC {
-                            for t in 0..<count {
-                                let row = ((first + t) / samples) * l
-                                for j in 0..<l { z[t, j] = mean.elements[row + j] + sd[row + j] * epsilon[t, j] }
+                            z.withUnsafeMutableBufferPointer { zp in
+                                mean.withUnsafeBufferPointer { mp in
+                                    for t in 0..<count {
+                                        let row = ((first + t) / samples) * l
+                                        for j in 0..<l { zp[t * l + j] = mp[row + j] + sd[row + j] * zp[t * l + j] }
+                                    }
+                                }
                             }
                         }
                         let outputs = reducedOutput.map { decode(z, hidden: hiddenDecoder, output: $0) } ?? decoder.forward(z).last!
@@ -140,14 +145,17 @@ extension VariationalAutoencoder {
                                      perExample: perExample)
     }
 
-    /// Draws that go through the decoder together when a VAE is scored: their outputs (draws × data
-    /// dimension in single precision, 0.8 MB for MNIST) stay in a core's L2 cache between the
-    /// decoder's product and the likelihood that reads them. Measured on a 2-core AVX2 EPYC (1 MB L2
-    /// per core), IWAE-500 scoring of 1,000 MNIST images (medians of alternating runs): 1 thread
-    /// 5.6 s with 256 draws per pass against 5.9 s with 1,024 (the earlier blocks of whole rows),
-    /// 2 threads 2.94 against 3.15 s; OpenBLAS's SGEMM on the 400 → 784 product ran at 71 GFLOP/s
-    /// with 256 rows against 66 with 1,000.
-    static var scoringPassRows: Int { 256 }
+    /// Draws that go through the decoder together when a VAE of this data `dimension` is scored:
+    /// as many as keep its outputs within 0.8 MB (256 draws of 784 single-precision values; at
+    /// least 16), so that they stay in a core's L2 cache between the decoder's product and the
+    /// likelihood that reads them. Measured on a 2-core AVX2 EPYC (1 MB L2 per core), IWAE-500
+    /// scoring of 1,000 MNIST images (medians of alternating runs): 1 thread 5.6 s with 256 draws
+    /// per pass against 5.9 s with 1,000 (the earlier blocks of two whole rows), 2 threads 2.94
+    /// against 3.15 s; OpenBLAS's SGEMM on the 400 → 784 product ran at 71 GFLOP/s with 256 rows
+    /// against 66 with 1,000.
+    public static func scoringPassRows(dimension: Int) -> Int {
+        max(16, 256 * 784 * 4 / max(1, dimension * MemoryLayout<S>.size))
+    }
 
     /// The decoder's output layer packed for the bfloat16 product, where this model is single
     /// precision and the CPU runs the product; nil otherwise.

@@ -145,6 +145,7 @@ public struct VariationalAutoencoder<S: NeuralScalar>: Equatable, Sendable {
     @_specialize(where S == Double)
     func logLikelihood(of x: Matrix<S>, outputs f: Matrix<S>, repeats: Int, firstDraw: Int = 0) -> [S] {
         let d = dimension
+        precondition(f.rows == 0 || (firstDraw + f.rows - 1) / repeats < x.rows, "More decoder outputs than draws of the rows of x")
         var out = [S](repeating: 0, count: f.rows)
         let halfLog2Pi = S(0.5 * Foundation.log(2 * Double.pi))
         x.withUnsafeBufferPointer { xp in

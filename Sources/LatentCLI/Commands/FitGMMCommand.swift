@@ -70,7 +70,7 @@ struct FitGMMCommand: ParsableCommand {
             guard initialMeans == nil else { throw ValidationError("--online makes its own start (or takes --warm-start): leave out --initial-means") }
         }
         guard restarts >= 1 else { throw ValidationError("--restarts must be at least 1") }
-        guard shortRuns ?? 1 >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
+        guard (shortRuns ?? 1) >= 1, shortRunIterations >= 1 else { throw ValidationError("--short-runs and --short-run-iterations must be at least 1") }
         guard splitMergeTrials >= 0 else { throw ValidationError("--split-merge-trials must be 0 or more") }
         guard seededMoves >= 0 else { throw ValidationError("--seeded-moves must be 0 or more") }
         guard regularization >= 0, regularization.isFinite, relativeRegularization >= 0, relativeRegularization.isFinite else {
@@ -129,7 +129,8 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
-                        "shortRuns": String(options.shortRunCount(components: components)), "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
+                        "shortRuns": String(options.warmStart == nil && options.initialMeans == nil ? options.shortRunCount(components: components) : 0),
+                        "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]

@@ -35,10 +35,13 @@ struct ScoreCommand: ParsableCommand {
     func scoreVAE(_ m: VariationalAutoencoder<Float>, file: ModelFile) throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         guard refineSteps >= 0 else { throw ValidationError("--refine-steps must be non-negative") }
-        // Each thread holds a block of about 1,024 draws (or one example's samples, if more): their
-        // noise, every layer's outputs and the decoder's reconstruction (4-byte floats).
+        // Each thread holds one pass of draws (VariationalAutoencoder.scoringPassRows, 256 for
+        // MNIST): their noise, every layer's outputs and the decoder's reconstruction (4-byte
+        // floats); and a log-weight (8 bytes) for every draw of its block of rows.
         let width = 3 * m.latentSize + m.encoder.layers.reduce(0) { $0 + $1.outputs } + m.decoder.layers.reduce(0) { $0 + $1.outputs } + m.dimension
-        try memory.budget.require(MemoryBudget.product(max(samples, 1024), width, 4, 2, max(1, threads)),
+        let passRows = VariationalAutoencoder<Float>.scoringPassRows(dimension: m.dimension)
+        try memory.budget.require(MemoryBudget.sum(MemoryBudget.product(passRows, width, 4, 2, max(1, threads)),
+                                                   MemoryBudget.product(max(samples, 4 * passRows), 8, max(1, threads))),
                                   for: "--samples \(samples) (\(width) values per sample, \(threads) threads)")
         let table = try dataOptions.load(quiet: output.quiet)
         let raw = try prepare(table, for: file, explicit: dataOptions.columns != nil)
