@@ -3,6 +3,20 @@ import Testing
 import LatentCore
 
 @Suite struct VectorMathTests {
+    @Test func selectionFindsTheOrderStatisticsOfASort() {
+        var rng = Xoshiro256StarStar(seed: 4)
+        for trial in 0..<300 {
+            let count = 1 + rng.nextInt(below: 60)
+            // Every third trial draws from a handful of values, so ties are common.
+            var values = (0..<count + 3).map { _ in trial % 3 == 0 ? Double(rng.nextInt(below: 4)) : rng.nextNormal() }
+            let tail = Array(values[count...])
+            let sorted = values[..<count].sorted()
+            let k = rng.nextInt(below: count)
+            #expect(Selection.smallest(k, in: &values, count: count) == sorted[k])
+            #expect(values[..<count].sorted() == sorted && Array(values[count...]) == tail)
+        }
+    }
+
     @Test func simdExponentialMatchesLibm() {
         var rng = Xoshiro256StarStar(seed: 9)
         var xs = (0..<10_000).map { _ in rng.nextUniform() * 1400 - 700 }

@@ -16,13 +16,14 @@ import TestSupport
 
     /// Nottingham's monthly temperatures, 4 states: hmmlearn's best of 60 (−696.9875, reached by 6 of
     /// its starts) is a strict yearly cycle in which two states hold one month a year each. Latent's
-    /// starts stop at −697.527 with seed 0; the split-and-merge moves go on to hmmlearn's optimum.
+    /// starts stop at −697.527 with seed 3 (with seeds 0 and 1 they reach the cycle themselves); the
+    /// split-and-merge moves go on to hmmlearn's optimum.
     @Test func splitAndMergeReachesNottinghamsYearlyCycle() throws {
         let x = try TestData.csv("reference/nottem.csv", columns: ["temperature"]).values
-        var options = HMMFitOptions<GaussianEmission>(covarianceType: .diag, seed: 0)
+        var options = HMMFitOptions<GaussianEmission>(covarianceType: .diag, seed: 3)
         options.splitMergeTrials = 0
         let (_, starts) = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 4, options: options)
-        let (model, report) = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 4, options: HMMFitOptions(covarianceType: .diag, seed: 0))
+        let (model, report) = try HiddenMarkovModel<GaussianEmission>.fit(x, states: 4, options: HMMFitOptions(covarianceType: .diag, seed: 3))
         #expect(starts.logLikelihood < -697.5, "the starts alone: \(starts.logLikelihood)")
         #expect(report.logLikelihood > -696.9875 - 1e-3 * Double(x.rows), "with split-and-merge: \(report.logLikelihood)")
         // Two states each hold one month of the 20 years.
@@ -49,6 +50,29 @@ import TestSupport
         if let k = narrow.first {
             let occupancy = (0..<x.rows).reduce(0.0) { $0 + posteriors[$1, k] }
             #expect(abs(occupancy - 8) < 0.5 && abs(model.emission.states.means[k, 0] - 576.85) < 0.05, "occupancy \(occupancy)")
+        }
+    }
+
+    /// The seeded moves' rows equal a direct computation: every candidate's k-th neighbour from a
+    /// full sort of its distances, candidates by score, a chosen row's k + 1 nearest not chosen again.
+    @Test func underfitRowsEqualADirectComputation() throws {
+        var rng = Xoshiro256StarStar(seed: 11)
+        for (n, d) in [(60, 1), (150, 2), (400, 3)] {
+            // Rounded values, so that ties between distances are common.
+            let x = Matrix(rows: n, columns: d, storage: (0..<n * d).map { _ in (rng.nextNormal() * 4).rounded() / 4 })
+            let density = (0..<n).map { _ in rng.nextNormal() }
+            let k = max(d + 1, Int(0.05 * Double(n)))
+            func distance(_ t: Int, _ u: Int) -> Double { (0..<d).reduce(0.0) { $0 + (x[t, $1] - x[u, $1]) * (x[t, $1] - x[u, $1]) } }
+            let scored = (0..<n).map { t -> (Double, Int) in
+                let kth = (0..<n).map { distance(t, $0) }.sorted()[k]
+                return (-Double(d) * log(max(kth.squareRoot(), 0.01)) - density[t], t)
+            }.sorted { $0.0 > $1.0 }
+            var expected: [Int] = [], covered = Set<Int>()
+            for (_, t) in scored where expected.count < 5 && !covered.contains(t) {
+                expected.append(t)
+                covered.formUnion((0..<n).sorted { (distance(t, $0), $0) < (distance(t, $1), $1) }.prefix(k + 1))
+            }
+            #expect(SplitAndMerge.underfitRows(x, modelLogDensity: density, count: 5) == expected, "N = \(n), D = \(d)")
         }
     }
 

@@ -130,36 +130,76 @@ public enum SplitAndMerge {
     /// - Complexity: `O(min(N, 1000)·min(N, 2000)·(D + k))` at worst, `k ≤ 100` by default.
     public static func underfitRows(_ x: Matrix<Double>, modelLogDensity: [Double], neighbourShare: Double = 0.05,
                                     count: Int) -> [Int] {
-        let n = x.rows, d = x.columns
-        func evenly(_ limit: Int) -> [Int] { Array(stride(from: 0, to: n, by: max(1, (n + limit - 1) / limit))) }
-        let candidates = evenly(1_000), references = evenly(2_000)
-        let kk = min(max(d + 1, Int(neighbourShare * Double(references.count))), references.count - 1)
-        guard kk >= 1, count > 0 else { return [] }
-        var scored: [(score: Double, row: Int, near: [Int])] = []
-        scored.reserveCapacity(candidates.count)
-        var nearest: [(Double, Int)] = []   // the kk + 1 nearest so far, ascending
-        nearest.reserveCapacity(kk + 2)
-        for t in candidates {
-            nearest.removeAll(keepingCapacity: true)
-            for u in references {
-                var distance = 0.0
-                for c in 0..<d { let e = x[t, c] - x[u, c]; distance += e * e }
-                guard !(distance.isNaN), nearest.count <= kk || distance < nearest[kk].0 else { continue }
-                let at = nearest.firstIndex { $0.0 > distance } ?? nearest.count
-                nearest.insert((distance, u), at: at)
-                if nearest.count > kk + 1 { nearest.removeLast() }
-            }
-            guard nearest.count == kk + 1 else { continue }
-            let radius = max(nearest[kk].0.squareRoot(), 0.01)
-            scored.append((-Double(d) * log(radius) - modelLogDensity[t], t, nearest.map(\.1)))
+        underfitRows(x, radii: neighbourRadii(x, neighbourShare: neighbourShare), modelLogDensity: modelLogDensity, count: count)
+    }
+
+    /// ``underfitRows(_:modelLogDensity:neighbourShare:count:)`` with the neighbour radii, which do
+    /// not depend on the model, computed once (``neighbourRadii(_:neighbourShare:)`` of the same `x`).
+    /// - Complexity: `O(C log C + count·R·D)` for `C` candidates and `R` reference rows.
+    public static func underfitRows(_ x: Matrix<Double>, radii: NeighbourRadii, modelLogDensity: [Double], count: Int) -> [Int] {
+        precondition(modelLogDensity.count == x.rows, "One model log-density per row")
+        guard count > 0 else { return [] }
+        let d = Double(x.columns)
+        var scored = zip(radii.candidates, radii.radii).compactMap { row, radius -> (score: Double, row: Int)? in
+            radius.isNaN ? nil : (-d * log(radius) - modelLogDensity[row], row)
         }
         scored.sort { $0.score > $1.score }
+        // The neighbours are found only for the rows chosen, to keep them from being chosen again.
         var chosen: [Int] = [], covered = Set<Int>()
         for candidate in scored where chosen.count < count && !covered.contains(candidate.row) && candidate.score.isFinite {
             chosen.append(candidate.row)
-            covered.formUnion(candidate.near)
+            covered.formUnion(nearestReferences(x, to: candidate.row, among: radii.references, count: radii.neighbours + 1))
         }
         return chosen
+    }
+
+    /// The model-free half of ``underfitRows(_:modelLogDensity:neighbourShare:count:)``: for each
+    /// candidate row, the distance to its `k`-th nearest reference row (itself excluded when it is
+    /// one), at least 0.01.
+    public struct NeighbourRadii: Sendable {
+        /// Rows scored: at most 1,000, evenly spaced.
+        public let candidates: [Int]
+        /// Rows searched for neighbours: at most 2,000, evenly spaced.
+        public let references: [Int]
+        /// `k`: `neighbourShare` of the references, at least `D + 1`.
+        public let neighbours: Int
+        /// Each candidate's radius; NaN where fewer than `k + 1` references are comparable (missing values).
+        public let radii: [Double]
+    }
+
+    /// Each candidate row's `k`-nearest-neighbour radius in `x`'s units (see ``NeighbourRadii``).
+    /// - Complexity: `O(C·R·D)` for `C ≤ 1000` candidates and `R ≤ 2000` references.
+    public static func neighbourRadii(_ x: Matrix<Double>, neighbourShare: Double = 0.05) -> NeighbourRadii {
+        let n = x.rows, d = x.columns
+        func evenly(_ limit: Int) -> [Int] { Array(stride(from: 0, to: n, by: max(1, (n + limit - 1) / limit))) }
+        let candidates = evenly(1_000), references = evenly(2_000)
+        let k = min(max(d + 1, Int(neighbourShare * Double(references.count))), references.count - 1)
+        guard k >= 1 else { return NeighbourRadii(candidates: [], references: references, neighbours: 0, radii: []) }
+        var distances = [Double](repeating: 0, count: references.count)
+        let radii = x.elements.withUnsafeBufferPointer { e in
+            candidates.map { t -> Double in
+                var m = 0
+                for u in references {
+                    var distance = 0.0
+                    for c in 0..<d { let gap = e[t * d + c] - e[u * d + c]; distance += gap * gap }
+                    if !distance.isNaN { distances[m] = distance; m += 1 }
+                }
+                return m > k ? max(Selection.smallest(k, in: &distances, count: m).squareRoot(), 0.01) : .nan
+            }
+        }
+        return NeighbourRadii(candidates: candidates, references: references, neighbours: k, radii: radii)
+    }
+
+    /// The `count` rows of `references` nearest row `t` (squared distance, rows with a missing
+    /// value left out; of equally near rows, the earlier in `references`).
+    private static func nearestReferences(_ x: Matrix<Double>, to t: Int, among references: [Int], count: Int) -> [Int] {
+        let d = x.columns
+        let measured = references.compactMap { u -> (distance: Double, row: Int)? in
+            let distance = (0..<d).reduce(0.0) { $0 + (x[t, $1] - x[u, $1]) * (x[t, $1] - x[u, $1]) }
+            return distance.isNaN ? nil : (distance, u)
+        }
+        return measured.enumerated().sorted { ($0.element.distance, $0.offset) < ($1.element.distance, $1.offset) }
+            .prefix(count).map(\.element.row)
     }
 
     /// The rows of `x` nearest row `seed` (squared Euclidean distance, columns as given), nearest first.

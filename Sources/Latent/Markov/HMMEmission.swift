@@ -83,7 +83,7 @@ public protocol HMMEmission: Equatable, Sendable {
     static var degenerateAdvice: String { get }
 
     /// Whether half of the random starts take uniform start and transition probabilities (as
-    /// hmmlearn's starts do) rather than a random chain with a heavy diagonal (default: no).
+    /// hmmlearn's starts do) rather than a random chain (see ``HiddenMarkovModel/fit(_:sequences:states:options:)``; default: no).
     static var startsUniformChainsHalfTheTime: Bool { get }
 }
 

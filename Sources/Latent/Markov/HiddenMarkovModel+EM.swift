@@ -25,9 +25,12 @@ public struct HMMTrainingData<Emission: HMMEmission>: Sendable {
     let regularization: Double, relativeRegularization: Double
     /// Whether the sequences, in order, cover every row exactly once.
     let coversAllRows: Bool
+    /// What split-and-merge moves use again and again, computed once: ``data`` standardised, and
+    /// its rows' neighbour radii for the seeded moves (nil unless asked for).
+    let moveGeometry: (standardized: Matrix<Double>, radii: SplitAndMerge.NeighbourRadii?)?
 
     init(data: Matrix<Double>, sequences: [SequenceRange], context: Emission.FitContext, fixed: HMMFixedParameters, threads: Int,
-         regularization: Double, relativeRegularization: Double) {
+         regularization: Double, relativeRegularization: Double, moves: (ranked: Bool, seeded: Bool) = (false, false)) {
         self.data = data
         self.regularization = regularization
         self.relativeRegularization = relativeRegularization
@@ -40,6 +43,12 @@ public struct HMMTrainingData<Emission: HMMEmission>: Sendable {
             defer { next = range.upperBound }
             return range.lowerBound == next
         } && next == data.rows
+        if moves.ranked || moves.seeded {
+            let standardized = Self.standardized(data)
+            moveGeometry = (standardized, moves.seeded ? SplitAndMerge.neighbourRadii(standardized) : nil)
+        } else {
+            moveGeometry = nil
+        }
     }
 }
 

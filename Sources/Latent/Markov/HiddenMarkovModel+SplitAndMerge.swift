@@ -20,8 +20,12 @@ extension HiddenMarkovModel: SplitMergeable {
         // Then a new narrow state where the data are densest against the model, after merging the
         // most overlapping pair: optima with a small, tight state (a few years of one water level, a
         // season between two others) that no split of a broad state reaches.
-        let seeds = SplitAndMerge.underfitRows(x, modelLogDensity: marginalLogDensities(of: data.data, posteriors: gamma, threads: data.threads),
-                                               count: Self.seededMoves)
+        let logDensity = marginalLogDensities(of: data.data, posteriors: gamma, threads: data.threads)
+        let seeds = if let radii = data.moveGeometry?.radii {
+            SplitAndMerge.underfitRows(x, radii: radii, modelLogDensity: logDensity, count: Self.seededMoves)
+        } else {
+            SplitAndMerge.underfitRows(x, modelLogDensity: logDensity, count: Self.seededMoves)
+        }
         return ranked + seeds.map { SplitMergeMove(first: top.first, second: top.second, split: top.second, seedRow: $0) }
     }
 
@@ -151,6 +155,10 @@ extension HMMTrainingData {
     /// ``data`` with each column centred and scaled to unit variance over its observed values (a
     /// constant column centred only); a missing value becomes 0, its column's mean.
     func standardizedData() -> Matrix<Double> {
+        moveGeometry?.standardized ?? Self.standardized(data)
+    }
+
+    static func standardized(_ data: Matrix<Double>) -> Matrix<Double> {
         let n = data.rows, d = data.columns
         var out = data
         for c in 0..<d {
