@@ -58,21 +58,27 @@ import TestSupport
     @Test func underfitRowsEqualADirectComputation() throws {
         var rng = Xoshiro256StarStar(seed: 11)
         for (n, d) in [(60, 1), (150, 2), (400, 3)] {
-            // Rounded values, so that ties between distances are common.
-            let x = Matrix(rows: n, columns: d, storage: (0..<n * d).map { _ in (rng.nextNormal() * 4).rounded() / 4 })
+            // Rounded values, so that ties between distances are common; with two or more columns,
+            // three rows with a missing value, which have no distance to any row.
+            var x = Matrix(rows: n, columns: d, storage: (0..<n * d).map { _ in (rng.nextNormal() * 4).rounded() / 4 })
+            if d > 1 { for t in [3, 17, 40] { x[t, 1] = .nan } }
             let density = (0..<n).map { _ in rng.nextNormal() }
             let k = max(d + 1, Int(0.05 * Double(n)))
             func distance(_ t: Int, _ u: Int) -> Double { (0..<d).reduce(0.0) { $0 + (x[t, $1] - x[u, $1]) * (x[t, $1] - x[u, $1]) } }
-            let scored = (0..<n).map { t -> (Double, Int) in
-                let kth = (0..<n).map { distance(t, $0) }.sorted()[k]
+            func comparable(_ t: Int) -> [Int] { (0..<n).filter { !distance(t, $0).isNaN } }
+            let scored = (0..<n).filter { comparable($0).count > k }.map { t -> (Double, Int) in
+                let kth = comparable(t).map { distance(t, $0) }.sorted()[k]
                 return (-Double(d) * log(max(kth.squareRoot(), 0.01)) - density[t], t)
             }.sorted { $0.0 > $1.0 }
             var expected: [Int] = [], covered = Set<Int>()
             for (_, t) in scored where expected.count < 5 && !covered.contains(t) {
                 expected.append(t)
-                covered.formUnion((0..<n).sorted { (distance(t, $0), $0) < (distance(t, $1), $1) }.prefix(k + 1))
+                covered.formUnion(comparable(t).sorted { (distance(t, $0), $0) < (distance(t, $1), $1) }.prefix(k + 1))
             }
             #expect(SplitAndMerge.underfitRows(x, modelLogDensity: density, count: 5) == expected, "N = \(n), D = \(d)")
+            let radii = SplitAndMerge.neighbourRadii(x)
+            #expect(SplitAndMerge.underfitRows(x, radii: radii, modelLogDensity: density, count: 5) == expected)
+            #expect(radii.radii.filter(\.isNaN).count == (d > 1 ? 3 : 0))
         }
     }
 

@@ -127,17 +127,20 @@ public enum SplitAndMerge {
     /// units shifts every row's alike). A tight cluster that the model covers with a broad
     /// component stands out. The `k` neighbours of a chosen row are not chosen again. Candidates
     /// are at most 1,000 and neighbours at most 2,000 evenly spaced rows.
-    /// - Complexity: `O(min(N, 1000)·min(N, 2000)·(D + k))` at worst, `k ≤ 100` by default.
+    /// - Complexity: `O(min(N, 1000)·min(N, 2000)·D)` on average.
     public static func underfitRows(_ x: Matrix<Double>, modelLogDensity: [Double], neighbourShare: Double = 0.05,
                                     count: Int) -> [Int] {
-        underfitRows(x, radii: neighbourRadii(x, neighbourShare: neighbourShare), modelLogDensity: modelLogDensity, count: count)
+        guard count > 0 else { return [] }
+        return underfitRows(x, radii: neighbourRadii(x, neighbourShare: neighbourShare), modelLogDensity: modelLogDensity, count: count)
     }
 
     /// ``underfitRows(_:modelLogDensity:neighbourShare:count:)`` with the neighbour radii, which do
     /// not depend on the model, computed once (``neighbourRadii(_:neighbourShare:)`` of the same `x`).
-    /// - Complexity: `O(C log C + count·R·D)` for `C` candidates and `R` reference rows.
+    /// - Precondition: `radii` was computed from `x`'s shape; one model log-density per row.
+    /// - Complexity: `O(C log C + count·R·(D + log R))` for `C` candidates and `R` reference rows.
     public static func underfitRows(_ x: Matrix<Double>, radii: NeighbourRadii, modelLogDensity: [Double], count: Int) -> [Int] {
         precondition(modelLogDensity.count == x.rows, "One model log-density per row")
+        precondition(radii.rows == x.rows && radii.columns == x.columns, "Neighbour radii of another data set")
         guard count > 0 else { return [] }
         let d = Double(x.columns)
         var scored = zip(radii.candidates, radii.radii).compactMap { row, radius -> (score: Double, row: Int)? in
@@ -154,9 +157,11 @@ public enum SplitAndMerge {
     }
 
     /// The model-free half of ``underfitRows(_:modelLogDensity:neighbourShare:count:)``: for each
-    /// candidate row, the distance to its `k`-th nearest reference row (itself excluded when it is
-    /// one), at least 0.01.
+    /// candidate row, the `(k + 1)`-th smallest distance to the reference rows (a candidate that is
+    /// itself a reference counts itself, at distance 0), at least 0.01.
     public struct NeighbourRadii: Sendable {
+        /// The shape of the data they were computed from.
+        public let rows: Int, columns: Int
         /// Rows scored: at most 1,000, evenly spaced.
         public let candidates: [Int]
         /// Rows searched for neighbours: at most 2,000, evenly spaced.
@@ -174,7 +179,7 @@ public enum SplitAndMerge {
         func evenly(_ limit: Int) -> [Int] { Array(stride(from: 0, to: n, by: max(1, (n + limit - 1) / limit))) }
         let candidates = evenly(1_000), references = evenly(2_000)
         let k = min(max(d + 1, Int(neighbourShare * Double(references.count))), references.count - 1)
-        guard k >= 1 else { return NeighbourRadii(candidates: [], references: references, neighbours: 0, radii: []) }
+        guard k >= 1 else { return NeighbourRadii(rows: n, columns: d, candidates: [], references: references, neighbours: 0, radii: []) }
         var distances = [Double](repeating: 0, count: references.count)
         let radii = x.elements.withUnsafeBufferPointer { e in
             candidates.map { t -> Double in
@@ -187,15 +192,14 @@ public enum SplitAndMerge {
                 return m > k ? max(Selection.smallest(k, in: &distances, count: m).squareRoot(), 0.01) : .nan
             }
         }
-        return NeighbourRadii(candidates: candidates, references: references, neighbours: k, radii: radii)
+        return NeighbourRadii(rows: n, columns: d, candidates: candidates, references: references, neighbours: k, radii: radii)
     }
 
     /// The `count` rows of `references` nearest row `t` (squared distance, rows with a missing
     /// value left out; of equally near rows, the earlier in `references`).
     private static func nearestReferences(_ x: Matrix<Double>, to t: Int, among references: [Int], count: Int) -> [Int] {
-        let d = x.columns
         let measured = references.compactMap { u -> (distance: Double, row: Int)? in
-            let distance = (0..<d).reduce(0.0) { $0 + (x[t, $1] - x[u, $1]) * (x[t, $1] - x[u, $1]) }
+            let distance = squaredDistance(x, t, u)
             return distance.isNaN ? nil : (distance, u)
         }
         return measured.enumerated().sorted { ($0.element.distance, $0.offset) < ($1.element.distance, $1.offset) }
@@ -205,8 +209,15 @@ public enum SplitAndMerge {
     /// The rows of `x` nearest row `seed` (squared Euclidean distance, columns as given), nearest first.
     /// - Complexity: `O(N·D + N log N)`.
     public static func nearestRows(_ x: Matrix<Double>, to seed: Int, count: Int) -> [Int] {
-        let distance = (0..<x.rows).map { t in (0..<x.columns).reduce(0.0) { $0 + (x[t, $1] - x[seed, $1]) * (x[t, $1] - x[seed, $1]) } }
+        let distance = (0..<x.rows).map { squaredDistance(x, $0, seed) }
         return Array((0..<x.rows).sorted { distance[$0] < distance[$1] }.prefix(count))
+    }
+
+    /// The squared Euclidean distance between rows `t` and `u` of `x`, columns summed in order.
+    private static func squaredDistance(_ x: Matrix<Double>, _ t: Int, _ u: Int) -> Double {
+        var sum = 0.0
+        for c in 0..<x.columns { let gap = x[t, c] - x[u, c]; sum += gap * gap }
+        return sum
     }
 
     /// Moves best first from a model's responsibilities (`N × K`) and each component's broadness

@@ -29,8 +29,10 @@ public struct HMMTrainingData<Emission: HMMEmission>: Sendable {
     /// its rows' neighbour radii for the seeded moves (nil unless asked for).
     let moveGeometry: (standardized: Matrix<Double>, radii: SplitAndMerge.NeighbourRadii?)?
 
+    /// `preparingMovesForStates`: the states of the models whose split-and-merge moves will be
+    /// searched (nil: none); the neighbour radii are computed only for three or more (seeded moves).
     init(data: Matrix<Double>, sequences: [SequenceRange], context: Emission.FitContext, fixed: HMMFixedParameters, threads: Int,
-         regularization: Double, relativeRegularization: Double, moves: (ranked: Bool, seeded: Bool) = (false, false)) {
+         regularization: Double, relativeRegularization: Double, preparingMovesForStates states: Int? = nil) {
         self.data = data
         self.regularization = regularization
         self.relativeRegularization = relativeRegularization
@@ -43,9 +45,9 @@ public struct HMMTrainingData<Emission: HMMEmission>: Sendable {
             defer { next = range.upperBound }
             return range.lowerBound == next
         } && next == data.rows
-        if moves.ranked || moves.seeded {
+        if let states {
             let standardized = Self.standardized(data)
-            moveGeometry = (standardized, moves.seeded ? SplitAndMerge.neighbourRadii(standardized) : nil)
+            moveGeometry = (standardized, states >= 3 ? SplitAndMerge.neighbourRadii(standardized) : nil)
         } else {
             moveGeometry = nil
         }

@@ -122,7 +122,7 @@ extension HiddenMarkovModel {
         let searchesMoves = options.warmStart == nil && options.splitMergeTrials > 0 && states >= 2 && options.fixed.isEmpty
         let data = HMMTrainingData<Emission>(data: x, sequences: seqs, context: context, fixed: options.fixed, threads: max(1, options.threads),
                                              regularization: options.regularization, relativeRegularization: options.relativeRegularization,
-                                             moves: (ranked: searchesMoves, seeded: searchesMoves && states >= 3))
+                                             preparingMovesForStates: searchesMoves ? states : nil)
         if let given = options.warmStart {
             return try MultiStart.continueRun(given, data: data, count: x.rows, em: options.em,
                                               degenerateAdvice: Emission.degenerateAdvice, progress: options.progress)

@@ -5,9 +5,11 @@ extension HiddenMarkovModel: SplitMergeable {
     /// posteriors (a state's broadness is its occupancy × the generalised variance of the rows it
     /// explains, in standardised units), then, with three or more states, ``seededMoves`` moves that
     /// restart a state where the data are densest against the model
-    /// (``SplitAndMerge/underfitRows(_:modelLogDensity:neighbourShare:count:)``, `k` = 5% of the rows). One
-    /// forward-backward pass.
+    /// (``SplitAndMerge/underfitRows(_:modelLogDensity:neighbourShare:count:)``, `k` = 5% of the
+    /// rows it looks among, at least D + 1). One forward-backward pass. None when some parameters
+    /// are fixed (no move applies then).
     public func splitMergeMoves(on data: HMMTrainingData<Emission>) -> [SplitMergeMove] {
+        guard data.fixed.isEmpty else { return [] }
         let gamma = posteriors(of: data.data, sequences: data.sequences, threads: data.threads)
         let x = data.standardizedData()
         let broadness = (0..<stateCount).map { k -> Double in
