@@ -17,49 +17,80 @@ public struct AmortizationReport: Sendable {
 }
 
 extension VariationalAutoencoder {
+    /// Rows whose posteriors are refined together: their encoder outputs, Adam moments and one
+    /// step's activations are what the refinement holds at a time, whatever the number of rows.
+    static var refinementBlockRows: Int { 1_024 }
+
     /// With the decoder fixed, optimises a separate `(μᵢ, log σᵢ²)` for every row by Adam on its
     /// ELBO (one reparameterised sample per step), starting from the encoder's output, and reports
     /// the ELBO before and after, each estimated with `evaluationSamples` draws.
+    ///
+    /// Rows are independent problems, so they are refined in blocks of ``refinementBlockRows``
+    /// (every step for one block, then the next) and the ELBOs evaluated in passes of at most four
+    /// ``scoringPassRows(dimension:)`` draws: memory does not grow with the rows or the samples.
+    /// - Complexity: `O(N · (steps + 2 · evaluationSamples))` passes of one row through the
+    ///   decoder (and the encoder for each step).
     public func refinePosteriors(_ x: Matrix<S>, steps: Int, learningRate: Double = 1e-2, evaluationSamples: Int = 100,
                                  seed: UInt64) -> AmortizationReport {
         let start = DispatchTime.now().uptimeNanoseconds
         var rng = Xoshiro256StarStar(seed: seed)
         let l = latentSize
-        var parameters = encoder.forward(x).last!   // rows × [μ | log σ²]
-        let before = elbo(x, encoderOutput: parameters, samples: evaluationSamples, rng: &rng)
-        var optimizer = Optimizer<S>(.adam, learningRate: S(learningRate))
-        for _ in 0..<max(0, steps) {
-            var epsilon = Matrix<S>(rows: x.rows, columns: l)
-            epsilon.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = S(rng.nextNormal()) } }
-            let gradient = objective(x, encoderOutput: parameters, epsilon: epsilon, objective: .elbo(beta: 1)).encoderOutputGradient
-            // Each row's parameters get their own ELBO's gradient: rows are independent problems.
-            optimizer.beginStep()
-            optimizer.update(0, parameters: &parameters, gradient: gradient, ascend: true)
+        var before = [Double](), after = [Double]()
+        before.reserveCapacity(x.rows)
+        after.reserveCapacity(x.rows)
+        for first in stride(from: 0, to: x.rows, by: Self.refinementBlockRows) {
+            let block = x.selectingRows(first..<min(x.rows, first + Self.refinementBlockRows))
+            var parameters = encoder.forward(block).last!   // rows × [μ | log σ²]
+            before += elbo(block, encoderOutput: parameters, samples: evaluationSamples, rng: &rng)
+            var optimizer = Optimizer<S>(.adam, learningRate: S(learningRate))
+            for _ in 0..<max(0, steps) {
+                var epsilon = Matrix<S>(rows: block.rows, columns: l)
+                epsilon.withUnsafeMutableBufferPointer { for i in $0.indices { $0[i] = S(rng.nextNormal()) } }
+                let gradient = objective(block, encoderOutput: parameters, epsilon: epsilon, objective: .elbo(beta: 1)).encoderOutputGradient
+                // Each row's parameters get their own ELBO's gradient: rows are independent problems.
+                optimizer.beginStep()
+                optimizer.update(0, parameters: &parameters, gradient: gradient, ascend: true)
+            }
+            after += elbo(block, encoderOutput: parameters, samples: evaluationSamples, rng: &rng)
         }
-        let after = elbo(x, encoderOutput: parameters, samples: evaluationSamples, rng: &rng)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return AmortizationReport(amortizedELBO: before.reduce(0, +) / Double(max(1, x.rows)),
                                   refinedELBO: after.reduce(0, +) / Double(max(1, x.rows)),
                                   perExample: after, steps: steps, seconds: seconds)
     }
 
-    /// Per-row ELBO for given `[μ | log σ²]`, averaging `samples` reconstruction draws.
+    /// Per-row ELBO for given `[μ | log σ²]`, averaging `samples` reconstruction draws. The draws
+    /// go through the decoder in passes of at most four ``scoringPassRows(dimension:)`` (a row's
+    /// draws split across passes when there are more).
     func elbo(_ x: Matrix<S>, encoderOutput out: Matrix<S>, samples: Int, rng: inout Xoshiro256StarStar) -> [Double] {
         let l = latentSize, n = x.rows
-        var z = Matrix<S>(rows: n * samples, columns: l)
-        for r in 0..<(n * samples) {
-            let i = r / samples
-            for j in 0..<l { z[r, j] = out[i, j] + S.exponential(out[i, l + j] / 2) * S(rng.nextNormal()) }
+        let passDraws = 4 * Self.scoringPassRows(dimension: dimension)
+        let drawsPerRow = min(samples, passDraws)          // a row's draws in one pass
+        let rowsPerPass = max(1, passDraws / drawsPerRow)
+        var reconstruction = [Double](repeating: 0, count: n)
+        for first in stride(from: 0, to: n, by: rowsPerPass) {
+            let rows = first..<min(n, first + rowsPerPass)
+            let part = x.selectingRows(rows)
+            var done = 0
+            while done < samples {
+                let m = min(drawsPerRow, samples - done)
+                var z = Matrix<S>(rows: rows.count * m, columns: l)
+                for r in 0..<z.rows {
+                    let i = first + r / m
+                    for j in 0..<l { z[r, j] = out[i, j] + S.exponential(out[i, l + j] / 2) * S(rng.nextNormal()) }
+                }
+                let logPxz = logLikelihood(of: part, outputs: decoder.forward(z).last!, repeats: m)
+                for r in 0..<z.rows { reconstruction[first + r / m] += Double(logPxz[r]) }
+                done += m
+            }
         }
-        let logPxz = logLikelihood(of: x, outputs: decoder.forward(z).last!, repeats: samples)
         return (0..<n).map { i in
             var kl = 0.0
             for j in 0..<l {
                 let mu = Double(out[i, j]), lv = Double(out[i, l + j])
                 kl += 0.5 * (mu * mu + Foundation.exp(lv) - 1 - lv)
             }
-            let reconstruction = (0..<samples).reduce(0.0) { $0 + Double(logPxz[i * samples + $1]) } / Double(samples)
-            return reconstruction - kl
+            return reconstruction[i] / Double(samples) - kl
         }
     }
 }
