@@ -82,6 +82,9 @@ import TestSupport
         #expect(r.status == 0, "\(r.standardError)")
         r = try CommandRunner.run(step + ["--stream", "--block-rows", "50", "--output", path("astream.json")])
         #expect(r.status == 0, "\(r.standardError)")
+        for step in ["astep.json", "astream.json"] {   // a warm start makes no short runs, and says so
+            #expect(try String(contentsOfFile: path(step), encoding: .utf8).contains("\"shortRuns\" : \"0\""), "\(step)")
+        }
         let merged = try parameters(path("a1.json")), inMemory = try parameters(path("astep.json")), streamed = try parameters(path("astream.json"))
         #expect(merged.count == inMemory.count && merged.count == streamed.count && merged.count > 10)
         for (a, b) in zip(merged, inMemory) { #expect(abs(a - b) <= 1e-9 * max(1, abs(b))) }

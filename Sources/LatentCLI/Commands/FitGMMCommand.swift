@@ -129,7 +129,7 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
-                        "shortRuns": String(options.warmStart == nil && options.initialMeans == nil ? options.shortRunCount(components: components) : 0),
+                        "shortRuns": String(shortRunsRun(options)),
                         "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
@@ -187,7 +187,8 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         var settings = ["covariance": covariance.rawValue, "stream": "\(stream)", "blockRows": String(blockRows),
-                        "restarts": String(restarts), "shortRuns": String(options.shortRunCount(components: components)), "splitMergeTrials": String(splitMergeTrials),
+                        "restarts": String(restarts), "splitMergeTrials": String(splitMergeTrials),
+                        "shortRuns": String(shortRunsRun(options)),
                         "regularization": "\(regularization)", "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         if online {
@@ -207,6 +208,12 @@ struct FitGMMCommand: ParsableCommand {
             }
             if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
         }
+    }
+
+    /// Short runs per start that the fit makes (for the streamed and online fits, in the start's
+    /// search on the subsample): none from a given starting model or given means.
+    private func shortRunsRun(_ options: MixtureFitOptions) -> Int {
+        options.warmStart == nil && options.initialMeans == nil ? options.shortRunCount(components: components) : 0
     }
 
     /// Writes the model file with its training summary and prints the fit's summary (`addKeys` adds to it).
