@@ -98,6 +98,12 @@ public struct Degeneracy: Sendable, Equatable, Codable, CustomStringConvertible 
                     s[a, a] -= floors[a]
                     for b in 0..<d { s[a, b] *= scale[a] * scale[b] }
                 }
+                // Proper when s − threshold·I is positive definite: one Cholesky factorisation
+                // settles it, and only a collapsed component needs the eigendecomposition that
+                // says along which axis it collapsed.
+                var shifted = s
+                for a in 0..<d { shifted[a, a] -= collapseThreshold }
+                if (try? Cholesky(shifted)) != nil { continue }
                 guard let eigen = try? SymmetricEigen(s), let smallest = eigen.values.indices.min(by: { eigen.values[$0] < eigen.values[$1] }) else { continue }
                 if eigen.values[smallest] <= collapseThreshold {
                     var column: Int?
