@@ -158,6 +158,8 @@ public enum MultiStart {
     ///   - count: the number of observations, for means per observation.
     ///   - options: how many starts and short runs, the stopping rules and the seed.
     ///   - initialize: draws one starting model from the generator it is given.
+    ///   - firstStart: if set, start 0 is the model it draws, continued to convergence alone
+    ///     (no short runs): a start of another kind than `initialize`'s, kept out of their ranking.
     ///   - refine: an optional step applied to the best start's model (split-and-merge, say) that
     ///     returns a model with its trace and the iterations it spent, or nil; the result replaces
     ///     the best when it is better and not degenerate.
@@ -168,6 +170,7 @@ public enum MultiStart {
     public static func fit<Model: DegeneracyChecking>(
         data: Model.TrainingData, count: Int, options: StartSearchOptions,
         initialize: (inout Xoshiro256StarStar) throws -> Model,
+        firstStart: ((inout Xoshiro256StarStar) throws -> Model)? = nil,
         refine: ((Model, EMTrace, EMOptions, inout Xoshiro256StarStar) throws -> (Model, EMTrace, spent: Int)?)? = nil,
         degenerateAdvice: String,
         progress: (@Sendable (FitEvent) -> Void)? = nil
@@ -191,8 +194,13 @@ public enum MultiStart {
             defer { start += 1 }
             var rng = root.derived(start)
             do {
-                var candidates = try shortRuns(data: data, count: count, options: options, initialize: initialize,
+                var candidates: [(Model, ShortRunTrace)]
+                if start == 0, let firstStart {
+                    candidates = [(try firstStart(&rng), ShortRunTrace(logLikelihood: -.infinity, isEligible: true))]
+                } else {
+                    candidates = try shortRuns(data: data, count: count, options: options, initialize: initialize,
                                                rng: &rng, spent: &spent)
+                }
                 var outcome: Outcome<Model>?
                 var lastError: Error?
                 for _ in 0..<min(candidatesPerStart, candidates.count) {

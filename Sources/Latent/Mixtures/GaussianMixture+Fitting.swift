@@ -4,8 +4,9 @@ extension GaussianMixture {
     /// Fits a `components`-component mixture to the rows of `x` by EM.
     ///
     /// Each of `options.restarts` starts runs `options.shortRunCount(components:)` short EM runs from independent
-    /// initialisations and continues the best one to convergence; the start with the highest final
-    /// likelihood wins. Starts are seeded from `options.seed`, so the same seed gives the same model.
+    /// initialisations and continues the best one to convergence, except that with two or more
+    /// starts and ``MixtureFitOptions/dataUnitsStart`` the first is k-means in the data's own units,
+    /// run to convergence alone; the start with the highest final likelihood wins. Starts are seeded from `options.seed`, so the same seed gives the same model.
     ///
     /// - Throws: ``ModelError`` for empty data, missing or non-finite values, more components than
     ///   rows, or when every start fails (a covariance that stays singular).
@@ -34,7 +35,10 @@ extension GaussianMixture {
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             try initialize(data: data, space: spaces.draw(using: &rng), components: components, type: options.covarianceType,
                            method: options.initialization, rng: &rng)
-        }, refine: { model, trace, em, rng in
+        }, firstStart: options.dataUnitsStart && options.restarts >= 2 ? { rng in
+            try initialize(data: data, space: data.initializationData, components: components, type: options.covarianceType,
+                           method: .kmeans, rng: &rng)
+        } : nil, refine: { model, trace, em, rng in
             SplitAndMerge.refine(model, trace: trace, data: data, count: x.rows, em: em, trials: options.splitMergeTrials, rng: &rng)
         }, degenerateAdvice: degenerateAdvice, progress: options.progress)
     }

@@ -9,7 +9,8 @@ struct FitGMMCommand: ParsableCommand {
         abstract: "Fit a Gaussian mixture by expectation-maximisation.",
         discussion: """
         Each of --restarts starts runs --short-runs short EM runs from independent initialisations and \
-        continues the best to convergence (em-EM); the start with the highest likelihood wins.
+        continues the best to convergence (em-EM); with two or more starts the first is k-means in the \
+        data's own units instead (see --no-data-units-start). The start with the highest likelihood wins.
         """
     )
 
@@ -22,6 +23,8 @@ struct FitGMMCommand: ParsableCommand {
     var initialization: MixtureInitialization = .randomFromData
     @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
     var restarts: Int = MixtureFitOptions().restarts
+    @Flag(name: .long, inversion: .prefixedNo, help: "With two or more --restarts, the first start is k-means in the data's own units (the start scikit-learn uses), continued to convergence alone; with --no-data-units-start every start measures distances in standardised or sphered coordinates.")
+    var dataUnitsStart = MixtureFitOptions().dataUnitsStart
     @Option(name: .long, parsing: .unconditional, help: "Short EM runs per start (1: plain EM from a single initialisation; default 2K − 1, at most 5).")
     var shortRuns: Int?
     @Option(name: .long, parsing: .unconditional, help: "EM iterations of each short run.")
@@ -95,6 +98,7 @@ struct FitGMMCommand: ParsableCommand {
         options.covarianceType = covariance
         options.initialization = initialization
         options.restarts = restarts
+        options.dataUnitsStart = dataUnitsStart
         options.shortRuns = shortRuns
         options.shortRunIterations = shortRunIterations
         options.splitMergeTrials = splitMergeTrials
@@ -129,6 +133,7 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
+                        "dataUnitsStart": "\(dataUnitsStart)",
                         "shortRuns": String(shortRunsRun(options)),
                         "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
                         "regularization": "\(regularization)",
@@ -155,7 +160,7 @@ struct FitGMMCommand: ParsableCommand {
             columns = table.columnNames
         }
         var options = MixtureFitOptions(covarianceType: covariance, initialization: initialization, restarts: restarts,
-                                        shortRuns: shortRuns, shortRunIterations: shortRunIterations, splitMergeTrials: splitMergeTrials,
+                                        dataUnitsStart: dataUnitsStart, shortRuns: shortRuns, shortRunIterations: shortRunIterations, splitMergeTrials: splitMergeTrials,
                                         em: fit.em(defaults: MixtureFitOptions().em),
                                         regularization: regularization, relativeRegularization: relativeRegularization,
                                         seed: fit.seed, threads: fit.threads)
@@ -187,7 +192,7 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         var settings = ["covariance": covariance.rawValue, "stream": "\(stream)", "blockRows": String(blockRows),
-                        "restarts": String(restarts), "splitMergeTrials": String(splitMergeTrials),
+                        "restarts": String(restarts), "dataUnitsStart": "\(dataUnitsStart)", "splitMergeTrials": String(splitMergeTrials),
                         "shortRuns": String(shortRunsRun(options)),
                         "regularization": "\(regularization)", "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
