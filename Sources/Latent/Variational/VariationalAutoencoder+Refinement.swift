@@ -19,7 +19,7 @@ public struct AmortizationReport: Sendable {
 extension VariationalAutoencoder {
     /// Rows whose posteriors are refined together: their encoder outputs, Adam moments and one
     /// step's activations are what the refinement holds at a time, whatever the number of rows.
-    static var refinementBlockRows: Int { 1_024 }
+    public static var refinementBlockRows: Int { 1_024 }
 
     /// With the decoder fixed, optimises a separate `(μᵢ, log σᵢ²)` for every row by Adam on its
     /// ELBO (one reparameterised sample per step), starting from the encoder's output, and reports
