@@ -66,6 +66,18 @@ import TestSupport
         }
     }
 
+    /// The model file records whether the start in data units was made: by default, not with
+    /// `--no-data-units-start`, and not with a single start.
+    @Test func theStartInDataUnitsIsRecorded() throws {
+        let out = dir.appendingPathComponent("units.json").path
+        let base = ["fit", "gmm", "--data", faithful, "--components", "2", "--output", out, "--quiet"]
+        for (extra, made) in [([String](), true), (["--no-data-units-start"], false), (["--restarts", "1"], false)] {
+            let r = try CommandRunner.run(base + extra)
+            #expect(r.status == 0, "\(extra): \(r.standardError)")
+            #expect(try String(contentsOfFile: out, encoding: .utf8).contains("\"dataUnitsStart\" : \"\(made)\""), "\(extra)")
+        }
+    }
+
     /// `fit hmm` without `--restarts` stops once 3 starts agree (at most 16); with it, makes exactly
     /// that many starts. `starts` in `--json` says how many were made.
     @Test func hmmStartsStopOnAgreementUnlessCounted() throws {

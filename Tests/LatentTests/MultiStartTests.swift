@@ -84,4 +84,28 @@ import Latent
         let distinct = try search([-150, -140, -130, -120, -110], agreement: 2)
         #expect(distinct.startLogLikelihoods.count == 5)
     }
+
+    @Test func aFirstStartReplacesStartZerosShortRunsAndFallsBackWhenItFails() throws {
+        struct Failed: Error {}
+        func search(firstFails: Bool) throws -> (report: FitReport, initializations: Int, firstCalls: Int) {
+            var initializations = 0, firstCalls = 0
+            let options = StartSearchOptions(restarts: 3, shortRuns: 4, shortRunIterations: 2, em: EMOptions(maxIterations: 1_000, tolerance: 1e-12))
+            let report = try MultiStart.fit(data: (), count: 10, options: options, initialize: { _ in
+                initializations += 1
+                return GeometricClimb(value: -300, limit: -100 - Double(initializations), rate: 0.5)
+            }, firstStart: { _ in
+                firstCalls += 1
+                if firstFails { throw Failed() }
+                return GeometricClimb(value: -300, limit: -50, rate: 0.5)
+            }, degenerateAdvice: "").report
+            return (report, initializations, firstCalls)
+        }
+        let given = try search(firstFails: false)
+        #expect(given.firstCalls == 1 && given.initializations == 2 * 4)   // start 0 made no short runs
+        #expect(given.report.startLogLikelihoods.count == 3 && abs(given.report.startLogLikelihoods[0] - -50) < 1e-6)
+        #expect(abs(given.report.logLikelihood - -50) < 1e-6)
+        let failing = try search(firstFails: true)
+        #expect(failing.firstCalls == 1 && failing.initializations == 3 * 4)   // start 0 fell back to short runs
+        #expect(failing.report.warnings.isEmpty && failing.report.startLogLikelihoods.allSatisfy { $0 < -100 })
+    }
 }

@@ -10,7 +10,7 @@ import Foundation
 public struct Degeneracy: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Why the component is degenerate.
     public enum Kind: Sendable, Equatable, Codable {
-        /// Its covariance less the floor has an eigenvalue below ``Degeneracy/collapseThreshold``
+        /// Its covariance less the floor has an eigenvalue at or below ``Degeneracy/collapseThreshold``
         /// times the column variances, or its standard deviation in a column is below
         /// ``Degeneracy/resolutionShare`` of that column's resolution. `column` names the column
         /// where that shows (for an eigenvalue, the one with the largest weight in the
@@ -61,7 +61,8 @@ public struct Degeneracy: Sendable, Equatable, Codable, CustomStringConvertible 
     ///   - floors: the variance added to each column's diagonal by regularisation.
     ///   - columnVariances: each column's sample variance (a constant column is ignored).
     ///   - resolutions: each column's smallest gap between distinct values (0: not used).
-    /// - Complexity: one `D × D` symmetric eigendecomposition per full component; `O(K·D)` otherwise.
+    /// - Complexity: one `D × D` Cholesky factorisation per full component (one for tied), and an
+    ///   eigendecomposition only for a collapsed one; `O(K·D)` otherwise.
     static func gaussian(covariances: MixtureCovariances, occupancies: [Double], floors: [Double],
                          columnVariances: [Double], resolutions: [Double]) -> [Degeneracy] {
         let k = occupancies.count, d = floors.count

@@ -134,7 +134,8 @@ public struct FitReport: Sendable {
 /// The multi-start search, written once for every EM-fitted model.
 ///
 /// Each start runs several short EM runs from fresh initialisations, ranks them (eligible runs
-/// before degenerate ones, then by likelihood) and continues the best to convergence. A run that
+/// before degenerate ones, then by likelihood) and continues the best to convergence (a
+/// `firstStart`, when given, replaces start 0's short runs by its one initialisation). A run that
 /// ends degenerate is repaired by the model (``DegeneracyChecking/repaired(_:on:using:)``, at most
 /// ``repairsPerCandidate`` times) and then, if still degenerate, the next-ranked candidate is
 /// continued instead (at most ``candidatesPerStart``); while every start so far is degenerate,
@@ -160,6 +161,7 @@ public enum MultiStart {
     ///   - initialize: draws one starting model from the generator it is given.
     ///   - firstStart: if set, start 0 is the model it draws, continued to convergence alone
     ///     (no short runs): a start of another kind than `initialize`'s, kept out of their ranking.
+    ///     If it throws, start 0 makes short runs like the others.
     ///   - refine: an optional step applied to the best start's model (split-and-merge, say) that
     ///     returns a model with its trace and the iterations it spent, or nil; the result replaces
     ///     the best when it is better and not degenerate.
@@ -195,9 +197,9 @@ public enum MultiStart {
             var rng = root.derived(start)
             do {
                 var candidates: [(Model, ShortRunTrace)]
-                if start == 0, let firstStart {
-                    candidates = [(try firstStart(&rng), ShortRunTrace(logLikelihood: -.infinity, isEligible: true))]
-                } else {
+                if start == 0, let firstStart, let model = try? firstStart(&rng) {
+                    candidates = [(model, ShortRunTrace(logLikelihood: -.infinity, isEligible: true))]
+                } else {   // an ordinary start, also when the first start's initialisation failed
                     candidates = try shortRuns(data: data, count: count, options: options, initialize: initialize,
                                                rng: &rng, spent: &spent)
                 }

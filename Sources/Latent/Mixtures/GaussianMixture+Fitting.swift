@@ -35,7 +35,7 @@ extension GaussianMixture {
         return try MultiStart.fit(data: data, count: x.rows, options: search, initialize: { rng in
             try initialize(data: data, space: spaces.draw(using: &rng), components: components, type: options.covarianceType,
                            method: options.initialization, rng: &rng)
-        }, firstStart: options.dataUnitsStart && options.restarts >= 2 ? { rng in
+        }, firstStart: options.makesDataUnitsStart ? { rng in
             try initialize(data: data, space: data.initializationData, components: components, type: options.covarianceType,
                            method: .kmeans, rng: &rng)
         } : nil, refine: { model, trace, em, rng in

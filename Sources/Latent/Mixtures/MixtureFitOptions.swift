@@ -14,7 +14,7 @@ public enum MixtureInitialization: String, CaseIterable, Codable, Sendable {
 public struct MixtureFitOptions: Sendable {
     /// The covariance structure.
     public var covarianceType: CovarianceType
-    /// How each EM run is started. The default, random data points as centres, gives the short runs
+    /// How each EM run is started (but for the start in data units, see ``dataUnitsStart``). The default, random data points as centres, gives the short runs
     /// of the em-EM start the diversity they need: on the 32 reference cases of DESIGN.md (faithful and
     /// iris, K = 1…4, four covariance types), 10 starts reach scikit-learn's best-of-60 optimum in
     /// all 32 with this start and in 28 with k-means (Lloyd refinement makes the short runs alike).
@@ -33,12 +33,14 @@ public struct MixtureFitOptions: Sendable {
     /// 94.9% at 4.65; 4 starts of 5 full short runs and 10 moves from 15 candidates 93.2% at 4.92, 3
     /// starts with those 10 moves 92.5%, and 4 starts with 20 moves 93.9% (5.19).
     public var restarts: Int
-    /// With two or more ``restarts``, the first start is k-means in the data's own units (k-means++
-    /// seeds and Lloyd iterations on the columns as given, the start scikit-learn uses) continued
-    /// to convergence alone, without short runs; the other starts measure distances in standardised
+    /// With two or more ``restarts`` (and no ``warmStart`` or ``initialMeans``), the first start is
+    /// k-means in the data's own units (k-means++ seeds and at most 100 Lloyd iterations on the
+    /// columns as given, like scikit-learn's start) continued to convergence alone, without short
+    /// runs; true by default. Its Lloyd iterations (`O(N·K·D)` each, on one core) are not counted
+    /// among the fit's EM iterations; the other starts measure distances in standardised
     /// or sphered coordinates. Where one column's units dominate the distances, that start lands in
     /// optima the scale-free starts rarely reach. Its partition does not change when every column is
-    /// scaled by the same factor, but does when columns are rescaled differently. Measured: on the
+    /// scaled by the same factor (up to rounding), but does when columns are rescaled differently. Measured: on the
     /// reference suite (seeds 0–5) the same 1,598 of 1,680 hits at 4.34 instead of 4.68 plain runs'
     /// worth of EM iterations (wall time 4.67× instead of 4.99×), over seeds 0–11 3,198 instead of
     /// 3,189 of 3,360 (4.34× against 4.68×); on 36 held-out configurations of
@@ -52,6 +54,7 @@ public struct MixtureFitOptions: Sendable {
     /// on. Two components have few optima to choose between: on the reference suite (seeds 0–5)
     /// three short runs per start found the same optima as five for all 56 two-component entries,
     /// and cut the search's cost on them from 6.04 to 4.21 plain runs' worth of EM iterations
+    /// (before the start in data units; 3.65 with it)
     /// (three components with four short runs lost 8 of 336 fits).
     public var shortRuns: Int?
     /// M-steps per short run.
@@ -135,6 +138,10 @@ public struct MixtureFitOptions: Sendable {
         self.warmStart = warmStart
         self.progress = progress
     }
+
+    /// Whether the fit makes the start in data units (see ``dataUnitsStart``): asked for, two or
+    /// more ``restarts``, and no ``warmStart`` or ``initialMeans``.
+    public var makesDataUnitsStart: Bool { dataUnitsStart && restarts >= 2 && warmStart == nil && initialMeans == nil }
 
     /// The short runs per start for `components` components: ``shortRuns`` if set, else
     /// `min(5, 2·components − 1)` (at least 1).

@@ -28,10 +28,14 @@ extension VariationalAutoencoder {
     /// Rows are independent problems, so they are refined in blocks of ``refinementBlockRows``
     /// (every step for one block, then the next) and the ELBOs evaluated in passes of at most four
     /// ``scoringPassRows(dimension:)`` draws: memory does not grow with the rows or the samples.
+    /// Up to ``refinementBlockRows`` rows the draws come in the order of one block; beyond, the
+    /// blocks' draws follow one another (the same estimate, other draws).
+    /// - Precondition: `evaluationSamples ≥ 1`.
     /// - Complexity: `O(N · (steps + 2 · evaluationSamples))` passes of one row through the
-    ///   decoder (and the encoder for each step).
+    ///   decoder (forward and backward for each step), and one through the encoder.
     public func refinePosteriors(_ x: Matrix<S>, steps: Int, learningRate: Double = 1e-2, evaluationSamples: Int = 100,
                                  seed: UInt64) -> AmortizationReport {
+        precondition(evaluationSamples >= 1, "At least one evaluation sample")
         let start = DispatchTime.now().uptimeNanoseconds
         var rng = Xoshiro256StarStar(seed: seed)
         let l = latentSize

@@ -19,7 +19,7 @@ struct FitGMMCommand: ParsableCommand {
     var components: Int
     @Option(name: .long, help: "Covariance structure: full, tied, diag or spherical.")
     var covariance: CovarianceType = .full
-    @Option(name: .customLong("init"), help: "Initialisation of each EM run: kmeans, kmeans++, random-from-data or random.")
+    @Option(name: .customLong("init"), help: "Initialisation of each EM run (but the first start's, see --data-units-start): kmeans, kmeans++, random-from-data or random.")
     var initialization: MixtureInitialization = .randomFromData
     @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
     var restarts: Int = MixtureFitOptions().restarts
@@ -133,8 +133,8 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
-                        "dataUnitsStart": "\(dataUnitsStart)",
-                        "shortRuns": String(shortRunsRun(options)),
+                        "dataUnitsStart": "\(options.makesDataUnitsStart)",
+                        "shortRuns": String(shortRunsMade(options)),
                         "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
@@ -192,8 +192,8 @@ struct FitGMMCommand: ParsableCommand {
         }
         for w in report.warnings { Console.warn(w) }
         var settings = ["covariance": covariance.rawValue, "stream": "\(stream)", "blockRows": String(blockRows),
-                        "restarts": String(restarts), "dataUnitsStart": "\(dataUnitsStart)", "splitMergeTrials": String(splitMergeTrials),
-                        "shortRuns": String(shortRunsRun(options)),
+                        "restarts": String(restarts), "dataUnitsStart": "\(options.makesDataUnitsStart)", "splitMergeTrials": String(splitMergeTrials),
+                        "shortRuns": String(shortRunsMade(options)),
                         "regularization": "\(regularization)", "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         if online {
@@ -216,8 +216,9 @@ struct FitGMMCommand: ParsableCommand {
     }
 
     /// Short runs per start that the fit makes (for the streamed and online fits, in the start's
-    /// search on the subsample): none from a given starting model or given means.
-    private func shortRunsRun(_ options: MixtureFitOptions) -> Int {
+    /// search on the subsample): none from a given starting model or given means; the start in
+    /// data units, when made, has none either.
+    private func shortRunsMade(_ options: MixtureFitOptions) -> Int {
         options.warmStart == nil && options.initialMeans == nil ? options.shortRunCount(components: components) : 0
     }
 
