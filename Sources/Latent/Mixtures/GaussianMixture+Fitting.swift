@@ -3,10 +3,11 @@ import Foundation
 extension GaussianMixture {
     /// Fits a `components`-component mixture to the rows of `x` by EM.
     ///
-    /// Each of `options.restarts` starts runs `options.shortRunCount(components:)` short EM runs from independent
-    /// initialisations and continues the best one to convergence, except that with two or more
-    /// starts and ``MixtureFitOptions/dataUnitsStart`` the first is k-means in the data's own units,
-    /// run to convergence alone; the start with the highest final likelihood wins. Starts are seeded from `options.seed`, so the same seed gives the same model.
+    /// Each of `options.restarts` starts runs `options.shortRunCount(components:)` short EM runs
+    /// from independent initialisations and continues the best one to convergence, except that with
+    /// two or more starts and ``MixtureFitOptions/dataUnitsStart`` the first is k-means in the data's
+    /// own units, run to convergence alone; the start with the highest final likelihood wins. Starts
+    /// are seeded from `options.seed`, so the same seed gives the same model.
     ///
     /// - Throws: ``ModelError`` for empty data, missing or non-finite values, more components than
     ///   rows, or when every start fails (a covariance that stays singular).

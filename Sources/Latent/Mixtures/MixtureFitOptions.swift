@@ -14,8 +14,9 @@ public enum MixtureInitialization: String, CaseIterable, Codable, Sendable {
 public struct MixtureFitOptions: Sendable {
     /// The covariance structure.
     public var covarianceType: CovarianceType
-    /// How each EM run is started (but for the start in data units, see ``dataUnitsStart``). The default, random data points as centres, gives the short runs
-    /// of the em-EM start the diversity they need: on the 32 reference cases of DESIGN.md (faithful and
+    /// How each EM run is started (but for the start in data units, see ``dataUnitsStart``). The
+    /// default, random data points as centres, gives the short runs of the em-EM start the diversity
+    /// they need: on the 32 reference cases of DESIGN.md (faithful and
     /// iris, K = 1…4, four covariance types), 10 starts reach scikit-learn's best-of-60 optimum in
     /// all 32 with this start and in 28 with k-means (Lloyd refinement makes the short runs alike).
     public var initialization: MixtureInitialization
@@ -37,15 +38,15 @@ public struct MixtureFitOptions: Sendable {
     /// k-means in the data's own units (k-means++ seeds and at most 100 Lloyd iterations on the
     /// columns as given, like scikit-learn's start) continued to convergence alone, without short
     /// runs; true by default. Its Lloyd iterations (`O(N·K·D)` each, on one core) are not counted
-    /// among the fit's EM iterations; the other starts measure distances in standardised
-    /// or sphered coordinates. Where one column's units dominate the distances, that start lands in
-    /// optima the scale-free starts rarely reach. Its partition does not change when every column is
-    /// scaled by the same factor (up to rounding), but does when columns are rescaled differently. Measured: on the
-    /// reference suite (seeds 0–5) the same 1,598 of 1,680 hits at 4.34 instead of 4.68 plain runs'
-    /// worth of EM iterations (wall time 4.67× instead of 4.99×), over seeds 0–11 3,198 instead of
-    /// 3,189 of 3,360 (4.34× against 4.68×); on 36 held-out configurations of
-    /// 9 further real data sets (K = 2–6, seeds 0–2), 99 instead of 95 of 108 fits reached
-    /// scikit-learn's best of 60 k-means starts.
+    /// among the fit's EM iterations; the other starts measure distances in standardised or sphered
+    /// coordinates. Where one column's units dominate the distances, that start lands in optima the
+    /// scale-free starts rarely reach. Its partition does not change when every column is scaled by
+    /// the same factor (up to rounding), but does when columns are rescaled differently. Measured:
+    /// on the reference suite (seeds 0–5) the same 1,598 of 1,680 hits at 4.34 instead of 4.68 plain
+    /// runs' worth of EM iterations (wall time 4.67× instead of 4.99×), over seeds 0–11 3,198
+    /// instead of 3,189 of 3,360 (4.34× against 4.68×); on 36 held-out configurations of 9 further
+    /// real data sets (K = 2–6, seeds 0–2), 99 instead of 95 of 108 fits reached scikit-learn's
+    /// best of 60 k-means starts.
     public var dataUnitsStart: Bool
     /// Each start runs this many short EM runs from different initialisations and continues only
     /// the best to convergence (the em-EM strategy of Biernacki, Celeux & Govaert 2003). 1 gives
@@ -139,9 +140,21 @@ public struct MixtureFitOptions: Sendable {
         self.progress = progress
     }
 
+    /// Whether the fit searches for a start: false when it continues from ``warmStart`` or
+    /// starts from ``initialMeans``.
+    public var searchesStarts: Bool { warmStart == nil && initialMeans == nil }
+
     /// Whether the fit makes the start in data units (see ``dataUnitsStart``): asked for, two or
-    /// more ``restarts``, and no ``warmStart`` or ``initialMeans``.
-    public var makesDataUnitsStart: Bool { dataUnitsStart && restarts >= 2 && warmStart == nil && initialMeans == nil }
+    /// more ``restarts``, and a search for a start (``searchesStarts``).
+    public var makesDataUnitsStart: Bool { dataUnitsStart && restarts >= 2 && searchesStarts }
+
+    /// Short runs per start that a fit of `components` components makes: none without a search
+    /// (``searchesStarts``), else ``shortRunCount(components:)`` (the start in data units, when
+    /// made, has none either). Streamed and online fits make them in the start's search on their
+    /// subsample.
+    public func shortRunsMade(components: Int) -> Int {
+        searchesStarts ? shortRunCount(components: components) : 0
+    }
 
     /// The short runs per start for `components` components: ``shortRuns`` if set, else
     /// `min(5, 2·components − 1)` (at least 1).

@@ -23,7 +23,7 @@ struct FitGMMCommand: ParsableCommand {
     var initialization: MixtureInitialization = .randomFromData
     @Option(name: .long, parsing: .unconditional, help: "Independent starts; the best likelihood wins.")
     var restarts: Int = MixtureFitOptions().restarts
-    @Flag(name: .long, inversion: .prefixedNo, help: "With two or more --restarts, the first start is k-means in the data's own units (the start scikit-learn uses), continued to convergence alone; with --no-data-units-start every start measures distances in standardised or sphered coordinates.")
+    @Flag(name: .long, inversion: .prefixedNo, help: "With two or more --restarts, the first start is k-means in the data's own units (like scikit-learn's start), continued to convergence alone; with --no-data-units-start every start measures distances in standardised or sphered coordinates.")
     var dataUnitsStart = MixtureFitOptions().dataUnitsStart
     @Option(name: .long, parsing: .unconditional, help: "Short EM runs per start (1: plain EM from a single initialisation; default 2K − 1, at most 5).")
     var shortRuns: Int?
@@ -134,7 +134,7 @@ struct FitGMMCommand: ParsableCommand {
         for w in report.warnings { Console.warn(w) }
         let settings = ["covariance": covariance.rawValue, "init": initialization.rawValue, "restarts": String(restarts),
                         "dataUnitsStart": "\(options.makesDataUnitsStart)",
-                        "shortRuns": String(shortRunsMade(options)),
+                        "shortRuns": String(options.shortRunsMade(components: components)),
                         "splitMergeTrials": String(splitMergeTrials), "seededMoves": String(seededMoves),
                         "regularization": "\(regularization)",
                         "relativeRegularization": "\(relativeRegularization)",
@@ -193,7 +193,7 @@ struct FitGMMCommand: ParsableCommand {
         for w in report.warnings { Console.warn(w) }
         var settings = ["covariance": covariance.rawValue, "stream": "\(stream)", "blockRows": String(blockRows),
                         "restarts": String(restarts), "dataUnitsStart": "\(options.makesDataUnitsStart)", "splitMergeTrials": String(splitMergeTrials),
-                        "shortRuns": String(shortRunsMade(options)),
+                        "shortRuns": String(options.shortRunsMade(components: components)),
                         "regularization": "\(regularization)", "relativeRegularization": "\(relativeRegularization)",
                         "tolerance": "\(options.em.tolerance)", "maxIterations": String(options.em.maxIterations)]
         if online {
@@ -213,13 +213,6 @@ struct FitGMMCommand: ParsableCommand {
             }
             if let peak = Console.peakResidentMegabytes() { o["peakResidentMB"] = .number(peak) }
         }
-    }
-
-    /// Short runs per start that the fit makes (for the streamed and online fits, in the start's
-    /// search on the subsample): none from a given starting model or given means; the start in
-    /// data units, when made, has none either.
-    private func shortRunsMade(_ options: MixtureFitOptions) -> Int {
-        options.warmStart == nil && options.initialMeans == nil ? options.shortRunCount(components: components) : 0
     }
 
     /// Writes the model file with its training summary and prints the fit's summary (`addKeys` adds to it).
