@@ -45,7 +45,12 @@ public enum EMAcceleration: String, Sendable, Equatable, CaseIterable {
     /// EM step from `θ′`, and kept when the likelihood at `θ′` is at least that at `θ₁`; otherwise,
     /// or when `θ′` leaves the parameter space for every α tried (α is halved towards 1 while it
     /// does), EM continues from `θ₂`. The likelihood never decreases and the limit is a fixed point of
-    /// EM, reached in fewer E-steps where EM converges slowly. Models without
+    /// EM, reached in fewer E-steps where EM converges slowly. The stopping rule
+    /// (``EMOptions/tolerance``) is asked after each cycle's two EM steps, and trusted only when no
+    /// jump came just before them (after a kept jump, the next cycle makes its two steps without a
+    /// jump and asks again): the first EM step after a jump gains far more than the next, and
+    /// Aitken's estimate of the gain to come was then small enough to stop runs on a plateau that
+    /// plain EM crosses. Models without
     /// ``ExpectationMaximizable/extrapolationCoordinates(on:)`` run plain.
     case squarem
 }
@@ -183,6 +188,7 @@ public enum ExpectationMaximization {
         var converged = false, decreased = false
         var accepted = model   // the parameters whose likelihood is history.last
         var stepLimit = 1.0
+        var jumped = false   // whether the last cycle ended with a kept jump
         /// One EM step from `model`; false when its likelihood fell below the last recorded one.
         func step() throws -> Bool {
             let before = model
@@ -203,9 +209,17 @@ public enum ExpectationMaximization {
             let start = model
             guard let x0 = start.extrapolationCoordinates(on: data), try step() else { break }
             guard steps < limit, let x1 = model.extrapolationCoordinates(on: data), try step() else { break }
+            let followsJump = jumped
+            jumped = false
             if options.tolerance > 0, hasConverged(history, perObservation: n, tolerance: options.tolerance) {
-                converged = true
-                break
+                // Right after a jump the first EM step gains much more than the next, and Aitken's
+                // estimate of the gain to come is then far too small: a run on a plateau stopped there.
+                // Convergence is confirmed by two EM steps from θ₂ without a jump between.
+                guard followsJump else {
+                    converged = true
+                    break
+                }
+                continue
             }
             if let stop, stop(history) { break }
             guard steps < limit, let x2 = model.extrapolationCoordinates(on: data), x2.count == x0.count else { continue }
@@ -246,6 +260,7 @@ public enum ExpectationMaximization {
                 history.append(atJump)
                 accepted = jump
                 model = trial
+                jumped = true
                 progress?(history.count - 1, atJump / n)
                 if alpha == proposed && alpha >= stepLimit { stepLimit *= 4 }
             } else {

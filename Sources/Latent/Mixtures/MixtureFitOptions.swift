@@ -25,8 +25,9 @@ public struct MixtureFitOptions: Sendable {
     /// two components and 1 for one (see ``shortRuns``), the better half of a start's short runs
     /// continued past their 4th iteration; then up to 35 split-and-merge moves from the best, the
     /// last 5 of them seeded; EM accelerated by SQUAREM, see ``em``) reached scikit-learn's best of
-    /// 60 k-means starts in 95.1% of the 280 mixture entries of the reference suite × seeds 0–5
-    /// (1,598 of 1,680 fits) at 4.34 plain EM runs' worth of E-steps. Four starts of short runs alone
+    /// 60 k-means starts in 95.2% of the 280 mixture entries of the reference suite × seeds 0–5
+    /// (1,600 of 1,680 fits) at 4.58 plain EM runs' worth of E-steps (1,598 at 4.34 when the start
+    /// in data units stopped at the search's tolerance). Four starts of short runs alone
     /// (the previous default): the same 1,598 at 4.68 (4.82 with 5 short runs for two components as
     /// well). With plain EM, 3 starts: 94.8% at
     /// 4.85; with SQUAREM (its coordinates then in data units) and 3 starts: 94.9% at 4.22, 4 starts
@@ -37,8 +38,9 @@ public struct MixtureFitOptions: Sendable {
     /// With two or more ``restarts`` (and no ``warmStart`` or ``initialMeans``), the first start is
     /// k-means in the data's own units (k-means++ seeds and at most 100 Lloyd iterations on the
     /// columns as given, like scikit-learn's start) continued to convergence alone, without short
-    /// runs; true by default. Its Lloyd iterations (`O(N·K·D)` each, on one core) are not counted
-    /// among the fit's EM iterations; the other starts measure distances in standardised or sphered
+    /// runs and at ``em``'s tolerance, not the search's; true by default. Its Lloyd iterations
+    /// (`O(N·K·D)` each, on one core) are not counted among the fit's EM iterations; the other
+    /// starts measure distances in standardised or sphered
     /// coordinates. Where one column's units dominate the distances, that start lands in optima the
     /// scale-free starts rarely reach. Its partition does not change when every column is scaled by
     /// the same factor (up to rounding), but does when columns are rescaled differently. Measured:
@@ -46,7 +48,9 @@ public struct MixtureFitOptions: Sendable {
     /// runs' worth of EM iterations (wall time 4.67× instead of 4.99×), over seeds 0–11 3,198
     /// instead of 3,189 of 3,360 (4.34× against 4.68×); on 36 held-out configurations of 9 further
     /// real data sets (K = 2–6, seeds 0–2), 99 instead of 95 of 108 fits reached scikit-learn's
-    /// best of 60 k-means starts.
+    /// best of 60 k-means starts. Run at the final tolerance rather than the search's 1e-4 per row
+    /// it crosses plateaus that stopped it (Carseats, two full components): 101 of those 108, and
+    /// on the suite 1,600 of 1,680 at 4.58 plain runs (seeds 0–11: 3,199 of 3,360 at 4.59).
     public var dataUnitsStart: Bool
     /// Each start runs this many short EM runs from different initialisations and continues only
     /// the best to convergence (the em-EM strategy of Biernacki, Celeux & Govaert 2003). 1 gives
