@@ -46,11 +46,11 @@ public enum EMAcceleration: String, Sendable, Equatable, CaseIterable {
     /// or when `θ′` leaves the parameter space for every α tried (α is halved towards 1 while it
     /// does), EM continues from `θ₂`. The likelihood never decreases and the limit is a fixed point of
     /// EM, reached in fewer E-steps where EM converges slowly. The stopping rule
-    /// (``EMOptions/tolerance``) is asked after each cycle's two EM steps, and trusted only when no
-    /// jump came just before them (after a kept jump, the next cycle makes its two steps without a
-    /// jump and asks again): the first EM step after a jump gains far more than the next, and
-    /// Aitken's estimate of the gain to come was then small enough to stop runs on a plateau that
-    /// plain EM crosses. Models without
+    /// (``EMOptions/tolerance``) is asked after each cycle's two EM steps and trusted only when no
+    /// kept jump came just before them: when it holds on the two EM steps right after a kept jump,
+    /// that cycle makes no jump and the next cycle's two EM steps ask again. The first EM step after
+    /// a jump gains far more than the next, and Aitken's estimate of the gain to come was then small
+    /// enough to stop runs on a plateau that plain EM crosses. Models without
     /// ``ExpectationMaximizable/extrapolationCoordinates(on:)`` run plain.
     case squarem
 }
@@ -176,7 +176,12 @@ public enum ExpectationMaximization {
     /// The history holds, per cycle, the likelihoods of `θ₀`, `θ₁` and (when kept) of the jump
     /// `θ′`; the next cycle starts at `M(θ′)` (or at `θ₂`), so the last three entries at the end of
     /// each cycle's second step are those of three successive EM iterates, and the stopping rule
-    /// and `stop` are asked there only.
+    /// and `stop` are asked there only. After a kept jump the first of them is `θ′`, and the
+    /// stopping rule is then confirmed by the next cycle (see ``EMAcceleration/squarem``); `stop`
+    /// is asked in every cycle but one whose stopping rule held right after a jump (that cycle
+    /// skips its jump and goes on). A `stop` that
+    /// extrapolates the gains, as ``cannotReach(_:_:earliest:margin:)`` does, is as optimistic right
+    /// after a jump as the stopping rule was, and is asked there unchanged.
     private static func runSQUAREM<Model: ExpectationMaximizable>(
         _ model: inout Model, on data: Model.TrainingData, count: Int, options: EMOptions,
         progress: ((Int, Double) -> Void)?, stop: (([Double]) -> Bool)?, scoringTheLastStep: Bool

@@ -162,7 +162,8 @@ public enum MultiStart {
     ///   - firstStart: if set, start 0 is the model it draws, continued to convergence alone
     ///     (no short runs) at the final tolerance (`options.em`'s, not ``StartSearchOptions/searchTolerance``:
     ///     from a k-means start a held-out 2-component fit crossed a plateau at 1e-6 per row where 1e-4
-    ///     stopped, ranking the start last): a start of another kind than `initialize`'s, kept out of
+    ///     stopped, ranking the start last; repairs of a degenerate result run at the search's
+    ///     tolerance, as every start's do): a start of another kind than `initialize`'s, kept out of
     ///     their ranking. If it throws, start 0 makes short runs like the others.
     ///   - refine: an optional step applied to the best start's model (split-and-merge, say) that
     ///     returns a model with its trace and the iterations it spent, or nil; the result replaces

@@ -26,8 +26,9 @@ public struct MixtureFitOptions: Sendable {
     /// continued past their 4th iteration; then up to 35 split-and-merge moves from the best, the
     /// last 5 of them seeded; EM accelerated by SQUAREM, see ``em``) reached scikit-learn's best of
     /// 60 k-means starts in 95.2% of the 280 mixture entries of the reference suite × seeds 0–5
-    /// (1,600 of 1,680 fits) at 4.58 plain EM runs' worth of E-steps (1,598 at 4.34 when the start
-    /// in data units stopped at the search's tolerance). Four starts of short runs alone
+    /// (1,600 of 1,680 fits) at 4.58 plain EM runs' worth of E-steps (1,598 at 4.34 before SQUAREM's
+    /// stopping rule was confirmed after jumps and the start in data units ran at the final
+    /// tolerance; 1,598 at 4.49 with the first change alone). Four starts of short runs alone
     /// (the previous default): the same 1,598 at 4.68 (4.82 with 5 short runs for two components as
     /// well). With plain EM, 3 starts: 94.8% at
     /// 4.85; with SQUAREM (its coordinates then in data units) and 3 starts: 94.9% at 4.22, 4 starts
