@@ -14,6 +14,8 @@ struct StreamedFactorModelTests {
         // Tight stopping rules: a noise variance lies along a flat direction of the likelihood, where
         // two runs that differ only in rounding (one pass of moments against blocks merged) stop
         // apart by about the tolerance's worth (3e-5 relative at the default 1e-7 with OpenBLAS's Zen kernels).
+        // Even at 1e-11 they stop up to 1.4e-5 apart (relative; seen with OpenBLAS's Cooper Lake kernels on
+        // an AVX-512 Zen 4), where the log-likelihoods agree to 1e-9: the bound on the variances is 1e-4.
         let tight = LinearGaussianFitOptions(em: EMOptions(maxIterations: 100_000, tolerance: 1e-11))
         let fa = try FactorAnalysis.fit(x, factors: 3, options: tight)
         let ppca = try ProbabilisticPCA.fit(x, components: 3)
@@ -23,7 +25,7 @@ struct StreamedFactorModelTests {
             #expect(abs(streamedFA.report.logLikelihood - fa.report.logLikelihood) <= 1e-9 * abs(fa.report.logLikelihood))
             #expect(abs(streamedFA.model.meanLogLikelihood(of: x) - fa.model.meanLogLikelihood(of: x)) < 1e-9)
             for j in 0..<x.columns {
-                #expect(abs(streamedFA.model.noiseVariances[j] - fa.model.noiseVariances[j]) <= 1e-5 * fa.model.noiseVariances[j])
+                #expect(abs(streamedFA.model.noiseVariances[j] - fa.model.noiseVariances[j]) <= 1e-4 * fa.model.noiseVariances[j])
             }
             let streamedPPCA = try ProbabilisticPCA.fitStreamed(source, components: 3, blockRows: 17)
             #expect(abs(streamedPPCA.report.logLikelihood - ppca.report.logLikelihood) <= 1e-12 * abs(ppca.report.logLikelihood))

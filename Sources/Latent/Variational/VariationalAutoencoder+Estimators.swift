@@ -64,15 +64,18 @@ extension VariationalAutoencoder {
     /// `threads` cores, and each block of rows has its own derived generator, so the result does
     /// not depend on the thread count. `precision` (see ``ScoringPrecision``) applies to
     /// single-precision models on CPUs with AVX-512 BF16; elsewhere the decoder runs in the model's
-    /// own precision.
+    /// own precision. For single-precision models the output layer's weights are packed once per call
+    /// (bfloat16 or single precision, on CPUs with AVX2), not once per pass as a BLAS call would.
+    /// - Complexity: `O(rows·samples·(latent·hidden + hidden·dimension))` multiply-adds, nearly all
+    ///   in the decoder's output layer; memory per thread: one pass's decoder activations (about
+    ///   0.8 MB of outputs) and the log-weights of one block's draws.
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     public func estimateLogLikelihood(_ x: Matrix<S>, estimator: LogLikelihoodEstimator, samples: Int, seed: UInt64,
                                       threads: Int = availableCores, precision: ScoringPrecision = .automatic) -> LogLikelihoodEstimate {
         precondition(samples >= 1, "At least one sample")
         let n = x.rows, l = latentSize
-        let reducedOutput = precision == .bfloat16 || (precision == .automatic && likelihood == .bernoulli)
-            ? reducedPrecisionOutputLayer() : nil
+        let outputLayer = packedOutputLayer(precision: precision)
         let hiddenDecoder = DenseNetwork(layers: Array(decoder.layers.dropLast()))
         let passRows = Self.scoringPassRows(dimension: dimension)
         let rowsPerBlock = max(1, 4 * passRows / samples)
@@ -112,7 +115,7 @@ extension VariationalAutoencoder {
                                 }
                             }
                         }
-                        let outputs = reducedOutput.map { decode(z, hidden: hiddenDecoder, output: $0) } ?? decoder.forward(z).last!
+                        let outputs = outputLayer.map { decode(z, hidden: hiddenDecoder, output: $0) } ?? decoder.forward(z).last!
                         let logPxz = logLikelihood(of: part, outputs: outputs, repeats: samples, firstDraw: first)
                         for t in 0..<count {
                             let r = first + t, i = r / samples
@@ -141,7 +144,7 @@ extension VariationalAutoencoder {
                 }
             }
         }
-        return LogLikelihoodEstimate(estimator: estimator, samples: samples, precision: reducedOutput == nil ? .single : .bfloat16,
+        return LogLikelihoodEstimate(estimator: estimator, samples: samples, precision: outputLayer?.precision ?? .single,
                                      perExample: perExample)
     }
 
@@ -157,16 +160,22 @@ extension VariationalAutoencoder {
         max(16, 256 * 784 * 4 / max(1, dimension * MemoryLayout<S>.size))
     }
 
-    /// The decoder's output layer packed for the bfloat16 product, where this model is single
-    /// precision and the CPU runs the product; nil otherwise.
-    private func reducedPrecisionOutputLayer() -> BFloat16Matrix? {
-        guard S.self == Float.self, BFloat16Matrix.isSupported, let last = decoder.layers.last else { return nil }
-        return BFloat16Matrix(unsafeBitCast(last.weights, to: Matrix<Float>.self))
+    /// The decoder's output layer packed once for this scoring, for single-precision models on CPUs
+    /// that run a packed product: on bfloat16 operands where `precision` asks for it and the CPU has
+    /// AVX-512 BF16, else in single precision where it has AVX2 (the same sums as SGEMM's, without
+    /// packing the weights again for every pass); nil elsewhere (the decoder's own BLAS product).
+    private func packedOutputLayer(precision: ScoringPrecision) -> PackedOutputLayer? {
+        guard S.self == Float.self, let last = decoder.layers.last else { return nil }
+        let weights = unsafeBitCast(last.weights, to: Matrix<Float>.self)
+        let reduced = precision == .bfloat16 || (precision == .automatic && likelihood == .bernoulli)
+        if reduced, BFloat16Matrix.isSupported { return .bfloat16(BFloat16Matrix(weights)) }
+        if PackedFloatMatrix.isSupported { return .single(PackedFloatMatrix(weights)) }
+        return nil
     }
 
     /// The decoder's output for the draws `z`: its hidden layers as usual, its output layer's product
-    /// on bfloat16 operands (`output`, the packed weights), then that layer's bias and activation.
-    private func decode(_ z: Matrix<S>, hidden: DenseNetwork<S>, output: BFloat16Matrix) -> Matrix<S> {
+    /// with the packed weights (`output`), then that layer's bias and activation.
+    private func decode(_ z: Matrix<S>, hidden: DenseNetwork<S>, output: PackedOutputLayer) -> Matrix<S> {
         let layer = decoder.layers[decoder.layers.count - 1]
         let h = hidden.layers.isEmpty ? z : hidden.forward(z).last!
         var y = Matrix<S>(rows: z.rows, columns: layer.outputs) { _ in }   // overwritten by the product
@@ -182,5 +191,23 @@ extension VariationalAutoencoder {
             }
         }
         return y
+    }
+}
+
+/// A decoder's output layer packed for the products of one scoring.
+private enum PackedOutputLayer {
+    case bfloat16(BFloat16Matrix)
+    case single(PackedFloatMatrix)
+
+    var precision: ScoringPrecision {
+        switch self { case .bfloat16: return .bfloat16; case .single: return .single }
+    }
+
+    func multiply(_ a: UnsafePointer<Float>, rows m: Int, leadingDimension lda: Int, bias: [Float]?,
+                  into c: UnsafeMutablePointer<Float>, leadingDimension ldc: Int) {
+        switch self {
+        case .bfloat16(let w): w.multiply(a, rows: m, leadingDimension: lda, bias: bias, into: c, leadingDimension: ldc)
+        case .single(let w): w.multiply(a, rows: m, leadingDimension: lda, bias: bias, into: c, leadingDimension: ldc)
+        }
     }
 }
