@@ -1,14 +1,13 @@
 // A single-precision matrix product `C = A·B + bias` whose right operand B (k × n, fixed for many
-// products: a layer's weights) is packed once, for the AVX2 and AVX-512 units (see
-// include/LatentKernels.h: latent_f32_*).
+// products: a layer's weights) is packed once, for the AVX-512 units (see include/LatentKernels.h:
+// latent_f32_*).
 //
 // Why: a decoder scored with many importance samples multiplies a few hundred rows at a time by
 // the same weights, thousands of times. A BLAS SGEMM call packs both operands on every call; here B
 // is packed once into panels of 16 columns (panel p holds rows 0 ..< k of columns 16p ..< 16p + 16,
-// contiguous), and A is read where it lies. The micro-kernel keeps a tile of C in registers
-// (AVX2: 6 rows × 16 columns in 12 registers; AVX-512: 12 rows × 32 columns in 24) and, for each
-// step along k, loads the panel's row once and broadcasts one value of each row of A. n is walked
-// panel by panel (pairs of panels with AVX-512), k in chunks whose piece of the panel stays in the
+// contiguous), and A is read where it lies. The micro-kernel keeps a 12-row × 32-column tile of C
+// in 24 registers and, for each step along k, loads the row of a pair of panels and broadcasts one
+// value of each row of A. n is walked in pairs of panels (one at the edge), k in chunks whose piece of the panel stays in the
 // first-level cache while all the rows of a block of A stream past it.
 #include "LatentKernels.h"
 #include <stdint.h>
@@ -34,77 +33,22 @@ void latent_f32_pack(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, fl
 #include <immintrin.h>
 
 // Rows of A per block and steps of k per chunk: a block's rows are walked once per chunk of each
-// panel, so the chunk of the panel (16·CHUNK floats, 12.8 KB) stays in the first-level cache.
+// pair of panels, so that chunk of B (25.6 KB) stays in the first-level cache or close to it while
+// the rows of A stream past.
 enum { BLOCK_ROWS = 256, CHUNK = 200 };
 
 int latent_f32_packed_supported(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-#define AVX2_TARGET __attribute__((target("avx2,fma")))
 #define AVX512_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
 
-/// AVX2: the `rows` (≤ 6) × `columns` (≤ 16) tile of C at `c` gets A-rows × the panel over k0 ..< k1,
-/// stored (plus the bias) when `first`, else added to C. The accumulators are named variables (not
-/// an array), so that the compiler keeps every one in a register.
-AVX2_TARGET __attribute__((always_inline)) static inline void
-tile_avx2(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t k0, ptrdiff_t k1, const float *panel, float *c,
-          ptrdiff_t ldc, ptrdiff_t columns, int first, const float *bias) {
-    const float *r0 = a, *r1 = a + (rows > 1) * lda, *r2 = a + (rows > 2) * 2 * lda, *r3 = a + (rows > 3) * 3 * lda;
-    const float *r4 = a + (rows > 4) * 4 * lda, *r5 = a + (rows > 5) * 5 * lda;
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define AVX2_ROW(i) x = _mm256_broadcast_ss(r##i + q); c##i##0 = _mm256_fmadd_ps(x, b0, c##i##0); \
-                    c##i##1 = _mm256_fmadd_ps(x, b1, c##i##1);
-    for (ptrdiff_t q = k0; q < k1; q++) {
-        __m256 b0 = _mm256_loadu_ps(panel + q * 16), b1 = _mm256_loadu_ps(panel + q * 16 + 8), x;
-        AVX2_ROW(0) AVX2_ROW(1) AVX2_ROW(2) AVX2_ROW(3) AVX2_ROW(4) AVX2_ROW(5)
-    }
-#undef AVX2_ROW
-    if (columns == 16) {
-        __m256 y0 = _mm256_setzero_ps(), y1 = y0;
-        if (first && bias) { y0 = _mm256_loadu_ps(bias); y1 = _mm256_loadu_ps(bias + 8); }
-#define AVX2_STORE(i) if (i < rows) { \
-            float *ci = c + i * ldc; \
-            _mm256_storeu_ps(ci, _mm256_add_ps(c##i##0, first ? y0 : _mm256_loadu_ps(ci))); \
-            _mm256_storeu_ps(ci + 8, _mm256_add_ps(c##i##1, first ? y1 : _mm256_loadu_ps(ci + 8))); }
-        AVX2_STORE(0) AVX2_STORE(1) AVX2_STORE(2) AVX2_STORE(3) AVX2_STORE(4) AVX2_STORE(5)
-#undef AVX2_STORE
-        return;
-    }
-    float lanes[6][16];
-#define AVX2_SPILL(i) _mm256_storeu_ps(lanes[i], c##i##0); _mm256_storeu_ps(lanes[i] + 8, c##i##1);
-    AVX2_SPILL(0) AVX2_SPILL(1) AVX2_SPILL(2) AVX2_SPILL(3) AVX2_SPILL(4) AVX2_SPILL(5)
-#undef AVX2_SPILL
-    for (ptrdiff_t i = 0; i < rows; i++) {
-        float *ci = c + i * ldc;
-        for (ptrdiff_t j = 0; j < columns; j++) ci[j] = lanes[i][j] + (first ? (bias ? bias[j] : 0) : ci[j]);
-    }
-}
-
-AVX2_TARGET static void product_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                                     const float *packed, const float *bias, float *c, ptrdiff_t ldc) {
-    ptrdiff_t panels = (n + 15) / 16;
-    for (ptrdiff_t b0 = 0; b0 < m; b0 += BLOCK_ROWS) {
-        ptrdiff_t blockRows = m - b0 < BLOCK_ROWS ? m - b0 : BLOCK_ROWS;
-        for (ptrdiff_t p = 0; p < panels; p++) {
-            const float *panel = packed + p * k * 16;
-            ptrdiff_t columns = n - p * 16 < 16 ? n - p * 16 : 16;
-            for (ptrdiff_t k0 = 0; k0 < k; k0 += CHUNK) {
-                ptrdiff_t k1 = k0 + CHUNK < k ? k0 + CHUNK : k;
-                for (ptrdiff_t r = 0; r < blockRows; r += 6) {
-                    ptrdiff_t rows = blockRows - r < 6 ? blockRows - r : 6;
-                    tile_avx2(a + (b0 + r) * lda, lda, rows, k0, k1, panel, c + (b0 + r) * ldc + p * 16, ldc, columns,
-                              k0 == 0, bias ? bias + p * 16 : NULL);
-                }
-            }
-        }
-    }
-}
-
 /// AVX-512: the `rows` (≤ 12) × 16·panels (one or two panels; masks `m0`, `m1` select the valid
-/// columns of each) tile of C at `c`, as tile_avx2.
+/// columns of each) tile of C at `c` gets A-rows × the panels over k0 ..< k1, stored (plus the bias)
+/// when `first`, else added to C. The accumulators are named variables (not an array), so that the
+/// compiler keeps every one in a register.
 AVX512_TARGET __attribute__((always_inline)) static inline void
 tile_avx512(const float *a, ptrdiff_t lda, ptrdiff_t rows, ptrdiff_t k0, ptrdiff_t k1, const float *p0, const float *p1,
             int panels, float *c, ptrdiff_t ldc, __mmask16 m0, __mmask16 m1, int first, const float *bias) {
@@ -166,22 +110,13 @@ AVX512_TARGET static void product_avx512(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, 
 
 void latent_f32_packed_product(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                                const float *packed, const float *bias, float *c, ptrdiff_t ldc) {
-    latent_f32_packed_product_variant(latent_simd_selected(), m, n, k, a, lda, packed, bias, c, ldc);
-}
-
-void latent_f32_packed_product_variant(latent_simd_level level, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                                       ptrdiff_t lda, const float *packed, const float *bias, float *c, ptrdiff_t ldc) {
     if (k == 0) {
         for (ptrdiff_t i = 0; i < m; i++) {
             for (ptrdiff_t j = 0; j < n; j++) c[i * ldc + j] = bias ? bias[j] : 0;
         }
         return;
     }
-    if (level == LATENT_SIMD_AVX512 && latent_simd_widest_supported() == LATENT_SIMD_AVX512) {
-        product_avx512(m, n, k, a, lda, packed, bias, c, ldc);
-    } else {
-        product_avx2(m, n, k, a, lda, packed, bias, c, ldc);
-    }
+    product_avx512(m, n, k, a, lda, packed, bias, c, ldc);
 }
 #else
 int latent_f32_packed_supported(void) { return 0; }
@@ -189,10 +124,5 @@ void latent_f32_packed_product(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const floa
                                const float *bias, float *c, ptrdiff_t ldc) {
     (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)c; (void)ldc;
     abort();
-}
-void latent_f32_packed_product_variant(latent_simd_level level, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                                       ptrdiff_t lda, const float *packed, const float *bias, float *c, ptrdiff_t ldc) {
-    (void)level;
-    latent_f32_packed_product(m, n, k, a, lda, packed, bias, c, ldc);
 }
 #endif

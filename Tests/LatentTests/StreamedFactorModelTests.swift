@@ -12,10 +12,10 @@ struct StreamedFactorModelTests {
         let x = try TestData.csv("reference/wine13.csv").values
         let csv = try CSVRowReader(path: TestData.path("reference/wine13.csv"), pieceRows: 40)
         // Tight stopping rules: a noise variance lies along a flat direction of the likelihood, where
-        // two runs that differ only in rounding (one pass of moments against blocks merged) stop
-        // apart by about the tolerance's worth (3e-5 relative at the default 1e-7 with OpenBLAS's Zen kernels).
-        // Even at 1e-11 they stop up to 1.4e-5 apart (relative; seen with OpenBLAS's Cooper Lake kernels on
-        // an AVX-512 Zen 4), where the log-likelihoods agree to 1e-9: the bound on the variances is 1e-4.
+        // two runs that differ only in rounding (one pass of moments against blocks merged) stop apart
+        // (3e-5 relative at the default tolerance 1e-7 with OpenBLAS's Zen kernels). A tighter rule does
+        // not close the gap: at 1e-11 they stopped 1.4e-5 apart with OpenBLAS's Cooper Lake kernels (an
+        // AVX-512 Zen 4) while their log-likelihoods agree to 1e-9, so the variances' bound is 1e-4.
         let tight = LinearGaussianFitOptions(em: EMOptions(maxIterations: 100_000, tolerance: 1e-11))
         let fa = try FactorAnalysis.fit(x, factors: 3, options: tight)
         let ppca = try ProbabilisticPCA.fit(x, components: 3)

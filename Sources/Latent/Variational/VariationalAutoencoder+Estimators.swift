@@ -65,10 +65,12 @@ extension VariationalAutoencoder {
     /// not depend on the thread count. `precision` (see ``ScoringPrecision``) applies to
     /// single-precision models on CPUs with AVX-512 BF16; elsewhere the decoder runs in the model's
     /// own precision. For single-precision models the output layer's weights are packed once per call
-    /// (bfloat16 or single precision, on CPUs with AVX2), not once per pass as a BLAS call would.
+    /// (bfloat16, or single precision on CPUs with AVX-512 unless `LATENT_SIMD` caps Latent's kernels
+    /// below it), not once per pass as a BLAS call would.
     /// - Complexity: `O(rows·samples·(latent·hidden + hidden·dimension))` multiply-adds, nearly all
     ///   in the decoder's output layer; memory per thread: one pass's decoder activations (about
-    ///   0.8 MB of outputs) and the log-weights of one block's draws.
+    ///   0.8 MB of outputs) and the log-weights of one block's draws; shared by all threads, the packed
+    ///   output weights (hidden width × dimension floats, rounded up to 16 columns; 1.25 MB for 400 × 784).
     @_specialize(exported: true, where S == Float)
     @_specialize(exported: true, where S == Double)
     public func estimateLogLikelihood(_ x: Matrix<S>, estimator: LogLikelihoodEstimator, samples: Int, seed: UInt64,
@@ -162,7 +164,7 @@ extension VariationalAutoencoder {
 
     /// The decoder's output layer packed once for this scoring, for single-precision models on CPUs
     /// that run a packed product: on bfloat16 operands where `precision` asks for it and the CPU has
-    /// AVX-512 BF16, else in single precision where it has AVX2 (the same sums as SGEMM's, without
+    /// AVX-512 BF16, else in single precision where it has AVX-512 (the same sums as SGEMM's, without
     /// packing the weights again for every pass); nil elsewhere (the decoder's own BLAS product).
     private func packedOutputLayer(precision: ScoringPrecision) -> PackedOutputLayer? {
         guard S.self == Float.self, let last = decoder.layers.last else { return nil }
@@ -183,7 +185,7 @@ extension VariationalAutoencoder {
             y.withUnsafeMutableBufferPointer { yp in
                 hp.withMemoryRebound(to: Float.self) { hf in
                     yp.withMemoryRebound(to: Float.self) { yf in
-                        output.multiply(hf.start, rows: h.rows, leadingDimension: h.columns, bias: layer.bias as? [Float],
+                        output.multiply(hf.start, rows: h.rows, leadingDimension: h.columns, bias: unsafeBitCast(layer.bias, to: [Float].self),
                                         into: yf.start, leadingDimension: layer.outputs)
                     }
                 }

@@ -246,12 +246,13 @@ void latent_bf16_product(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, 
 /*
  * Single-precision products with a right factor packed once (SinglePrecisionProduct.c): the same
  * use as the bfloat16 product (many products with one layer's weights), in full single precision,
- * on the AVX2 or AVX-512 units. BLAS packs both factors on every call; here the weights are packed
- * once, and the left factor is read where it lies.
+ * on the AVX-512 units. BLAS packs both factors on every call; here the weights are packed once,
+ * and the left factor is read where it lies.
  */
 
-/// Non-zero when this CPU and operating system run `latent_f32_packed_product` (AVX2 with FMA);
-/// the product then uses the AVX-512 tile where `latent_simd_selected()` is AVX-512.
+/// Non-zero when this CPU and operating system run `latent_f32_packed_product` (AVX-512 F, BW, VL
+/// and DQ). `LATENT_SIMD` is not consulted here: a caller that honours a cap below AVX-512 (the
+/// Swift `PackedFloatMatrix.isSupported` does) uses BLAS instead.
 int latent_f32_packed_supported(void);
 /// The number of floats that the packed form of a `k × n` right factor takes (panels of 16 columns).
 ptrdiff_t latent_f32_packed_count(ptrdiff_t k, ptrdiff_t n);
@@ -261,12 +262,9 @@ void latent_f32_pack(const float *b, ptrdiff_t ldb, ptrdiff_t k, ptrdiff_t n, fl
 /// `C = A·B + bias` for the row-major `m × k` `A` (row stride `lda`), the packed `k × n` `B` and the
 /// row-major `m × n` `C` (row stride `ldc`; its columns beyond `n` are not written); `bias` (`n`
 /// values) may be null. Single-precision sums: each output is its first 200 products plus the bias,
-/// then each further 200's sum added. Only where `latent_f32_packed_supported()`. Allocates nothing. O(m·n·k).
+/// then each further 200's sum added. Only where `latent_f32_packed_supported()`. Allocates nothing.
+/// O(m·n·k).
 void latent_f32_packed_product(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *packed,
                                const float *bias, float *c, ptrdiff_t ldc);
-/// `latent_f32_packed_product` with the AVX-512 tile when `level` is AVX-512 and the CPU has it, else
-/// the AVX2 one (for tests that compare the two).
-void latent_f32_packed_product_variant(latent_simd_level level, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                                       ptrdiff_t lda, const float *packed, const float *bias, float *c, ptrdiff_t ldc);
 
 #endif
