@@ -7,12 +7,10 @@
 // is packed once into panels of 16 columns (panel p holds rows 0 ..< k of columns 16p ..< 16p + 16,
 // contiguous), and A is read where it lies. The micro-kernel keeps a 12-row × 32-column tile of C
 // in 24 registers and, for each step along k, loads the row of a pair of panels and broadcasts one
-// value of each row of A. n is walked in pairs of panels (one at the edge), k in chunks whose piece of the panel stays in the
-// first-level cache while all the rows of a block of A stream past it.
+// value of each row of A. n is walked in pairs of panels (one at the edge), k in chunks whose piece
+// of the panel pair stays in the first-level cache while all the rows of a block of A stream past it.
 #include "LatentKernels.h"
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 ptrdiff_t latent_f32_packed_count(ptrdiff_t k, ptrdiff_t n) { return k * 16 * ((n + 15) / 16); }
 
